@@ -1,0 +1,152 @@
+"""The ``nwb-it`` command line: one verb per pipeline step."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .errors import NwbItError
+
+VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+
+
+def verb(name: str):
+    """Register a function that adds one sub-command to the parser."""
+    def deco(fn):
+        VERBS[name] = fn
+        return fn
+    return deco
+
+
+def _layout(args):
+    from .io.read_session import SourceLayout
+
+    return SourceLayout(struct=args.struct, spikes=args.spikes_field, itemnames=args.itemnames_field,
+                        neuron_id=args.neuron_id_field, trialnum=args.trialnum_field)
+
+
+def _layout_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("source layout")
+    g.add_argument("--struct", default="L2_str", help="name of the session struct (default L2_str)")
+    g.add_argument("--spikes-field", default="spikes", help="field holding spikes{unit}{clip}{repeat}")
+    g.add_argument("--itemnames-field", default="itemnames", help="field naming the clips")
+    g.add_argument("--neuron-id-field", default="neuron_id", help="field naming the units")
+    g.add_argument("--trialnum-field", default="trialnum", help="field giving each presentation's trial number")
+
+
+@verb("example")
+def _example(sub) -> None:
+    p = sub.add_parser("example", help="write an example session (genuine MATLAB v7.3 file, known truth)")
+    p.add_argument("out", type=Path, help="output .mat path, e.g. rec_fixshortvid1_coco.mat")
+    p.add_argument("--units", type=int, default=16)
+    p.add_argument("--clips", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=6)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mat-format", choices=["7.3", "5"], default="7.3")
+    p.add_argument("--overwrite", action="store_true")
+
+    def run(args) -> int:
+        from .io.atomic import atomic_output
+        from .io.example import write_example_session
+
+        if not (1 <= args.units <= 256 and 1 <= args.clips <= 200 and 1 <= args.repeats <= 8):
+            raise NwbItError("sizes must be 1-256 units, 1-200 clips, 1-8 repeats", args.out)
+        with atomic_output(args.out, args.overwrite) as tmp:
+            truth = write_example_session(tmp, args.units, args.clips, args.repeats, args.seed, args.mat_format)
+        print(f"{args.out}  ({args.units} units, {truth.responsive.sum()} made responsive; {args.clips} clips; "
+              f"{truth.n_repeats.sum()} presentations)")
+        return 0
+    p.set_defaults(func=run)
+
+
+@verb("convert")
+def _convert(sub) -> None:
+    p = sub.add_parser("convert", help="convert .mat sessions into DANDI-layout NWB files")
+    p.add_argument("sessions", nargs="+", type=Path, help="session .mat files (v7.3 or v5/v7)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="output folder (DANDI layout inside)")
+    p.add_argument("--metadata", type=Path, help="metadata YAML (NWBFile:, Subject:, Ecephys:, Units: sections)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _layout_options(p)
+
+    def run(args) -> int:
+        from tqdm.auto import tqdm
+
+        from .io.convert import convert_session
+
+        failed = 0
+        for mat in tqdm(args.sessions, desc="sessions", unit="session", disable=len(args.sessions) < 2):
+            try:
+                out = convert_session(mat, args.out_dir, args.metadata, args.overwrite, _layout(args),
+                                      progress=sys.stderr.isatty())
+                tqdm.write(str(out))
+            except NwbItError as exc:
+                if args.debug:
+                    raise
+                failed += 1
+                print(f"nwb-it: error: {exc}", file=sys.stderr)
+        return 2 if failed else 0
+    p.set_defaults(func=run)
+
+
+@verb("validate")
+def _validate(sub) -> None:
+    p = sub.add_parser("validate", help="pynwb schema validation + nwbinspector (DANDI config)")
+    p.add_argument("paths", nargs="+", type=Path, help="NWB files or folders holding them")
+
+    def run(args) -> int:
+        from .io.validate import validate_nwb
+
+        files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])]
+        if not files:
+            raise NwbItError("no .nwb file found", args.paths[0])
+        blocking = 0
+        for path in files:
+            findings = validate_nwb(path)
+            for finding in findings:
+                print(finding)
+            blocking += sum(f.blocking for f in findings)
+            print(f"{path}: {'OK' if not any(f.blocking for f in findings) else 'FAILED'} "
+                  f"({len(findings)} finding(s), {sum(f.blocking for f in findings)} blocking)")
+        return 1 if blocking else 0
+    p.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nwb-it", description=(
+        "Macaque IT recording sessions (.mat) and VideoMAE activations into DANDI-ready NWB files."))
+    parser.add_argument("--version", action="version", version=f"nwb-it {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for add in VERBS.values():
+        add(sub)
+    return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"nwb-it: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.debug:
+        warnings.showwarning = _one_line_warning
+        for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=noisy)
+    try:
+        return args.func(args)
+    except NwbItError as exc:
+        if args.debug:
+            raise
+        print(f"nwb-it: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nwb-it: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

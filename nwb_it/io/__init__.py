@@ -1,0 +1,1 @@
+"""File formats: MAT sessions in, NWB files out."""

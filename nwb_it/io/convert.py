@@ -1,0 +1,171 @@
+"""MAT session -> one DANDI-ready NWB file (trials = presentations, units = spikes on one clock)."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hdmf.backends.hdf5 import H5DataIO
+from pynwb import NWBHDF5IO, NWBFile
+from pynwb.file import Subject
+from pynwb.misc import Units
+
+from .. import __version__
+from ..core.session import Session
+from ..errors import NwbItError
+from .atomic import atomic_output, refuse_existing
+from .metadata import build_metadata, load_metadata_yaml, parse_session_name
+from .read_session import SourceLayout, read_session
+from .source_fields import source_fields_table
+from .timeline import Timeline, make_timeline, per_presentation_values
+
+TRIAL_COLUMNS = ("start_time", "stop_time", "stimulus_onset", "stimulus_name", "stimulus_index", "repeat")
+
+
+def dandi_path(out_dir: str | Path, subject_id: str, session_id: str) -> Path:
+    """``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``."""
+    return Path(out_dir) / f"sub-{subject_id}" / f"sub-{subject_id}_ses-{session_id}_ecephys.nwb"
+
+
+def unit_channels(unit_names: list[str]) -> tuple[np.ndarray, str]:
+    """Electrode of each unit: the first integer in every unit name, when all names have one.
+
+    ``ch012_u1`` and ``ch012_u2`` share channel 12. If any name has no digits, each
+    unit gets an electrode of its own, numbered from 1 in unit order.
+    """
+    numbers = [re.search(r"\d+", name) for name in unit_names]
+    if unit_names and all(numbers):
+        return np.array([int(m.group()) for m in numbers]), "first integer in the unit name (neuron_id)"
+    return np.arange(1, len(unit_names) + 1), "one electrode per unit, numbered in unit order"
+
+
+def _add_electrodes(nwb: NWBFile, session: Session, meta: dict) -> np.ndarray:
+    eco = meta["Ecephys"]
+    device = nwb.create_device(**eco["Device"])
+    group_meta = dict(eco["ElectrodeGroup"])
+    group = nwb.create_electrode_group(device=device, **group_meta)
+    channels, rule = unit_channels(session.unit_names)
+    nwb.add_electrode_column("channel", f"Recording channel number ({rule}).")
+    unique = np.unique(channels)
+    for ch in unique:
+        nwb.add_electrode(group=group, location=group_meta["location"], channel=int(ch))
+    return np.searchsorted(unique, channels)
+
+
+def _add_trials(nwb: NWBFile, session: Session, timeline: Timeline, layout: SourceLayout) -> list[str]:
+    nwb.add_trial_column("stimulus_onset", "Clip onset on the session clock (s): the source's spike times are "
+                         "relative to this instant.")
+    nwb.add_trial_column("stimulus_name", f"Clip name (source field {layout.itemnames}).")
+    nwb.add_trial_column("stimulus_index", "0-based index of the clip in the source's item list.")
+    nwb.add_trial_column("repeat", "0-based index of this presentation among the clip's repeats in the source.")
+    extra = {}
+    for name, value in session.fields.items():
+        values = per_presentation_values(session, value)
+        if values is not None and values.size == session.n_presentations:
+            column = name if name not in TRIAL_COLUMNS else f"source_{name}"
+            nwb.add_trial_column(column, f"Source field {layout.struct}.{name}: this presentation's value, as in "
+                                 "the source (one value per clip repeat there; meaning not documented).")
+            extra[column] = values
+    clip, rep = session.presentation_clip, session.presentation_repeat
+    for p in timeline.order:
+        nwb.add_trial(start_time=timeline.start[p], stop_time=timeline.stop[p], stimulus_onset=timeline.onset[p],
+                      stimulus_name=session.clip_names[clip[p]], stimulus_index=int(clip[p]), repeat=int(rep[p]),
+                      **{k: v[p].item() for k, v in extra.items()})
+    return list(extra)
+
+
+def _add_units(nwb: NWBFile, session: Session, timeline: Timeline, electrode: np.ndarray, resolution: float) -> None:
+    unit, pres = session.spike_owner()
+    times = timeline.onset[pres] + session.spike_times
+    order = np.lexsort((times, unit))
+    times = times[order]
+    bounds = np.searchsorted(unit[order], np.arange(session.n_units + 1))
+    nwb.units = Units(name="units", description=(
+        "Units of the source session; spike_times are on the session clock: trial stimulus_onset + the source's "
+        "onset-aligned time."), resolution=resolution, electrode_table=nwb.electrodes)
+    nwb.units.add_column("unit_name", "Unit name in the source (neuron_id).")
+    observed = [[float(timeline.start.min()), float(timeline.stop.max())]]
+    for u in range(session.n_units):
+        nwb.units.add_unit(spike_times=times[bounds[u]:bounds[u + 1]], obs_intervals=observed,
+                           electrodes=[int(electrode[u])], unit_name=session.unit_names[u])
+    if times.size:
+        nwb.units.spike_times.set_data_io(H5DataIO, {"compression": "gzip", "compression_opts": 4,
+                                                     "chunks": (min(times.size, 1 << 16),)})
+
+
+def build_nwbfile(session: Session, meta: dict, layout: SourceLayout = SourceLayout()) -> NWBFile:
+    """The in-memory NWB file for a session and validated metadata (see ``build_metadata``)."""
+    if session.n_presentations == 0:
+        raise NwbItError("the session has no presentation (every clip has zero repeats)", session.source_path)
+    timeline = make_timeline(session, layout.trialnum)
+    nwb_meta: dict[str, Any] = dict(meta["NWBFile"])
+    nwb_meta.setdefault("identifier", str(uuid.uuid4()))
+    nwb_meta.setdefault("stimulus_notes", (
+        f"The source has no absolute clock. nwb_it laid the presentations on one: in {timeline.ordered_by} order, "
+        f"onsets every {timeline.stride:g} s, each trial window from onset{timeline.lo:+g} s to onset+{timeline.hi:g} s "
+        "(it holds all of the presentation's spikes; windows never overlap)."))
+    nwb_meta.setdefault("notes", f"Converted by nwb_it {__version__} from {session.source_path.name if session.source_path else '?'}"
+                        f" ({session.format}; header: {session.header!r}).")
+    subject_meta = dict(meta["Subject"])
+    if isinstance(subject_meta.get("date_of_birth"), str):
+        subject_meta["date_of_birth"] = datetime.fromisoformat(subject_meta["date_of_birth"])
+    nwb = NWBFile(subject=Subject(**subject_meta), **nwb_meta)
+    electrode = _add_electrodes(nwb, session, meta)
+    _add_trials(nwb, session, timeline, layout)
+    _add_units(nwb, session, timeline, electrode, float(meta["Units"]["resolution"]))
+    misc = nwb.create_processing_module("misc", "Source data kept verbatim by nwb_it.")
+    table = source_fields_table(session.fields, layout.struct)
+    if len(table):
+        misc.add(table)
+    return nwb
+
+
+def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | str | Path | None = None,
+                    overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False) -> Path:
+    """Convert one MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
+
+    Parameters
+    ----------
+    mat_path : path of the ``.mat`` session (v7.3 or v5/v7)
+    out_dir : folder of the DANDI-layout output
+    metadata : dict or path of a YAML file with ``NWBFile:``/``Subject:``/``Ecephys:``/``Units:`` sections
+    overwrite : replace an existing output file
+    layout : struct and field names of the source
+
+    Returns
+    -------
+    Path of the written NWB file. The write is atomic: on any failure no partial
+    file is left and an existing file is untouched.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from nwb_it.io.example import write_example_session
+    >>> d = tempfile.mkdtemp(); mat = os.path.join(d, "rec_fixshortvid1_coco.mat")
+    >>> _ = write_example_session(mat, n_units=3, n_clips=4, n_repeats=3)
+    >>> meta = {"NWBFile": {"session_start_time": "2024-01-01T10:00:00+00:00"}, "Subject": {"age": "P7Y"}}
+    >>> convert_session(mat, d, meta).name
+    'sub-coco_ses-fixshortvid1_ecephys.nwb'
+    """
+    mat_path = Path(mat_path)
+    meta_path = None
+    if metadata is None or isinstance(metadata, dict):
+        user = dict(metadata or {})
+    else:
+        meta_path = Path(metadata)
+        user = load_metadata_yaml(meta_path)
+    session_id, subject_id = parse_session_name(mat_path)
+    early = dandi_path(out_dir, (user.get("Subject") or {}).get("subject_id", subject_id),
+                       (user.get("NWBFile") or {}).get("session_id", session_id))
+    refuse_existing(early, overwrite)          # before the slow read
+    session = read_session(mat_path, layout, progress=progress)
+    meta = build_metadata(session, user, meta_path)
+    out = dandi_path(out_dir, meta["Subject"]["subject_id"], meta["NWBFile"]["session_id"])
+    nwb = build_nwbfile(session, meta, layout)
+    with atomic_output(out, overwrite) as tmp:
+        with NWBHDF5IO(tmp, "w") as io:
+            io.write(nwb)
+    return out

@@ -1,0 +1,109 @@
+"""Every non-spike field of the source struct, carried losslessly into the NWB file.
+
+They live in ``processing/misc/source_fields``, a DynamicTable with one row per
+MATLAB value, in depth-first order (a cell or struct row comes before its
+elements), so the whole tree can be rebuilt with :func:`read_source_fields`:
+
+* ``field``: the MATLAB path, e.g. ``itempos``, ``trialnum{3}``, ``info.rate``
+* ``matlab_class``: double, single, int32, ..., logical, char, cell, struct
+* ``shape``: MATLAB dimensions
+* ``values``: numeric values in MATLAB (column-major) order, as float64
+* ``text``: the characters of a char value
+
+Numbers are stored as float64: integers beyond 2**53 would lose digits.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+from hdmf.common import DynamicTable
+
+TABLE_NAME = "source_fields"
+_NUMERIC_CLASS = {"f8": "double", "f4": "single", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
+                  "u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "b1": "logical"}
+_DTYPE = {v: k for k, v in _NUMERIC_CLASS.items()}
+
+
+def _rows(path: str, value: Any) -> Iterator[tuple[str, str, tuple, np.ndarray, str]]:
+    if isinstance(value, dict):
+        yield path, "struct", (1, 1), np.zeros(0), ",".join(value)
+        for key, sub in value.items():
+            yield from _rows(f"{path}.{key}", sub)
+    elif isinstance(value, str):
+        yield path, "char", (1 if value else 0, len(value)), np.zeros(0), value
+    elif isinstance(value, np.ndarray) and value.dtype == object:
+        yield path, "cell", value.shape, np.zeros(0), ""
+        for i, element in enumerate(value.reshape(-1, order="F")):
+            yield from _rows(f"{path}{{{i + 1}}}", element)
+    else:
+        arr = np.asarray(value)
+        shape = arr.shape if arr.ndim >= 2 else (1, arr.size) if arr.ndim == 1 else (1, 1)
+        kind = arr.dtype.str[1:] if arr.dtype != bool else "b1"
+        if arr.dtype.kind == "c":
+            yield path, f"complex {_NUMERIC_CLASS.get(np.dtype(arr.real.dtype).str[1:], 'double')}", shape, \
+                np.stack([arr.real, arr.imag], -1).reshape(-1, 2, order="F").ravel().astype(np.float64), ""
+            return
+        yield path, _NUMERIC_CLASS.get(kind, "double"), shape, arr.reshape(-1, order="F").astype(np.float64), ""
+
+
+def source_fields_table(fields: dict[str, Any], struct_name: str = "L2_str") -> DynamicTable:
+    """Build the ``source_fields`` table for a decoded struct's fields."""
+    table = DynamicTable(name=TABLE_NAME, description=(
+        f"Every field of the source MAT struct '{struct_name}' except the spike cells (which are in "
+        "/units and /intervals/trials), one row per MATLAB value in depth-first order; rebuild with "
+        "nwb_it.read_source_fields."))
+    table.add_column("field", "MATLAB path of the value within the struct, e.g. trialnum{3}.")
+    table.add_column("matlab_class", "MATLAB class: double, single, intN, uintN, logical, char, cell or struct.")
+    table.add_column("shape", "MATLAB dimensions of the value.", index=True)
+    table.add_column("values", "Numeric values in MATLAB column-major order, as float64 (complex: real, imag "
+                     "interleaved); empty for char, cell and struct.", index=True)
+    table.add_column("text", "Characters of a char value; for a struct its field names, comma-separated.")
+    for name, value in fields.items():
+        for path, cls, shape, values, text in _rows(name, value):
+            table.add_row(field=path, matlab_class=cls, shape=[int(s) for s in shape],
+                          values=values.tolist(), text=text)
+    return table
+
+
+def _build(rows: list, pos: int) -> tuple[Any, int]:
+    path, cls, shape, values, text = rows[pos]
+    pos += 1
+    if cls == "struct":
+        out = {}
+        for key in text.split(",") if text else []:
+            out[key], pos = _build(rows, pos)
+        return out, pos
+    if cls == "cell":
+        n = int(np.prod(shape))
+        flat = np.empty(n, dtype=object)
+        for i in range(n):
+            flat[i], pos = _build(rows, pos)
+        return flat.reshape(shape, order="F"), pos
+    if cls == "char":
+        return text, pos
+    if cls.startswith("complex"):
+        pair = np.asarray(values).reshape(-1, 2)
+        return (pair[:, 0] + 1j * pair[:, 1]).reshape(shape, order="F"), pos
+    dtype = np.dtype(bool) if cls == "logical" else np.dtype(_DTYPE.get(cls, "f8"))
+    return np.asarray(values, dtype=np.float64).astype(dtype).reshape(shape, order="F"), pos
+
+
+def read_source_fields(nwbfile) -> dict[str, Any]:
+    """Rebuild the source struct's non-spike fields from an NWB file written by nwb_it.
+
+    Examples
+    --------
+    >>> from pynwb import NWBHDF5IO                                   # doctest: +SKIP
+    >>> with NWBHDF5IO("sub-coco_ses-fixshortvid1_ecephys.nwb") as io:  # doctest: +SKIP
+    ...     fields = read_source_fields(io.read())
+    """
+    table = nwbfile.processing["misc"][TABLE_NAME]
+    cols = [table[c][:] for c in ("field", "matlab_class", "shape", "values", "text")]
+    rows = [(p, c, tuple(int(x) for x in s), np.asarray(v, dtype=np.float64), t)
+            for p, c, s, v, t in zip(*cols)]
+    out, pos = {}, 0
+    while pos < len(rows):
+        name = rows[pos][0]
+        out[name], pos = _build(rows, pos)
+    return out
