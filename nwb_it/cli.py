@@ -114,6 +114,27 @@ def _validate(sub) -> None:
     p.set_defaults(func=run)
 
 
+@verb("demo")
+def _demo(sub) -> None:
+    p = sub.add_parser("demo", help="run the whole pipeline on an example session")
+    p.add_argument("out_dir", type=Path, nargs="?", default=Path("demo_out"))
+    p.add_argument("--units", type=int, default=32)
+    p.add_argument("--clips", type=int, default=24)
+    p.add_argument("--repeats", type=int, default=6)
+    p.add_argument("--overwrite", action="store_true")
+
+    def run(args) -> int:
+        from .demo import run_demo
+
+        result = run_demo(args.out_dir, args.units, args.clips, args.repeats, overwrite=args.overwrite)
+        for key, value in result.summary.items():
+            print(f"{key:>12}: {value}")
+        for key, path in result.files.items():
+            print(f"{key:>12}: {path}")
+        return 0
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nwb-it", description=(
         "Macaque IT recording sessions (.mat) and VideoMAE activations into DANDI-ready NWB files."))

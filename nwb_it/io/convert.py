@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from hdmf.backends.hdf5 import H5DataIO
+from hdmf.common import DynamicTableRegion, ElementIdentifiers, VectorData, VectorIndex
 from pynwb import NWBHDF5IO, NWBFile
 from pynwb.file import Subject
 from pynwb.misc import Units
@@ -82,18 +83,28 @@ def _add_units(nwb: NWBFile, session: Session, timeline: Timeline, electrode: np
     times = timeline.onset[pres] + session.spike_times
     order = np.lexsort((times, unit))
     times = times[order]
-    bounds = np.searchsorted(unit[order], np.arange(session.n_units + 1))
+    ends = np.searchsorted(unit[order], np.arange(1, session.n_units + 1))
+    n = session.n_units
+    # columns built from numpy arrays: add_unit would turn 10^6 spike times into a Python list,
+    # which hdmf then checks element by element when writing (~20 s for a full session)
+    spike_times = VectorData(name="spike_times", description="Spike times on the session clock (s).",
+                             data=H5DataIO(times, compression="gzip", compression_opts=4,
+                                           chunks=(max(1, min(times.size, 1 << 16)),)) if times.size else times)
+    observed = np.tile([[float(timeline.start.min()), float(timeline.stop.max())]], (n, 1))
+    obs = VectorData(name="obs_intervals", description="Observation interval of each unit: the whole session.",
+                     data=observed)
+    region = DynamicTableRegion(name="electrodes", description="Electrode each unit was recorded on.",
+                                data=electrode.astype(np.int64), table=nwb.electrodes)
+    names = VectorData(name="unit_name", description="Unit name in the source (neuron_id).",
+                       data=list(session.unit_names))
+    one_each = np.arange(1, n + 1)
+    columns = [spike_times, VectorIndex(name="spike_times_index", data=ends, target=spike_times),
+               obs, VectorIndex(name="obs_intervals_index", data=one_each, target=obs),
+               region, VectorIndex(name="electrodes_index", data=one_each, target=region), names]
     nwb.units = Units(name="units", description=(
         "Units of the source session; spike_times are on the session clock: trial stimulus_onset + the source's "
-        "onset-aligned time."), resolution=resolution, electrode_table=nwb.electrodes)
-    nwb.units.add_column("unit_name", "Unit name in the source (neuron_id).")
-    observed = [[float(timeline.start.min()), float(timeline.stop.max())]]
-    for u in range(session.n_units):
-        nwb.units.add_unit(spike_times=times[bounds[u]:bounds[u + 1]], obs_intervals=observed,
-                           electrodes=[int(electrode[u])], unit_name=session.unit_names[u])
-    if times.size:
-        nwb.units.spike_times.set_data_io(H5DataIO, {"compression": "gzip", "compression_opts": 4,
-                                                     "chunks": (min(times.size, 1 << 16),)})
+        "onset-aligned time."), resolution=resolution, electrode_table=nwb.electrodes, columns=columns,
+        id=ElementIdentifiers(name="id", data=np.arange(n)))
 
 
 def build_nwbfile(session: Session, meta: dict, layout: SourceLayout = SourceLayout()) -> NWBFile:

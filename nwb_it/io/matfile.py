@@ -23,15 +23,20 @@ def _attr_str(obj, name: str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def struct_field_names(grp: h5py.Group) -> list[str]:
+    """Field names of a v7.3 struct in MATLAB's order (HDF5 lists them sorted)."""
+    names = [n for n in grp if not n.startswith("#")]
+    if "MATLAB_fields" in grp.attrs:
+        order = [b"".join(np.asarray(f).tolist()).decode() for f in grp.attrs["MATLAB_fields"]]
+        names = [n for n in order if n in grp] + [n for n in names if n not in order]
+    return names
+
+
 def decode_h5(obj: h5py.Dataset | h5py.Group) -> Any:
     """Decode one MATLAB v7.3 value (group = struct, refs = cell, uint16 char, ...)."""
     cls = _attr_str(obj, "MATLAB_class")
     if isinstance(obj, h5py.Group):
-        names = [n for n in obj if not n.startswith("#")]
-        if "MATLAB_fields" in obj.attrs:   # MATLAB's field order; HDF5 lists names sorted
-            order = [b"".join(np.asarray(f).tolist()).decode() for f in obj.attrs["MATLAB_fields"]]
-            names = [n for n in order if n in obj] + [n for n in names if n not in order]
-        return {name: decode_h5(obj[name]) for name in names}
+        return {name: decode_h5(obj[name]) for name in struct_field_names(obj)}
     if obj.attrs.get("MATLAB_empty", 0):
         dims = tuple(int(d) for d in np.ravel(obj[()]))
         if cls == "char":

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..core.session import Session
 from ..errors import NwbItError
-from .matfile import cell_elements, decode_h5, decode_v5, nested_spike_cells, walk_spike_cells
+from .matfile import struct_field_names, cell_elements, decode_h5, decode_v5, nested_spike_cells, walk_spike_cells
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _read_v73(path: Path, layout: SourceLayout, progress: bool):
         if layout.spikes not in grp:
             raise NwbItError(f"'{layout.struct}' has no field '{layout.spikes}' (fields: {', '.join(grp)})", path)
         try:
-            fields = {name: decode_h5(grp[name]) for name in grp if name != layout.spikes}
+            fields = {name: decode_h5(grp[name]) for name in struct_field_names(grp) if name != layout.spikes}
             spikes_ds = grp[layout.spikes]
             if not isinstance(spikes_ds, h5py.Dataset) or spikes_ds.attrs.get("MATLAB_class") != b"cell":
                 raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)

@@ -1,0 +1,56 @@
+"""Adding results to an existing NWB file, crash-safe, replacing earlier results of the same name.
+
+pynwb cannot delete objects in place, so the file is read, the old container is
+dropped from its processing module, the new one added, and everything is
+exported to a temporary file beside the original, which is then renamed over it.
+Units, trials and all other content are copied unchanged.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pynwb import NWBHDF5IO, NWBFile
+
+from ..errors import NwbItError
+from .atomic import atomic_output
+
+
+def open_nwb(path: str | Path) -> NWBHDF5IO:
+    """Open an NWB file for reading, turning unreadable files into one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise NwbItError("no such file", path)
+    try:
+        return NWBHDF5IO(str(path), "r")
+    except Exception as exc:  # h5py/pynwb raise many types for non-NWB files
+        raise NwbItError(f"cannot be opened as NWB ({exc})", path) from None
+
+
+def read_nwb(io: NWBHDF5IO, path: str | Path) -> NWBFile:
+    try:
+        return io.read()
+    except Exception as exc:
+        raise NwbItError(f"cannot be read as NWB ({exc})", path) from None
+
+
+def replace_in_module(path: str | Path, module: str, description: str,
+                      make: Callable[[NWBFile], Iterable]) -> None:
+    """Put the containers that ``make(nwbfile)`` returns into ``processing/<module>``.
+
+    Containers already there under the same names are replaced. ``make`` sees the
+    file as read (units, trials, earlier results), so it can link to its tables.
+    """
+    path = Path(path)
+    io = open_nwb(path)
+    with io:
+        nwb = read_nwb(io, path)
+        containers = list(make(nwb))
+        mod = nwb.processing.get(module) or nwb.create_processing_module(module, description)
+        for container in containers:
+            if container.name in mod.data_interfaces:
+                mod.data_interfaces.pop(container.name)
+            mod.add(container)
+        with atomic_output(path, overwrite=True) as tmp:
+            with NWBHDF5IO(str(tmp), "w") as out:
+                out.export(src_io=io, nwbfile=nwb)

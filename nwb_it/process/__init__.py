@@ -1,0 +1,1 @@
+"""Analyses on NWB files written by nwb_it: binning, reliability, figures."""

@@ -1,0 +1,69 @@
+"""Benchmark: `mat73.loadmat` vs `nwb-it convert` (read + write NWB) on the same example session.
+
+Each is run in its own Python process (so each one's peak memory is its own), in one run
+of this script, and the ratio is printed. Usage:
+
+    python scripts/bench_convert.py [--units 256 --clips 200 --repeats 8]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time, warnings
+warnings.simplefilter("ignore")
+what, mat, out = sys.argv[1:4]
+t = time.perf_counter()
+if what == "mat73":
+    import mat73
+    mat73.loadmat(mat)
+else:
+    from nwb_it import convert_session
+    convert_session(mat, out, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
+                               "Subject": {"age": "P7Y"}}, overwrite=True)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(what: str, mat: Path, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", CHILD, what, str(mat), str(out)], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--units", type=int, default=256)
+    ap.add_argument("--clips", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=8)
+    args = ap.parse_args()
+    from nwb_it.io.example import write_example_session
+    from nwb_it.io.read_session import read_session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mat = Path(tmp) / "bench_fixshortvid1_coco.mat"
+        t = time.perf_counter()
+        write_example_session(mat, args.units, args.clips, args.repeats, seed=0)
+        s = read_session(mat)
+        print(f"session: {s.n_units} units x {s.n_clips} clips, {s.n_presentations} presentations, "
+              f"{s.n_units * s.n_presentations} spike cells, {s.spike_times.size} spikes, "
+              f"{mat.stat().st_size / 1e6:.0f} MB (written in {time.perf_counter() - t:.0f} s)")
+        conv = run("convert", mat, Path(tmp) / "out")
+        m73 = run("mat73", mat, Path(tmp) / "out")
+        nwb = next((Path(tmp) / "out").rglob("*.nwb"))
+        print(f"mat73.loadmat : {m73['seconds']:7.1f} s   peak {m73['peak_mb']:6.0f} MB")
+        print(f"nwb-it convert: {conv['seconds']:7.1f} s   peak {conv['peak_mb']:6.0f} MB   "
+              f"(NWB file {nwb.stat().st_size / 1e6:.0f} MB)")
+        print(f"ratio convert / mat73.loadmat = {conv['seconds'] / m73['seconds']:.3f}  (goal <= 0.2)")
+
+
+if __name__ == "__main__":
+    main()
