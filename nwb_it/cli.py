@@ -114,6 +114,39 @@ def _validate(sub) -> None:
     p.set_defaults(func=run)
 
 
+@verb("reliability")
+def _reliability(sub) -> None:
+    p = sub.add_parser("reliability", help="split-half reliability and d' of every unit, stored in the NWB file")
+    p.add_argument("nwb", type=Path)
+    p.add_argument("--n-perm", type=int, default=100, help="random splits (and null splits) per unit")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cutoff", type=float, default=3.0, help="responsive when d' > cutoff")
+    p.add_argument("--bin", type=float, default=0.05, help="bin size in seconds")
+    p.add_argument("--window", type=float, nargs=2, default=(-0.05, 0.30), metavar=("START", "END"),
+                   help="analysis window around clip onset, seconds")
+    p.add_argument("--export-pickle", type=Path, help="also write the seed's responsive-unit pickle here")
+
+    def run(args) -> int:
+        import numpy as np
+
+        from .process.reliability import ReliabilityParams
+        from .process.responsive import run_reliability
+
+        params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff)
+        res = run_reliability(args.nwb, params, args.export_pickle, progress=True)
+        d = res.dprime
+        finite = d[np.isfinite(d)]
+        print(f"{args.nwb}: {len(d)} units, {int(res.responsive.sum())} responsive (d' > {args.cutoff:g}), "
+              f"{len(d) - finite.size} undefined")
+        if finite.size:
+            q = np.percentile(finite, [0, 25, 50, 75, 100])
+            print("d' min/25%/median/75%/max: " + " / ".join(f"{v:.2f}" for v in q))
+        if args.export_pickle:
+            print(f"responsive units' spikes: {args.export_pickle}")
+        return 0
+    p.set_defaults(func=run)
+
+
 @verb("demo")
 def _demo(sub) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline on an example session")

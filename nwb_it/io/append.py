@@ -40,10 +40,11 @@ def replace_in_module(path: str | Path, module: str, description: str,
 
     Containers already there under the same names are replaced. ``make`` sees the
     file as read (units, trials, earlier results), so it can link to its tables.
+    The whole file is exported to a temporary file that is renamed over the original
+    (measured: no slower than appending to a copy, and it never leaves dead space).
     """
     path = Path(path)
-    io = open_nwb(path)
-    with io:
+    with open_nwb(path) as io:
         nwb = read_nwb(io, path)
         containers = list(make(nwb))
         mod = nwb.processing.get(module) or nwb.create_processing_module(module, description)

@@ -16,12 +16,13 @@ Added here: the Spearman-Brown corrected split-half reliability
 ``mean(2 r / (1 + r))`` over the true splits, and the permutation p-value of the
 mean true r2 against the null r2s, ``(1 + #{null >= mean true}) / (1 + n_perm)``.
 
-Everything is vectorised over units, permutations and clips. Random numbers come
-from one ``numpy.random.SeedSequence(seed)`` spawned per unit, so a unit's numbers
-do not depend on which other units are analysed with it.
+Everything is vectorised over units, permutations and clips (one BLAS product per
+clip); see :func:`reliability` for how the random numbers are drawn.
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,19 +91,12 @@ class ReliabilityResult:
                 "reliability": self.reliability, "p_value": self.p_value}, index=pd.Index(self.unit_ids, name="unit"))
 
 
-class _quiet(np.errstate):
-    """nanmean of an all-NaN row is NaN by design here: silence its RuntimeWarning."""
-
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
+@contextlib.contextmanager
+def _quiet():
+    """nanmean of an all-NaN row is NaN by design here (silent units): no RuntimeWarning."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)
-        return self._w.__exit__(*exc)
+        yield
 
 
 def split_positions(rng: np.random.Generator, mask: np.ndarray, n_perm: int) -> np.ndarray:
@@ -112,33 +106,32 @@ def split_positions(rng: np.random.Generator, mask: np.ndarray, n_perm: int) -> 
     """
     keys = rng.random((n_perm,) + mask.shape)
     keys[:, ~mask] = np.inf
-    # rank by counting smaller keys: R*R comparisons, cheaper than argsort on tiny rows
-    return (keys[..., None, :] < keys[..., :, None]).sum(-1).astype(np.int16)
+    return np.argsort(np.argsort(keys, axis=-1), axis=-1).astype(np.int16)
 
 
 def split_half_r(counts: np.ndarray, mask: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Pearson r between split halves, (n_units, n_perm).
 
-    counts: (n_units, n_clips, n_repeats, n_bins); positions: (n_units, n_perm, n_clips, n_repeats)
-    from ``split_positions`` (one set per unit).
+    counts: (n_units, n_clips, n_repeats, n_bins); positions: (n_perm, n_clips, n_repeats) from
+    ``split_positions``, the same splits for every unit. Clips with fewer than 2 repeats drop out.
     """
     n_k = mask.sum(1)
-    half = (n_k // 2)[None, None, :, None]
-    first = (positions < half) & mask
-    second = (positions >= half) & mask
     usable = n_k >= 2
-    counts = counts[:, usable].astype(np.float64)
-    wa = first[:, :, usable] / np.maximum(first[:, :, usable].sum(-1, keepdims=True), 1)
-    wb = second[:, :, usable] / np.maximum(second[:, :, usable].sum(-1, keepdims=True), 1)
-    # (u, k, p, r) @ (u, k, r, b) -> (u, k, p, b): one small matmul per unit and clip
-    a = np.matmul(wa.transpose(0, 2, 1, 3), counts).transpose(0, 2, 1, 3)
-    b = np.matmul(wb.transpose(0, 2, 1, 3), counts).transpose(0, 2, 1, 3)
-    a = a.reshape(a.shape[0], a.shape[1], -1)
-    b = b.reshape(b.shape[0], b.shape[1], -1)
-    a -= a.mean(-1, keepdims=True)
-    b -= b.mean(-1, keepdims=True)
+    half = (n_k // 2)[usable, None]
+    pos, m = positions[:, usable], mask[usable]
+    first, second = (pos < half) & m, (pos >= half) & m
+    wa = (first / np.maximum(first.sum(-1, keepdims=True), 1)).transpose(1, 0, 2)   # (k, p, r)
+    wb = (second / np.maximum(second.sum(-1, keepdims=True), 1)).transpose(1, 0, 2)
+    n_units, _, n_rep, n_bins = counts.shape
+    c = counts[:, usable].astype(np.float64).transpose(1, 2, 0, 3).reshape(-1, n_rep, n_units * n_bins)
+    # one (perm x repeat) @ (repeat x unit*bin) product per clip: BLAS does the work
+    a = np.matmul(wa, c).reshape(c.shape[0], -1, n_units, n_bins)        # (k, p, u, b)
+    b = np.matmul(wb, c).reshape(c.shape[0], -1, n_units, n_bins)
+    a -= a.mean(axis=(0, 3), keepdims=True)
+    b -= b.mean(axis=(0, 3), keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+        r = np.einsum("kpub,kpub->up", a, b) / np.sqrt(
+            np.einsum("kpub,kpub->up", a, a) * np.einsum("kpub,kpub->up", b, b))
     return np.clip(r, -1.0, 1.0)
 
 
@@ -154,6 +147,10 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
                 chunk: int = 32, progress: bool = False) -> ReliabilityResult:
     """Split-half reliability statistics of every unit in ``aligned``.
 
+    The random splits depend on the seed alone and are shared by all units; each
+    unit's null deal comes from its own stream ``SeedSequence([seed, unit_id])``,
+    so a unit's numbers never depend on which other units are analysed with it.
+
     Examples
     --------
     >>> from pynwb import NWBHDF5IO                                              # doctest: +SKIP
@@ -164,18 +161,19 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     75
     """
     n_units = aligned.counts.shape[0]
-    streams = np.random.SeedSequence(params.seed).spawn(n_units)
+    rng = np.random.default_rng(np.random.SeedSequence([params.seed]))
+    true_pos = split_positions(rng, aligned.mask, params.n_perm)
+    null_pos = split_positions(rng, aligned.mask, params.n_perm)
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
     with tqdm(total=n_units, desc="reliability", unit="unit", disable=not progress, leave=False) as bar:
         for lo in range(0, n_units, chunk):
-            units = range(lo, min(lo + chunk, n_units))
-            rngs = [np.random.default_rng(streams[u]) for u in units]
-            true_pos = np.stack([split_positions(g, aligned.mask, params.n_perm) for g in rngs])
-            dealt = np.stack([null_deal(g, aligned.counts[u], aligned.mask) for g, u in zip(rngs, units)])
-            null_pos = np.stack([split_positions(g, aligned.mask, params.n_perm) for g in rngs])
-            r_true[lo:lo + len(units)] = split_half_r(aligned.counts[lo:lo + len(units)], aligned.mask, true_pos)
-            r_null[lo:lo + len(units)] = split_half_r(dealt, aligned.mask, null_pos)
-            bar.update(len(units))
+            units = slice(lo, min(lo + chunk, n_units))
+            counts = aligned.counts[units]
+            dealt = np.stack([null_deal(np.random.default_rng(np.random.SeedSequence([params.seed, int(uid)])),
+                                        c, aligned.mask) for c, uid in zip(counts, aligned.unit_ids[units])])
+            r_true[units] = split_half_r(counts, aligned.mask, true_pos)
+            r_null[units] = split_half_r(dealt, aligned.mask, null_pos)
+            bar.update(counts.shape[0])
     return ReliabilityResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, r2_true=r_true ** 2,
                              r2_null=r_null ** 2, r_true=r_true, params=params)
