@@ -147,6 +147,28 @@ def _reliability(sub) -> None:
     p.set_defaults(func=run)
 
 
+@verb("heatmaps")
+def _heatmaps(sub) -> None:
+    p = sub.add_parser("heatmaps", help="firing-rate heatmaps and the reliability histograms")
+    p.add_argument("nwb", type=Path)
+    p.add_argument("-o", "--out-dir", type=Path, required=True)
+    p.add_argument("--bin", type=float, default=0.01, help="bin size in seconds")
+    p.add_argument("--window", type=float, nargs=2, default=(-0.05, 0.30), metavar=("START", "END"))
+    p.add_argument("--normalize", choices=["zscore", "minmax", "none"], default="zscore")
+    p.add_argument("--units", choices=["responsive", "all"], default="responsive")
+    p.add_argument("--format", choices=["png", "pdf"], default="png")
+    p.add_argument("--clip-duration", type=float, default=0.25, help="marks clip offset (s); 0 = no mark")
+
+    def run(args) -> int:
+        from .process.heatmaps import make_heatmaps
+
+        paths = make_heatmaps(args.nwb, args.out_dir, args.bin, args.normalize, args.units, args.format,
+                              tuple(args.window), args.clip_duration or None, progress=True)
+        print(f"{len(paths)} figures in {args.out_dir}")
+        return 0
+    p.set_defaults(func=run)
+
+
 @verb("demo")
 def _demo(sub) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline on an example session")

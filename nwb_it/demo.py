@@ -35,6 +35,8 @@ def run_demo(out_dir: str | Path, n_units: int = 32, n_clips: int = 24, n_repeat
     from .io.convert import convert_session
     from .io.example import write_example_session
     from .io.validate import validate_nwb
+    from .process.heatmaps import make_heatmaps
+    from .process.responsive import run_reliability
 
     out_dir = Path(out_dir)
     mat = out_dir / "raw" / "demo_fixshortvid1_coco.mat"
@@ -46,7 +48,16 @@ def run_demo(out_dir: str | Path, n_units: int = 32, n_clips: int = 24, n_repeat
     blocking = [str(f) for f in validate_nwb(nwb) if f.blocking]
     if blocking:
         raise NwbItError(f"demo output fails validation: {blocking[0]}", nwb)
-    result = DemoResult(mat=mat, nwb=nwb, files={"session (.mat)": mat, "NWB": nwb})
+    rel = run_reliability(nwb)
+    figures = make_heatmaps(nwb, out_dir / "figures" / "heatmaps")
+    result = DemoResult(mat=mat, nwb=nwb, files={"session (.mat)": mat, "NWB": nwb,
+                                                 "heatmaps": figures[0].parent})
+    made = truth.responsive
+    found = rel.responsive
+    result.summary["reliability"] = (f"{int(found.sum())} responsive units (d' > {rel.params.cutoff:g}); "
+                                     f"{int((found & made).sum())} of the {int(made.sum())} made responsive, "
+                                     f"{int((found & ~made).sum())} others")
+    result.summary["heatmaps"] = f"{len(figures)} figures"
     result.summary["session"] = (f"{n_units} units ({int(truth.responsive.sum())} made responsive), {n_clips} clips, "
                                  f"{int(truth.n_repeats.sum())} presentations")
     result.summary["validation"] = "pynwb + nwbinspector (DANDI config): nothing blocking"

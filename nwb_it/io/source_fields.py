@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import numpy as np
-from hdmf.common import DynamicTable
+from hdmf.common import DynamicTable, VectorData, VectorIndex
 
 TABLE_NAME = "source_fields"
 _NUMERIC_CLASS = {"f8": "double", "f4": "single", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
@@ -47,23 +47,33 @@ def _rows(path: str, value: Any) -> Iterator[tuple[str, str, tuple, np.ndarray, 
         yield path, _NUMERIC_CLASS.get(kind, "double"), shape, arr.reshape(-1, order="F").astype(np.float64), ""
 
 
+def _ragged(name: str, description: str, parts: list[np.ndarray], dtype) -> list:
+    data = VectorData(name=name, description=description,
+                      data=np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype))
+    ends = np.cumsum([len(p) for p in parts]).astype(np.int64)
+    return [data, VectorIndex(name=f"{name}_index", data=ends, target=data)]
+
+
 def source_fields_table(fields: dict[str, Any], struct_name: str = "L2_str") -> DynamicTable:
     """Build the ``source_fields`` table for a decoded struct's fields."""
-    table = DynamicTable(name=TABLE_NAME, description=(
+    rows = [row for name, value in fields.items() for row in _rows(name, value)]
+    paths, classes, shapes, values, texts = (list(col) for col in zip(*rows)) if rows else ([],) * 5
+    columns = [
+        VectorData(name="field", description="MATLAB path of the value within the struct, e.g. trialnum{3}.",
+                   data=paths),
+        VectorData(name="matlab_class", description="MATLAB class: double, single, intN, uintN, logical, char, "
+                   "cell or struct.", data=classes),
+        *_ragged("shape", "MATLAB dimensions of the value.", [np.asarray(s, dtype=np.int64) for s in shapes],
+                 np.int64),
+        *_ragged("values", "Numeric values in MATLAB column-major order, as float64 (complex: real, imag "
+                 "interleaved); empty for char, cell and struct.", values, np.float64),
+        VectorData(name="text", description="Characters of a char value; for a struct its field names, "
+                   "comma-separated.", data=texts),
+    ]
+    return DynamicTable(name=TABLE_NAME, description=(
         f"Every field of the source MAT struct '{struct_name}' except the spike cells (which are in "
         "/units and /intervals/trials), one row per MATLAB value in depth-first order; rebuild with "
-        "nwb_it.read_source_fields."))
-    table.add_column("field", "MATLAB path of the value within the struct, e.g. trialnum{3}.")
-    table.add_column("matlab_class", "MATLAB class: double, single, intN, uintN, logical, char, cell or struct.")
-    table.add_column("shape", "MATLAB dimensions of the value.", index=True)
-    table.add_column("values", "Numeric values in MATLAB column-major order, as float64 (complex: real, imag "
-                     "interleaved); empty for char, cell and struct.", index=True)
-    table.add_column("text", "Characters of a char value; for a struct its field names, comma-separated.")
-    for name, value in fields.items():
-        for path, cls, shape, values, text in _rows(name, value):
-            table.add_row(field=path, matlab_class=cls, shape=[int(s) for s in shape],
-                          values=values.tolist(), text=text)
-    return table
+        "nwb_it.read_source_fields."), columns=columns)
 
 
 def _build(rows: list, pos: int) -> tuple[Any, int]:

@@ -117,6 +117,8 @@ def split_half_r(counts: np.ndarray, mask: np.ndarray, positions: np.ndarray) ->
     """
     n_k = mask.sum(1)
     usable = n_k >= 2
+    if not usable.any():                      # no clip can be split: nothing to correlate
+        return np.full((counts.shape[0], positions.shape[0]), np.nan)
     half = (n_k // 2)[usable, None]
     pos, m = positions[:, usable], mask[usable]
     first, second = (pos < half) & m, (pos >= half) & m
