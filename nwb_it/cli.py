@@ -169,6 +169,60 @@ def _heatmaps(sub) -> None:
     p.set_defaults(func=run)
 
 
+@verb("extract-videomae")
+def _extract(sub) -> None:
+    p = sub.add_parser("extract-videomae", help="VideoMAE activations of the clips' sliding windows")
+    p.add_argument("frames", type=Path, help="folder of clip frames (flat seed naming, or one sub-folder per clip)")
+    p.add_argument("--nwb", type=Path, help="store the activations in this NWB file (matched to its trials)")
+    p.add_argument("--npy", type=Path, help="also write the seed's hidden_states.npy (last layer)")
+    p.add_argument("--model", default="MCG-NJU/videomae-base", help="Hugging Face id (local cache) or folder")
+    p.add_argument("--batch-size", type=int, help="windows per forward pass (default 4 on CPU, 32 on GPU)")
+    p.add_argument("--layers", default="last", help="last | all | comma-separated hidden_states indices")
+    p.add_argument("--pool", choices=["mean", "max"], default="mean")
+    p.add_argument("--pad", type=int, default=16, help="grey frames before and after each clip")
+    p.add_argument("--grey", default="128", help="grey level 0-255 or a padding image file")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the clips (window times)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name")
+
+    def run(args) -> int:
+        from .model.activations import run_extract
+        from .model.videomae import ExtractionSettings
+
+        if args.nwb is None and args.npy is None:
+            raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
+        grey = int(args.grey) if args.grey.isdigit() else args.grey
+        settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
+                                      fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+        acts = run_extract(args.frames, settings, args.nwb, args.npy, args.clip_map, progress=True)
+        total = len(acts.window)
+        print(f"{len(acts.clip_keys)} clips, {total} windows ({total - acts.n_forward_windows} all-grey windows "
+              f"reused), layers {', '.join(acts.layers)}, hidden {next(iter(acts.layers.values())).shape[1]}")
+        for dest in (args.nwb, args.npy):
+            if dest:
+                print(dest)
+        return 0
+    p.set_defaults(func=run)
+
+
+@verb("plot-activations")
+def _plot_activations(sub) -> None:
+    p = sub.add_parser("plot-activations", help="activation heatmaps per clip and a PCA trajectory")
+    p.add_argument("nwb", type=Path)
+    p.add_argument("-o", "--out-dir", type=Path, required=True)
+    p.add_argument("--layer", default="last")
+    p.add_argument("--format", choices=["png", "pdf"], default="png")
+
+    def run(args) -> int:
+        from .model.plots import plot_activations
+
+        paths = plot_activations(args.nwb, args.out_dir, args.layer, args.format, progress=True)
+        print(f"{len(paths)} figures in {args.out_dir}")
+        return 0
+    p.set_defaults(func=run)
+
+
 @verb("demo")
 def _demo(sub) -> None:
     p = sub.add_parser("demo", help="run the whole pipeline on an example session")
