@@ -46,6 +46,9 @@ def _example(sub) -> None:
     p.add_argument("--repeats", type=int, default=6)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mat-format", choices=["7.3", "5"], default="7.3")
+    p.add_argument("--frames", type=Path, help="also write clip frames (moving shapes) into this folder")
+    p.add_argument("--model", help="with --frames: model folder whose activations the read-out units follow")
+    p.add_argument("--readout", type=int, default=4, help="with --model: number of read-out units")
     p.add_argument("--overwrite", action="store_true")
 
     def run(args) -> int:
@@ -55,7 +58,18 @@ def _example(sub) -> None:
         if not (1 <= args.units <= 256 and 1 <= args.clips <= 200 and 1 <= args.repeats <= 8):
             raise NwbItError("sizes must be 1-256 units, 1-200 clips, 1-8 repeats", args.out)
         with atomic_output(args.out, args.overwrite) as tmp:
-            truth = write_example_session(tmp, args.units, args.clips, args.repeats, args.seed, args.mat_format)
+            if args.frames is not None and args.model is not None:
+                from .model.example_truth import write_example_with_frames
+
+                truth = write_example_with_frames(tmp, args.frames, args.model, args.units, args.clips,
+                                                  args.repeats, args.seed, args.readout)
+            else:
+                truth = write_example_session(tmp, args.units, args.clips, args.repeats, args.seed,
+                                              args.mat_format)
+                if args.frames is not None:
+                    from .io.example_frames import write_example_frames
+
+                    write_example_frames(args.frames, [f"{k + 1}_clip{k + 1:03d}" for k in range(args.clips)])
         print(f"{args.out}  ({args.units} units, {truth.responsive.sum()} made responsive; {args.clips} clips; "
               f"{truth.n_repeats.sum()} presentations)")
         return 0
@@ -223,23 +237,57 @@ def _plot_activations(sub) -> None:
     p.set_defaults(func=run)
 
 
+@verb("compare")
+def _compare(sub) -> None:
+    p = sub.add_parser("compare", help="encoding model and RSA: VideoMAE activations vs IT responses")
+    p.add_argument("nwb", type=Path)
+    p.add_argument("--units", choices=["responsive", "all"], default="responsive")
+    p.add_argument("--bin", type=float, default=0.05)
+    p.add_argument("--window", type=float, nargs=2, default=(0.0, 0.40), metavar=("START", "END"))
+    p.add_argument("--lags", default="0,0.025,0.05,0.075,0.1", help="latencies in seconds, comma-separated")
+    p.add_argument("--folds", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layer", default="last")
+    p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures")
+
+    def run(args) -> int:
+        import numpy as np
+
+        from .process.compare import CompareParams
+        from .process.comparison import run_compare
+
+        try:
+            lags = tuple(float(x) for x in args.lags.split(","))
+        except ValueError:
+            raise NwbItError(f"--lags {args.lags!r}: comma-separated seconds, e.g. 0,0.05,0.1") from None
+        params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
+                               seed=args.seed, layer=args.layer)
+        enc, res = run_compare(args.nwb, params, args.units, args.out_dir)
+        print(f"encoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
+              f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {np.nanmedian(enc.normalized):.2f}")
+        print(f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips (neural ceiling {res.ceiling:.2f})")
+        return 0
+    p.set_defaults(func=run)
+
+
 @verb("demo")
 def _demo(sub) -> None:
-    p = sub.add_parser("demo", help="run the whole pipeline on an example session")
+    p = sub.add_parser("demo", help="run every step on an example session and its clip frames")
     p.add_argument("out_dir", type=Path, nargs="?", default=Path("demo_out"))
+    p.add_argument("--model", help="VideoMAE folder or cached id (default: a tiny random model built on the fly)")
     p.add_argument("--units", type=int, default=32)
-    p.add_argument("--clips", type=int, default=24)
+    p.add_argument("--clips", type=int, default=30)
     p.add_argument("--repeats", type=int, default=6)
     p.add_argument("--overwrite", action="store_true")
 
     def run(args) -> int:
         from .demo import run_demo
 
-        result = run_demo(args.out_dir, args.units, args.clips, args.repeats, overwrite=args.overwrite)
+        result = run_demo(args.out_dir, args.model, args.units, args.clips, args.repeats, overwrite=args.overwrite)
         for key, value in result.summary.items():
-            print(f"{key:>12}: {value}")
+            print(f"{key:>14}: {value}")
         for key, path in result.files.items():
-            print(f"{key:>12}: {path}")
+            print(f"{key:>14}: {path}")
         return 0
     p.set_defaults(func=run)
 

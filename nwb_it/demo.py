@@ -1,17 +1,19 @@
-"""The end-to-end demo: example session -> NWB -> validation (later steps join as they land)."""
+"""The end-to-end demo: example session and frames -> every pipeline step -> one NWB file + figures."""
 from __future__ import annotations
 
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 from .errors import NwbItError
 
 
 @dataclass
 class DemoResult:
-    mat: Path
     nwb: Path
     files: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, str] = field(default_factory=dict)
@@ -22,43 +24,66 @@ def example_metadata_path() -> Path:
     return Path(str(resources.files("nwb_it") / "data" / "example_metadata.yaml"))
 
 
-def run_demo(out_dir: str | Path, n_units: int = 32, n_clips: int = 24, n_repeats: int = 6, seed: int = 0,
-             overwrite: bool = False) -> DemoResult:
-    """Run every pipeline step on an example session, writing everything under ``out_dir``.
+def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int = 32, n_clips: int = 30,
+             n_repeats: int = 6, n_readout: int = 6, seed: int = 0, overwrite: bool = False) -> DemoResult:
+    """example -> convert -> validate -> reliability -> heatmaps -> extract-videomae -> plot-activations -> compare.
+
+    Without ``model`` a tiny random VideoMAE is built in a temporary folder. Everything
+    is written under ``out_dir``.
 
     Examples
     --------
-    >>> import tempfile
-    >>> result = run_demo(tempfile.mkdtemp(), n_units=4, n_clips=5, n_repeats=3)   # doctest: +SKIP
+    >>> result = run_demo("demo_out", n_units=8, n_clips=12, n_repeats=4)   # doctest: +SKIP
+    >>> result.summary["compare"]                                          # doctest: +SKIP
     """
     from .io.atomic import atomic_output
     from .io.convert import convert_session
-    from .io.example import write_example_session
     from .io.validate import validate_nwb
+    from .model.activations import run_extract
+    from .model.example_truth import write_example_with_frames
+    from .model.plots import plot_activations
+    from .model.random_model import save_random_videomae
+    from .model.videomae import ExtractionSettings
+    from .process.comparison import run_compare
     from .process.heatmaps import make_heatmaps
     from .process.responsive import run_reliability
 
     out_dir = Path(out_dir)
     mat = out_dir / "raw" / "demo_fixshortvid1_coco.mat"
-    with atomic_output(mat, overwrite) as tmp:
-        truth = write_example_session(tmp, n_units, n_clips, n_repeats, seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        nwb = convert_session(mat, out_dir / "nwb", example_metadata_path(), overwrite=overwrite)
+    frames = out_dir / "raw" / "frames"
+    figures = out_dir / "figures"
+    result = DemoResult(nwb=out_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(model) if model is not None else save_random_videomae(Path(tmp) / "tiny_videomae", seed)
+        with atomic_output(mat, overwrite) as tmp_mat:
+            truth = write_example_with_frames(tmp_mat, frames, model_dir, n_units, n_clips, n_repeats, seed,
+                                              n_readout)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nwb = convert_session(mat, out_dir / "nwb", example_metadata_path(), overwrite=overwrite)
+        rel = run_reliability(nwb)
+        heat = make_heatmaps(nwb, figures / "heatmaps")
+        acts = run_extract(frames, ExtractionSettings(model=str(model_dir)), nwb, out_dir / "hidden_states.npy")
+        act_figs = plot_activations(nwb, figures / "activations")
+        enc, rsa = run_compare(nwb, fig_dir=figures / "compare")
     blocking = [str(f) for f in validate_nwb(nwb) if f.blocking]
     if blocking:
         raise NwbItError(f"demo output fails validation: {blocking[0]}", nwb)
-    rel = run_reliability(nwb)
-    figures = make_heatmaps(nwb, out_dir / "figures" / "heatmaps")
-    result = DemoResult(mat=mat, nwb=nwb, files={"session (.mat)": mat, "NWB": nwb,
-                                                 "heatmaps": figures[0].parent})
-    made = truth.responsive
-    found = rel.responsive
-    result.summary["reliability"] = (f"{int(found.sum())} responsive units (d' > {rel.params.cutoff:g}); "
-                                     f"{int((found & made).sum())} of the {int(made.sum())} made responsive, "
-                                     f"{int((found & ~made).sum())} others")
-    result.summary["heatmaps"] = f"{len(figures)} figures"
-    result.summary["session"] = (f"{n_units} units ({int(truth.responsive.sum())} made responsive), {n_clips} clips, "
-                                 f"{int(truth.n_repeats.sum())} presentations")
-    result.summary["validation"] = "pynwb + nwbinspector (DANDI config): nothing blocking"
+    made, found = truth.responsive, rel.responsive
+    read = truth.readout[np.isin(np.arange(n_units), enc.unit_ids)]
+    result.nwb = nwb
+    result.files = {"session (.mat)": mat, "frames": frames, "NWB": nwb, "hidden_states": out_dir / "hidden_states.npy",
+                    "heatmaps": figures / "heatmaps", "activations": figures / "activations",
+                    "compare": figures / "compare"}
+    result.summary = {
+        "session": f"{n_units} units ({int(made.sum())} made responsive, {n_readout} of them model read-outs), "
+                   f"{n_clips} clips, {int(truth.n_repeats.sum())} presentations",
+        "validation": "pynwb + nwbinspector (DANDI config): nothing blocking",
+        "reliability": f"{int(found.sum())} responsive (d' > {rel.params.cutoff:g}): {int((found & made).sum())} of "
+                       f"the {int(made.sum())} made responsive, {int((found & ~made).sum())} others",
+        "heatmaps": f"{len(heat)} figures",
+        "activations": f"{len(acts.window)} windows of {len(acts.clip_keys)} clips ({len(act_figs)} figures)",
+        "compare": f"median r²/ceiling: read-out units {np.nanmedian(enc.normalized[read]):.2f}, other responsive "
+                   f"units {np.nanmedian(enc.normalized[~read]):.2f}; RSA rho {rsa.rho:.2f}",
+    }
     return result

@@ -31,6 +31,12 @@ class ExampleTruth:
     responsive: np.ndarray       # (n_units,) bool
     n_repeats: np.ndarray        # (n_clips,) int
     rates_peak: np.ndarray       # (n_units, n_clips) peak rate in spikes/s above baseline
+    readout: np.ndarray | None = None   # (n_units,) bool: rate = linear read-out of model activations
+
+
+# rate grid for read-out units: (n_readout, n_clips, n_grid) spikes/s on GRID_T
+GRID_DT = 0.001
+GRID_T = np.arange(SPIKE_WINDOW[0], SPIKE_WINDOW[1] + GRID_DT / 2, GRID_DT)
 
 
 def _spike_times(rng, rate_fn, lam_max: np.ndarray, pres_unit_clip) -> tuple[np.ndarray, np.ndarray]:
@@ -47,8 +53,14 @@ def _spike_times(rng, rate_fn, lam_max: np.ndarray, pres_unit_clip) -> tuple[np.
 
 
 def make_example_struct(n_units: int = 16, n_clips: int = 20, n_repeats: int = 6, seed: int = 0,
-                        responsive_fraction: float = 0.4) -> tuple[dict, ExampleTruth]:
-    """The ``L2_str`` struct of an example session (dicts = structs, object arrays = cells)."""
+                        responsive_fraction: float = 0.4, readout_rates: np.ndarray | None = None
+                        ) -> tuple[dict, ExampleTruth]:
+    """The ``L2_str`` struct of an example session (dicts = structs, object arrays = cells).
+
+    ``readout_rates`` (n_readout, n_clips, len(GRID_T)) replaces the first n_readout
+    units' rates with these time courses (see ``model.example_truth``); they are then
+    clip-driven and counted as responsive.
+    """
     if n_units < 1 or n_clips < 1 or n_repeats < 1:
         raise ValueError("units, clips and repeats must be at least 1")
     rng = np.random.default_rng(seed)
@@ -71,9 +83,23 @@ def make_example_struct(n_units: int = 16, n_clips: int = 20, n_repeats: int = 6
     clip_of = np.tile(pres_clip, n_units)
     lam_max = baseline[unit_of] + gain[unit_of, clip_of]
 
+    n_read = 0 if readout_rates is None else readout_rates.shape[0]
+    if n_read:
+        if n_read >= n_units or readout_rates.shape[1:] != (n_clips, GRID_T.size):
+            raise ValueError("readout_rates must be (n_readout < n_units, n_clips, len(GRID_T))")
+        responsive[:n_read] = True
+        gain[:n_read] = 0.0
+        baseline[:n_read] = 0.0
+        lam_max[unit_of < n_read] = readout_rates.max() * 1.001
+
     def rate(pair, t):
         u, c = unit_of[pair], clip_of[pair]
-        return baseline[u] + gain[u, c] * np.exp(-0.5 * ((t - latency[u]) / 0.03) ** 2)
+        out = baseline[u] + gain[u, c] * np.exp(-0.5 * ((t - latency[u]) / 0.03) ** 2)
+        if n_read:
+            read = u < n_read
+            grid = np.clip(np.round((t[read] - GRID_T[0]) / GRID_DT).astype(int), 0, GRID_T.size - 1)
+            out[read] = readout_rates[u[read], c[read], grid]
+        return out
 
     owner, times = _spike_times(rng, rate, lam_max, None)
     bounds = np.searchsorted(owner, np.arange(n_units * n_pres + 1))
@@ -101,11 +127,13 @@ def make_example_struct(n_units: int = 16, n_clips: int = 20, n_repeats: int = 6
         "monkey": "coco",
     }
     peak = gain.copy()
-    return struct, ExampleTruth(responsive=responsive, n_repeats=reps, rates_peak=peak)
+    readout = np.arange(n_units) < n_read
+    return struct, ExampleTruth(responsive=responsive, n_repeats=reps, rates_peak=peak, readout=readout)
 
 
 def write_example_session(path: str | Path, n_units: int = 16, n_clips: int = 20, n_repeats: int = 6,
-                          seed: int = 0, mat_format: str = "7.3") -> ExampleTruth:
+                          seed: int = 0, mat_format: str = "7.3", readout_rates: np.ndarray | None = None
+                          ) -> ExampleTruth:
     """Write an example session MAT file (``mat_format`` "7.3" = HDF5, "5" = scipy v5).
 
     Examples
@@ -116,7 +144,7 @@ def write_example_session(path: str | Path, n_units: int = 16, n_clips: int = 20
     >>> truth.n_repeats.shape
     (5,)
     """
-    struct, truth = make_example_struct(n_units, n_clips, n_repeats, seed)
+    struct, truth = make_example_struct(n_units, n_clips, n_repeats, seed, readout_rates=readout_rates)
     path = Path(path)
     if mat_format == "7.3":
         write_mat73(path, {"L2_str": struct})

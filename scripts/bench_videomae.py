@@ -1,0 +1,100 @@
+"""Benchmark: bare VideoMAE forward vs `extract-videomae`, per window, on this machine's device.
+
+The videomae-base architecture with random weights (nothing can be downloaded here).
+Reports, in one run: seconds per window of the bare model forward on ready tensors
+(batched like extraction) and of the whole extraction (frames from PNG, processor,
+windows, pooling), their ratio (goal <= 1.05), and how many windows de-duplicating
+the all-grey windows saved. On a GPU it also compares the seed-style loop (batch 1,
+float32) with batched float32 and bfloat16 (windows/s, and the bfloat16 error).
+
+    python scripts/bench_videomae.py [--clips 2 --frames 15 --batch-size 4]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore", message=".*torchvision.*")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=15)
+    ap.add_argument("--batch-size", type=int, default=4)
+    args = ap.parse_args()
+    import torch
+
+    from nwb_it.io.example_frames import write_example_frames
+    from nwb_it.model.frames import discover_clips
+    from nwb_it.model.random_model import save_random_videomae
+    from nwb_it.model.videomae import ExtractionSettings, extract, load_videomae, resolve_device
+
+    device = resolve_device("auto")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = save_random_videomae(Path(tmp) / "base", base=True)
+        frames = write_example_frames(Path(tmp) / "frames", [f"{k + 1}_clip{k + 1:03d}" for k in range(args.clips)],
+                                      n_frames=args.frames, size=224)
+        clips = discover_clips(frames)
+        net, processor = load_videomae(model, device)
+        cfg = net.config
+        settings = ExtractionSettings(model=str(model), batch_size=args.batch_size, device=device)
+        n_windows = args.clips * (args.frames + 2 * settings.pad - cfg.num_frames + 1)
+
+        x = torch.randn(args.batch_size, cfg.num_frames, 3, cfg.image_size, cfg.image_size, device=device)
+        with torch.inference_mode():
+            net(pixel_values=x[:1])                                       # warm-up
+            t = time.perf_counter()
+            reps = max(2, 8 // args.batch_size)
+            for _ in range(reps):
+                net(pixel_values=x)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            bare = (time.perf_counter() - t) / (reps * args.batch_size)
+
+        t = time.perf_counter()
+        acts = extract(clips, settings, net=net, processor=processor)
+        total = time.perf_counter() - t
+        per_window = total / acts.n_forward_windows
+        print(f"device {device}; videomae-base architecture (random weights); {args.clips} clips x {args.frames} "
+              f"frames, pad {settings.pad}: {n_windows} windows")
+        print(f"bare forward        : {bare:7.3f} s/window (batch {args.batch_size})")
+        print(f"extract-videomae    : {per_window:7.3f} s/computed window ({total:.1f} s in all)")
+        print(f"ratio extract / bare = {per_window / bare:.3f}  (goal <= 1.05)")
+        print(f"grey de-duplication : {n_windows - acts.n_forward_windows} of {n_windows} windows not recomputed "
+              f"({(n_windows - acts.n_forward_windows) / n_windows:.1%}; per clip 2 of {n_windows // args.clips}, "
+              "all but one across clips)")
+        if device == "cuda":
+            _gpu(net, processor, clips, settings, acts)
+
+
+def _gpu(net, processor, clips, settings, reference) -> None:
+    import torch
+
+    from nwb_it.model.videomae import ExtractionSettings, extract, load_videomae
+
+    def rate(batch, dtype):
+        model, proc = (net, processor) if dtype == "float32" else load_videomae(settings.model, "cuda", dtype)
+        s = ExtractionSettings(model=settings.model, batch_size=batch, device="cuda", dtype=dtype)
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        acts = extract(clips, s, net=model, processor=proc)
+        torch.cuda.synchronize()
+        return acts.n_forward_windows / (time.perf_counter() - t), acts
+
+    seed_rate, _ = rate(1, "float32")
+    f32_rate, _ = rate(32, "float32")
+    bf16_rate, bf16 = rate(32, "bfloat16")
+    err = np.abs(bf16.layers["last"] - reference.layers["last"]).max()
+    print(f"GPU windows/s: batch 1 float32 {seed_rate:.1f}, batch 32 float32 {f32_rate:.1f} "
+          f"({f32_rate / seed_rate:.1f}x), batch 32 bfloat16 {bf16_rate:.1f} ({bf16_rate / seed_rate:.1f}x); "
+          f"bfloat16 max |error| {err:.3g}")
+
+
+if __name__ == "__main__":
+    main()
