@@ -94,7 +94,7 @@ class Session:
 
     @property
     def spike_offsets(self) -> np.ndarray:
-        """Start of each (unit, presentation)'s spikes in ``spike_times``, shape (n_units, n_pres + 1) flattened."""
+        """Offsets of each (unit, presentation) run in ``spike_times``, unit-major, plus the end."""
         return np.concatenate([[0], np.cumsum(self.spike_counts.ravel())])
 
     def presentation_index(self, clip: int, repeat: int) -> int:

@@ -11,6 +11,7 @@ import numpy as np
 from hdmf.backends.hdf5 import H5DataIO
 from hdmf.common import DynamicTableRegion, ElementIdentifiers, VectorData, VectorIndex
 from pynwb import NWBHDF5IO, NWBFile
+from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
 from pynwb.misc import Units
 
@@ -56,26 +57,33 @@ def _add_electrodes(nwb: NWBFile, session: Session, meta: dict) -> np.ndarray:
     return np.searchsorted(unique, channels)
 
 
-def _add_trials(nwb: NWBFile, session: Session, timeline: Timeline, layout: SourceLayout) -> list[str]:
-    nwb.add_trial_column("stimulus_onset", "Clip onset on the session clock (s): the source's spike times are "
-                         "relative to this instant.")
-    nwb.add_trial_column("stimulus_name", f"Clip name (source field {layout.itemnames}).")
-    nwb.add_trial_column("stimulus_index", "0-based index of the clip in the source's item list.")
-    nwb.add_trial_column("repeat", "0-based index of this presentation among the clip's repeats in the source.")
-    extra = {}
+def _trials(session: Session, timeline: Timeline, layout: SourceLayout) -> TimeIntervals:
+    """One row per presentation in trial order, columns built from arrays (no per-row add_trial)."""
+    order = timeline.order
+    clip, rep = session.presentation_clip[order], session.presentation_repeat[order]
+    columns = [
+        VectorData(name="start_time", description="Start of the presentation's window (s).",
+                   data=timeline.start[order]),
+        VectorData(name="stop_time", description="End of the presentation's window (s).", data=timeline.stop[order]),
+        VectorData(name="stimulus_onset", description="Clip onset on the session clock (s): the source's spike "
+                   "times are relative to this instant.", data=timeline.onset[order]),
+        VectorData(name="stimulus_name", description=f"Clip name (source field {layout.itemnames}).",
+                   data=[session.clip_names[c] for c in clip]),
+        VectorData(name="stimulus_index", description="0-based index of the clip in the source's item list.",
+                   data=clip.astype(np.int64)),
+        VectorData(name="repeat", description="0-based index of this presentation among the clip's repeats in "
+                   "the source.", data=rep.astype(np.int64)),
+    ]
     for name, value in session.fields.items():
         values = per_presentation_values(session, value)
         if values is not None and values.size == session.n_presentations:
-            column = name if name not in TRIAL_COLUMNS else f"source_{name}"
-            nwb.add_trial_column(column, f"Source field {layout.struct}.{name}: this presentation's value, as in "
-                                 "the source (one value per clip repeat there; meaning not documented).")
-            extra[column] = values
-    clip, rep = session.presentation_clip, session.presentation_repeat
-    for p in timeline.order:
-        nwb.add_trial(start_time=timeline.start[p], stop_time=timeline.stop[p], stimulus_onset=timeline.onset[p],
-                      stimulus_name=session.clip_names[clip[p]], stimulus_index=int(clip[p]), repeat=int(rep[p]),
-                      **{k: v[p].item() for k, v in extra.items()})
-    return list(extra)
+            columns.append(VectorData(
+                name=name if name not in TRIAL_COLUMNS else f"source_{name}", data=values[order],
+                description=f"Source field {layout.struct}.{name}: this presentation's value, as in the source "
+                            "(one value per clip repeat there; meaning not documented)."))
+    return TimeIntervals(name="trials", description="One row per clip presentation (clip x repeat), in trial "
+                         "order on the session clock laid out by nwb_it (see general/stimulus).", columns=columns,
+                         id=ElementIdentifiers(name="id", data=np.arange(order.size)))
 
 
 def _add_units(nwb: NWBFile, session: Session, timeline: Timeline, electrode: np.ndarray, resolution: float) -> None:
@@ -123,9 +131,8 @@ def build_nwbfile(session: Session, meta: dict, layout: SourceLayout = SourceLay
     subject_meta = dict(meta["Subject"])
     if isinstance(subject_meta.get("date_of_birth"), str):
         subject_meta["date_of_birth"] = datetime.fromisoformat(subject_meta["date_of_birth"])
-    nwb = NWBFile(subject=Subject(**subject_meta), **nwb_meta)
+    nwb = NWBFile(subject=Subject(**subject_meta), trials=_trials(session, timeline, layout), **nwb_meta)
     electrode = _add_electrodes(nwb, session, meta)
-    _add_trials(nwb, session, timeline, layout)
     _add_units(nwb, session, timeline, electrode, float(meta["Units"]["resolution"]))
     misc = nwb.create_processing_module("misc", "Source data kept verbatim by nwb_it.")
     table = source_fields_table(session.fields, layout.struct)

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from ..errors import NwbItError  # noqa: E402
 from ..io.append import open_nwb, read_nwb  # noqa: E402
-from ..io.atomic import atomic_output  # noqa: E402
+from ..io.figures import save_figure  # noqa: E402
 from .activations import read_activations  # noqa: E402
 
 
@@ -61,13 +61,6 @@ def pca_figure(values: np.ndarray, clip: np.ndarray, in_clip: np.ndarray, title:
     return fig
 
 
-def _save(fig: Figure, path: Path, fmt: str) -> Path:
-    with atomic_output(path, overwrite=True) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "last", fmt: str = "png",
                      progress: bool = False) -> list[Path]:
     """One heatmap per clip and one PCA trajectory figure, from the activations table of ``nwb_path``."""
@@ -94,9 +87,9 @@ def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "la
         n_clip = int(last[sel].max()) - pad + 1       # the last window ends pad frames after the clip
         in_clip[sel] = (last[sel] >= 0) & (last[sel] < n_clip)
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", key)
-        paths.append(_save(clip_figure(values[sel], table["time"][sel], last[sel], n_clip,
+        paths.append(save_figure(clip_figure(values[sel], table["time"][sel], last[sel], n_clip,
                                        f"clip {key} ({table['stimulus_name'][sel][0]}): layer {layer}"),
                            out_dir / "clips" / f"clip_{name}.{fmt}", fmt))
-    paths.insert(0, _save(pca_figure(values, clip, in_clip, f"VideoMAE layer {layer}: windows of {len(order)} clips"),
+    paths.insert(0, save_figure(pca_figure(values, clip, in_clip, f"VideoMAE layer {layer}: windows of {len(order)} clips"),
                           out_dir / f"pca_trajectory.{fmt}", fmt))
     return paths

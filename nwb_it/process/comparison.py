@@ -17,7 +17,7 @@ from hdmf.common import DynamicTable, DynamicTableRegion, VectorData  # noqa: E4
 
 from ..errors import NwbItError  # noqa: E402
 from ..io.append import open_nwb, read_nwb, replace_in_module  # noqa: E402
-from ..io.atomic import atomic_output  # noqa: E402
+from ..io.figures import save_figure  # noqa: E402
 from .aligned import bin_aligned  # noqa: E402
 from .compare import CompareParams, EncodingResult, RSAResult, encoding_model, rsa  # noqa: E402
 from .responsive import MODULE, read_reliability  # noqa: E402
@@ -56,10 +56,7 @@ def _figures(enc: EncodingResult, res: RSAResult, out_dir: Path, title: str) -> 
     paths = []
 
     def save(fig, name):
-        with atomic_output(out_dir / name, overwrite=True) as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-        plt.close(fig)
-        paths.append(out_dir / name)
+        paths.append(save_figure(fig, out_dir / name))
 
     best = np.argsort(np.nan_to_num(enc.normalized, nan=-np.inf))[::-1][:4]
     fig, axes = plt.subplots(len(best), 1, figsize=(9, 2.2 * len(best) + 0.5), squeeze=False)

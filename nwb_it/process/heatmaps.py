@@ -21,7 +21,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from ..errors import NwbItError  # noqa: E402
 from ..io.append import open_nwb, read_nwb  # noqa: E402
-from ..io.atomic import atomic_output  # noqa: E402
+from ..io.figures import save_figure  # noqa: E402
 from .aligned import AlignedCounts, bin_aligned  # noqa: E402
 from .reliability import ReliabilityResult  # noqa: E402
 from .responsive import read_reliability  # noqa: E402
@@ -49,11 +49,20 @@ def _label(how: str) -> str:
             "none": "firing rate (spikes/s)"}[how]
 
 
-def _marks(ax, clip_duration: float | None) -> None:
+def _heatmap(values: np.ndarray, edges: np.ndarray, how: str, cmap: str, clip_duration: float | None,
+             ylabel: str, title: str) -> Figure:
+    """Rows x time bins, clip onset (dashed) and offset (dotted) marked, labelled colour bar."""
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.1 * values.shape[0] + 1.5)))
+    im = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=cmap,
+                   extent=(edges[0], edges[-1], values.shape[0], 0))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axvline(0.0, color="w", lw=1.2, ls="--")
     if clip_duration:
         ax.axvline(clip_duration, color="w", lw=1.2, ls=":")
+    ax.set(xlabel="time from clip onset (s)", ylabel=ylabel, title=title)
+    fig.colorbar(im, ax=ax, label=_label(how))
+    fig.tight_layout()
+    return fig
 
 
 def population_figure(aligned: AlignedCounts, how: str = "zscore", title: str = "",
@@ -62,31 +71,16 @@ def population_figure(aligned: AlignedCounts, how: str = "zscore", title: str = 
     with np.errstate(invalid="ignore"):
         rates = np.nanmean(aligned.mean_rates(), axis=1)             # (units, bins)
     order = np.argsort(np.argmax(np.nan_to_num(rates), axis=1), kind="stable")
-    shown = normalize(rates[order], how, axis=1)
-    fig, ax = plt.subplots(figsize=(7, max(3, 0.12 * len(order) + 1.5)))
-    im = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap="viridis",
-                   extent=(aligned.edges[0], aligned.edges[-1], len(order), 0))
-    _marks(ax, clip_duration)
-    ax.set(xlabel="time from clip onset (s)", ylabel="unit (sorted by peak latency)",
-           title=f"{title}\npopulation: mean over clips and repeats ({len(order)} units)")
-    fig.colorbar(im, ax=ax, label=_label(how))
-    fig.tight_layout()
-    return fig
+    return _heatmap(normalize(rates[order], how, axis=1), aligned.edges, how, "viridis", clip_duration,
+                    "unit (sorted by peak latency)",
+                    f"{title}\npopulation: mean over clips and repeats ({len(order)} units)")
 
 
 def unit_figure(aligned: AlignedCounts, row: int, how: str = "none", title: str = "",
                 clip_duration: float | None = 0.25) -> Figure:
     """Clips x time heatmap of one unit's repeat-averaged rate."""
-    rates = aligned.mean_rates()[row]
-    fig, ax = plt.subplots(figsize=(7, max(3, 0.08 * rates.shape[0] + 1.5)))
-    im = ax.imshow(normalize(rates, how), aspect="auto", interpolation="nearest", cmap="magma",
-                   extent=(aligned.edges[0], aligned.edges[-1], rates.shape[0], 0))
-    _marks(ax, clip_duration)
-    ax.set(xlabel="time from clip onset (s)", ylabel="clip (stimulus_index order)",
-           title=f"{title}\nunit {aligned.unit_ids[row]} ({aligned.unit_names[row]})")
-    fig.colorbar(im, ax=ax, label=_label(how))
-    fig.tight_layout()
-    return fig
+    return _heatmap(normalize(aligned.mean_rates()[row], how), aligned.edges, how, "magma", clip_duration,
+                    "clip (stimulus_index order)", f"{title}\nunit {aligned.unit_ids[row]} ({aligned.unit_names[row]})")
 
 
 def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figure, Figure]:
@@ -108,13 +102,6 @@ def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figur
     ax.legend()
     fig2.tight_layout()
     return fig1, fig2
-
-
-def _save(fig: Figure, path: Path, fmt: str) -> Path:
-    with atomic_output(path, overwrite=True) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, bin_size: float = 0.01, how: str = "zscore",
@@ -148,12 +135,12 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, bin_size: float = 0
             aligned = bin_aligned(nwb, window, bin_size, chosen)
         except NwbItError as exc:
             raise NwbItError(exc.problem, nwb_path) from None
-    paths = [_save(population_figure(aligned, how, title, clip_duration), out_dir / f"population.{fmt}", fmt)]
+    paths = [save_figure(population_figure(aligned, how, title, clip_duration), out_dir / f"population.{fmt}", fmt)]
     for row in tqdm(range(len(aligned.unit_ids)), desc="unit heatmaps", disable=not progress, leave=False):
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", aligned.unit_names[row])
-        paths.append(_save(unit_figure(aligned, row, how, title, clip_duration),
+        paths.append(save_figure(unit_figure(aligned, row, how, title, clip_duration),
                            out_dir / "units" / f"unit{aligned.unit_ids[row]:04d}_{name}.{fmt}", fmt))
     if result is not None:
         f1, f2 = histogram_figures(result, title)
-        paths += [_save(f1, out_dir / f"r2_true_vs_null.{fmt}", fmt), _save(f2, out_dir / f"dprime.{fmt}", fmt)]
+        paths += [save_figure(f1, out_dir / f"r2_true_vs_null.{fmt}", fmt), save_figure(f2, out_dir / f"dprime.{fmt}", fmt)]
     return paths
