@@ -151,3 +151,23 @@ def test_clip_map_and_errors(tiny, small_nwb, tmp_path, capsys):
     (folder / "7_other_2.png").write_bytes(b"not a png")
     assert main(args + ["--clip-map", str(cmap)]) == 2
     assert "7_other_2.png" in capsys.readouterr().err
+
+
+def test_subfolder_layout_and_grey_image(tiny, frames, tmp_path):
+    """One sub-folder per clip reads like the flat folder; a uniform grey PNG equals --grey 128."""
+    flat = discover_clips(frames)
+    for clip in flat:
+        sub = tmp_path / "clips" / clip.key
+        sub.mkdir(parents=True)
+        for f in clip.frames:
+            (sub / f.name).write_bytes(f.read_bytes())
+    nested = discover_clips(tmp_path / "clips")
+    assert [c.key for c in nested] == [c.key for c in flat]
+    assert [[f.name for f in c.frames] for c in nested] == [[f.name for f in c.frames] for c in flat]
+    grey_png = tmp_path / "grey.png"
+    Image.new("RGB", (50, 50), (128, 128, 128)).save(grey_png)
+    base = extract(nested, ExtractionSettings(model=str(tiny), pad=2))
+    same = extract(nested, ExtractionSettings(model=str(tiny), pad=2, grey=str(grey_png)))
+    darker = extract(nested, ExtractionSettings(model=str(tiny), pad=2, grey=40))
+    np.testing.assert_array_equal(base.layers["last"], same.layers["last"])
+    assert not np.allclose(base.layers["last"], darker.layers["last"])
