@@ -28,17 +28,19 @@ def save_random_videomae(folder: str | Path, seed: int = 0, **config) -> Path:
     True
     """
     import torch
-    from transformers import VideoMAEConfig, VideoMAEImageProcessor, VideoMAEModel
-    from transformers.utils import logging as hf_logging
+    from .videomae import quiet_transformers
 
-    hf_logging.disable_progress_bar()
+    with quiet_transformers():       # the import itself notes the PIL fallback
+        from transformers import VideoMAEConfig, VideoMAEImageProcessor, VideoMAEModel
+
     folder = Path(folder)
     sizes = {**TINY, **config} if config.get("base") is not True else {}
     sizes.pop("base", None)
     cfg = VideoMAEConfig(use_mean_pooling=False, **sizes)
     torch.manual_seed(seed)
-    VideoMAEModel(cfg).eval().save_pretrained(folder)
     side = cfg.image_size
-    VideoMAEImageProcessor(size={"shortest_edge": side}, crop_size={"height": side, "width": side},
-                           image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD).save_pretrained(folder)
+    with quiet_transformers():
+        VideoMAEModel(cfg).eval().save_pretrained(folder)
+        VideoMAEImageProcessor(size={"shortest_edge": side}, crop_size={"height": side, "width": side},
+                               image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD).save_pretrained(folder)
     return folder

@@ -12,6 +12,7 @@ are computed once per run.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -55,6 +56,21 @@ class Activations:
     n_model_calls: int = 0
 
 
+@contextlib.contextmanager
+def quiet_transformers():
+    """transformers at error level, no progress bars (e.g. its note that the processor falls back to PIL
+    without torchvision, which nwb_it expects: the project avoids torchvision)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
 def resolve_device(device: str) -> str:
     import torch
 
@@ -73,8 +89,9 @@ def load_videomae(model: str | Path = DEFAULT_MODEL, device: str = "cpu", dtype:
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from transformers import VideoMAEImageProcessor, VideoMAEModel
-    from transformers.utils import logging as hf_logging
+
+    with quiet_transformers():       # the import itself notes the PIL fallback
+        from transformers import VideoMAEImageProcessor, VideoMAEModel
 
     local = Path(model).expanduser()
     source = str(local) if local.exists() else str(model)
@@ -84,17 +101,13 @@ def load_videomae(model: str | Path = DEFAULT_MODEL, device: str = "cpu", dtype:
         raise NwbItError(f"model folder not found; {hint}", local)
     if local.exists() and not (local / "config.json").is_file():
         raise NwbItError(f"not a model folder (no config.json); {hint}", local)
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     try:
-        net, info = VideoMAEModel.from_pretrained(source, local_files_only=True, output_loading_info=True)
-        processor = VideoMAEImageProcessor.from_pretrained(source, local_files_only=True)
+        with quiet_transformers():
+            net, info = VideoMAEModel.from_pretrained(source, local_files_only=True, output_loading_info=True)
+            processor = VideoMAEImageProcessor.from_pretrained(source, local_files_only=True)
     except OSError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NwbItError(f"model '{model}' not found locally ({first}); {hint}") from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
     missing = [k for k in info.get("missing_keys", []) if "decoder" not in k]
     if missing:
         raise NwbItError(f"model '{model}' lacks {len(missing)} encoder weights (e.g. {missing[0]}): they would be "
