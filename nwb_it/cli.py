@@ -67,9 +67,10 @@ def _example(sub) -> None:
                 truth = write_example_session(tmp, args.units, args.clips, args.repeats, args.seed,
                                               args.mat_format)
                 if args.frames is not None:
+                    from .io.example import example_clip_names
                     from .io.example_frames import write_example_frames
 
-                    write_example_frames(args.frames, [f"{k + 1}_clip{k + 1:03d}" for k in range(args.clips)])
+                    write_example_frames(args.frames, example_clip_names(args.clips))
         print(f"{args.out}  ({args.units} units, {truth.responsive.sum()} made responsive; {args.clips} clips; "
               f"{truth.n_repeats.sum()} presentations)")
         return 0

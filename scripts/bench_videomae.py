@@ -30,6 +30,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
+    from nwb_it.io.example import example_clip_names
     from nwb_it.io.example_frames import write_example_frames
     from nwb_it.model.frames import discover_clips
     from nwb_it.model.random_model import save_random_videomae
@@ -38,7 +39,7 @@ def main() -> None:
     device = resolve_device("auto")
     with tempfile.TemporaryDirectory() as tmp:
         model = save_random_videomae(Path(tmp) / "base", base=True)
-        frames = write_example_frames(Path(tmp) / "frames", [f"{k + 1}_clip{k + 1:03d}" for k in range(args.clips)],
+        frames = write_example_frames(Path(tmp) / "frames", example_clip_names(args.clips),
                                       n_frames=args.frames, size=224)
         clips = discover_clips(frames)
         net, processor = load_videomae(model, device)

@@ -7,8 +7,9 @@ Units, trials and all other content are copied unchanged.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from pynwb import NWBHDF5IO, NWBFile
 
@@ -32,6 +33,18 @@ def read_nwb(io: NWBHDF5IO, path: str | Path) -> NWBFile:
         return io.read()
     except Exception as exc:
         raise NwbItError(f"cannot be read as NWB ({exc})", path) from None
+
+
+@contextlib.contextmanager
+def reading(path: str | Path) -> Iterator[NWBFile]:
+    """Open and read an NWB file; an NwbItError without a file raised inside the block is blamed on it."""
+    with open_nwb(path) as io:
+        try:
+            yield read_nwb(io, path)
+        except NwbItError as exc:
+            if exc.path is None:
+                raise NwbItError(exc.problem, path) from None
+            raise
 
 
 def replace_in_module(path: str | Path, module: str, description: str,

@@ -39,6 +39,11 @@ GRID_DT = 0.001
 GRID_T = np.arange(SPIKE_WINDOW[0], SPIKE_WINDOW[1] + GRID_DT / 2, GRID_DT)
 
 
+def example_clip_names(n_clips: int) -> list[str]:
+    """The example sessions' itemnames, which are also their frame files' clip keys: 1_clip001, ..."""
+    return [f"{k + 1}_clip{k + 1:03d}" for k in range(n_clips)]
+
+
 def _spike_times(rng, rate_fn, lam_max: np.ndarray, pres_unit_clip) -> tuple[np.ndarray, np.ndarray]:
     """Inhomogeneous Poisson spikes by thinning, for all (unit, presentation) pairs at once."""
     t0, t1 = SPIKE_WINDOW
@@ -118,7 +123,7 @@ def make_example_struct(n_units: int = 16, n_clips: int = 20, n_repeats: int = 6
     items[trial_order - 1, 0] = pres_clip + 1
     struct = {
         "spikes": spikes,
-        "itemnames": cell_array([f"{k + 1}_clip{k + 1:03d}" for k in range(n_clips)]),
+        "itemnames": cell_array(example_clip_names(n_clips)),
         "items": items,
         "itempos": np.round(rng.uniform(-3, 3, (n_clips, 2)), 2),
         "trialnum": trialnum,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.example import GRID_T, ExampleTruth, write_example_session
+from ..io.example import GRID_T, ExampleTruth, example_clip_names, write_example_session
 from ..io.example_frames import write_example_frames
 from .frames import discover_clips
 from .videomae import Activations, ExtractionSettings, extract
@@ -54,8 +54,7 @@ def write_example_with_frames(mat_path: str | Path, frames_dir: str | Path, mode
     >>> truth.readout.sum()                                                                        # doctest: +SKIP
     4
     """
-    names = [f"{k + 1}_clip{k + 1:03d}" for k in range(n_clips)]
-    write_example_frames(frames_dir, names, n_frames=n_frames, size=frame_size, seed=seed)
+    write_example_frames(frames_dir, example_clip_names(n_clips), n_frames=n_frames, size=frame_size, seed=seed)
     rates = None
     if n_readout:
         acts = extract(discover_clips(frames_dir), ExtractionSettings(model=str(model), fps=fps))

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from ..errors import NwbItError  # noqa: E402
-from ..io.append import open_nwb, read_nwb  # noqa: E402
+from ..io.append import reading  # noqa: E402
 from ..io.figures import save_figure  # noqa: E402
 from .activations import read_activations  # noqa: E402
 
@@ -65,12 +65,8 @@ def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "la
                      progress: bool = False) -> list[Path]:
     """One heatmap per clip and one PCA trajectory figure, from the activations table of ``nwb_path``."""
     out_dir = Path(out_dir)
-    with open_nwb(nwb_path) as io:
-        nwb = read_nwb(io, nwb_path)
-        try:
-            table = read_activations(nwb)
-        except NwbItError as exc:
-            raise NwbItError(exc.problem, nwb_path) from None
+    with reading(nwb_path) as nwb:
+        table = read_activations(nwb)
     column = f"activations_{layer}"
     if column not in table:
         raise NwbItError(f"no layer '{layer}' in the activations table (have: "

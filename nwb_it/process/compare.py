@@ -26,6 +26,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from .aligned import AlignedCounts
+from .reliability import split_positions
 
 ALPHAS = np.logspace(-3, 5, 17)
 
@@ -163,9 +164,7 @@ def encoding_model(aligned: AlignedCounts, acts: dict, params: CompareParams = C
 
 def _half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator):
     mask = aligned.mask[keep]
-    keys = rng.random(mask.shape)
-    keys[~mask] = np.inf
-    rank = np.argsort(np.argsort(keys, 1), 1)
+    rank = split_positions(rng, mask, 1)[0]
     half = (mask.sum(1) // 2)[:, None]
     a, b = (rank < half) & mask, (rank >= half) & mask
     counts = aligned.counts[:, keep]

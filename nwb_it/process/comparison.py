@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from hdmf.common import DynamicTable, DynamicTableRegion, VectorData  # noqa: E402
 
 from ..errors import NwbItError  # noqa: E402
-from ..io.append import open_nwb, read_nwb, replace_in_module  # noqa: E402
+from ..io.append import reading, replace_in_module  # noqa: E402
 from ..io.figures import save_figure  # noqa: E402
 from .aligned import bin_aligned  # noqa: E402
 from .compare import CompareParams, EncodingResult, RSAResult, encoding_model, rsa  # noqa: E402
@@ -109,17 +109,13 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), u
 
     if units not in ("responsive", "all"):
         raise NwbItError(f"--units must be responsive or all, not {units!r}")
-    with open_nwb(nwb_path) as io:
-        nwb = read_nwb(io, nwb_path)
-        try:
-            rel = read_reliability(nwb)
-            acts = read_activations(nwb)
-            chosen = None if units == "all" else rel.unit_ids[rel.responsive]
-            if chosen is not None and chosen.size == 0:
-                raise NwbItError("no responsive unit to compare; pass --units all")
-            aligned = bin_aligned(nwb, params.window, params.bin_size, chosen)
-        except NwbItError as exc:
-            raise NwbItError(exc.problem, nwb_path) from None
+    with reading(nwb_path) as nwb:
+        rel = read_reliability(nwb)
+        acts = read_activations(nwb)
+        chosen = None if units == "all" else rel.unit_ids[rel.responsive]
+        if chosen is not None and chosen.size == 0:
+            raise NwbItError("no responsive unit to compare; pass --units all")
+        aligned = bin_aligned(nwb, params.window, params.bin_size, chosen)
         title = f"session {nwb.session_id}"
     if f"activations_{params.layer}" not in acts:
         raise NwbItError(f"no layer '{params.layer}' in the activations table", nwb_path)

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from ..errors import NwbItError  # noqa: E402
-from ..io.append import open_nwb, read_nwb  # noqa: E402
+from ..io.append import reading  # noqa: E402
 from ..io.figures import save_figure  # noqa: E402
 from .aligned import AlignedCounts, bin_aligned  # noqa: E402
 from .reliability import ReliabilityResult  # noqa: E402
@@ -118,8 +118,7 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, bin_size: float = 0
     if units not in ("responsive", "all"):
         raise NwbItError(f"--units must be responsive or all, not {units!r}")
     out_dir = Path(out_dir)
-    with open_nwb(nwb_path) as io:
-        nwb = read_nwb(io, nwb_path)
+    with reading(nwb_path) as nwb:
         title = f"session {nwb.session_id}, subject {nwb.subject.subject_id if nwb.subject else '?'}"
         try:
             result = read_reliability(nwb)
@@ -131,10 +130,7 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, bin_size: float = 0
         chosen = None if units == "all" else result.unit_ids[result.responsive]
         if chosen is not None and chosen.size == 0:
             raise NwbItError("no responsive unit (d' > cutoff); pass --units all to plot every unit", nwb_path)
-        try:
-            aligned = bin_aligned(nwb, window, bin_size, chosen)
-        except NwbItError as exc:
-            raise NwbItError(exc.problem, nwb_path) from None
+        aligned = bin_aligned(nwb, window, bin_size, chosen)
     paths = [save_figure(population_figure(aligned, how, title, clip_duration), out_dir / f"population.{fmt}", fmt)]
     for row in tqdm(range(len(aligned.unit_ids)), desc="unit heatmaps", disable=not progress, leave=False):
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", aligned.unit_names[row])

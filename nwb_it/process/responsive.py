@@ -16,7 +16,7 @@ from hdmf.common import DynamicTable, DynamicTableRegion, VectorData
 from pynwb import NWBFile
 
 from ..errors import NwbItError
-from ..io.append import open_nwb, read_nwb, replace_in_module
+from ..io.append import reading, replace_in_module
 from ..io.atomic import atomic_output
 from .aligned import bin_aligned, read_presentations, unit_spike_times
 from .reliability import ReliabilityParams, ReliabilityResult, reliability
@@ -111,13 +111,8 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     """
     if params.n_perm < 2:
         raise NwbItError(f"n_perm must be at least 2, not {params.n_perm}", nwb_path)
-    io = open_nwb(nwb_path)
-    with io:
-        nwb = read_nwb(io, nwb_path)
-        try:
-            aligned = bin_aligned(nwb, params.window, params.bin_size)
-        except NwbItError as exc:
-            raise NwbItError(exc.problem, nwb_path) from None
+    with reading(nwb_path) as nwb:
+        aligned = bin_aligned(nwb, params.window, params.bin_size)
         result = reliability(aligned, params, progress=progress)
         if pickle_path is not None:
             export_pickle(nwb, result.unit_ids[result.responsive], Path(pickle_path))
