@@ -157,6 +157,8 @@ def test_reliability_table_replaced_and_valid(small_nwb, tmp_path, capsys):
         tables = list(nwb.processing["ecephys"].data_interfaces)
         res = read_reliability(nwb)
         assert tables == ["reliability"] and res.r2_true.shape == (6, 30)
+        stored = nwb.processing["ecephys"]["reliability"]["reliability"].data[:]
+        np.testing.assert_allclose(res.reliability, stored, equal_nan=True)
         assert res.params.cutoff == 2.5 and res.params.n_perm == 30
         assert len(nwb.units) == 6 and len(nwb.trials) > 0
         table = nwb.processing["ecephys"]["reliability"]

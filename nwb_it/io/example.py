@@ -44,7 +44,7 @@ def example_clip_names(n_clips: int) -> list[str]:
     return [f"{k + 1}_clip{k + 1:03d}" for k in range(n_clips)]
 
 
-def _spike_times(rng, rate_fn, lam_max: np.ndarray, pres_unit_clip) -> tuple[np.ndarray, np.ndarray]:
+def _spike_times(rng, rate_fn, lam_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inhomogeneous Poisson spikes by thinning, for all (unit, presentation) pairs at once."""
     t0, t1 = SPIKE_WINDOW
     counts = rng.poisson(lam_max * (t1 - t0))
@@ -106,7 +106,7 @@ def make_example_struct(n_units: int = 16, n_clips: int = 20, n_repeats: int = 6
             out[read] = readout_rates[u[read], c[read], grid]
         return out
 
-    owner, times = _spike_times(rng, rate, lam_max, None)
+    owner, times = _spike_times(rng, rate, lam_max)
     bounds = np.searchsorted(owner, np.arange(n_units * n_pres + 1))
     starts = np.concatenate([[0], np.cumsum(reps)])
     spikes = cell_array([

@@ -183,7 +183,8 @@ RULES: list[Callable[[dict], str | None]] = [
     check_subject_age, check_subject_id, check_session_id, check_units_resolution, check_experimenter]
 
 
-def _normalise(meta: dict, where: Path | None) -> dict:
+def _normalise(meta: dict) -> dict:
+    """YAML strings that stand for dates and lists, as pynwb wants them."""
     nwbfile = meta.setdefault("NWBFile", {})
     start = nwbfile.get("session_start_time")
     if isinstance(start, str):
@@ -193,9 +194,6 @@ def _normalise(meta: dict, where: Path | None) -> dict:
             pass
     if isinstance(nwbfile.get("experimenter"), str):
         nwbfile["experimenter"] = [nwbfile["experimenter"]]
-    age = meta.get("Subject", {}).get("age")
-    if age is not None and not isinstance(age, str):
-        meta["Subject"]["age"] = age   # left for check_subject_age to refuse
     return meta
 
 
@@ -214,7 +212,7 @@ def build_metadata(session: Session, user: dict | None = None, metadata_path: Pa
     problem = check_sections(user)
     if problem:
         raise NwbItError(problem, metadata_path)
-    meta = _normalise(deep_merge(source_metadata(session), user), metadata_path)
+    meta = _normalise(deep_merge(source_metadata(session), user))
     if meta["NWBFile"].get("session_start_time") is None and session.created is not None:
         meta["NWBFile"]["session_start_time"] = session.created.replace(tzinfo=timezone.utc)
         warnings.warn(f"{session.source_path}: no NWBFile.session_start_time in the metadata; using the MAT "

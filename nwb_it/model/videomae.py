@@ -26,7 +26,6 @@ from ..errors import NwbItError
 from .frames import Clip, grey_frame, load_frame
 
 DEFAULT_MODEL = "MCG-NJU/videomae-base"
-DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 
 
 @dataclass
@@ -181,8 +180,8 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
         return processor(images, return_tensors="pt")["pixel_values"][0]        # (n, 3, H, W)
 
     grey = pixels([grey_frame(size, settings.grey)])[0]
-    per_clip, jobs, rows = [], [], []
-    grey_rows = []
+    per_clip, rows = [], []           # rows: (clip, window, last frame) of every output row
+    jobs, grey_rows = [], []          # windows to run: (row, clip, window); all-grey rows, run once
     for c, clip in enumerate(tqdm(clips, desc="frames", unit="clip", disable=not progress, leave=False)):
         if not clip.frames:
             raise NwbItError(f"clip '{clip.key}' has no frames")
@@ -196,8 +195,10 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
         for w in range(n_windows):
             row = len(rows)
             rows.append((c, w, w + n_frames - 1 - settings.pad))
-            all_grey = w + n_frames <= settings.pad or w >= settings.pad + len(clip.frames)
-            (grey_rows if all_grey else jobs).append(row if all_grey else (row, c, w))
+            if w + n_frames <= settings.pad or w >= settings.pad + len(clip.frames):
+                grey_rows.append(row)
+            else:
+                jobs.append((row, c, w))
 
     out = {n: np.empty((len(rows), cfg.hidden_size), dtype=np.float32) for n in names}
     todo = list(jobs)

@@ -24,7 +24,6 @@ from .responsive import MODULE, read_reliability  # noqa: E402
 
 
 def _tables(nwb, enc: EncodingResult, res: RSAResult, params: CompareParams) -> list[DynamicTable]:
-    n = len(enc.unit_ids)
     encoding = DynamicTable(name="encoding", description=(
         "Ridge encoding model of each unit's PSTH from lagged VideoMAE activations, outer folds split by clip "
         f"(nwb_it compare; {params.describe()})."), columns=[
@@ -37,7 +36,6 @@ def _tables(nwb, enc: EncodingResult, res: RSAResult, params: CompareParams) -> 
                    data=enc.normalized),
         VectorData(name="alpha", description="Ridge penalty chosen most often by the inner cross-validation.",
                    data=enc.alpha)])
-    assert len(encoding) == n
     rsa_table = DynamicTable(name="rsa", description=(
         f"Representational similarity of IT and VideoMAE over {len(res.clip_names)} clips (nwb_it compare; "
         f"{params.describe()}; clips in stimulus_index order: {', '.join(res.clip_names)})."), columns=[

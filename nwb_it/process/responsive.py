@@ -46,7 +46,9 @@ def _table(nwb: NWBFile, result: ReliabilityResult) -> DynamicTable:
     columns += [VectorData(name="r2_true", description="Split-half r2 of every true split (units x n_perm).",
                            data=result.r2_true),
                 VectorData(name="r2_null", description="Split-half r2 of every null split (units x n_perm).",
-                           data=result.r2_null)]
+                           data=result.r2_null),
+                VectorData(name="r_true", description="Signed split-half Pearson r of every true split "
+                           "(units x n_perm), for the Spearman-Brown reliability.", data=result.r_true)]
     return DynamicTable(name=TABLE, description=(
         "Split-half reliability of each unit's responses across clips (nwb_it reliability; parameters: "
         f"{result.params.describe()})."), columns=columns)
@@ -70,7 +72,7 @@ def read_reliability(nwb: NWBFile) -> ReliabilityResult:
     r2_true = np.asarray(table["r2_true"].data[:])
     return ReliabilityResult(unit_ids=np.asarray(table["unit"].data[:]), unit_names=list(table["unit_name"].data[:]),
                              r2_true=r2_true, r2_null=np.asarray(table["r2_null"].data[:]),
-                             r_true=np.full_like(r2_true, np.nan), params=read_params(table.description))
+                             r_true=np.asarray(table["r_true"].data[:]), params=read_params(table.description))
 
 
 def export_pickle(nwb: NWBFile, unit_ids: np.ndarray, path: Path, overwrite: bool = True) -> None:
