@@ -1,16 +1,20 @@
-"""nwb_it: macaque IT recording sessions and VideoMAE activations in one DANDI-ready NWB file.
+"""nwb_it: macaque IT recording sessions and model activations in one DANDI-ready NWB file.
 
-Layers: ``core`` (the in-memory Session), ``io`` (MAT in, NWB out, metadata,
-examples), ``process`` (analyses on NWB files).
+Layers, in the direction data flows: ``formats`` (sources) -> ``core`` (Session,
+results, parameters) -> ``nwb`` (tables in and out) -> ``process`` (pure analyses) and
+``models`` (feature extractors) -> ``steps`` (one runner per CLI verb) -> ``viz``
+(figures). ``examples`` makes synthetic data with known truth.
 """
-__version__ = "0.1.0"
+from .core.errors import NwbItError
+from .core.provenance import package_version
+from .core.session import Session
+from .examples import write_example_session
+from .formats.l2str import L2StrSource, SourceLayout, read_session
+from .nwb.session_file import build_nwbfile
+from .nwb.source_fields import read_source_fields
+from .steps.convert import convert_session
 
-from .core.session import Session  # noqa: E402
-from .errors import NwbItError  # noqa: E402
-from .io.convert import build_nwbfile, convert_session  # noqa: E402
-from .io.example import write_example_session  # noqa: E402
-from .io.read_session import SourceLayout, read_session  # noqa: E402
-from .io.source_fields import read_source_fields  # noqa: E402
+__version__ = package_version()
 
-__all__ = ["Session", "NwbItError", "SourceLayout", "read_session", "convert_session", "build_nwbfile",
-           "write_example_session", "read_source_fields", "__version__"]
+__all__ = ["L2StrSource", "NwbItError", "Session", "SourceLayout", "__version__", "build_nwbfile", "convert_session",
+           "read_session", "read_source_fields", "write_example_session"]

@@ -1,16 +1,28 @@
-"""The ``nwb-it`` command line: one verb per pipeline step."""
+"""The ``nwb-it`` command line: one verb per pipeline step, defaults read from ``core.params``."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from . import __version__
-from .errors import NwbItError
+from .core.errors import NwbItError
+from .core.params import (
+    NORMALIZATIONS,
+    UNIT_CHOICES,
+    CompareParams,
+    ExtractionSettings,
+    HeatmapParams,
+    ReliabilityParams,
+    default,
+)
+from .core.provenance import package_version
+from .formats.l2str.reader import SourceLayout
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter    # every option's help shows its default
 
 
 def verb(name: str):
@@ -21,45 +33,55 @@ def verb(name: str):
     return deco
 
 
-def _layout(args):
-    from .io.read_session import SourceLayout
+def _parser(sub, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_text, description=help_text, formatter_class=FORMATTER)
 
+
+def _window(p: argparse.ArgumentParser, cls: type, help_text: str = "analysis window around clip onset (s)") -> None:
+    p.add_argument("--window", type=float, nargs=2, default=default(cls, "window"), metavar=("START", "END"),
+                   help=help_text)
+    p.add_argument("--bin", type=float, default=default(cls, "bin_size"), help="bin size (s)")
+
+
+def _layout(args) -> SourceLayout:
     return SourceLayout(struct=args.struct, spikes=args.spikes_field, itemnames=args.itemnames_field,
                         neuron_id=args.neuron_id_field, trialnum=args.trialnum_field)
 
 
 def _layout_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("source layout")
-    g.add_argument("--struct", default="L2_str", help="name of the session struct (default L2_str)")
-    g.add_argument("--spikes-field", default="spikes", help="field holding spikes{unit}{clip}{repeat}")
-    g.add_argument("--itemnames-field", default="itemnames", help="field naming the clips")
-    g.add_argument("--neuron-id-field", default="neuron_id", help="field naming the units")
-    g.add_argument("--trialnum-field", default="trialnum", help="field giving each presentation's trial number")
+    g.add_argument("--struct", default=default(SourceLayout, "struct"), help="name of the session struct")
+    g.add_argument("--spikes-field", default=default(SourceLayout, "spikes"),
+                   help="field holding spikes{unit}{clip}{repeat}")
+    g.add_argument("--itemnames-field", default=default(SourceLayout, "itemnames"), help="field naming the clips")
+    g.add_argument("--neuron-id-field", default=default(SourceLayout, "neuron_id"), help="field naming the units")
+    g.add_argument("--trialnum-field", default=default(SourceLayout, "trialnum"),
+                   help="field giving each presentation's trial number")
 
 
 @verb("example")
 def _example(sub) -> None:
-    p = sub.add_parser("example", help="write an example session (genuine MATLAB v7.3 file, known truth)")
+    p = _parser(sub, "example", "write an example session (genuine MATLAB file, known truth)")
     p.add_argument("out", type=Path, help="output .mat path, e.g. rec_fixshortvid1_coco.mat")
-    p.add_argument("--units", type=int, default=16)
-    p.add_argument("--clips", type=int, default=20)
-    p.add_argument("--repeats", type=int, default=6)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mat-format", choices=["7.3", "5"], default="7.3")
+    p.add_argument("--units", type=int, default=16, help="units (1-256)")
+    p.add_argument("--clips", type=int, default=20, help="clips (1-200)")
+    p.add_argument("--repeats", type=int, default=6, help="repeats per clip (1-8; ragged below that)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--mat-format", choices=["7.3", "5"], default="7.3", help="MATLAB file version")
     p.add_argument("--frames", type=Path, help="also write clip frames (moving shapes) into this folder")
     p.add_argument("--model", help="with --frames: model folder whose activations the read-out units follow")
     p.add_argument("--readout", type=int, default=4, help="with --model: number of read-out units")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
 
     def run(args) -> int:
-        from .io.atomic import atomic_output
-        from .io.example import write_example_session
+        from .examples import example_clip_names, write_example_frames, write_example_session
+        from .nwb.atomic import atomic_output
 
         if not (1 <= args.units <= 256 and 1 <= args.clips <= 200 and 1 <= args.repeats <= 8):
-            raise NwbItError("sizes must be 1-256 units, 1-200 clips, 1-8 repeats", args.out)
+            raise NwbItError("--units 1-256, --clips 1-200, --repeats 1-8")
         with atomic_output(args.out, args.overwrite) as tmp:
             if args.frames is not None and args.model is not None:
-                from .model.example_truth import write_example_with_frames
+                from .examples.readout import write_example_with_frames
 
                 truth = write_example_with_frames(tmp, args.frames, args.model, args.units, args.clips,
                                                   args.repeats, args.seed, args.readout)
@@ -67,9 +89,6 @@ def _example(sub) -> None:
                 truth = write_example_session(tmp, args.units, args.clips, args.repeats, args.seed,
                                               args.mat_format)
                 if args.frames is not None:
-                    from .io.example import example_clip_names
-                    from .io.example_frames import write_example_frames
-
                     write_example_frames(args.frames, example_clip_names(args.clips))
         print(f"{args.out}  ({args.units} units, {truth.responsive.sum()} made responsive; {args.clips} clips; "
               f"{truth.n_repeats.sum()} presentations)")
@@ -79,7 +98,7 @@ def _example(sub) -> None:
 
 @verb("convert")
 def _convert(sub) -> None:
-    p = sub.add_parser("convert", help="convert .mat sessions into DANDI-layout NWB files")
+    p = _parser(sub, "convert", "convert .mat sessions into DANDI-layout NWB files")
     p.add_argument("sessions", nargs="+", type=Path, help="session .mat files (v7.3 or v5/v7)")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="output folder (DANDI layout inside)")
     p.add_argument("--metadata", type=Path, help="metadata YAML (NWBFile:, Subject:, Ecephys:, Units: sections)")
@@ -89,7 +108,7 @@ def _convert(sub) -> None:
     def run(args) -> int:
         from tqdm.auto import tqdm
 
-        from .io.convert import convert_session
+        from .steps.convert import convert_session
 
         failed = 0
         for mat in tqdm(args.sessions, desc="sessions", unit="session", disable=len(args.sessions) < 2):
@@ -108,11 +127,11 @@ def _convert(sub) -> None:
 
 @verb("validate")
 def _validate(sub) -> None:
-    p = sub.add_parser("validate", help="pynwb schema validation + nwbinspector (DANDI config)")
+    p = _parser(sub, "validate", "pynwb schema validation + nwbinspector (DANDI config)")
     p.add_argument("paths", nargs="+", type=Path, help="NWB files or folders holding them")
 
     def run(args) -> int:
-        from .io.validate import validate_nwb
+        from .nwb.validate import validate_nwb
 
         files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])]
         if not files:
@@ -122,30 +141,29 @@ def _validate(sub) -> None:
             findings = validate_nwb(path)
             for finding in findings:
                 print(finding)
-            blocking += sum(f.blocking for f in findings)
-            print(f"{path}: {'OK' if not any(f.blocking for f in findings) else 'FAILED'} "
-                  f"({len(findings)} finding(s), {sum(f.blocking for f in findings)} blocking)")
+            n_block = sum(f.blocking for f in findings)
+            blocking += n_block
+            print(f"{path}: {'FAILED' if n_block else 'OK'} ({len(findings)} finding(s), {n_block} blocking)")
         return 1 if blocking else 0
     p.set_defaults(func=run)
 
 
 @verb("reliability")
 def _reliability(sub) -> None:
-    p = sub.add_parser("reliability", help="split-half reliability and d' of every unit, stored in the NWB file")
-    p.add_argument("nwb", type=Path)
-    p.add_argument("--n-perm", type=int, default=100, help="random splits (and null splits) per unit")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--cutoff", type=float, default=3.0, help="responsive when d' > cutoff")
-    p.add_argument("--bin", type=float, default=0.05, help="bin size in seconds")
-    p.add_argument("--window", type=float, nargs=2, default=(-0.05, 0.30), metavar=("START", "END"),
-                   help="analysis window around clip onset, seconds")
-    p.add_argument("--export-pickle", type=Path, help="also write the seed's responsive-unit pickle here")
+    p = _parser(sub, "reliability", "split-half reliability and d' of every unit, stored in the NWB file")
+    p.add_argument("nwb", type=Path, help="NWB file written by nwb-it convert")
+    p.add_argument("--n-perm", type=int, default=default(ReliabilityParams, "n_perm"),
+                   help="random splits (and null splits) per unit")
+    p.add_argument("--seed", type=int, default=default(ReliabilityParams, "seed"), help="random seed")
+    p.add_argument("--cutoff", type=float, default=default(ReliabilityParams, "cutoff"),
+                   help="responsive when d' > cutoff")
+    _window(p, ReliabilityParams)
+    p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here")
 
     def run(args) -> int:
         import numpy as np
 
-        from .process.reliability import ReliabilityParams
-        from .process.responsive import run_reliability
+        from .steps.reliability import run_reliability
 
         params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff)
         res = run_reliability(args.nwb, params, args.export_pickle, progress=True)
@@ -164,21 +182,23 @@ def _reliability(sub) -> None:
 
 @verb("heatmaps")
 def _heatmaps(sub) -> None:
-    p = sub.add_parser("heatmaps", help="firing-rate heatmaps and the reliability histograms")
-    p.add_argument("nwb", type=Path)
-    p.add_argument("-o", "--out-dir", type=Path, required=True)
-    p.add_argument("--bin", type=float, default=0.01, help="bin size in seconds")
-    p.add_argument("--window", type=float, nargs=2, default=(-0.05, 0.30), metavar=("START", "END"))
-    p.add_argument("--normalize", choices=["zscore", "minmax", "none"], default="zscore")
-    p.add_argument("--units", choices=["responsive", "all"], default="responsive")
-    p.add_argument("--format", choices=["png", "pdf"], default="png")
-    p.add_argument("--clip-duration", type=float, default=0.25, help="marks clip offset (s); 0 = no mark")
+    p = _parser(sub, "heatmaps", "firing-rate heatmaps and the reliability histograms")
+    p.add_argument("nwb", type=Path, help="NWB file (after nwb-it reliability for --units responsive)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
+    _window(p, HeatmapParams)
+    p.add_argument("--normalize", choices=NORMALIZATIONS, default=default(HeatmapParams, "normalize"),
+                   help="per-unit scaling of the population heatmap")
+    p.add_argument("--units", choices=UNIT_CHOICES, default=default(HeatmapParams, "units"), help="units to plot")
+    p.add_argument("--format", choices=["png", "pdf"], default=default(HeatmapParams, "fmt"), help="figure format")
+    p.add_argument("--clip-duration", type=float, default=default(HeatmapParams, "clip_duration"),
+                   help="marks clip offset (s); 0 = no mark")
 
     def run(args) -> int:
-        from .process.heatmaps import make_heatmaps
+        from .steps.heatmaps import make_heatmaps
 
-        paths = make_heatmaps(args.nwb, args.out_dir, args.bin, args.normalize, args.units, args.format,
-                              tuple(args.window), args.clip_duration or None, progress=True)
+        params = HeatmapParams(tuple(args.window), args.bin, args.normalize, args.units, args.format,
+                               args.clip_duration or None)
+        paths = make_heatmaps(args.nwb, args.out_dir, params, progress=True)
         print(f"{len(paths)} figures in {args.out_dir}")
         return 0
     p.set_defaults(func=run)
@@ -186,24 +206,31 @@ def _heatmaps(sub) -> None:
 
 @verb("extract-videomae")
 def _extract(sub) -> None:
-    p = sub.add_parser("extract-videomae", help="VideoMAE activations of the clips' sliding windows")
-    p.add_argument("frames", type=Path, help="folder of clip frames (flat seed naming, or one sub-folder per clip)")
+    p = _parser(sub, "extract-videomae", "VideoMAE activations of the clips' sliding windows")
+    p.add_argument("frames", type=Path, help="folder of clip frames (flat lab naming, or one sub-folder per clip)")
     p.add_argument("--nwb", type=Path, help="store the activations in this NWB file (matched to its trials)")
-    p.add_argument("--npy", type=Path, help="also write the seed's hidden_states.npy (last layer)")
-    p.add_argument("--model", default="MCG-NJU/videomae-base", help="Hugging Face id (local cache) or folder")
+    p.add_argument("--npy", type=Path, help="also write the lab's hidden_states.npy (last layer)")
+    p.add_argument("--model", default=default(ExtractionSettings, "model"),
+                   help="Hugging Face id (local cache only) or model folder")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default 4 on CPU, 32 on GPU)")
-    p.add_argument("--layers", default="last", help="last | all | comma-separated hidden_states indices")
-    p.add_argument("--pool", choices=["mean", "max"], default="mean")
-    p.add_argument("--pad", type=int, default=16, help="grey frames before and after each clip")
-    p.add_argument("--grey", default="128", help="grey level 0-255 or a padding image file")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the clips (window times)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
+    p.add_argument("--layers", default=default(ExtractionSettings, "layers"),
+                   help="last | all | comma-separated hidden_states indices")
+    p.add_argument("--pool", choices=["mean", "max"], default=default(ExtractionSettings, "pool"),
+                   help="pooling of the last tubelet's tokens")
+    p.add_argument("--pad", type=int, default=default(ExtractionSettings, "pad"),
+                   help="grey frames before and after each clip")
+    p.add_argument("--grey", default=str(default(ExtractionSettings, "grey")),
+                   help="grey level 0-255 or a padding image file")
+    p.add_argument("--fps", type=float, default=default(ExtractionSettings, "fps"),
+                   help="frame rate of the clips (window times)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=default(ExtractionSettings, "device"),
+                   help="where the model runs")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=default(ExtractionSettings, "dtype"),
+                   help="model precision (reduced precision on a GPU only)")
     p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name")
 
     def run(args) -> int:
-        from .model.activations import run_extract
-        from .model.videomae import ExtractionSettings
+        from .steps.extract import run_extract
 
         if args.nwb is None and args.npy is None:
             raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
@@ -223,14 +250,14 @@ def _extract(sub) -> None:
 
 @verb("plot-activations")
 def _plot_activations(sub) -> None:
-    p = sub.add_parser("plot-activations", help="activation heatmaps per clip and a PCA trajectory")
-    p.add_argument("nwb", type=Path)
-    p.add_argument("-o", "--out-dir", type=Path, required=True)
-    p.add_argument("--layer", default="last")
-    p.add_argument("--format", choices=["png", "pdf"], default="png")
+    p = _parser(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
+    p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
+    p.add_argument("--layer", default="last", help="layer to plot")
+    p.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format")
 
     def run(args) -> int:
-        from .model.plots import plot_activations
+        from .steps.plot_activations import plot_activations
 
         paths = plot_activations(args.nwb, args.out_dir, args.layer, args.format, progress=True)
         print(f"{len(paths)} figures in {args.out_dir}")
@@ -240,30 +267,29 @@ def _plot_activations(sub) -> None:
 
 @verb("compare")
 def _compare(sub) -> None:
-    p = sub.add_parser("compare", help="encoding model and RSA: VideoMAE activations vs IT responses")
-    p.add_argument("nwb", type=Path)
-    p.add_argument("--units", choices=["responsive", "all"], default="responsive")
-    p.add_argument("--bin", type=float, default=0.05)
-    p.add_argument("--window", type=float, nargs=2, default=(0.0, 0.40), metavar=("START", "END"))
-    p.add_argument("--lags", default="0,0.025,0.05,0.075,0.1", help="latencies in seconds, comma-separated")
-    p.add_argument("--folds", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--layer", default="last")
+    p = _parser(sub, "compare", "encoding model and RSA: model activations vs IT responses")
+    p.add_argument("nwb", type=Path, help="NWB file after reliability and extract-videomae")
+    p.add_argument("--units", choices=UNIT_CHOICES, default=default(CompareParams, "units"), help="units to model")
+    _window(p, CompareParams, "PSTH window around clip onset (s)")
+    p.add_argument("--lags", default=",".join(f"{x:g}" for x in default(CompareParams, "lags")),
+                   help="latencies in seconds, comma-separated")
+    p.add_argument("--folds", type=int, default=default(CompareParams, "folds"), help="outer folds (split by clip)")
+    p.add_argument("--seed", type=int, default=default(CompareParams, "seed"), help="random seed")
+    p.add_argument("--layer", default=default(CompareParams, "layer"), help="activations layer")
     p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures")
 
     def run(args) -> int:
         import numpy as np
 
-        from .process.compare import CompareParams
-        from .process.comparison import run_compare
+        from .steps.compare import run_compare
 
         try:
             lags = tuple(float(x) for x in args.lags.split(","))
         except ValueError:
             raise NwbItError(f"--lags {args.lags!r}: comma-separated seconds, e.g. 0,0.05,0.1") from None
         params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
-                               seed=args.seed, layer=args.layer)
-        enc, res = run_compare(args.nwb, params, args.units, args.out_dir)
+                               seed=args.seed, layer=args.layer, units=args.units)
+        enc, res = run_compare(args.nwb, params, args.out_dir)
         print(f"encoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
               f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {np.nanmedian(enc.normalized):.2f}")
         print(f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips (neural ceiling {res.ceiling:.2f})")
@@ -273,16 +299,16 @@ def _compare(sub) -> None:
 
 @verb("demo")
 def _demo(sub) -> None:
-    p = sub.add_parser("demo", help="run every step on an example session and its clip frames")
-    p.add_argument("out_dir", type=Path, nargs="?", default=Path("demo_out"))
+    p = _parser(sub, "demo", "run every step on an example session and its clip frames")
+    p.add_argument("out_dir", type=Path, nargs="?", default=Path("demo_out"), help="output folder")
     p.add_argument("--model", help="VideoMAE folder or cached id (default: a tiny random model built on the fly)")
-    p.add_argument("--units", type=int, default=32)
-    p.add_argument("--clips", type=int, default=30)
-    p.add_argument("--repeats", type=int, default=6)
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--units", type=int, default=32, help="units of the example session")
+    p.add_argument("--clips", type=int, default=30, help="clips of the example session")
+    p.add_argument("--repeats", type=int, default=6, help="repeats per clip")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
 
     def run(args) -> int:
-        from .demo import run_demo
+        from .steps.demo import run_demo
 
         result = run_demo(args.out_dir, args.model, args.units, args.clips, args.repeats, overwrite=args.overwrite)
         for key, value in result.summary.items():
@@ -295,8 +321,8 @@ def _demo(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nwb-it", description=(
-        "Macaque IT recording sessions (.mat) and VideoMAE activations into DANDI-ready NWB files."))
-    parser.add_argument("--version", action="version", version=f"nwb-it {__version__}")
+        "Macaque IT recording sessions (.mat) and model activations into DANDI-ready NWB files."))
+    parser.add_argument("--version", action="version", version=f"nwb-it {package_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for add in VERBS.values():
@@ -309,6 +335,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")       # the command line draws into files only
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.debug:

@@ -1,22 +1,17 @@
-"""Shared fixtures: small example sessions written as real MAT files (v7.3 and v5)."""
+"""Shared fixtures: small example sessions written as real MAT files (v7.3 and v5), their NWB file, a tiny model."""
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from nwb_it.io.example import make_example_struct, write_example_session
+from nwb_it.examples import make_example_struct, write_example_session
+
+from .helpers import META, SMALL
 
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
-
-META = {"NWBFile": {"session_start_time": "2024-03-01T10:00:00-05:00", "experimenter": ["Doe, Jane"],
-                    "institution": "Cold Spring Harbor Laboratory", "lab": "Vision Lab"},
-        "Subject": {"age": "P7Y", "sex": "M"}}
-
-SMALL = dict(n_units=6, n_clips=7, n_repeats=4, seed=3)
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +43,9 @@ def small_nwb(tmp_path_factory, small_mat) -> Path:
         return convert_session(small_mat, tmp_path_factory.mktemp("nwb"), META)
 
 
-def nested_equal(a, b) -> bool:
-    """Deep equality of decoded MATLAB values (dicts, object arrays, arrays, strings)."""
-    if isinstance(a, dict):
-        return isinstance(b, dict) and list(a) == list(b) and all(nested_equal(a[k], b[k]) for k in a)
-    if isinstance(a, str):
-        return a == b
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype == object:
-        return b.dtype == object and a.shape == b.shape and all(
-            nested_equal(x, y) for x, y in zip(a.reshape(-1), b.reshape(-1)))
-    return a.shape == b.shape and np.array_equal(a, b)
+@pytest.fixture(scope="session")
+def tiny_videomae(tmp_path_factory) -> Path:
+    """A tiny random VideoMAE checkpoint saved to a local folder."""
+    from nwb_it.examples.random_model import save_random_videomae
+
+    return save_random_videomae(tmp_path_factory.mktemp("model") / "tiny")

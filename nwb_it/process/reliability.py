@@ -1,11 +1,11 @@
-"""Split-half reliability of each unit's responses across clips, with the seed's d' and more.
+"""Split-half reliability of each unit's responses across clips, with the lab's d' and more.
 
-For every unit (the lab's ``real_stats.ipynb``, see ``shared/reference/seed-pipeline.md`` section 2):
+For every unit (the lab's ``real_stats.ipynb``):
 
-1. counts per presentation in bins of the analysis window (``aligned.bin_aligned``);
+1. counts per presentation in bins of the analysis window (:func:`~nwb_it.process.binning.bin_aligned`);
 2. true distribution, ``n_perm`` times: within every clip, repeats in random
    order, split at ``n_k // 2``, each half's mean count per bin; Pearson r of the
-   two halves' (clip x bin) vectors, r2 recorded. Clips whose halves cannot both
+   two halves' (clip x bin) vectors, r² recorded. Clips whose halves cannot both
    be filled (one repeat) drop out, as pandas' pairwise-complete ``corr`` did;
 3. null: the unit's presentations pooled, shuffled once and dealt back out
    keeping each clip's repeat count, then step 2 on that assignment;
@@ -14,89 +14,20 @@ For every unit (the lab's ``real_stats.ipynb``, see ``shared/reference/seed-pipe
 
 Added here: the Spearman-Brown corrected split-half reliability
 ``mean(2 r / (1 + r))`` over the true splits, and the permutation p-value of the
-mean true r2 against the null r2s, ``(1 + #{null >= mean true}) / (1 + n_perm)``.
+mean true r² against the null r²s, ``(1 + #{null >= mean true}) / (1 + n_perm)``.
 
 Everything is vectorised over units, permutations and clips (one BLAS product per
 clip); see :func:`reliability` for how the random numbers are drawn.
 """
 from __future__ import annotations
 
-import contextlib
-import warnings
-from dataclasses import dataclass, field
-
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
-from .aligned import AlignedCounts
-
-
-@dataclass
-class ReliabilityParams:
-    window: tuple[float, float] = (-0.05, 0.30)
-    bin_size: float = 0.05
-    n_perm: int = 100
-    seed: int = 0
-    cutoff: float = 3.0
-
-    def describe(self) -> str:
-        return (f"window={self.window[0]:g}..{self.window[1]:g} s, bin={self.bin_size:g} s, n_perm={self.n_perm}, "
-                f"seed={self.seed}, cutoff d'>{self.cutoff:g}")
-
-
-@dataclass
-class ReliabilityResult:
-    """Per-unit statistics (arrays of length n_units) and the r2 distributions (n_units, n_perm)."""
-
-    unit_ids: np.ndarray
-    unit_names: list[str]
-    r2_true: np.ndarray
-    r2_null: np.ndarray
-    r_true: np.ndarray
-    params: ReliabilityParams = field(default_factory=ReliabilityParams)
-
-    @property
-    def dprime(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"), _quiet():
-            return (np.nanmean(self.r2_true, 1) - np.nanmean(self.r2_null, 1)) / (
-                0.5 * (np.nanstd(self.r2_true, 1) + np.nanstd(self.r2_null, 1)))
-
-    @property
-    def responsive(self) -> np.ndarray:
-        d = self.dprime
-        return np.where(np.isnan(d), False, d > self.params.cutoff)
-
-    @property
-    def reliability(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"), _quiet():
-            return np.nanmean(2 * self.r_true / (1 + self.r_true), 1)
-
-    @property
-    def p_value(self) -> np.ndarray:
-        with _quiet():
-            mean_true = np.nanmean(self.r2_true, 1)
-        valid = np.isfinite(self.r2_null)
-        exceed = (self.r2_null >= mean_true[:, None]) & valid
-        p = (1 + exceed.sum(1)) / (1 + valid.sum(1))
-        return np.where(np.isnan(mean_true) | (valid.sum(1) == 0), np.nan, p)
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """One row per unit: dprime, responsive, r2 means/sds, reliability, p_value."""
-        with _quiet():
-            return pd.DataFrame({
-                "unit_name": self.unit_names, "dprime": self.dprime, "responsive": self.responsive,
-                "r2_true_mean": np.nanmean(self.r2_true, 1), "r2_true_sd": np.nanstd(self.r2_true, 1),
-                "r2_null_mean": np.nanmean(self.r2_null, 1), "r2_null_sd": np.nanstd(self.r2_null, 1),
-                "reliability": self.reliability, "p_value": self.p_value}, index=pd.Index(self.unit_ids, name="unit"))
-
-
-@contextlib.contextmanager
-def _quiet():
-    """nanmean of an all-NaN row is NaN by design here (silent units): no RuntimeWarning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
+from ..core.numeric import nan_quiet
+from ..core.params import ReliabilityParams
+from ..core.results import AlignedCounts, ReliabilityResult
+from .stats import spearman_brown
 
 
 def split_positions(rng: np.random.Generator, mask: np.ndarray, n_perm: int) -> np.ndarray:
@@ -104,7 +35,7 @@ def split_positions(rng: np.random.Generator, mask: np.ndarray, n_perm: int) -> 
 
     Absent repeats rank after all present ones. Rank < n_k // 2 = first half.
     """
-    keys = rng.random((n_perm,) + mask.shape)
+    keys = rng.random((n_perm, *mask.shape))
     keys[:, ~mask] = np.inf
     return np.argsort(np.argsort(keys, axis=-1), axis=-1).astype(np.int16)
 
@@ -131,7 +62,7 @@ def split_half_r(counts: np.ndarray, mask: np.ndarray, positions: np.ndarray) ->
     b = np.matmul(wb, c).reshape(c.shape[0], -1, n_units, n_bins)
     a -= a.mean(axis=(0, 3), keepdims=True)
     b -= b.mean(axis=(0, 3), keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with nan_quiet():
         r = np.einsum("kpub,kpub->up", a, b) / np.sqrt(
             np.einsum("kpub,kpub->up", a, a) * np.einsum("kpub,kpub->up", b, b))
     return np.clip(r, -1.0, 1.0)
@@ -145,6 +76,23 @@ def null_deal(rng: np.random.Generator, counts: np.ndarray, mask: np.ndarray) ->
     return dealt
 
 
+def summarize(unit_ids: np.ndarray, unit_names: list[str], r_true: np.ndarray, r2_null: np.ndarray,
+              params: ReliabilityParams) -> ReliabilityResult:
+    """d', Spearman-Brown reliability and p-value from the split-half distributions."""
+    r2_true = r_true ** 2
+    with nan_quiet():
+        mean_true = np.nanmean(r2_true, 1)
+        dprime = (mean_true - np.nanmean(r2_null, 1)) / (0.5 * (np.nanstd(r2_true, 1) + np.nanstd(r2_null, 1)))
+        reliability_sb = np.nanmean(spearman_brown(r_true), 1)
+    valid = np.isfinite(r2_null)
+    exceed = (r2_null >= mean_true[:, None]) & valid
+    p = (1 + exceed.sum(1)) / (1 + valid.sum(1))
+    p_value = np.where(np.isnan(mean_true) | (valid.sum(1) == 0), np.nan, p)
+    return ReliabilityResult(unit_ids=np.asarray(unit_ids), unit_names=list(unit_names), r2_true=r2_true,
+                             r2_null=r2_null, r_true=r_true, dprime=dprime, reliability=reliability_sb,
+                             p_value=p_value, params=params)
+
+
 def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityParams(),
                 chunk: int = 32, progress: bool = False) -> ReliabilityResult:
     """Split-half reliability statistics of every unit in ``aligned``.
@@ -155,11 +103,9 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
 
     Examples
     --------
-    >>> from pynwb import NWBHDF5IO                                              # doctest: +SKIP
-    >>> from nwb_it.process.aligned import bin_aligned
-    >>> with NWBHDF5IO("sub-coco_ses-fixshortvid1_ecephys.nwb") as io:          # doctest: +SKIP
-    ...     res = reliability(bin_aligned(io.read()))
-    >>> res.to_dataframe().query("responsive").shape[0]                         # doctest: +SKIP
+    >>> from nwb_it.nwb import read_aligned                                        # doctest: +SKIP
+    >>> res = reliability(read_aligned(nwbfile))                                  # doctest: +SKIP
+    >>> res.to_dataframe().query("responsive").shape[0]                           # doctest: +SKIP
     75
     """
     n_units = aligned.counts.shape[0]
@@ -177,5 +123,4 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
             r_true[units] = split_half_r(counts, aligned.mask, true_pos)
             r_null[units] = split_half_r(dealt, aligned.mask, null_pos)
             bar.update(counts.shape[0])
-    return ReliabilityResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, r2_true=r_true ** 2,
-                             r2_null=r_null ** 2, r_true=r_true, params=params)
+    return summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params)

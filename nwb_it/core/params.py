@@ -1,0 +1,156 @@
+"""Parameters of every analysis and extraction, as frozen dataclasses.
+
+These are the one source of every default: the command line reads its option
+defaults from them (``nwb-it reliability --help`` shows these values), the
+``steps`` runners take them, and result tables store them as JSON
+(:mod:`nwb_it.core.provenance`) so a result read back knows how it was made.
+
+Examples
+--------
+>>> from nwb_it.core.params import ReliabilityParams
+>>> ReliabilityParams(n_perm=50).window
+(-0.05, 0.3)
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .errors import NwbItError
+
+#: The lab's analysis window around clip onset (s): bins -0.05..0.30, as in ``real_stats.ipynb``.
+RESPONSE_WINDOW: tuple[float, float] = (-0.05, 0.30)
+#: The lab's bin size (s) for the reliability statistic.
+RESPONSE_BIN = 0.05
+#: Which units an analysis uses: those the reliability step called responsive, or all.
+UNIT_CHOICES = ("responsive", "all")
+NORMALIZATIONS = ("zscore", "minmax", "none")
+
+
+def check_window(window: tuple[float, float], bin_size: float, option: str = "--window") -> None:
+    if len(window) != 2 or not window[1] > window[0]:
+        raise NwbItError(f"{option} {window[0]:g} {window[1]:g}: start must be before end")
+    if not bin_size > 0:
+        raise NwbItError(f"--bin {bin_size:g}: must be > 0")
+    n_bins = (window[1] - window[0]) / bin_size
+    if abs(n_bins - round(n_bins)) > 1e-6:
+        raise NwbItError(f"{option} {window[0]:g}..{window[1]:g} s is not a whole number of {bin_size:g} s bins")
+
+
+@dataclass(frozen=True)
+class ReliabilityParams:
+    """Split-half reliability of each unit (``nwb-it reliability``).
+
+    Parameters
+    ----------
+    window : (start, end) seconds from clip onset
+    bin_size : seconds; the window holds a whole number of bins
+    n_perm : random split halves per unit (and null splits)
+    seed : seed of every random draw
+    cutoff : a unit is responsive when d' > cutoff
+    """
+
+    window: tuple[float, float] = RESPONSE_WINDOW
+    bin_size: float = RESPONSE_BIN
+    n_perm: int = 100
+    seed: int = 0
+    cutoff: float = 3.0
+
+    def __post_init__(self) -> None:
+        check_window(self.window, self.bin_size)
+        if self.n_perm < 2:
+            raise NwbItError(f"--n-perm {self.n_perm}: must be at least 2")
+
+
+@dataclass(frozen=True)
+class HeatmapParams:
+    """Firing-rate heatmaps (``nwb-it heatmaps``)."""
+
+    window: tuple[float, float] = RESPONSE_WINDOW
+    bin_size: float = 0.01
+    normalize: str = "zscore"
+    units: str = "responsive"
+    fmt: str = "png"
+    clip_duration: float | None = 0.25     # marks clip offset (s); None = no mark
+
+    def __post_init__(self) -> None:
+        check_window(self.window, self.bin_size)
+        if self.normalize not in NORMALIZATIONS:
+            raise NwbItError(f"--normalize {self.normalize!r}: use {', '.join(NORMALIZATIONS)}")
+        if self.units not in UNIT_CHOICES:
+            raise NwbItError(f"--units {self.units!r}: use {' or '.join(UNIT_CHOICES)}")
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    """Encoding model and RSA of model activations against IT responses (``nwb-it compare``)."""
+
+    window: tuple[float, float] = (0.0, 0.40)
+    bin_size: float = 0.05
+    lags: tuple[float, ...] = (0.0, 0.025, 0.05, 0.075, 0.1)
+    folds: int = 10
+    seed: int = 0
+    n_pcs: int = 20
+    response_window: tuple[float, float] = (0.05, 0.30)
+    layer: str = "last"
+    units: str = "responsive"
+    time_offset: float = 0.0      # shifts the activations' clock (to test the alignment)
+
+    def __post_init__(self) -> None:
+        check_window(self.window, self.bin_size)
+        if self.folds < 2:
+            raise NwbItError(f"--folds {self.folds}: must be at least 2")
+        if not self.lags:
+            raise NwbItError("--lags: give at least one latency")
+        if self.units not in UNIT_CHOICES:
+            raise NwbItError(f"--units {self.units!r}: use {' or '.join(UNIT_CHOICES)}")
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """Sliding-window model activations of the clips (``nwb-it extract-videomae``).
+
+    The defaults reproduce the lab's ``videomae_grey_screen_extract.py``.
+    """
+
+    model: str = "MCG-NJU/videomae-base"
+    layers: str = "last"          # "last", "all" or "I,J,..." (hidden_states indices; 0 = embeddings)
+    pool: str = "mean"
+    pad: int = 16
+    grey: int | str = 128
+    fps: float = 30.0
+    device: str = "auto"
+    dtype: str = "float32"
+    batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.pool not in ("mean", "max"):
+            raise NwbItError(f"--pool {self.pool!r}: use mean or max")
+        if self.pad < 0:
+            raise NwbItError(f"--pad {self.pad}: must be >= 0")
+        if not self.fps > 0:
+            raise NwbItError(f"--fps {self.fps:g}: must be > 0")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise NwbItError(f"--batch-size {self.batch_size}: must be >= 1")
+
+
+P = TypeVar("P")
+
+
+def to_dict(params: Any) -> dict[str, Any]:
+    """A parameter dataclass as plain JSON-able values (tuples become lists)."""
+    return {f.name: (list(v) if isinstance(v := getattr(params, f.name), tuple) else v)
+            for f in dataclasses.fields(params)}
+
+
+def from_dict(cls: type[P], values: dict[str, Any]) -> P:
+    """Rebuild a parameter dataclass from :func:`to_dict`'s output (unknown keys ignored)."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in known}
+    return cls(**kwargs)
+
+
+def default(cls: type, name: str) -> Any:
+    """The default of one field (what the CLI shows and uses)."""
+    return {f.name: f.default for f in dataclasses.fields(cls)}[name]

@@ -1,0 +1,167 @@
+"""Result objects: what analyses and extractors return, and what the ``nwb`` layer stores and reads back.
+
+They hold arrays and their parameters only; computing them is ``process``'s job,
+writing them ``nwb``'s, drawing them ``viz``'s.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .numeric import nan_quiet
+from .params import CompareParams, ReliabilityParams
+
+
+@dataclass
+class AlignedCounts:
+    """Spike counts per unit, clip, repeat and bin, with a mask for ragged repeats.
+
+    Attributes
+    ----------
+    counts : int (n_units, n_clips, n_repeats_max, n_bins); 0 where ``mask`` is False
+    mask : bool (n_clips, n_repeats_max): which (clip, repeat) was presented
+    edges : (n_bins + 1,) bin edges in seconds relative to clip onset
+    unit_ids : rows of the units table
+    unit_names, clip_names : list of str
+    clip_index : each clip's ``stimulus_index``
+    trial_rows : int (n_clips, n_repeats_max): row in the presentations table, -1 if absent
+    """
+
+    counts: np.ndarray
+    mask: np.ndarray
+    edges: np.ndarray
+    unit_ids: np.ndarray
+    unit_names: list[str]
+    clip_names: list[str]
+    clip_index: np.ndarray
+    trial_rows: np.ndarray
+
+    @property
+    def bin_size(self) -> float:
+        return float(self.edges[1] - self.edges[0])
+
+    @property
+    def bin_centres(self) -> np.ndarray:
+        return 0.5 * (self.edges[:-1] + self.edges[1:])
+
+    @property
+    def n_repeats(self) -> np.ndarray:
+        return self.mask.sum(axis=1)
+
+    def mean_rates(self) -> np.ndarray:
+        """Repeat-averaged firing rate in spikes/s, (n_units, n_clips, n_bins); NaN for unshown clips."""
+        n = self.n_repeats
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.counts.sum(axis=2) / (n[None, :, None] * self.bin_size)
+
+
+@dataclass
+class ReliabilityResult:
+    """Per-unit reliability statistics and the r² distributions behind them.
+
+    Arrays of length n_units, except ``r2_true``, ``r2_null`` and ``r_true`` (n_units, n_perm).
+    """
+
+    unit_ids: np.ndarray
+    unit_names: list[str]
+    r2_true: np.ndarray
+    r2_null: np.ndarray
+    r_true: np.ndarray
+    dprime: np.ndarray
+    reliability: np.ndarray
+    p_value: np.ndarray
+    params: ReliabilityParams = field(default_factory=ReliabilityParams)
+
+    @property
+    def responsive(self) -> np.ndarray:
+        return np.where(np.isnan(self.dprime), False, self.dprime > self.params.cutoff)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per unit: dprime, responsive, r² means/sds, reliability, p_value."""
+        with nan_quiet():
+            return pd.DataFrame({
+                "unit_name": self.unit_names, "dprime": self.dprime, "responsive": self.responsive,
+                "r2_true_mean": np.nanmean(self.r2_true, 1), "r2_true_sd": np.nanstd(self.r2_true, 1),
+                "r2_null_mean": np.nanmean(self.r2_null, 1), "r2_null_sd": np.nanstd(self.r2_null, 1),
+                "reliability": self.reliability, "p_value": self.p_value},
+                index=pd.Index(self.unit_ids, name="unit"))
+
+
+@dataclass
+class EncodingResult:
+    """Cross-validated encoding model of each unit's PSTH."""
+
+    unit_ids: np.ndarray
+    unit_names: list[str]
+    r: np.ndarray                 # (units,) held-out Pearson r
+    ceiling: np.ndarray           # (units,) split-half reliability (Spearman-Brown)
+    alpha: np.ndarray             # (units,) ridge penalty chosen most often
+    predicted: np.ndarray         # (units, clips, bins) held-out predictions
+    measured: np.ndarray          # (units, clips, bins)
+    fold_of_clip: np.ndarray      # (clips,) outer fold of every clip
+    bin_centres: np.ndarray
+    clip_names: list[str] = field(default_factory=list)
+    params: CompareParams = field(default_factory=CompareParams)
+
+    @property
+    def normalized(self) -> np.ndarray:
+        """r² / ceiling (the ceiling is on the r² scale)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.ceiling > 0, self.r ** 2 / self.ceiling, np.nan)
+
+
+@dataclass
+class RSAResult:
+    """Representational similarity of IT and a model over clips."""
+
+    rho: float
+    ceiling: float
+    neural_rdm: np.ndarray
+    model_rdm: np.ndarray
+    clip_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Activations:
+    """Pooled model activations of every window of every clip, in the lab's order (clip, then window).
+
+    Attributes
+    ----------
+    clip_keys : clip key of every clip (from the frame files)
+    clip_of_window : (n_windows,) index into ``clip_keys``
+    window : window index within its clip
+    last_frame : index of the window's last frame within the clip (negative inside the leading grey)
+    layers : layer name -> float32 (n_windows, hidden)
+    provenance : model id, config hash, settings: what made these numbers
+    stimulus_names, stimulus_index : the matched trials clip of every clip key (when read from NWB)
+    """
+
+    clip_keys: list[str]
+    clip_of_window: np.ndarray
+    window: np.ndarray
+    last_frame: np.ndarray
+    layers: dict[str, np.ndarray]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    n_forward_windows: int = 0      # windows actually run through the model
+    n_model_calls: int = 0
+    stimulus_names: list[str] | None = None
+    stimulus_index: np.ndarray | None = None
+
+    @property
+    def fps(self) -> float:
+        return float(self.provenance.get("fps", 30.0))
+
+    @property
+    def time(self) -> np.ndarray:
+        """Onset of each window's last frame relative to clip onset (s)."""
+        return self.last_frame / self.fps
+
+    @property
+    def window_stimulus_index(self) -> np.ndarray:
+        """``stimulus_index`` of every window's clip."""
+        if self.stimulus_index is None:
+            raise ValueError("these activations are not matched to a session's clips")
+        return np.asarray(self.stimulus_index)[self.clip_of_window]

@@ -1,0 +1,78 @@
+"""The ``L2_str`` MAT session as a source interface (``get_metadata``, ``add_to_nwbfile``, ...)."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ...core.session import Session
+from ..base import SourceInterface
+from .reader import SourceLayout, read_session
+
+
+def parse_session_name(path: Path) -> tuple[str | None, str | None]:
+    """``<anything>_<stimset>_<monkey>.mat`` -> (session_id, subject_id).
+
+    Examples
+    --------
+    >>> parse_session_name(Path("rec_fixshortvid1_coco.mat"))
+    ('fixshortvid1', 'coco')
+    """
+    parts = Path(path).stem.split("_")
+    if len(parts) >= 3:
+        return parts[-2], parts[-1]
+    return None, None
+
+
+class L2StrSource(SourceInterface):
+    """A MATLAB v7.3 or v5 file holding the lab's ``L2_str`` struct.
+
+    Examples
+    --------
+    >>> src = L2StrSource("rec_fixshortvid1_coco.mat")            # doctest: +SKIP
+    >>> src.get_metadata()["Subject"]["subject_id"]              # doctest: +SKIP
+    'coco'
+    """
+
+    format_name = "L2_str MAT"
+
+    def __init__(self, file_path: str | Path, layout: SourceLayout = SourceLayout()):
+        self.file_path = Path(file_path)
+        self.layout = layout
+        self._session: Session | None = None
+
+    def read(self, progress: bool = False) -> Session:
+        if self._session is None:
+            self._session = read_session(self.file_path, self.layout, progress=progress)
+        return self._session
+
+    def ids(self) -> tuple[str | None, str | None]:
+        """(session_id, subject_id) from the file name, before anything is read."""
+        return parse_session_name(self.file_path)
+
+    def get_metadata(self) -> dict[str, Any]:
+        session_id, subject_id = self.ids()
+        name = self.file_path.name
+        return {
+            "NWBFile": {"session_description": (
+                f"Spiking responses of macaque inferior temporal (IT) cortex units to repeated video clips"
+                f"{' of stimulus set ' + session_id if session_id else ''}; converted from {name}."),
+                "session_id": session_id or self.file_path.stem,
+                "experiment_description": "Passive fixation while short video clips were shown, each repeated "
+                                          "several times; single- and multi-unit spiking recorded in IT cortex."},
+            "Subject": {"subject_id": subject_id or "unknown", "species": "Macaca mulatta", "sex": "U",
+                        "description": "Rhesus macaque."},
+            "Ecephys": {"Device": {"name": "array", "description": "Extracellular recording array in IT cortex."},
+                        "ElectrodeGroup": {"name": "IT", "description": "Electrodes in inferior temporal cortex.",
+                                           "location": "inferior temporal cortex"}},
+            "Units": {"resolution": 1.0 / 30000.0},
+        }
+
+    def session_start_fallback(self) -> tuple[datetime, str] | None:
+        created = self.read().created
+        return None if created is None else (created, "the MAT header's 'Created on'")
+
+    def add_to_nwbfile(self, nwbfile, metadata: dict[str, Any]) -> None:
+        from ...nwb.session_file import add_session
+
+        add_session(nwbfile, self.read(), metadata, self.layout)

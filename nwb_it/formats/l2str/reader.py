@@ -1,0 +1,184 @@
+"""Read an ``L2_str`` recording session (MATLAB v7.3 or v5/v7) into a :class:`Session`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from ...core.errors import NwbItError
+from ...core.session import Session
+from .decode import struct_field_names, cell_elements, decode_h5, decode_v5, nested_spike_cells, walk_spike_cells
+
+
+@dataclass(frozen=True)
+class SourceLayout:
+    """Names of the struct and of the fields the converter gives a meaning to.
+
+    Every other field of the struct is carried along under its own name.
+    """
+
+    struct: str = "L2_str"
+    spikes: str = "spikes"
+    itemnames: str = "itemnames"
+    neuron_id: str = "neuron_id"
+    trialnum: str = "trialnum"
+
+
+def read_mat_header(path: Path) -> tuple[str, int]:
+    """The 116-byte text header and the format version (0x0200 = v7.3, 0x0100 = v5)."""
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(128)
+    except OSError as exc:
+        raise NwbItError(f"cannot read file ({exc.strerror})", path) from None
+    if len(head) < 128 or not head.startswith(b"MATLAB"):
+        raise NwbItError("not a MATLAB .mat file (no 'MATLAB ... MAT-file' header)", path)
+    version = int.from_bytes(head[124:126], "little" if head[126:128] == b"IM" else "big")
+    return head[:116].decode("latin-1").rstrip(" \x00"), version
+
+
+def header_date(header: str) -> datetime | None:
+    """The ``Created on:`` date of a MAT header (no timezone: MATLAB writes local time)."""
+    match = re.search(r"Created on:\s*(\w{3} \w{3}\s+\d{1,2} \d\d:\d\d:\d\d \d{4})", header)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(" ".join(match.group(1).split()), "%a %b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+
+
+def _names(value: Any, what: str, path: Path) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return [format(v, "g") if isinstance(v, float) else str(v) for v in value.reshape(-1, order="F").tolist()]
+    out = []
+    for item in cell_elements(value, what, path):
+        if isinstance(item, np.ndarray) and item.size == 1:
+            item = item.reshape(-1)[0]
+        out.append(item if isinstance(item, str) else format(item, "g") if isinstance(item, float) else str(item))
+    return out
+
+
+def _check_finite(session: Session, path: Path) -> None:
+    bad = ~np.isfinite(session.spike_times)
+    if bad.any():
+        unit, pres = session.spike_owner()
+        i = int(np.argmax(bad))
+        clip = int(session.presentation_clip[pres[i]])
+        rep = int(session.presentation_repeat[pres[i]])
+        raise NwbItError(f"spikes{{{unit[i] + 1}}}{{{clip + 1}}}{{{rep + 1}}} holds a "
+                         f"{session.spike_times[i]} spike time ({int(bad.sum())} non-finite in all)", path)
+
+
+def _read_v73(path: Path, layout: SourceLayout, progress: bool):
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise NwbItError(f"cannot open as MATLAB v7.3/HDF5, file truncated or corrupt ({exc})", path) from None
+    with f:
+        if layout.struct not in f:
+            found = [k for k in f if not k.startswith("#")]
+            raise NwbItError(f"no '{layout.struct}' struct in the file (variables: {', '.join(found) or 'none'})", path)
+        grp = f[layout.struct]
+        if not isinstance(grp, h5py.Group):
+            raise NwbItError(f"'{layout.struct}' is not a struct", path)
+        if layout.spikes not in grp:
+            raise NwbItError(f"'{layout.struct}' has no field '{layout.spikes}' (fields: {', '.join(grp)})", path)
+        try:
+            fields = {name: decode_h5(grp[name]) for name in struct_field_names(grp) if name != layout.spikes}
+            spikes_ds = grp[layout.spikes]
+            if not isinstance(spikes_ds, h5py.Dataset) or spikes_ds.attrs.get("MATLAB_class") != b"cell":
+                raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)
+            n_units = int(np.prod(spikes_ds.shape))
+            with tqdm(total=n_units, desc=f"reading {path.name}", unit="unit", disable=not progress,
+                      leave=False) as bar:
+                spikes = walk_spike_cells(f, spikes_ds, path, bar.update)
+        except NwbItError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise NwbItError(f"cannot read the MAT data, file truncated or corrupt ({exc})", path) from None
+    return fields, spikes
+
+
+def _read_v5(path: Path, layout: SourceLayout):
+    import scipy.io
+
+    try:
+        mat = scipy.io.loadmat(path, struct_as_record=True, squeeze_me=False)
+    except Exception as exc:  # scipy raises many types for corrupt files
+        raise NwbItError(f"cannot read as a MATLAB v5/v7 file ({exc})", path) from None
+    if layout.struct not in mat:
+        found = [k for k in mat if not k.startswith("__")]
+        raise NwbItError(f"no '{layout.struct}' struct in the file (variables: {', '.join(found) or 'none'})", path)
+    struct = decode_v5(mat[layout.struct])
+    if not isinstance(struct, dict):
+        raise NwbItError(f"'{layout.struct}' is not a 1x1 struct", path)
+    if layout.spikes not in struct:
+        raise NwbItError(f"'{layout.struct}' has no field '{layout.spikes}' (fields: {', '.join(struct)})", path)
+    fields = {k: v for k, v in struct.items() if k != layout.spikes}
+    return fields, nested_spike_cells(struct[layout.spikes], path)
+
+
+def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progress: bool = False) -> Session:
+    """Read one recording session.
+
+    Parameters
+    ----------
+    path : str or Path
+        A MATLAB v7.3 (HDF5) or v5/v7 ``.mat`` file holding the ``layout.struct`` struct.
+    layout : SourceLayout
+        Struct and field names (defaults: ``L2_str``, ``spikes``, ``itemnames``, ``neuron_id``).
+    progress : bool
+        Show a progress bar over units while reading spikes.
+
+    Returns
+    -------
+    Session
+
+    Raises
+    ------
+    NwbItError
+        For a file that is not a MAT file, is corrupt, or lacks the expected layout.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from nwb_it.examples import write_example_session
+    >>> p = os.path.join(tempfile.mkdtemp(), "rec_fixshortvid1_coco.mat")
+    >>> _ = write_example_session(p, n_units=3, n_clips=4, n_repeats=3)
+    >>> s = read_session(p)
+    >>> s.n_units, s.n_clips
+    (3, 4)
+    """
+    path = Path(path)
+    header, version = read_mat_header(path)
+    if version == 0x0200:
+        fields, (n_repeats, counts, times) = _read_v73(path, layout, progress)
+        fmt = "MATLAB v7.3 (HDF5)"
+    else:
+        fields, (n_repeats, counts, times) = _read_v5(path, layout)
+        fmt = "MATLAB v5/v7"
+    for name in (layout.itemnames, layout.neuron_id):
+        if name not in fields:
+            raise NwbItError(f"'{layout.struct}' has no field '{name}'", path)
+    clip_names = _names(fields[layout.itemnames], layout.itemnames, path)
+    unit_names = _names(fields[layout.neuron_id], layout.neuron_id, path)
+    if len(clip_names) != n_repeats.size:
+        raise NwbItError(f"'{layout.itemnames}' names {len(clip_names)} clips but '{layout.spikes}' has "
+                         f"{n_repeats.size}", path)
+    if len(unit_names) != counts.shape[0]:
+        raise NwbItError(f"'{layout.neuron_id}' names {len(unit_names)} units but '{layout.spikes}' has "
+                         f"{counts.shape[0]}", path)
+    session = Session(unit_names=unit_names, clip_names=clip_names, n_repeats=n_repeats,
+                      spike_counts=counts, spike_times=times, fields=fields, source_path=path,
+                      header=header, created=header_date(header), format=fmt)
+    _check_finite(session, path)
+    return session

@@ -1,1 +1,0 @@
-"""File formats: MAT sessions in, NWB files out."""

@@ -1,1 +1,0 @@
-"""VideoMAE activations for the clips shown to the monkey (extra ``model``: torch, transformers, pillow)."""

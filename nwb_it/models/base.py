@@ -1,0 +1,158 @@
+"""The feature-extractor interface and what every model family shares: offline loading, devices, hashing.
+
+A family (VideoMAE, ...) is one class implementing :class:`FeatureExtractor`: how
+frames are preprocessed, how many frames a window holds, which layers exist and
+which tokens stand for "now". The sliding windows, grey padding, batching and the
+clock are the same for every family (:mod:`nwb_it.models.windows`).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..core.errors import NwbItError
+
+OFFLINE_HINT = ("nwb_it never downloads at run time: pass --model /path/to/folder holding config.json, the weights "
+                "and preprocessor_config.json (e.g. saved with save_pretrained), or fill the Hugging Face cache first")
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers at error level, no progress bars (e.g. its note that the processor falls back to PIL
+    without torchvision, which nwb_it expects: the project avoids torchvision)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise NwbItError("--device cuda asked for, but torch sees no CUDA GPU")
+    return device
+
+
+def load_pretrained(model_cls, processor_cls, model: str | Path, ignore_missing: tuple[str, ...] = ()):
+    """A transformers model and its processor from a local folder or the local Hugging Face cache.
+
+    Never downloads. A checkpoint whose weights are missing (they would be random)
+    is refused, except keys containing one of ``ignore_missing`` (e.g. a pre-training decoder).
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    local = Path(model).expanduser()
+    source = str(local) if local.exists() else str(model)
+    if not local.exists() and (str(model).startswith((".", "/", "~")) or str(model).count("/") > 1):
+        raise NwbItError(f"model folder not found; {OFFLINE_HINT}", local)
+    if local.exists() and not (local / "config.json").is_file():
+        raise NwbItError(f"not a model folder (no config.json); {OFFLINE_HINT}", local)
+    try:
+        with quiet_transformers():
+            net, info = model_cls.from_pretrained(source, local_files_only=True, output_loading_info=True)
+            processor = processor_cls.from_pretrained(source, local_files_only=True)
+    except OSError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NwbItError(f"model '{model}' not found locally ({first}); {OFFLINE_HINT}") from None
+    missing = [k for k in info.get("missing_keys", []) if not any(part in k for part in ignore_missing)]
+    if missing:
+        raise NwbItError(f"model '{model}' lacks {len(missing)} weights (e.g. {missing[0]}): they would be "
+                         "random; check the checkpoint")
+    return net, processor
+
+
+def prepare(net, device: str, dtype: str):
+    """The model on its device, in eval mode, at the asked precision (reduced precision only on a GPU)."""
+    import torch
+
+    if dtype != "float32":
+        if device != "cuda":
+            raise NwbItError(f"--dtype {dtype} is only offered on a GPU; use float32 on the CPU")
+        net = net.to(getattr(torch, dtype))
+    if device == "cuda":
+        torch.backends.cudnn.allow_tf32 = False    # float32 parity with the CPU / the lab's script
+        torch.backends.cuda.matmul.allow_tf32 = False
+    return net.to(device).eval()
+
+
+def config_hash(net) -> str:
+    """First 16 hex digits of the SHA-256 of the model's full config."""
+    return hashlib.sha256(net.config.to_json_string(use_diff=False).encode()).hexdigest()[:16]
+
+
+class FeatureExtractor(ABC):
+    """One model family: preprocessing, window length, layers and the pooled "now" tokens.
+
+    Attributes
+    ----------
+    family : short name stored in the provenance ("videomae", ...)
+    net, processor : the transformers model and its image processor
+    source : the model id or folder it was loaded from
+    """
+
+    family: ClassVar[str]
+
+    def __init__(self, net, processor, source: str | Path):
+        self.net, self.processor, self.source = net, processor, str(source)
+
+    @classmethod
+    @abstractmethod
+    def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> FeatureExtractor:
+        """Load offline (see :func:`load_pretrained`) and :func:`prepare` for ``device``."""
+
+    @property
+    @abstractmethod
+    def num_frames(self) -> int:
+        """Frames per window (1 for frame-wise image models)."""
+
+    @property
+    @abstractmethod
+    def image_size(self) -> int:
+        """Side of the square frames the model takes."""
+
+    @property
+    @abstractmethod
+    def hidden_size(self) -> int:
+        """Length of one pooled activation vector."""
+
+    @abstractmethod
+    def layer_names(self, spec: str) -> list[str]:
+        """'last', 'all' or 'I,J' -> the names of the layers to store."""
+
+    @abstractmethod
+    def forward(self, windows, layers: list[str], pool: str) -> dict[str, np.ndarray]:
+        """Pooled activations of a batch of windows ``(batch, num_frames, 3, H, W)``: layer -> (batch, hidden)."""
+
+    def preprocess(self, images: list) -> Any:
+        """RGB frames (PIL) -> float tensor (n, 3, H, W); per frame, so windows can be built by indexing."""
+        return self.processor(images, return_tensors="pt")["pixel_values"][0]
+
+    @property
+    def device(self) -> str:
+        return str(next(self.net.parameters()).device.type)
+
+    @property
+    def dtype(self):
+        return next(self.net.parameters()).dtype
+
+    def provenance(self) -> dict[str, Any]:
+        """What identifies the numbers this extractor makes."""
+        return {"family": self.family, "model": self.source, "config_sha256_16": config_hash(self.net),
+                "num_frames": self.num_frames, "image_size": self.image_size,
+                "dtype": str(self.dtype).replace("torch.", ""), "device": self.device,
+                "image_mean": [float(v) for v in self.processor.image_mean],
+                "image_std": [float(v) for v in self.processor.image_std]}

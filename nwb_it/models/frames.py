@@ -1,0 +1,94 @@
+"""Clip frames on disk: the lab's flat PNG folder, or one sub-folder per clip.
+
+Flat folder (the seed's ``MOVIE_DATA``): clip key = the first two ``_``-separated
+tokens of the file name, clips ordered by the integer in the first token, frames by
+the integer in the last token (``12_dog_3.png`` -> clip ``12_dog``, frame 3).
+Sub-folders: the folder name is the clip key (ordered by its leading integer when
+every name has one, else by name); frames ordered by the integer in the last token.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import NwbItError
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp"}
+
+
+@dataclass
+class Clip:
+    key: str
+    frames: list[Path]
+
+
+def _int_token(text: str, which: int, path: Path) -> int:
+    token = text.split("_")[which]
+    match = re.search(r"-?\d+", token)
+    if not match:
+        raise NwbItError(f"no integer in the {'first' if which == 0 else 'last'} '_' token of the name "
+                         "(expected names like 12_dog_3.png)", path)
+    return int(match.group())
+
+
+def _images(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS]
+
+
+def discover_clips(root: str | Path) -> list[Clip]:
+    """The clips under ``root`` with their frame files in order.
+
+    Examples
+    --------
+    >>> clips = discover_clips("MOVIE_DATA")        # doctest: +SKIP
+    >>> clips[0].key, len(clips[0].frames)          # doctest: +SKIP
+    ('1_clip001', 15)
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise NwbItError("frames folder not found", root)
+    files = _images(root)
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and _images(p))
+    if files:
+        groups: dict[str, list[Path]] = {}
+        for f in files:
+            if f.stem.count("_") < 2:
+                raise NwbItError("frame name needs at least three '_' tokens (clipnum_name_frame)", f)
+            groups.setdefault("_".join(f.stem.split("_")[:2]), []).append(f)
+        keys = sorted(groups, key=lambda k: (_int_token(k, 0, groups[k][0]), k))
+    elif subdirs:
+        groups = {d.name: _images(d) for d in subdirs}
+        numbered = all(re.match(r"-?\d+", k.split("_")[0]) for k in groups)
+        keys = sorted(groups, key=lambda k: (_int_token(k, 0, root / k), k) if numbered else (0, k))
+    else:
+        raise NwbItError("no frame images (png/jpg) found, neither directly nor in sub-folders", root)
+    clips = []
+    for key in keys:
+        frames = sorted(groups[key], key=lambda f: (_int_token(f.stem, -1, f), f.name))
+        clips.append(Clip(key=key, frames=frames))
+    return clips
+
+
+def load_frame(path: Path, size: int):
+    """One frame as the seed loaded it: RGB, resized to size x size (PIL's default filter)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB").resize((size, size))
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise NwbItError(f"cannot read frame ({exc.__class__.__name__}: {exc})", path) from None
+
+
+def grey_frame(size: int, grey: int | str | Path = 128):
+    """The padding frame: uniform grey (0-255) or an image file, RGB size x size."""
+    from PIL import Image
+
+    if isinstance(grey, (int, np.integer)):
+        if not 0 <= int(grey) <= 255:
+            raise NwbItError(f"grey value {grey} must be between 0 and 255")
+        return Image.new("RGB", (size, size), (int(grey),) * 3)
+    return load_frame(Path(grey), size)

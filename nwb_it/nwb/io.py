@@ -1,0 +1,70 @@
+"""Opening NWB files with one-line errors, and adding results to an existing file, crash-safe, replacing earlier results of the same name.
+
+pynwb cannot delete objects in place, so the file is read, the old container is
+dropped from its processing module, the new one added, and everything is
+exported to a temporary file beside the original, which is then renamed over it.
+Units, trials and all other content are copied unchanged.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from pynwb import NWBHDF5IO, NWBFile
+
+from ..core.errors import NwbItError
+from .atomic import atomic_output
+
+
+def open_nwb(path: str | Path) -> NWBHDF5IO:
+    """Open an NWB file for reading, turning unreadable files into one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise NwbItError("no such file", path)
+    try:
+        return NWBHDF5IO(str(path), "r")
+    except Exception as exc:  # h5py/pynwb raise many types for non-NWB files
+        raise NwbItError(f"cannot be opened as NWB ({exc})", path) from None
+
+
+def read_nwb(io: NWBHDF5IO, path: str | Path) -> NWBFile:
+    try:
+        return io.read()
+    except Exception as exc:
+        raise NwbItError(f"cannot be read as NWB ({exc})", path) from None
+
+
+@contextlib.contextmanager
+def reading(path: str | Path) -> Iterator[NWBFile]:
+    """Open and read an NWB file; an NwbItError without a file raised inside the block is blamed on it."""
+    with open_nwb(path) as io:
+        try:
+            yield read_nwb(io, path)
+        except NwbItError as exc:
+            if exc.path is None:
+                raise NwbItError(exc.problem, path) from None
+            raise
+
+
+def replace_in_module(path: str | Path, module: str, description: str,
+                      make: Callable[[NWBFile], Iterable]) -> None:
+    """Put the containers that ``make(nwbfile)`` returns into ``processing/<module>``.
+
+    Containers already there under the same names are replaced. ``make`` sees the
+    file as read (units, trials, earlier results), so it can link to its tables.
+    The whole file is exported to a temporary file that is renamed over the original
+    (measured: no slower than appending to a copy, and it never leaves dead space).
+    """
+    path = Path(path)
+    with open_nwb(path) as io:
+        nwb = read_nwb(io, path)
+        containers = list(make(nwb))
+        mod = nwb.processing.get(module) or nwb.create_processing_module(module, description)
+        for container in containers:
+            if container.name in mod.data_interfaces:
+                mod.data_interfaces.pop(container.name)
+            mod.add(container)
+        with atomic_output(path, overwrite=True) as tmp:
+            with NWBHDF5IO(str(tmp), "w") as out:
+                out.export(src_io=io, nwbfile=nwb)

@@ -1,0 +1,216 @@
+"""Session metadata: defaults, what the source gives, and a NeuroConv-style YAML, deep-merged.
+
+The YAML has the sections ``NWBFile:``, ``Subject:``, ``Ecephys:`` and ``Units:``;
+every value is checked by a small rule function before anything is written.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from ..core.errors import NwbItError
+
+NWBFILE_KEYS = {"session_start_time", "session_description", "identifier", "session_id", "experimenter",
+                "experiment_description", "institution", "lab", "related_publications", "protocol",
+                "notes", "pharmacology", "surgery", "virus", "stimulus_notes", "data_collection",
+                "source_script"}
+SUBJECT_KEYS = {"subject_id", "species", "sex", "age", "date_of_birth", "description", "weight",
+                "strain", "genotype"}
+SECTIONS = {"NWBFile": NWBFILE_KEYS, "Subject": SUBJECT_KEYS,
+            "Ecephys": {"Device", "ElectrodeGroup"}, "Units": {"resolution"}}
+
+
+class MetadataWarning(UserWarning):
+    """Metadata that was guessed (e.g. the session start from the MAT header)."""
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """Return ``base`` with ``update`` merged in, recursing into dicts (``update`` wins).
+
+    Examples
+    --------
+    >>> deep_merge({"A": {"x": 1, "y": 2}}, {"A": {"y": 3}})
+    {'A': {'x': 1, 'y': 3}}
+    """
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_metadata_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise NwbItError(f"cannot read metadata ({exc.strerror})", path) from None
+    except yaml.YAMLError as exc:
+        raise NwbItError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise NwbItError("metadata must be a mapping with NWBFile:/Subject: sections", path)
+    return data
+
+
+# ---- rules: one function per check; each returns a message telling the fix, or None ----
+
+def check_sections(meta: dict) -> str | None:
+    for section, value in meta.items():
+        if section not in SECTIONS:
+            return f"unknown section '{section}' (use {', '.join(SECTIONS)})"
+        if not isinstance(value, dict):
+            return f"{section} must be a mapping"
+        unknown = set(value) - SECTIONS[section]
+        if unknown:
+            return f"unknown field {section}.{sorted(unknown)[0]} (known: {', '.join(sorted(SECTIONS[section]))})"
+    return None
+
+
+def check_session_start_time(meta: dict) -> str | None:
+    value = meta.get("NWBFile", {}).get("session_start_time")
+    if value is None:
+        return ("NWBFile.session_start_time is missing and the MAT header has no 'Created on' date: "
+                "add it to the metadata YAML, e.g. 2024-03-01T10:00:00-05:00")
+    if not isinstance(value, datetime):
+        return f"NWBFile.session_start_time {value!r} is not an ISO-8601 date-time"
+    if value.tzinfo is None:
+        return (f"NWBFile.session_start_time {value.isoformat()} has no timezone: "
+                "write it with an offset, e.g. 2024-03-01T10:00:00-05:00")
+    if value > datetime.now(timezone.utc):
+        return f"NWBFile.session_start_time {value.isoformat()} is in the future"
+    return None
+
+
+def check_subject_sex(meta: dict) -> str | None:
+    sex = meta.get("Subject", {}).get("sex")
+    if sex not in {"M", "F", "O", "U"}:
+        return f"Subject.sex {sex!r} must be one of M, F, O, U"
+    return None
+
+
+def check_subject_species(meta: dict) -> str | None:
+    species = str(meta.get("Subject", {}).get("species", ""))
+    if re.fullmatch(r"[A-Z][a-z]+ [a-z]+( [a-z]+)?", species) or re.fullmatch(
+            r"http://purl\.obolibrary\.org/obo/NCBITaxon_\d+", species):
+        return None
+    return f"Subject.species {species!r} must be a Latin binomial (e.g. 'Macaca mulatta') or an NCBITaxon IRI"
+
+
+_DURATION = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+
+
+def check_subject_age(meta: dict) -> str | None:
+    age = meta.get("Subject", {}).get("age")
+    if age is None:
+        return None
+    if not isinstance(age, str) or not re.fullmatch(f"{_DURATION}(/{_DURATION})?|{_DURATION}/", age):
+        return f"Subject.age {age!r} must be an ISO-8601 duration such as P7Y (or a range P5Y/P7Y)"
+    return None
+
+
+def check_subject_id(meta: dict) -> str | None:
+    sid = meta.get("Subject", {}).get("subject_id")
+    if not isinstance(sid, str) or not sid or "/" in sid or "_" in sid or " " in sid:
+        return f"Subject.subject_id {sid!r} must be a non-empty name without '/', '_' or spaces"
+    return None
+
+
+def check_session_id(meta: dict) -> str | None:
+    sid = meta.get("NWBFile", {}).get("session_id")
+    if not isinstance(sid, str) or not sid or "/" in sid or "_" in sid or " " in sid:
+        return f"NWBFile.session_id {sid!r} must be a non-empty name without '/', '_' or spaces"
+    return None
+
+
+def check_units_resolution(meta: dict) -> str | None:
+    res = meta.get("Units", {}).get("resolution")
+    if not isinstance(res, (int, float)) or isinstance(res, bool) or not 0 < res < 1:
+        return f"Units.resolution {res!r} must be a number of seconds between 0 and 1 (e.g. 3.3333e-05)"
+    return None
+
+
+def check_experimenter(meta: dict) -> str | None:
+    names = meta.get("NWBFile", {}).get("experimenter")
+    if names is None:
+        return None
+    if not all(isinstance(n, str) and n for n in names):
+        return "NWBFile.experimenter must be a list of names like 'Last, First'"
+    return None
+
+
+RULES: list[Callable[[dict], str | None]] = [
+    check_sections, check_session_start_time, check_subject_sex, check_subject_species,
+    check_subject_age, check_subject_id, check_session_id, check_units_resolution, check_experimenter]
+
+
+def _normalise(meta: dict) -> dict:
+    """YAML strings that stand for dates and lists, as pynwb wants them."""
+    nwbfile = meta.setdefault("NWBFile", {})
+    start = nwbfile.get("session_start_time")
+    if isinstance(start, str):
+        try:
+            nwbfile["session_start_time"] = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    if isinstance(nwbfile.get("experimenter"), str):
+        nwbfile["experimenter"] = [nwbfile["experimenter"]]
+    return meta
+
+
+def build_metadata(source: dict, user: dict | None = None, metadata_path: Path | None = None,
+                   source_path: Path | None = None, start_fallback: tuple[datetime, str] | None = None) -> dict:
+    """What the source gives, with ``user`` (the YAML) deep-merged over it, validated.
+
+    The session start is the YAML's; without one, ``start_fallback`` (e.g. the MAT
+    header's ``Created on`` date) taken as UTC, with a :class:`MetadataWarning`.
+
+    Raises
+    ------
+    NwbItError
+        naming the metadata file (or the session file) and the first invalid field.
+    """
+    user = user or {}
+    problem = check_sections(user)
+    if problem:
+        raise NwbItError(problem, metadata_path)
+    meta = _normalise(deep_merge(source, user))
+    if meta["NWBFile"].get("session_start_time") is None and start_fallback is not None:
+        start, origin = start_fallback
+        meta["NWBFile"]["session_start_time"] = start.replace(tzinfo=timezone.utc)
+        warnings.warn(f"{source_path}: no NWBFile.session_start_time in the metadata; using {origin} "
+                      f"{start.isoformat()} as UTC", MetadataWarning, stacklevel=2)
+    for rule in RULES:
+        problem = rule(meta)
+        if problem:
+            raise NwbItError(problem, metadata_path if metadata_path is not None else source_path)
+    if "age" not in meta["Subject"] and "date_of_birth" not in meta["Subject"]:
+        warnings.warn(f"{source_path}: no Subject.age in the metadata; DANDI requires it "
+                      "(add e.g. 'age: P7Y' under Subject:)", MetadataWarning, stacklevel=2)
+    return meta
+
+
+def metadata_schema() -> dict[str, Any]:
+    """JSON schema (draft-07) of the metadata YAML: the sections and the fields each accepts."""
+    text = {"type": "string"}
+    props: dict[str, dict[str, Any]] = {
+        "NWBFile": {key: text for key in sorted(NWBFILE_KEYS)},
+        "Subject": {key: text for key in sorted(SUBJECT_KEYS)},
+        "Ecephys": {"Device": {"type": "object"}, "ElectrodeGroup": {"type": "object"}},
+        "Units": {"resolution": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+    }
+    props["NWBFile"]["experimenter"] = {"type": "array", "items": text}
+    props["Subject"]["sex"] = {"type": "string", "enum": ["M", "F", "O", "U"]}
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "nwb_it session metadata",
+            "type": "object", "additionalProperties": False,
+            "properties": {section: {"type": "object", "additionalProperties": False, "properties": fields}
+                           for section, fields in props.items()}}

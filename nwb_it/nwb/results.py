@@ -1,0 +1,122 @@
+"""Analysis result tables in ``processing/ecephys``: written from and read back into result objects.
+
+* ``reliability``: one row per unit (region into units), the summary statistics and
+  the split-half distributions (units x n_perm);
+* ``encoding``: one row per compared unit; ``rsa``: one row with both RDMs.
+
+Each table's description ends with its provenance as JSON (:mod:`nwb_it.core.provenance`).
+"""
+from __future__ import annotations
+
+import numpy as np
+from hdmf.common import DynamicTable, DynamicTableRegion, VectorData
+from pynwb import NWBFile
+
+from ..core.errors import NwbItError
+from ..core.params import ReliabilityParams, from_dict, to_dict
+from ..core.provenance import read_provenance, with_provenance
+from ..core.results import EncodingResult, ReliabilityResult, RSAResult
+
+MODULE = "ecephys"
+MODULE_DESCRIPTION = "Extracellular electrophysiology analyses by nwb_it."
+RELIABILITY, ENCODING, RSA = "reliability", "encoding", "rsa"
+
+RELIABILITY_COLUMNS = {
+    "unit_name": "Unit name (units table unit_name).",
+    "dprime": "d' = (mean r2_true - mean r2_null) / (0.5 (sd r2_true + sd r2_null)); NaN when undefined.",
+    "responsive": "d' > cutoff (False where d' is NaN).",
+    "r2_true_mean": "Mean over random split halves of r2 (Pearson, clip x bin vectors of the two halves' mean counts).",
+    "r2_true_sd": "Population standard deviation of the split-half r2.",
+    "r2_null_mean": "Mean split-half r2 after the unit's presentations were dealt back out across clips.",
+    "r2_null_sd": "Population standard deviation of the null r2.",
+    "reliability": "Spearman-Brown corrected split-half reliability, mean over splits of 2r/(1+r).",
+    "p_value": "Permutation p-value of the mean true r2 against the null r2s: (1 + #null >= mean) / (1 + n).",
+}
+
+
+def _unit_region(nwb: NWBFile, unit_ids: np.ndarray) -> DynamicTableRegion:
+    return DynamicTableRegion(name="unit", description="Row of the units table.",
+                              data=np.asarray(unit_ids, dtype=np.int64), table=nwb.units)
+
+
+def _table(nwb: NWBFile, name: str) -> DynamicTable:
+    try:
+        return nwb.processing[MODULE][name]
+    except KeyError:
+        raise NwbItError(f"the file has no {name} table: run nwb-it {'compare' if name != RELIABILITY else name} "
+                         "first") from None
+
+
+def reliability_table(nwb: NWBFile, result: ReliabilityResult) -> DynamicTable:
+    df = result.to_dataframe()
+    columns = [_unit_region(nwb, result.unit_ids)]
+    for name, description in RELIABILITY_COLUMNS.items():
+        values = df[name].to_numpy()
+        columns.append(VectorData(name=name, description=description,
+                                  data=list(values) if name == "unit_name" else values))
+    columns += [VectorData(name="r2_true", description="Split-half r2 of every true split (units x n_perm).",
+                           data=result.r2_true),
+                VectorData(name="r2_null", description="Split-half r2 of every null split (units x n_perm).",
+                           data=result.r2_null),
+                VectorData(name="r_true", description="Signed split-half Pearson r of every true split "
+                           "(units x n_perm), for the Spearman-Brown reliability.", data=result.r_true)]
+    return DynamicTable(name=RELIABILITY, description=with_provenance(
+        "Split-half reliability of each unit's responses across clips (nwb_it reliability).", "reliability",
+        to_dict(result.params)), columns=columns)
+
+
+def read_reliability(nwb: NWBFile) -> ReliabilityResult:
+    """The reliability results stored in an open NWB file."""
+    table = _table(nwb, RELIABILITY)
+    prov = read_provenance(table.description)
+    col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "reliability", "p_value", "r2_true", "r2_null",
+                                                     "r_true")}
+    return ReliabilityResult(unit_ids=np.asarray(table["unit"].data[:]),
+                             unit_names=[str(n) for n in table["unit_name"].data[:]], **col,
+                             params=from_dict(ReliabilityParams, prov.get("parameters", {})))
+
+
+def read_reliability_or_none(nwb: NWBFile) -> ReliabilityResult | None:
+    try:
+        return read_reliability(nwb)
+    except NwbItError:
+        return None
+
+
+def compare_tables(nwb: NWBFile, enc: EncodingResult, res: RSAResult, activations: str) -> list[DynamicTable]:
+    params = to_dict(enc.params)
+    encoding = DynamicTable(name=ENCODING, description=with_provenance(
+        "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip "
+        "(nwb_it compare).", "compare", params, activations=activations), columns=[
+        _unit_region(nwb, enc.unit_ids),
+        VectorData(name="r", description="Pearson r of held-out predictions vs the repeat-averaged PSTH.", data=enc.r),
+        VectorData(name="ceiling", description="Split-half reliability of the PSTH, Spearman-Brown corrected.",
+                   data=enc.ceiling),
+        VectorData(name="normalized", description="r**2 / ceiling (Brain-Score 2026 convention).",
+                   data=enc.normalized),
+        VectorData(name="alpha", description="Ridge penalty chosen most often by the inner cross-validation.",
+                   data=enc.alpha)])
+    rsa_table = DynamicTable(name=RSA, description=with_provenance(
+        f"Representational similarity of IT and model activations over {len(res.clip_names)} clips "
+        "(nwb_it compare).", "compare", params, activations=activations, clips=res.clip_names), columns=[
+        VectorData(name="rho", description="Spearman rho between neural and model RDM upper triangles.",
+                   data=[res.rho]),
+        VectorData(name="ceiling", description="Spearman-Brown corrected split-half Spearman of neural RDMs.",
+                   data=[res.ceiling]),
+        VectorData(name="neural_rdm", description="1 - Pearson of population responses (clips x clips).",
+                   data=res.neural_rdm[None]),
+        VectorData(name="model_rdm", description="1 - Pearson of clip-averaged activations (clips x clips).",
+                   data=res.model_rdm[None])])
+    return [encoding, rsa_table]
+
+
+def read_compare(nwb: NWBFile) -> tuple[dict, dict]:
+    """The stored encoding (columns by name) and RSA results, each with its provenance under 'provenance'."""
+    out = []
+    for name in (ENCODING, RSA):
+        table = _table(nwb, name)
+        values = {c: np.asarray(table[c].data[:]) for c in table.colnames}
+        values["provenance"] = read_provenance(table.description)
+        out.append(values)
+    return out[0], out[1]
+

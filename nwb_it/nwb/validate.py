@@ -1,0 +1,59 @@
+"""Schema validation (pynwb) and best-practice inspection (nwbinspector, DANDI config)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import NwbItError
+
+SEVERITIES = ("CRITICAL", "BEST_PRACTICE_VIOLATION", "BEST_PRACTICE_SUGGESTION")
+
+
+@dataclass
+class Finding:
+    """One problem found in a file."""
+
+    path: Path
+    severity: str      # SCHEMA, CRITICAL, BEST_PRACTICE_VIOLATION or BEST_PRACTICE_SUGGESTION
+    check: str
+    location: str
+    message: str
+
+    @property
+    def blocking(self) -> bool:
+        """Whether DANDI would refuse or warn (schema errors, CRITICAL, BEST_PRACTICE_VIOLATION)."""
+        return self.severity in ("SCHEMA", "CRITICAL", "BEST_PRACTICE_VIOLATION")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.severity} {self.check} at {self.location}: {self.message}"
+
+
+def validate_nwb(path: str | Path) -> list[Finding]:
+    """Run pynwb's schema validation and nwbinspector's DANDI configuration on one file.
+
+    Examples
+    --------
+    >>> findings = validate_nwb("sub-coco/sub-coco_ses-fixshortvid1_ecephys.nwb")  # doctest: +SKIP
+    >>> [f for f in findings if f.blocking]                                         # doctest: +SKIP
+    []
+    """
+    import h5py
+    import pynwb
+    from nwbinspector import Importance, inspect_nwbfile, load_config
+
+    path = Path(path)
+    if not path.is_file():
+        raise NwbItError("no such file", path)
+    if not h5py.is_hdf5(path):
+        raise NwbItError("not an NWB (HDF5) file", path)
+    try:
+        errors = pynwb.validate(path=str(path))
+    except Exception as exc:  # pynwb raises assorted errors on files it cannot read
+        raise NwbItError(f"cannot be read as NWB ({exc})", path) from None
+    findings = [Finding(path, "SCHEMA", type(e).__name__, getattr(e, "location", "") or "/", str(e))
+                for e in errors]
+    for msg in inspect_nwbfile(nwbfile_path=str(path), config=load_config("dandi"),
+                               importance_threshold=Importance.BEST_PRACTICE_SUGGESTION):
+        findings.append(Finding(path, msg.importance.name, msg.check_function_name,
+                                msg.location or "/", msg.message))
+    return findings

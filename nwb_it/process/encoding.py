@@ -1,0 +1,128 @@
+"""Encoding model: predict each unit's PSTH from model activations on the same clock.
+
+Per unit, the target is the repeat-averaged PSTH (clip x bin, spikes/s). For a bin
+centred at ``t`` and each lag ``L`` the feature is the activation of the latest
+window whose last frame began at or before ``t - L`` (window times from the
+activations); the activations are reduced by PCA fitted on the training clips only,
+the lags concatenated, and a ridge regression fitted with its penalty chosen per unit
+by inner cross-validation over training clips. Outer folds split by clip, never by
+bins of one clip. Score: Pearson r between the held-out predictions and the PSTH;
+noise ceiling: Spearman-Brown corrected split-half reliability of the PSTH
+(``2 r_half / (1 + r_half)``, mean over random splits); normalised score
+``r**2 / ceiling`` (the ceiling is on the r**2 scale: Brain-Score's 2026 convention).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.numeric import nan_quiet
+from ..core.params import CompareParams
+from ..core.results import Activations, AlignedCounts, EncodingResult
+from .reliability import split_positions
+from .stats import pca, pearson_columns, spearman_brown
+
+ALPHAS = np.logspace(-3, 5, 17)
+
+
+def window_features(act_clip: np.ndarray, act_time: np.ndarray, clips: np.ndarray, centres: np.ndarray,
+                    lags: tuple[float, ...]) -> np.ndarray:
+    """Row index into the activations for every (clip, bin, lag): (clips, bins, lags)."""
+    out = np.empty((clips.size, centres.size, len(lags)), dtype=np.int64)
+    for i, c in enumerate(clips):
+        rows = np.flatnonzero(act_clip == c)
+        rows = rows[np.argsort(act_time[rows], kind="stable")]
+        t = act_time[rows]
+        for j, lag in enumerate(lags):
+            out[i, :, j] = rows[np.clip(np.searchsorted(t, centres - lag, side="right") - 1, 0, rows.size - 1)]
+    return out
+
+
+def _ridge_path(x_train, y_train, x_test, alphas):
+    """Predictions of ridge regression for every alpha: (alphas, test rows, units). Intercept via centring."""
+    mx, my = x_train.mean(0), y_train.mean(0)
+    u, s, vt = np.linalg.svd(x_train - mx, full_matrices=False)
+    uty = u.T @ (y_train - my)
+    xt = (x_test - mx) @ vt.T
+    shrink = s[None, :] / (s[None, :] ** 2 + alphas[:, None])           # (alphas, k)
+    return np.einsum("tk,ak,ku->atu", xt, shrink, uty) + my
+
+
+def clip_folds(n_clips: int, n_folds: int, seed: int) -> np.ndarray:
+    """Outer fold of every clip (folds split clips, never bins of one clip)."""
+    folds = min(n_folds, n_clips)
+    return np.random.default_rng(seed).permutation(np.arange(n_clips) % folds)
+
+
+def layer_values(acts: Activations, layer: str) -> np.ndarray:
+    return acts.layers[layer].astype(np.float64)
+
+
+def encoding_model(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()
+                   ) -> EncodingResult:
+    """Cross-validated ridge encoding of every unit's PSTH from lagged, PCA-reduced activations."""
+    values = layer_values(acts, params.layer)
+    act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
+    keep = np.isin(aligned.clip_index, act_clip)
+    clips = aligned.clip_index[keep]
+    psth = aligned.mean_rates()[:, keep]                                  # (units, clips, bins)
+    centres = aligned.bin_centres
+    rows = window_features(act_clip, act_time, clips, centres, params.lags)
+    n_units, n_clips, n_bins = psth.shape
+    y = psth.transpose(1, 2, 0).reshape(n_clips * n_bins, n_units)
+    fold = clip_folds(n_clips, params.folds, params.seed)
+    predicted = np.zeros_like(y)
+    chosen = np.zeros((fold.max() + 1, n_units))
+    for f in range(fold.max() + 1):
+        train_clips = np.flatnonzero(fold != f)
+        used = np.unique(rows[train_clips])
+        pcs, _ = pca(values, min(params.n_pcs, used.size - 1, values.shape[1]), fit_rows=used)
+        x = pcs[rows].reshape(n_clips * n_bins, -1)                       # lags concatenated
+        row_clip = np.repeat(np.arange(n_clips), n_bins)
+        train = np.isin(row_clip, train_clips)
+        inner = clip_folds(train_clips.size, 3, params.seed + 1 + f)
+        inner_of_row = np.full(row_clip.size, -1)
+        inner_of_row[train] = inner[np.searchsorted(train_clips, row_clip[train])]
+        score = np.zeros((ALPHAS.size, n_units))
+        for g in range(inner.max() + 1):
+            fit, held = train & (inner_of_row != g), inner_of_row == g
+            pred = _ridge_path(x[fit], y[fit], x[held], ALPHAS)
+            score += np.nan_to_num(np.stack([pearson_columns(p, y[held]) for p in pred]), nan=-1.0)
+        best = score.argmax(0)
+        chosen[f] = ALPHAS[best]
+        test = ~train
+        pred = _ridge_path(x[train], y[train], x[test], ALPHAS)
+        predicted[test] = pred[best, :, np.arange(n_units)].T
+    r = pearson_columns(predicted, y)
+    ceiling = psth_ceiling(aligned, keep, params.seed)
+    alpha = np.array([np.bincount(np.searchsorted(ALPHAS, chosen[:, u])).argmax() for u in range(n_units)])
+    return EncodingResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, r=r, ceiling=ceiling,
+                          alpha=ALPHAS[alpha], predicted=predicted.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1),
+                          measured=psth, fold_of_clip=fold, bin_centres=centres,
+                          clip_names=[n for n, k in zip(aligned.clip_names, keep) if k], params=params)
+
+
+def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean counts of two random halves of each kept clip's repeats: two (units, clips, bins) arrays."""
+    mask = aligned.mask[keep]
+    rank = split_positions(rng, mask, 1)[0]
+    half = (mask.sum(1) // 2)[:, None]
+    a, b = (rank < half) & mask, (rank >= half) & mask
+    counts = aligned.counts[:, keep]
+    with nan_quiet():
+        ma = (counts * a[None, :, :, None]).sum(2) / a.sum(1)[None, :, None]
+        mb = (counts * b[None, :, :, None]).sum(2) / b.sum(1)[None, :, None]
+    ok = mask.sum(1) >= 2
+    return ma[:, ok], mb[:, ok]
+
+
+def psth_ceiling(aligned: AlignedCounts, keep: np.ndarray, seed: int, n_splits: int = 20) -> np.ndarray:
+    """Spearman-Brown corrected split-half reliability of each unit's PSTH, mean over splits."""
+    rng = np.random.default_rng([seed, 99])
+    out = []
+    for _ in range(n_splits):
+        ma, mb = half_means(aligned, keep, rng)
+        r = pearson_columns(ma.reshape(ma.shape[0], -1).T, mb.reshape(mb.shape[0], -1).T)
+        out.append(spearman_brown(r))
+    with nan_quiet():           # a silent unit has no finite split: NaN, by design
+        return np.nanmean(np.stack(out), 0)

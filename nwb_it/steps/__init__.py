@@ -1,0 +1,13 @@
+"""One runner per CLI verb: read an NWB file (or a source), call ``process``/``models``, write back, draw.
+
+These are what the command line and the Python API call.
+"""
+from .compare import run_compare
+from .convert import convert_session, convert_source
+from .extract import run_extract
+from .heatmaps import make_heatmaps
+from .plot_activations import plot_activations
+from .reliability import run_reliability
+
+__all__ = ["convert_session", "convert_source", "make_heatmaps", "plot_activations", "run_compare", "run_extract",
+           "run_reliability"]

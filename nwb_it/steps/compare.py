@@ -1,0 +1,53 @@
+"""``nwb-it compare``: encoding model and RSA of model activations vs IT responses, stored in the NWB file.
+
+Tables in ``processing/ecephys``: ``encoding`` and ``rsa`` (see :mod:`nwb_it.nwb.results`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import NwbItError
+from ..core.params import CompareParams
+from ..core.results import EncodingResult, RSAResult
+from ..nwb.activations import DEFAULT_TABLE, read_activations
+from ..nwb.io import reading, replace_in_module
+from ..nwb.recording import read_aligned
+from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, read_reliability
+from ..process.encoding import encoding_model
+from ..process.rsa import rsa
+from ..process.selection import select_units
+from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
+from ..viz.save import save_figure
+
+
+def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), fig_dir: str | Path | None = None,
+                activations: str = DEFAULT_TABLE) -> tuple[EncodingResult, RSAResult]:
+    """Encoding model + RSA from the reliability and activations tables of ``nwb_path``; results stored in it.
+
+    Examples
+    --------
+    >>> enc, res = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", fig_dir="figures")  # doctest: +SKIP
+    >>> float(np.nanmedian(enc.normalized))                                                   # doctest: +SKIP
+    0.83
+    """
+    with reading(nwb_path) as nwb:
+        rel = read_reliability(nwb)
+        acts = read_activations(nwb, activations)
+        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units))
+        title = f"session {nwb.session_id}"
+        if params.layer not in acts.layers:
+            raise NwbItError(f"no layer '{params.layer}' in the activations table '{activations}' "
+                             f"(have: {', '.join(acts.layers)})")
+        if np.isin(aligned.clip_index, acts.stimulus_index).sum() < max(params.folds, 4):
+            raise NwbItError(f"fewer clips with both spikes and activations than folds ({params.folds})")
+    enc = encoding_model(aligned, acts, params)
+    res = rsa(aligned, acts, params)
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: compare_tables(f, enc, res, activations))
+    if fig_dir is not None:
+        fig_dir = Path(fig_dir)
+        save_figure(best_units_figure(enc, title), fig_dir / "encoding_best_units.png")
+        save_figure(score_vs_ceiling_figure(enc, title), fig_dir / "encoding_score_vs_ceiling.png")
+        save_figure(rdm_figure(res, title, acts.provenance.get("family", "model")), fig_dir / "rsa_rdms.png")
+    return enc, res

@@ -1,0 +1,131 @@
+"""``nwb-it extract-videomae``: model activations of the clips, stored in the session's NWB file.
+
+The table is ``processing/misc/videomae_activations`` (see :mod:`nwb_it.nwb.activations`).
+Clips are matched to the trials' ``stimulus_name`` (or the source's ``itemnames``, for
+clips never shown): exactly; else through a CSV ``clip_key,stimulus_name``; else after
+normalising both (lower case, extension dropped, runs of space/-/. turned into _,
+leading zeros of numbers dropped).
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import NwbItError
+from ..core.params import ExtractionSettings
+from ..core.results import Activations
+from ..models.frames import discover_clips
+from ..models.windows import extract
+from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
+from ..nwb.atomic import atomic_output
+from ..nwb.io import reading, replace_in_module
+from ..nwb.source_fields import read_source_fields
+
+
+def normalise_name(name: str) -> str:
+    name = re.sub(r"\.(png|jpe?g|avi|mp4|mov|mat)$", "", name.strip().lower())
+    name = re.sub(r"[\s\-.]+", "_", name)
+    return re.sub(r"\d+", lambda m: str(int(m.group())), name)
+
+
+def read_clip_map(path: str | Path) -> dict[str, str]:
+    path = Path(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")]
+    except OSError as exc:
+        raise NwbItError(f"cannot read clip map ({exc.strerror})", path) from None
+    if rows and [c.strip() for c in rows[0][:2]] == ["clip_key", "stimulus_name"]:
+        rows = rows[1:]
+    bad = [i for i, r in enumerate(rows) if len(r) != 2]
+    if bad:
+        raise NwbItError(f"line {bad[0] + 1}: expected two columns clip_key,stimulus_name", path)
+    return {k.strip(): v.strip() for k, v in rows}
+
+
+def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | None = None) -> list[str]:
+    """The trials' stimulus_name for each clip key; an error lists every clip without one."""
+    exact = set(names)
+    by_norm: dict[str, list[str]] = {}
+    for n in exact:
+        by_norm.setdefault(normalise_name(n), []).append(n)
+    out, missing = [], []
+    for key in keys:
+        if clip_map and key in clip_map:
+            target = clip_map[key]
+            (out if target in exact else missing).append(target if target in exact else f"{key} -> {target}")
+        elif key in exact:
+            out.append(key)
+        elif len(by_norm.get(normalise_name(key), [])) == 1:
+            out.append(by_norm[normalise_name(key)][0])
+        else:
+            missing.append(key)
+    if missing:
+        more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
+        raise NwbItError(f"{len(missing)} clip(s) match no trials stimulus_name: {', '.join(missing[:8])}{more}; "
+                         "pass --clip-map MAP.csv with lines clip_key,stimulus_name")
+    return out
+
+
+def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = True) -> None:
+    """The lab's hidden_states.npy: (total windows, hidden), clips in order, windows in order."""
+    with atomic_output(Path(path), overwrite) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, acts.layers[layer])
+
+
+def _source_item_index(nwb) -> dict[str, int]:
+    """Every item name of the source (field ``itemnames``) -> its 0-based index, when the file keeps it."""
+    try:
+        items = read_source_fields(nwb).get("itemnames")
+    except KeyError:
+        return {}
+    if not isinstance(items, np.ndarray) or items.dtype != object:
+        return {}
+    return {str(name): i for i, name in enumerate(items.reshape(-1, order="F")) if isinstance(name, str)}
+
+
+def session_clips(nwb_path: str | Path) -> dict[str, int]:
+    """Every clip name of the session -> its stimulus_index (shown clips, and the source's item list)."""
+    with reading(nwb_path) as nwb:
+        if nwb.trials is None or "stimulus_name" not in nwb.trials.colnames:
+            raise NwbItError("the file has no trials table with stimulus_name (convert it with nwb-it convert)")
+        trial_names = np.asarray(nwb.trials["stimulus_name"].data[:]).astype(str)
+        trial_index = np.asarray(nwb.trials["stimulus_index"].data[:])
+        index = _source_item_index(nwb)      # clips never shown are in the source's item list only
+    index.update(zip(trial_names, trial_index.tolist()))
+    return index
+
+
+def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
+                nwb_path: str | Path | None = None, npy_path: str | Path | None = None,
+                clip_map: str | Path | None = None, progress: bool = False, extractor=None,
+                table: str = DEFAULT_TABLE) -> Activations:
+    """Extract activations for every clip under ``frames``; write them into ``nwb_path`` and/or ``npy_path``.
+
+    Clips are matched to the NWB file's trials before the model runs, so a mismatch
+    fails fast. Re-running replaces the previous table; units and trials are untouched.
+
+    Examples
+    --------
+    >>> acts = run_extract("frames", ExtractionSettings(model="videomae_folder"),
+    ...                    nwb_path="sub-coco_ses-fixshortvid1_ecephys.nwb")     # doctest: +SKIP
+    """
+    clips = discover_clips(frames)
+    names = None
+    if nwb_path is not None:
+        index = session_clips(nwb_path)
+        try:
+            names = match_clips([c.key for c in clips], sorted(index), read_clip_map(clip_map) if clip_map else None)
+        except NwbItError as exc:
+            raise NwbItError(exc.problem, exc.path or frames) from None
+    acts = extract(clips, settings, extractor=extractor, progress=progress)
+    if npy_path is not None:
+        write_npy(acts, npy_path)
+    if nwb_path is not None:
+        acts = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
+        replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(acts, table)])
+    return acts

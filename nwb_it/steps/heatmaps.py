@@ -1,0 +1,50 @@
+"""``nwb-it heatmaps``: firing-rate heatmaps and the reliability histograms from an NWB file."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..core.params import HeatmapParams
+from ..nwb.io import reading
+from ..nwb.recording import read_aligned
+from ..nwb.results import read_reliability_or_none
+from ..process.selection import select_units
+from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
+from ..viz.save import save_figure
+
+
+def safe_name(text: str) -> str:
+    """``text`` usable in a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+
+
+def session_title(nwb) -> str:
+    return f"session {nwb.session_id}, subject {nwb.subject.subject_id if nwb.subject else '?'}"
+
+
+def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapParams = HeatmapParams(),
+                  progress: bool = False) -> list[Path]:
+    """Write the population heatmap, one heatmap per unit and the reliability histograms.
+
+    Examples
+    --------
+    >>> paths = make_heatmaps("sub-coco_ses-fixshortvid1_ecephys.nwb", "figures")   # doctest: +SKIP
+    """
+    out_dir, fmt, how = Path(out_dir), params.fmt, params.normalize
+    with reading(nwb_path) as nwb:
+        title = session_title(nwb)
+        result = read_reliability_or_none(nwb)
+        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units))
+    paths = [save_figure(population_figure(aligned, how, title, params.clip_duration), out_dir / f"population.{fmt}",
+                         fmt)]
+    for row in tqdm(range(len(aligned.unit_ids)), desc="unit heatmaps", disable=not progress, leave=False):
+        name = f"unit{aligned.unit_ids[row]:04d}_{safe_name(aligned.unit_names[row])}.{fmt}"
+        paths.append(save_figure(unit_figure(aligned, row, how, title, params.clip_duration),
+                                 out_dir / "units" / name, fmt))
+    if result is not None:
+        f1, f2 = histogram_figures(result, title)
+        paths += [save_figure(f1, out_dir / f"r2_true_vs_null.{fmt}", fmt),
+                  save_figure(f2, out_dir / f"dprime.{fmt}", fmt)]
+    return paths

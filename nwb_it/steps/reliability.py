@@ -1,0 +1,42 @@
+"""``nwb-it reliability``: every unit's split-half reliability statistics, written into the same NWB file.
+
+Result: ``processing/ecephys/reliability`` (see :mod:`nwb_it.nwb.results`). A
+previous table is replaced; units and trials are untouched.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from ..core.params import ReliabilityParams
+from ..core.results import ReliabilityResult
+from ..nwb.atomic import atomic_output
+from ..nwb.io import reading, replace_in_module
+from ..nwb.recording import read_presentations, read_spike_trains
+from ..nwb.results import MODULE, MODULE_DESCRIPTION, reliability_table
+from ..process.binning import bin_aligned, nested_spikes
+from ..process.reliability import reliability
+
+
+def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(),
+                    pickle_path: str | Path | None = None, progress: bool = False) -> ReliabilityResult:
+    """Compute every unit's reliability statistics and store them in the same NWB file.
+
+    ``pickle_path`` also writes the lab's pickle of the responsive units' spikes,
+    ``{'neuron_<unit>': [[onset-aligned times per repeat] per clip]}``.
+
+    Examples
+    --------
+    >>> res = run_reliability("sub-coco/sub-coco_ses-fixshortvid1_ecephys.nwb")   # doctest: +SKIP
+    >>> int(res.responsive.sum())                                                 # doctest: +SKIP
+    75
+    """
+    with reading(nwb_path) as nwb:
+        spikes, pres = read_spike_trains(nwb), read_presentations(nwb)
+        aligned = bin_aligned(spikes, pres, params.window, params.bin_size)    # errors name the file
+    result = reliability(aligned, params, progress=progress)
+    if pickle_path is not None:
+        with atomic_output(Path(pickle_path), overwrite=True) as tmp, open(tmp, "wb") as fh:
+            pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [reliability_table(f, result)])
+    return result

@@ -1,0 +1,100 @@
+"""Reading L2_str sessions: our writer, hdf5storage (third-party v7.3), scipy v5 and mat73 agree."""
+from __future__ import annotations
+
+import h5py
+import hdf5storage
+import mat73
+import numpy as np
+import pytest
+
+from nwb_it import read_session
+from nwb_it.formats.l2str.decode import walk_spike_cells
+from nwb_it.examples import cell_array
+
+from .helpers import nested_equal
+
+
+def _same_spikes(a, b) -> None:
+    assert a.unit_names == b.unit_names and a.clip_names == b.clip_names
+    np.testing.assert_array_equal(a.n_repeats, b.n_repeats)
+    np.testing.assert_array_equal(a.spike_counts, b.spike_counts)
+    np.testing.assert_array_equal(a.spike_times, b.spike_times)
+
+
+def test_example_has_the_promised_shape(small_mat):
+    s = read_session(small_mat)
+    assert (s.n_units, s.n_clips) == (6, 7)
+    assert s.n_repeats[2] == 0, "one clip without repeats"
+    assert len(set(s.n_repeats[s.n_repeats > 0])) > 1, "ragged repeats"
+    assert s.spike_counts[-1].sum() == 0, "a silent unit"
+    assert (s.spike_counts == 0).any(), "repeats without spikes"
+    ticks = s.spike_times * 30000
+    np.testing.assert_allclose(ticks, np.round(ticks), atol=1e-6)
+    assert s.created is not None and "MATLAB 7.3 MAT-file" in s.header
+
+
+def test_matches_mat73(small_mat):
+    s = read_session(small_mat)
+    spikes = mat73.loadmat(str(small_mat))["L2_str"]["spikes"]
+    for u in range(s.n_units):
+        for k in range(s.n_clips):
+            repeats = spikes[u][0][k][0] or []
+            assert len(repeats) == s.n_repeats[k]
+            for r, cell in enumerate(repeats):
+                ref = np.zeros(0) if cell[0] is None else np.atleast_1d(cell[0])
+                np.testing.assert_array_equal(s.spikes(u, k, r), ref)
+
+
+def test_hdf5storage_v73_and_v5_read_the_same(small_mat, small_mat_v5, small_struct, tmp_path):
+    struct, _ = small_struct
+    third_party = tmp_path / "hs_fixshortvid1_coco.mat"
+    hdf5storage.savemat(str(third_party), {"L2_str": struct}, format="7.3", matlab_compatible=True)
+    ours, v5, hs = read_session(small_mat), read_session(small_mat_v5), read_session(third_party)
+    assert v5.format.startswith("MATLAB v5") and hs.format.startswith("MATLAB v7.3")
+    _same_spikes(ours, v5)
+    _same_spikes(ours, hs)
+    for other in (v5, hs):
+        assert list(other.fields) == list(ours.fields)
+        for name in ours.fields:
+            assert nested_equal(ours.fields[name], other.fields[name]), name
+
+
+def test_fast_walk_equals_h5py_walk(small_mat):
+    with h5py.File(small_mat, "r") as f:
+        fast = walk_spike_cells(f, f["L2_str/spikes"], small_mat, fast=True)
+        slow = walk_spike_cells(f, f["L2_str/spikes"], small_mat, fast=False)
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_row_cells_at_every_level(tmp_path):
+    """1-by-n cells (MATLAB row vectors) at every level read like n-by-1 ones."""
+    rows = lambda items: cell_array(items, (1, len(items)))  # noqa: E731
+    cols = lambda items: cell_array(items)  # noqa: E731
+    spikes = [[[np.array([0.1, 0.2]), np.zeros((0, 0))], [np.array([[0.3]])]],
+              [[np.zeros((0, 1)), np.array([-0.01])], [np.zeros((1, 0))]]]
+    for wrap, name in ((rows, "row"), (cols, "col")):
+        struct = {"spikes": wrap([wrap([wrap(list(map(np.atleast_2d, r))) for r in u]) for u in spikes]),
+                  "itemnames": wrap(["a", "b"]), "neuron_id": np.array([[11.0, 12.0]])}
+        path = tmp_path / f"{name}_set_monkey.mat"
+        hdf5storage.savemat(str(path), {"L2_str": struct}, format="7.3", matlab_compatible=True)
+        s = read_session(path)
+        np.testing.assert_array_equal(s.n_repeats, [2, 1])
+        np.testing.assert_array_equal(s.spike_counts, [[2, 0, 1], [0, 1, 0]])
+        np.testing.assert_array_equal(s.spike_times, [0.1, 0.2, 0.3, -0.01])
+        assert s.unit_names == ["11", "12"]
+
+
+@pytest.mark.parametrize("bad", ["2x2 cell"])
+def test_matrix_cell_refused(tmp_path, bad):
+    from nwb_it import NwbItError
+
+    cell = np.empty((2, 2), dtype=object)
+    for i in range(4):
+        cell.flat[i] = np.array([[0.1]])
+    struct = {"spikes": cell_array([cell_array([cell])]), "itemnames": cell_array(["a"]),
+              "neuron_id": cell_array(["u"])}
+    path = tmp_path / "m_set_monkey.mat"
+    hdf5storage.savemat(str(path), {"L2_str": struct}, format="7.3", matlab_compatible=True)
+    with pytest.raises(NwbItError, match="expected a vector"):
+        read_session(path)

@@ -1,0 +1,94 @@
+"""Model vs brain: ground-truth read-out units, clip-split folds, alignment, and the demo end to end."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from pynwb import NWBHDF5IO
+
+from nwb_it import convert_session
+from nwb_it.cli import main
+from nwb_it.nwb.validate import validate_nwb
+from nwb_it.steps.extract import run_extract
+from nwb_it.examples.readout import write_example_with_frames
+from nwb_it.examples.random_model import save_random_videomae
+from nwb_it.core.params import ExtractionSettings
+from nwb_it.core.params import CompareParams
+from nwb_it.process.encoding import clip_folds
+from nwb_it.steps.compare import run_compare
+from nwb_it.steps.reliability import run_reliability
+
+from .helpers import META, copy_to
+
+warnings.filterwarnings("ignore", message=".*torchvision.*")
+
+
+@pytest.fixture(scope="module")
+def truth_nwb(tmp_path_factory):
+    d = tmp_path_factory.mktemp("truth")
+    model = save_random_videomae(d / "model")
+    truth = write_example_with_frames(d / "t_fixshortvid1_coco.mat", d / "frames", model, n_units=20, n_clips=36,
+                                      n_repeats=6, seed=2, n_readout=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nwb = convert_session(d / "t_fixshortvid1_coco.mat", d, META)
+    run_reliability(nwb)
+    run_extract(d / "frames", ExtractionSettings(model=str(model)), nwb)
+    return nwb, truth
+
+
+def test_readout_units_score_high_unrelated_low(truth_nwb, tmp_path):
+    nwb, truth = truth_nwb
+    enc, res = run_compare(nwb, CompareParams(units="all"), fig_dir=tmp_path / "figs")
+    score = enc.normalized
+    readout = truth.readout
+    unrelated = truth.responsive & ~truth.readout
+    assert np.nanmin(score[readout]) >= 0.8, score[readout]
+    assert np.nanmedian(score[unrelated]) < 0.5 and np.nanmedian(score[unrelated]) < np.nanmedian(score[readout]) - 0.4
+    assert len(list((tmp_path / "figs").glob("*.png"))) == 3
+    with NWBHDF5IO(str(nwb), "r") as io:
+        f = io.read()
+        assert set(f.processing["ecephys"].data_interfaces) == {"reliability", "encoding", "rsa"}
+        assert len(f.processing["ecephys"]["encoding"]) == 20
+        assert f.processing["ecephys"]["rsa"]["neural_rdm"].data.shape[1:] == (res.neural_rdm.shape)
+    assert not [x for x in validate_nwb(nwb) if x.blocking]
+
+
+def test_alignment_matters(truth_nwb):
+    nwb, truth = truth_nwb
+    one_lag = CompareParams(lags=(0.05,), units="all")
+    aligned, _ = run_compare(nwb, one_lag)
+    for shift in (1 / 30, -1 / 30):
+        shifted, _ = run_compare(nwb, CompareParams(lags=(0.05,), time_offset=shift, units="all"))
+        assert shifted.normalized[truth.readout].mean() < aligned.normalized[truth.readout].mean() - 0.05
+
+
+def test_folds_never_split_a_clip(truth_nwb):
+    nwb, _ = truth_nwb
+    enc, _ = run_compare(nwb, CompareParams(folds=5, units="all"))
+    assert enc.fold_of_clip.shape == (len(enc.clip_names),)
+    assert set(enc.fold_of_clip) == set(range(5))
+    folds = clip_folds(36, 10, 0)
+    assert np.bincount(folds).min() >= 3
+    # every (clip, bin) row of a clip is predicted from the same fold: rows inherit their clip's fold
+    rows = np.repeat(enc.fold_of_clip, enc.measured.shape[2])
+    for f in range(5):
+        clips_in_fold = set(np.repeat(np.arange(len(enc.clip_names)), enc.measured.shape[2])[rows == f])
+        assert all((enc.fold_of_clip[list(clips_in_fold)] == f))
+
+
+def test_compare_needs_the_earlier_steps(small_nwb, tmp_path, capsys):
+    path = copy_to(small_nwb, tmp_path)
+    assert main(["compare", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "run nwb-it reliability first" in err and str(path) in err
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    assert main(["demo", str(tmp_path / "demo"), "--units", "10", "--clips", "12", "--repeats", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing blocking" in out and "RSA rho" in out
+    nwb = next((tmp_path / "demo" / "nwb").rglob("*.nwb"))
+    assert not [x for x in validate_nwb(nwb) if x.blocking]
+    assert (tmp_path / "demo" / "hidden_states.npy").is_file()

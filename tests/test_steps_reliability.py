@@ -1,0 +1,61 @@
+"""The reliability and heatmaps steps: the table in the NWB file (replaced on re-run, valid), the pickle, figures."""
+from __future__ import annotations
+
+import pickle
+
+import matplotlib.image as mpimg
+import numpy as np
+from pynwb import NWBHDF5IO
+
+from nwb_it.cli import main
+from nwb_it.core.params import HeatmapParams, ReliabilityParams
+from nwb_it.core.provenance import read_provenance
+from nwb_it.nwb.results import read_reliability
+from nwb_it.nwb.validate import validate_nwb
+from nwb_it.steps.heatmaps import make_heatmaps
+from nwb_it.steps.reliability import run_reliability
+
+from .helpers import copy_to
+
+
+def test_reliability_table_replaced_and_valid(small_nwb, tmp_path, capsys):
+    path = copy_to(small_nwb, tmp_path)
+    pkl = tmp_path / "responsive.pkl"
+    assert main(["reliability", str(path), "--n-perm", "40", "--export-pickle", str(pkl)]) == 0
+    assert "responsive" in capsys.readouterr().out
+    assert main(["reliability", str(path), "--n-perm", "30", "--cutoff", "2.5"]) == 0
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        tables = list(nwb.processing["ecephys"].data_interfaces)
+        res = read_reliability(nwb)
+        assert tables == ["reliability"] and res.r2_true.shape == (6, 30)
+        stored = nwb.processing["ecephys"]["reliability"]["reliability"].data[:]
+        np.testing.assert_allclose(res.reliability, stored, equal_nan=True)
+        assert res.params == ReliabilityParams(n_perm=30, cutoff=2.5), "parameters read back from the JSON"
+        prov = read_provenance(nwb.processing["ecephys"]["reliability"].description)
+        assert prov["step"] == "reliability" and prov["version"] and prov["parameters"]["window"] == [-0.05, 0.3]
+        assert len(nwb.units) == 6 and len(nwb.trials) > 0
+        table = nwb.processing["ecephys"]["reliability"]
+        assert table["unit"][0].index[0] == 0   # region into the units table
+    assert not [f for f in validate_nwb(path) if f.blocking]
+    data = pickle.loads(pkl.read_bytes())
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        key = next(iter(data))
+        u = int(key.split("_")[1])
+        spikes = nwb.units["spike_times"][u]
+    assert sum(len(r) for clip in data[key] for r in clip) == len(spikes)
+
+
+def test_figures(small_nwb, tmp_path):
+    path = copy_to(small_nwb, tmp_path)
+    run_reliability(path, ReliabilityParams(n_perm=20))
+    with NWBHDF5IO(str(path), "r") as io:
+        n_resp = int(read_reliability(io.read()).responsive.sum())
+    paths = make_heatmaps(path, tmp_path / "figs", HeatmapParams(units="all"))
+    assert len(paths) == 1 + 6 + 2
+    paths = make_heatmaps(path, tmp_path / "figs2", HeatmapParams())
+    assert len(paths) == 1 + n_resp + 2
+    for p in paths:
+        image = mpimg.imread(p)
+        assert image[..., :3].std() > 0.05, f"{p.name} looks blank"
