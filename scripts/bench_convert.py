@@ -45,8 +45,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=8)
     args = ap.parse_args()
-    from nwb_it.io.example import write_example_session
-    from nwb_it.io.read_session import read_session
+    from nwb_it import read_session, write_example_session
 
     with tempfile.TemporaryDirectory() as tmp:
         mat = Path(tmp) / "bench_fixshortvid1_coco.mat"

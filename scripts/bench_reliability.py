@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--seed-units", type=int, default=3)
     args = ap.parse_args()
     from nwb_it import convert_session, read_session, write_example_session
-    from nwb_it.process.responsive import run_reliability
+    from nwb_it.steps.reliability import run_reliability
 
     with tempfile.TemporaryDirectory() as tmp:
         mat = Path(tmp) / "bench_fixshortvid1_coco.mat"

@@ -30,11 +30,13 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from nwb_it.io.example import example_clip_names
-    from nwb_it.io.example_frames import write_example_frames
-    from nwb_it.model.frames import discover_clips
-    from nwb_it.model.random_model import save_random_videomae
-    from nwb_it.model.videomae import ExtractionSettings, extract, load_videomae, resolve_device
+    from nwb_it.core.params import ExtractionSettings
+    from nwb_it.examples import example_clip_names, write_example_frames
+    from nwb_it.examples.random_model import save_random_videomae
+    from nwb_it.models.base import resolve_device
+    from nwb_it.models.frames import discover_clips
+    from nwb_it.models.videomae import VideoMAEExtractor
+    from nwb_it.models.windows import extract
 
     device = resolve_device("auto")
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,8 +44,8 @@ def main() -> None:
         frames = write_example_frames(Path(tmp) / "frames", example_clip_names(args.clips),
                                       n_frames=args.frames, size=224)
         clips = discover_clips(frames)
-        net, processor = load_videomae(model, device)
-        cfg = net.config
+        ext = VideoMAEExtractor.load(model, device)
+        net, cfg = ext.net, ext.net.config
         settings = ExtractionSettings(model=str(model), batch_size=args.batch_size, device=device)
         n_windows = args.clips * (args.frames + 2 * settings.pad - cfg.num_frames + 1)
 
@@ -59,7 +61,7 @@ def main() -> None:
             bare = (time.perf_counter() - t) / (reps * args.batch_size)
 
         t = time.perf_counter()
-        acts = extract(clips, settings, net=net, processor=processor)
+        acts = extract(clips, settings, extractor=ext)
         total = time.perf_counter() - t
         per_window = total / acts.n_forward_windows
         print(f"device {device}; videomae-base architecture (random weights); {args.clips} clips x {args.frames} "
@@ -71,20 +73,22 @@ def main() -> None:
               f"({(n_windows - acts.n_forward_windows) / n_windows:.1%}; per clip 2 of {n_windows // args.clips}, "
               "all but one across clips)")
         if device == "cuda":
-            _gpu(net, processor, clips, settings, acts)
+            _gpu(ext, clips, settings, acts)
 
 
-def _gpu(net, processor, clips, settings, reference) -> None:
+def _gpu(ext, clips, settings, reference) -> None:
     import torch
 
-    from nwb_it.model.videomae import ExtractionSettings, extract, load_videomae
+    from nwb_it.core.params import ExtractionSettings
+    from nwb_it.models.videomae import VideoMAEExtractor
+    from nwb_it.models.windows import extract
 
     def rate(batch, dtype):
-        model, proc = (net, processor) if dtype == "float32" else load_videomae(settings.model, "cuda", dtype)
+        model = ext if dtype == "float32" else VideoMAEExtractor.load(settings.model, "cuda", dtype)
         s = ExtractionSettings(model=settings.model, batch_size=batch, device="cuda", dtype=dtype)
         torch.cuda.synchronize()
         t = time.perf_counter()
-        acts = extract(clips, s, net=model, processor=proc)
+        acts = extract(clips, s, extractor=model)
         torch.cuda.synchronize()
         return acts.n_forward_windows / (time.perf_counter() - t), acts
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from nwb_it.cli import main
-from nwb_it.examples import make_example_struct
-from nwb_it.examples import cell_array, write_mat73
+from nwb_it.examples import cell_array, make_example_struct, write_mat73
 
 
 def _struct(**changes):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from nwb_it import read_session
-from nwb_it.formats.l2str.decode import walk_spike_cells
 from nwb_it.examples import cell_array
+from nwb_it.formats.l2str.decode import walk_spike_cells
 
 from .helpers import nested_equal
 

@@ -10,14 +10,14 @@ from PIL import Image
 from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
-from nwb_it.examples import write_example_frames
-from nwb_it.nwb.validate import validate_nwb
 from nwb_it.core.errors import NwbItError
 from nwb_it.core.params import ExtractionSettings
+from nwb_it.examples import write_example_frames
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.videomae import VideoMAEExtractor
 from nwb_it.models.windows import extract
 from nwb_it.nwb.activations import read_activations
+from nwb_it.nwb.validate import validate_nwb
 from nwb_it.steps.extract import match_clips, run_extract
 from nwb_it.steps.plot_activations import plot_activations
 

@@ -43,7 +43,7 @@ def test_pynapple_and_neo_see_the_same_spikes(small_nwb):
         n_trials = len(nwb.trials)
     data = nap.load_file(str(small_nwb))
     units = data["units"]
-    assert [len(units[k]) for k in units.keys()] == counts
+    assert [len(units[k]) for k in units.index] == counts
     assert len(data["trials"]) == n_trials
     assert list(units.metadata["unit_name"]) == [f"ch{u // 2 + 1:03d}_u{u % 2 + 1}" for u in range(6)]
     block = neo.io.NWBIO(str(small_nwb), mode="r").read()[0]

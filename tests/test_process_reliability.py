@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_it import convert_session
@@ -46,6 +47,7 @@ def test_vectorised_r2_equals_plain_loop(small_nwb):
     assert sorted(map(tuple, dealt[a.mask])) == sorted(map(tuple, a.counts[0][a.mask]))
 
 
+@pytest.mark.slow
 def test_precision_recall_on_known_units(tmp_path):
 
     mat = tmp_path / "pr_fixshortvid1_coco.mat"

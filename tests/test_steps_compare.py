@@ -9,14 +9,13 @@ from pynwb import NWBHDF5IO
 
 from nwb_it import convert_session
 from nwb_it.cli import main
-from nwb_it.nwb.validate import validate_nwb
-from nwb_it.steps.extract import run_extract
-from nwb_it.examples.readout import write_example_with_frames
+from nwb_it.core.params import CompareParams, ExtractionSettings
 from nwb_it.examples.random_model import save_random_videomae
-from nwb_it.core.params import ExtractionSettings
-from nwb_it.core.params import CompareParams
+from nwb_it.examples.readout import write_example_with_frames
+from nwb_it.nwb.validate import validate_nwb
 from nwb_it.process.encoding import clip_folds
 from nwb_it.steps.compare import run_compare
+from nwb_it.steps.extract import run_extract
 from nwb_it.steps.reliability import run_reliability
 
 from .helpers import META, copy_to
@@ -75,7 +74,7 @@ def test_folds_never_split_a_clip(truth_nwb):
     rows = np.repeat(enc.fold_of_clip, enc.measured.shape[2])
     for f in range(5):
         clips_in_fold = set(np.repeat(np.arange(len(enc.clip_names)), enc.measured.shape[2])[rows == f])
-        assert all((enc.fold_of_clip[list(clips_in_fold)] == f))
+        assert all(enc.fold_of_clip[list(clips_in_fold)] == f)
 
 
 def test_compare_needs_the_earlier_steps(small_nwb, tmp_path, capsys):
@@ -85,6 +84,7 @@ def test_compare_needs_the_earlier_steps(small_nwb, tmp_path, capsys):
     assert "run nwb-it reliability first" in err and str(path) in err
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo"), "--units", "10", "--clips", "12", "--repeats", "4"]) == 0
     out = capsys.readouterr().out

@@ -28,6 +28,7 @@ def save_random_videomae(folder: str | Path, seed: int = 0, **config) -> Path:
     True
     """
     import torch
+
     from ..models.base import quiet_transformers
 
     with quiet_transformers():       # the import itself notes the PIL fallback

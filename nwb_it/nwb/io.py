@@ -1,4 +1,6 @@
-"""Opening NWB files with one-line errors, and adding results to an existing file, crash-safe, replacing earlier results of the same name.
+"""Opening NWB files with one-line errors; adding results to an existing file, crash-safe.
+
+Earlier results of the same name are replaced.
 
 pynwb cannot delete objects in place, so the file is read, the old container is
 dropped from its processing module, the new one added, and everything is
@@ -8,8 +10,8 @@ Units, trials and all other content are copied unchanged.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from pynwb import NWBHDF5IO, NWBFile
 
@@ -65,6 +67,5 @@ def replace_in_module(path: str | Path, module: str, description: str,
             if container.name in mod.data_interfaces:
                 mod.data_interfaces.pop(container.name)
             mod.add(container)
-        with atomic_output(path, overwrite=True) as tmp:
-            with NWBHDF5IO(str(tmp), "w") as out:
-                out.export(src_io=io, nwbfile=nwb)
+        with atomic_output(path, overwrite=True) as tmp, NWBHDF5IO(str(tmp), "w") as out:
+            out.export(src_io=io, nwbfile=nwb)

@@ -5,12 +5,14 @@ every value is checked by a small rule function before anything is written.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -158,10 +160,8 @@ def _normalise(meta: dict) -> dict:
     nwbfile = meta.setdefault("NWBFile", {})
     start = nwbfile.get("session_start_time")
     if isinstance(start, str):
-        try:
+        with contextlib.suppress(ValueError):       # check_session_start_time reports it
             nwbfile["session_start_time"] = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        except ValueError:
-            pass
     if isinstance(nwbfile.get("experimenter"), str):
         nwbfile["experimenter"] = [nwbfile["experimenter"]]
     return meta

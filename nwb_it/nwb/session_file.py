@@ -142,7 +142,8 @@ def add_session(nwb: NWBFile, session: Session, meta: dict, layout: SourceLayout
     _add_units(nwb, session, timeline, electrode, float(meta["Units"]["resolution"]))
     table = source_fields_table(session.fields, layout.struct)
     if len(table):
-        misc = nwb.processing.get("misc") or nwb.create_processing_module("misc", "Source data kept verbatim by nwb_it.")
+        misc = nwb.processing.get("misc") or nwb.create_processing_module(
+            "misc", "Source data kept verbatim by nwb_it.")
         misc.add(table)
 
 

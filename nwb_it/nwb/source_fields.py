@@ -14,7 +14,8 @@ Numbers are stored as float64: integers beyond 2**53 would lose digits.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from hdmf.common import DynamicTable, VectorData, VectorIndex

@@ -32,8 +32,9 @@ def score_vs_ceiling_figure(enc: EncodingResult, title: str) -> Figure:
     ax.scatter(enc.ceiling, enc.r ** 2, s=18)
     lim = max(np.nanmax(enc.ceiling, initial=0), np.nanmax(enc.r ** 2, initial=0), 0.1) * 1.05
     ax.plot([0, lim], [0, lim], "k--", lw=1, label="r² = ceiling")
-    ax.set(xlim=(min(0, np.nanmin(enc.ceiling, initial=0)), lim), ylim=(0, lim), xlabel="noise ceiling (split-half, SB)",
-           ylabel="encoding r² (held-out clips)", title=f"{title}\nmedian r²/ceiling {np.nanmedian(enc.normalized):.2f}")
+    ax.set(xlim=(min(0, np.nanmin(enc.ceiling, initial=0)), lim), ylim=(0, lim),
+           xlabel="noise ceiling (split-half, SB)", ylabel="encoding r² (held-out clips)",
+           title=f"{title}\nmedian r²/ceiling {np.nanmedian(enc.normalized):.2f}")
     ax.legend()
     fig.tight_layout()
     return fig

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ...core.errors import NwbItError
 from ...core.session import Session
-from .decode import struct_field_names, cell_elements, decode_h5, decode_v5, nested_spike_cells, walk_spike_cells
+from .decode import cell_elements, decode_h5, decode_v5, nested_spike_cells, struct_field_names, walk_spike_cells
 
 
 @dataclass(frozen=True)

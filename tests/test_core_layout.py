@@ -1,0 +1,112 @@
+"""The layout's rules, checked: pure process/, no backend chosen by the library, one source of defaults, JSON
+provenance, module sizes, ruff clean."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nwb_it.cli import build_parser
+from nwb_it.core.errors import NwbItError
+from nwb_it.core.params import (
+    CompareParams,
+    ExtractionSettings,
+    HeatmapParams,
+    ReliabilityParams,
+    from_dict,
+    to_dict,
+)
+from nwb_it.core.provenance import package_version, read_provenance, with_provenance
+
+PACKAGE = Path(__file__).resolve().parents[1] / "nwb_it"
+ROOT = PACKAGE.parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_process_imports_nothing_of_nwb_hdf5_or_plotting():
+    for module in (PACKAGE / "process").glob("*.py"):
+        bad = _imports(module) & {"pynwb", "hdmf", "h5py", "matplotlib", "nwbinspector"}
+        assert not bad, f"{module.name} imports {bad}"
+        relative = [n.module for n in ast.walk(ast.parse(module.read_text()))
+                    if isinstance(n, ast.ImportFrom) and n.level == 2]
+        assert all(m.split(".")[0] in {"core"} for m in relative), f"{module.name} reaches outside core: {relative}"
+
+
+def test_no_backend_chosen_or_pyplot_used_by_the_library():
+    for module in PACKAGE.rglob("*.py"):
+        text = module.read_text()
+        assert "matplotlib.use(" not in text and "matplotlib.pyplot" not in text and "import pyplot" not in text, module
+    code = ("import matplotlib; before = matplotlib.get_backend(); "
+            "import nwb_it.viz.heatmaps, nwb_it.viz.compare, nwb_it.viz.activations, nwb_it.steps; "
+            "assert matplotlib.get_backend() == before, matplotlib.get_backend()")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_modules_under_400_lines():
+    big = {p.name: n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not big, big
+
+
+@pytest.mark.parametrize("verb, cls, fields", [
+    ("reliability", ReliabilityParams, {"n_perm": "n_perm", "seed": "seed", "cutoff": "cutoff", "bin": "bin_size"}),
+    ("heatmaps", HeatmapParams, {"bin": "bin_size", "normalize": "normalize", "units": "units",
+                                 "clip_duration": "clip_duration"}),
+    ("compare", CompareParams, {"bin": "bin_size", "folds": "folds", "seed": "seed", "layer": "layer",
+                                "units": "units"}),
+    ("extract-videomae", ExtractionSettings, {"model": "model", "layers": "layers", "pool": "pool", "pad": "pad",
+                                              "fps": "fps", "dtype": "dtype"}),
+])
+def test_cli_defaults_are_the_dataclass_defaults(verb, cls, fields):
+    extra = {"heatmaps": ["-o", "x"], "extract-videomae": []}.get(verb, [])
+    args = build_parser().parse_args([verb, "f", *extra])
+    defaults = cls()
+    for option, field in fields.items():
+        assert getattr(args, option) == getattr(defaults, field), (verb, option)
+    if hasattr(defaults, "window"):
+        assert tuple(args.window) == defaults.window
+    text = build_parser()._subparsers._group_actions[0].choices[verb].format_help()
+    assert "(default:" in text, "option help shows the default"
+
+
+def test_params_round_trip_and_option_errors():
+    for params in (ReliabilityParams(n_perm=7, window=(-0.1, 0.3)), CompareParams(lags=(0.0, 0.1)),
+                   ExtractionSettings(pad=3), HeatmapParams(units="all")):
+        assert from_dict(type(params), to_dict(params)) == params
+        assert dataclasses.is_dataclass(params)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            params.seed = 1  # type: ignore[misc]
+    with pytest.raises(NwbItError, match="--n-perm 1: must be at least 2"):
+        ReliabilityParams(n_perm=1)
+    with pytest.raises(NwbItError, match="not a whole number of 0.04 s bins"):
+        ReliabilityParams(bin_size=0.04)
+
+
+def test_provenance_is_json_after_the_prose():
+    text = with_provenance("Some table.\n", "reliability", {"window": [-0.05, 0.3]}, model={"family": "videomae"})
+    record = read_provenance(text)
+    assert text.startswith("Some table.") and record["parameters"] == {"window": [-0.05, 0.3]}
+    assert record["version"] == package_version() and record["model"]["family"] == "videomae"
+    assert read_provenance("written by something else") == {}
+
+
+def test_ruff_clean():
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.fail("ruff not installed (pip install -e .[test])")
+    run = subprocess.run([ruff, "check", "nwb_it", "tests", "scripts"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
