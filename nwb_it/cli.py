@@ -11,6 +11,7 @@ from pathlib import Path
 from .core.errors import NwbItError
 from .core.params import (
     NORMALIZATIONS,
+    NULL_CHOICES,
     UNIT_CHOICES,
     CompareParams,
     ExtractionSettings,
@@ -158,6 +159,12 @@ def _reliability(sub) -> None:
     p.add_argument("--cutoff", type=float, default=default(ReliabilityParams, "cutoff"),
                    help="responsive when d' > cutoff")
     _window(p, ReliabilityParams)
+    p.add_argument("--null", choices=NULL_CHOICES, default=default(ReliabilityParams, "null"),
+                   help="d' null: a new deal of the presentations per null split, or the lab's single deal")
+    p.add_argument("--n-null", type=int, default=default(ReliabilityParams, "n_null"),
+                   help="most deals of the permutation test behind p_value")
+    p.add_argument("--lab-compat", action="store_true",
+                   help="the lab notebook's numbers exactly (its edges, silent repeats dropped, its random order)")
     p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here")
 
     def run(args) -> int:
@@ -165,11 +172,13 @@ def _reliability(sub) -> None:
 
         from .steps.reliability import run_reliability
 
-        params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff)
+        params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff, args.null,
+                                   args.n_null, args.lab_compat)
         res = run_reliability(args.nwb, params, args.export_pickle, progress=True)
         d = res.dprime
         finite = d[np.isfinite(d)]
-        print(f"{args.nwb}: {len(d)} units, {int(res.responsive.sum())} responsive (d' > {args.cutoff:g}), "
+        tested = "" if args.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"
+        print(f"{args.nwb}: {len(d)} units, {int(res.responsive.sum())} responsive (d' > {args.cutoff:g}){tested}, "
               f"{len(d) - finite.size} undefined")
         if finite.size:
             q = np.percentile(finite, [0, 25, 50, 75, 100])

@@ -75,3 +75,69 @@ def test_seeded_and_nan_safe(small_nwb):
     single[:, 1:] = False                      # < 2 repeats everywhere
     res = reliability(type(a)(**{**a.__dict__, "mask": single}), ReliabilityParams(n_perm=10))
     assert np.isnan(res.dprime).all() and not res.responsive.any()
+
+
+def _null_session(n_units=300, n_clips=60, n_rep=6, seed=1):
+    """Rates with a time course but no dependence on the clip: no unit is responsive."""
+    from nwb_it.core.results import AlignedCounts
+
+    rng = np.random.default_rng(seed)
+    reps = np.maximum(n_rep - rng.integers(0, 3, n_clips), 2)
+    mask = np.arange(n_rep)[None, :] < reps[:, None]
+    rate = rng.uniform(0.2, 3, (n_units, 1, 1, 7))
+    counts = rng.poisson(np.broadcast_to(rate, (n_units, n_clips, n_rep, 7))) * mask[None, :, :, None]
+    return AlignedCounts(counts=counts, mask=mask, edges=np.linspace(-0.05, 0.3, 8), unit_ids=np.arange(n_units),
+                         unit_names=[str(u) for u in range(n_units)], clip_names=[str(c) for c in range(n_clips)],
+                         clip_index=np.arange(n_clips), trial_rows=np.zeros(mask.shape, dtype=int))
+
+
+def test_p_values_calibrated_on_a_null_session():
+    res = reliability(_null_session(), ReliabilityParams())
+    p = res.p_value
+    assert 0.025 <= np.mean(p < 0.05) <= 0.075, np.mean(p < 0.05)
+    assert np.mean(p < 0.01) <= 0.02
+    assert res.responsive.mean() <= 0.01
+    assert np.nanmin(res.q_value) > 0.05, "no discovery survives Benjamini-Hochberg on a null session"
+
+
+@pytest.mark.slow
+def test_calibration_benchmark_sized_null_session():
+    """Three sessions of 300 flat units x 200 clips x ragged 8 repeats (the size of a real session), pooled."""
+    res = [reliability(_null_session(n_clips=200, n_rep=8, seed=s), ReliabilityParams(seed=s)) for s in (7, 8, 9)]
+    p = np.concatenate([r.p_value for r in res])
+    assert 0.025 <= np.mean(p < 0.05) <= 0.075 and np.mean(p < 0.01) <= 0.02, (np.mean(p < 0.05), np.mean(p < 0.01))
+    assert np.mean(np.concatenate([r.responsive for r in res])) <= 0.01
+
+
+def test_agreement_ranks_units_like_the_split_half_r2(small_nwb, tmp_path):
+    from scipy.stats import spearmanr
+
+    mat = tmp_path / "rank_fixshortvid1_coco.mat"
+    write_example_session(mat, n_units=30, n_clips=25, n_repeats=6, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nwb = convert_session(mat, tmp_path, META)
+    with NWBHDF5IO(str(nwb), "r") as io:
+        df = reliability(read_aligned(io.read()), ReliabilityParams(n_perm=50)).to_dataframe()
+    ok = df.agreement.notna()
+    assert spearmanr(df.agreement[ok], df.r2_true_mean[ok]).statistic > 0.8
+
+
+def test_spearman_brown_of_the_mean_r_never_explodes():
+    from nwb_it.process.reliability import summarize
+
+    r = np.array([[0.4, -0.8, 0.3, 0.2]])            # mean r 0.025: per-split corrections explode at -0.8
+    res = summarize([0], ["u"], r, np.zeros((1, 4)), ReliabilityParams(n_perm=4))
+    assert res.spearman_brown_mean_r[0] == pytest.approx(2 * 0.025 / 1.025)
+    assert np.mean(2 * r / (1 + r)) < -0.5, "the old per-split average goes far negative"
+
+
+def test_redealt_null_steadies_dprime_across_seeds():
+    null = _null_session(n_units=40, n_clips=30)
+    spread = {}
+    for how in ("redeal", "once"):
+        d = np.stack([reliability(null, ReliabilityParams(null=how, n_null=100, seed=s)).dprime for s in range(8)])
+        spread[how] = np.nanmean(d.std(0))
+        if how == "redeal":
+            assert np.nanmax(d) < 3, "no flat unit called responsive under any seed"
+    assert spread["redeal"] < spread["once"], spread

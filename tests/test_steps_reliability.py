@@ -29,8 +29,12 @@ def test_reliability_table_replaced_and_valid(small_nwb, tmp_path, capsys):
         tables = list(nwb.processing["ecephys"].data_interfaces)
         res = read_reliability(nwb)
         assert tables == ["reliability"] and res.r2_true.shape == (6, 30)
-        stored = nwb.processing["ecephys"]["reliability"]["reliability"].data[:]
-        np.testing.assert_allclose(res.reliability, stored, equal_nan=True)
+        stored = nwb.processing["ecephys"]["reliability"]["spearman_brown_mean_r"].data[:]
+        np.testing.assert_allclose(res.spearman_brown_mean_r, stored, equal_nan=True)
+        r_bar = np.nanmean(res.r_true, 1)
+        np.testing.assert_allclose(stored, 2 * r_bar / (1 + r_bar), equal_nan=True)
+        q = nwb.processing["ecephys"]["reliability"]["q_value"].data[:]
+        assert np.all((q >= res.p_value) | np.isnan(q)), "BH never lowers a p-value"
         assert res.params == ReliabilityParams(n_perm=30, cutoff=2.5), "parameters read back from the JSON"
         prov = read_provenance(nwb.processing["ecephys"]["reliability"].description)
         assert prov["step"] == "reliability" and prov["version"] and prov["parameters"]["window"] == [-0.05, 0.3]

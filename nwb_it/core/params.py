@@ -26,6 +26,10 @@ RESPONSE_BIN = 0.05
 #: Which units an analysis uses: those the reliability step called responsive, or all.
 UNIT_CHOICES = ("responsive", "all")
 NORMALIZATIONS = ("zscore", "minmax", "none")
+#: How the reliability null deals presentations across clips: a new deal per null split, or the lab's single deal.
+NULL_CHOICES = ("redeal", "once")
+#: Deals every unit gets in the permutation test; candidates (p <= 0.1 so far) get up to ``n_null``.
+FIRST_STAGE_DEALS = 100
 
 
 def check_window(window: tuple[float, float], bin_size: float, option: str = "--window") -> None:
@@ -49,6 +53,10 @@ class ReliabilityParams:
     n_perm : random split halves per unit (and null splits)
     seed : seed of every random draw
     cutoff : a unit is responsive when d' > cutoff
+    null : "redeal" (each null split gets its own deal of the presentations) or "once" (the lab's single deal)
+    n_null : deals of the permutation test behind ``p_value`` (at most; see ``process.reliability``)
+    lab_compat : reproduce the lab notebook's numbers exactly (its edges, silent repeats dropped, its
+        random-number order); window, bin_size and null are then the notebook's
     """
 
     window: tuple[float, float] = RESPONSE_WINDOW
@@ -56,11 +64,18 @@ class ReliabilityParams:
     n_perm: int = 100
     seed: int = 0
     cutoff: float = 3.0
+    null: str = "redeal"
+    n_null: int = 1000
+    lab_compat: bool = False
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
         if self.n_perm < 2:
             raise NwbItError(f"--n-perm {self.n_perm}: must be at least 2")
+        if self.null not in NULL_CHOICES:
+            raise NwbItError(f"--null {self.null!r}: use {' or '.join(NULL_CHOICES)}")
+        if self.n_null < FIRST_STAGE_DEALS:
+            raise NwbItError(f"--n-null {self.n_null}: must be at least {FIRST_STAGE_DEALS}")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class ReliabilityResult:
     """Per-unit reliability statistics and the r² distributions behind them.
 
     Arrays of length n_units, except ``r2_true``, ``r2_null`` and ``r_true`` (n_units, n_perm).
+    ``agreement`` is the test statistic behind ``p_value`` (see ``process.reliability``);
+    ``p_value``/``q_value`` are NaN in lab-compatible mode (the notebook had none).
     """
 
     unit_ids: np.ndarray
@@ -71,8 +73,10 @@ class ReliabilityResult:
     r2_null: np.ndarray
     r_true: np.ndarray
     dprime: np.ndarray
-    reliability: np.ndarray
+    spearman_brown_mean_r: np.ndarray
+    agreement: np.ndarray
     p_value: np.ndarray
+    q_value: np.ndarray
     params: ReliabilityParams = field(default_factory=ReliabilityParams)
 
     @property
@@ -80,13 +84,14 @@ class ReliabilityResult:
         return np.where(np.isnan(self.dprime), False, self.dprime > self.params.cutoff)
 
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per unit: dprime, responsive, r² means/sds, reliability, p_value."""
+        """One row per unit: dprime, responsive, r² means/sds, Spearman-Brown, agreement, p and q values."""
         with nan_quiet():
             return pd.DataFrame({
                 "unit_name": self.unit_names, "dprime": self.dprime, "responsive": self.responsive,
                 "r2_true_mean": np.nanmean(self.r2_true, 1), "r2_true_sd": np.nanstd(self.r2_true, 1),
                 "r2_null_mean": np.nanmean(self.r2_null, 1), "r2_null_sd": np.nanstd(self.r2_null, 1),
-                "reliability": self.reliability, "p_value": self.p_value},
+                "spearman_brown_mean_r": self.spearman_brown_mean_r, "agreement": self.agreement,
+                "p_value": self.p_value, "q_value": self.q_value},
                 index=pd.Index(self.unit_ids, name="unit"))
 
 

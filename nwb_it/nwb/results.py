@@ -29,8 +29,12 @@ RELIABILITY_COLUMNS = {
     "r2_true_sd": "Population standard deviation of the split-half r2.",
     "r2_null_mean": "Mean split-half r2 after the unit's presentations were dealt back out across clips.",
     "r2_null_sd": "Population standard deviation of the null r2.",
-    "reliability": "Spearman-Brown corrected split-half reliability, mean over splits of 2r/(1+r).",
-    "p_value": "Permutation p-value of the mean true r2 against the null r2s: (1 + #null >= mean) / (1 + n).",
+    "spearman_brown_mean_r": "Spearman-Brown correction of the mean split-half r: 2 mean(r) / (1 + mean(r)).",
+    "agreement": "Closed-form split-half agreement (expected correlation of two half-means over clip x bin "
+                 "cells, one-way ANOVA per bin): the statistic of the permutation test.",
+    "p_value": "Permutation p-value of the agreement against independent deals of the presentations across "
+               "clips: (1 + #deals >= observed) / (1 + #deals); NaN in lab-compatible mode.",
+    "q_value": "Benjamini-Hochberg adjusted p_value over the units of this file.",
 }
 
 
@@ -69,8 +73,8 @@ def read_reliability(nwb: NWBFile) -> ReliabilityResult:
     """The reliability results stored in an open NWB file."""
     table = _table(nwb, RELIABILITY)
     prov = read_provenance(table.description)
-    col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "reliability", "p_value", "r2_true", "r2_null",
-                                                     "r_true")}
+    col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "spearman_brown_mean_r", "agreement", "p_value",
+                                                     "q_value", "r2_true", "r2_null", "r_true")}
     return ReliabilityResult(unit_ids=np.asarray(table["unit"].data[:]),
                              unit_names=[str(n) for n in table["unit_name"].data[:]], **col,
                              params=from_dict(ReliabilityParams, prov.get("parameters", {})))

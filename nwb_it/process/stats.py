@@ -55,3 +55,21 @@ def pca(values: np.ndarray, n_components: int, fit_rows: np.ndarray | None = Non
     _, s, vt = np.linalg.svd(fit - mean, full_matrices=False)
     explained = s ** 2 / max(float((s ** 2).sum()), 1e-12)
     return (values - mean) @ vt[:n_components].T, explained[:n_components]
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of the finite entries; NaN stays NaN.
+
+    Examples
+    --------
+    >>> benjamini_hochberg(np.array([0.01, 0.04, np.nan, 0.03]))
+    array([0.03, 0.04,  nan, 0.04])
+    """
+    p = np.asarray(p, dtype=np.float64)
+    q = np.full_like(p, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    if finite.size:
+        order = finite[np.argsort(p[finite], kind="stable")]
+        ranked = p[order] * finite.size / np.arange(1, finite.size + 1)
+        q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return q

@@ -15,6 +15,7 @@ from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, reliability_table
 from ..process.binning import bin_aligned, nested_spikes
+from ..process.lab_reliability import lab_reliability
 from ..process.reliability import reliability
 
 
@@ -22,8 +23,9 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
                     pickle_path: str | Path | None = None, progress: bool = False) -> ReliabilityResult:
     """Compute every unit's reliability statistics and store them in the same NWB file.
 
-    ``pickle_path`` also writes the lab's pickle of the responsive units' spikes,
-    ``{'neuron_<unit>': [[onset-aligned times per repeat] per clip]}``.
+    ``params.lab_compat`` gives the lab notebook's numbers exactly (see
+    :mod:`nwb_it.process.lab_reliability`). ``pickle_path`` also writes the lab's pickle of the
+    responsive units' spikes, ``{'neuron_<unit>': [[onset-aligned times per repeat] per clip]}``.
 
     Examples
     --------
@@ -33,8 +35,13 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     """
     with reading(nwb_path) as nwb:
         spikes, pres = read_spike_trains(nwb), read_presentations(nwb)
-        aligned = bin_aligned(spikes, pres, params.window, params.bin_size)    # errors name the file
-    result = reliability(aligned, params, progress=progress)
+        resolution = nwb.units.resolution
+        if not params.lab_compat:
+            aligned = bin_aligned(spikes, pres, params.window, params.bin_size)    # errors name the file
+    if params.lab_compat:
+        result = lab_reliability(spikes, pres, params, resolution, progress=progress)
+    else:
+        result = reliability(aligned, params, progress=progress)
     if pickle_path is not None:
         with atomic_output(Path(pickle_path), overwrite=True) as tmp, open(tmp, "wb") as fh:
             pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
