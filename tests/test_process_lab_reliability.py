@@ -11,7 +11,7 @@ from pynwb import NWBHDF5IO
 from nwb_it import convert_session, read_session
 from nwb_it.cli import main
 from nwb_it.core.params import ReliabilityParams
-from nwb_it.examples import cell_array, make_example_struct, write_mat73
+from nwb_it.examples import make_example_struct, write_mat73
 from nwb_it.nwb.recording import read_presentations, read_spike_trains
 from nwb_it.nwb.results import read_reliability
 from nwb_it.process.lab_reliability import lab_reliability
