@@ -1,4 +1,5 @@
 """--lab-compat against a transcription of the lab notebook's own code (written here, independently)."""
+# ruff: noqa: NPY002  (the notebook used the legacy global random state; the transcription must too)
 from __future__ import annotations
 
 import warnings
