@@ -285,6 +285,9 @@ def _compare(sub) -> None:
     p.add_argument("--folds", type=int, default=default(CompareParams, "folds"), help="outer folds (split by clip)")
     p.add_argument("--seed", type=int, default=default(CompareParams, "seed"), help="random seed")
     p.add_argument("--layer", default=default(CompareParams, "layer"), help="activations layer")
+    p.add_argument("--rsa-windows", choices=["response", "all"], default=default(CompareParams, "rsa_windows"),
+                   help="model RDM from a clip's windows in the response window, or from all of them")
+    p.add_argument("--rsa-zscore", action="store_true", help="z-score each unit across clips before the neural RDM")
     p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures")
 
     def run(args) -> int:
@@ -297,11 +300,16 @@ def _compare(sub) -> None:
         except ValueError:
             raise NwbItError(f"--lags {args.lags!r}: comma-separated seconds, e.g. 0,0.05,0.1") from None
         params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
-                               seed=args.seed, layer=args.layer, units=args.units)
+                               seed=args.seed, layer=args.layer, units=args.units, rsa_windows=args.rsa_windows,
+                               rsa_zscore=args.rsa_zscore)
         enc, res = run_compare(args.nwb, params, args.out_dir)
+        s = enc.summary()
         print(f"encoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
-              f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {np.nanmedian(enc.normalized):.2f}")
-        print(f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips (neural ceiling {res.ceiling:.2f})")
+              f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {s['median']:.2f} "
+              f"(95% CI over clips {s['ci_low']:.2f}..{s['ci_high']:.2f}); above the clip-shuffled baseline by "
+              f"{s['above_clip_shuffled']:.2f}, above onset-only by {s['above_onset_only']:.2f}")
+        print(f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips, ceiling {res.ceiling:.2f} "
+              f"(rho/ceiling {res.normalized:.2f})")
         return 0
     p.set_defaults(func=run)
 

@@ -10,6 +10,7 @@ from pynwb import NWBHDF5IO
 from nwb_it import convert_session
 from nwb_it.cli import main
 from nwb_it.core.params import CompareParams, ExtractionSettings
+from nwb_it.core.provenance import read_provenance
 from nwb_it.examples.random_model import save_random_videomae
 from nwb_it.examples.readout import write_example_with_frames
 from nwb_it.nwb.validate import validate_nwb
@@ -92,3 +93,47 @@ def test_demo_end_to_end(tmp_path, capsys):
     nwb = next((tmp_path / "demo" / "nwb").rglob("*.nwb"))
     assert not [x for x in validate_nwb(nwb) if x.blocking]
     assert (tmp_path / "demo" / "hidden_states.npy").is_file()
+
+
+def test_baselines_signed_scores_and_interval(truth_nwb):
+    nwb, truth = truth_nwb
+    enc, _ = run_compare(nwb, CompareParams(units="all"))
+    read = truth.readout
+    assert 0.85 <= np.nanmedian(enc.normalized[read]) <= 1.15, "a model the units read out scores ~ its ceiling"
+    assert np.all(enc.normalized_clip_shuffled[read] < enc.normalized[read] - 0.3), "another clip's features fail"
+    assert np.nanmedian(enc.normalized_onset_only[read]) < 0.3
+    s = enc.summary()
+    assert s["ci_low"] <= s["median"] <= s["ci_high"] and s["ci_high"] - s["ci_low"] > 0
+    negative = enc.r < 0
+    assert not np.any(enc.normalized[negative] > 0), "r < 0 gives a negative score (NaN without a ceiling)"
+    assert np.any(enc.normalized[negative] < 0)
+    with NWBHDF5IO(str(nwb), "r") as io:
+        table = io.read().processing["ecephys"]["encoding"]
+        stored = read_provenance(table.description)["summary"]
+        assert stored["median"] == pytest.approx(s["median"])
+        assert list(table["unit_name"][:5]) == enc.unit_names[:5]
+
+
+def test_perfect_model_reaches_the_rsa_ceiling():
+    """Poisson responses around known rates; a 'model' whose activations are those rates."""
+    from nwb_it.core.results import Activations, AlignedCounts
+    from nwb_it.process.rsa import rsa
+
+    rng = np.random.default_rng(0)
+    n_units, n_clips, n_rep, n_bins = 40, 30, 6, 8
+    rates = rng.gamma(2.0, 2.0, (n_units, n_clips))
+    mask = np.ones((n_clips, n_rep), dtype=bool)
+    counts = rng.poisson(np.broadcast_to(rates[:, :, None, None], (n_units, n_clips, n_rep, n_bins)))
+    aligned = AlignedCounts(counts=counts, mask=mask, edges=np.linspace(0, 0.4, n_bins + 1),
+                            unit_ids=np.arange(n_units), unit_names=[str(u) for u in range(n_units)],
+                            clip_names=[str(c) for c in range(n_clips)], clip_index=np.arange(n_clips),
+                            trial_rows=np.zeros(mask.shape, dtype=int))
+    n_win = 12
+    acts = Activations(clip_keys=[str(c) for c in range(n_clips)], clip_of_window=np.repeat(np.arange(n_clips), n_win),
+                       window=np.tile(np.arange(n_win), n_clips), last_frame=np.tile(np.arange(n_win), n_clips),
+                       layers={"last": np.repeat(rates.T, n_win, axis=0).astype(np.float32)},
+                       provenance={"fps": 30.0}, stimulus_names=[str(c) for c in range(n_clips)],
+                       stimulus_index=np.arange(n_clips))
+    res = rsa(aligned, acts, CompareParams())
+    assert 0.9 <= res.normalized <= 1.1, (res.rho, res.ceiling)
+    assert res.ceiling_lower < res.rho <= res.ceiling_upper + 0.05

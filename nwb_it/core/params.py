@@ -111,6 +111,9 @@ class CompareParams:
     layer: str = "last"
     units: str = "responsive"
     time_offset: float = 0.0      # shifts the activations' clock (to test the alignment)
+    rsa_windows: str = "response"  # model RDM from the windows in the response window, or "all" of a clip's
+    rsa_zscore: bool = False       # z-score each unit across clips before the neural RDM
+    n_boot: int = 1000             # bootstrap resamples of clips for the median score's interval
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
@@ -120,6 +123,8 @@ class CompareParams:
             raise NwbItError("--lags: give at least one latency")
         if self.units not in UNIT_CHOICES:
             raise NwbItError(f"--units {self.units!r}: use {' or '.join(UNIT_CHOICES)}")
+        if self.rsa_windows not in ("response", "all"):
+            raise NwbItError(f"--rsa-windows {self.rsa_windows!r}: use response or all")
 
 
 @dataclass(frozen=True)

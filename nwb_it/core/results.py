@@ -95,38 +95,79 @@ class ReliabilityResult:
                 index=pd.Index(self.unit_ids, name="unit"))
 
 
+def normalized_score(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """sign(r) r² / ceiling: the fraction of the explainable variance predicted, negative when r < 0."""
+    with nan_quiet():
+        return np.where(ceiling > 0, np.sign(r) * r ** 2 / ceiling, np.nan)
+
+
 @dataclass
 class EncodingResult:
-    """Cross-validated encoding model of each unit's PSTH."""
+    """Cross-validated encoding model of each unit's PSTH, with two baselines.
+
+    ``r_clip_shuffled``: the same model fed another clip's features at the same times;
+    ``r_onset_only``: a model of the time since onset alone. ``median_ci``: the 95 %
+    bootstrap interval (over clips) of the median normalised score.
+    """
 
     unit_ids: np.ndarray
     unit_names: list[str]
     r: np.ndarray                 # (units,) held-out Pearson r
-    ceiling: np.ndarray           # (units,) split-half reliability (Spearman-Brown)
+    ceiling: np.ndarray           # (units,) split-half reliability (Spearman-Brown), on the r² scale
     alpha: np.ndarray             # (units,) ridge penalty chosen most often
     predicted: np.ndarray         # (units, clips, bins) held-out predictions
     measured: np.ndarray          # (units, clips, bins)
     fold_of_clip: np.ndarray      # (clips,) outer fold of every clip
     bin_centres: np.ndarray
+    r_clip_shuffled: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    r_onset_only: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    median_ci: tuple[float, float] = (np.nan, np.nan)
     clip_names: list[str] = field(default_factory=list)
     params: CompareParams = field(default_factory=CompareParams)
 
     @property
     def normalized(self) -> np.ndarray:
-        """r² / ceiling (the ceiling is on the r² scale)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.ceiling > 0, self.r ** 2 / self.ceiling, np.nan)
+        """sign(r) r² / ceiling (the ceiling is on the r² scale)."""
+        return normalized_score(self.r, self.ceiling)
+
+    @property
+    def normalized_clip_shuffled(self) -> np.ndarray:
+        return normalized_score(self.r_clip_shuffled, self.ceiling)
+
+    @property
+    def normalized_onset_only(self) -> np.ndarray:
+        return normalized_score(self.r_onset_only, self.ceiling)
+
+    def summary(self) -> dict[str, float]:
+        """Medians over units: the score, its interval, and how far it stands above each baseline."""
+        with nan_quiet():
+            return {"median": float(np.nanmedian(self.normalized)), "ci_low": self.median_ci[0],
+                    "ci_high": self.median_ci[1],
+                    "above_clip_shuffled": float(np.nanmedian(self.normalized - self.normalized_clip_shuffled)),
+                    "above_onset_only": float(np.nanmedian(self.normalized - self.normalized_onset_only))}
 
 
 @dataclass
 class RSAResult:
-    """Representational similarity of IT and a model over clips."""
+    """Representational similarity of IT and a model over clips.
+
+    ``ceiling`` is on the ρ scale: the Spearman ρ a perfect model is expected to reach
+    against the measured RDM, ``sqrt(SB(ρ_AB))`` from RDMs of two halves of the repeats;
+    ``ceiling_lower``/``ceiling_upper`` are rsatoolbox-style bounds at the half level
+    (one half vs the other; one half vs the mean of both).
+    """
 
     rho: float
     ceiling: float
     neural_rdm: np.ndarray
     model_rdm: np.ndarray
+    ceiling_lower: float = np.nan
+    ceiling_upper: float = np.nan
     clip_names: list[str] = field(default_factory=list)
+
+    @property
+    def normalized(self) -> float:
+        return self.rho / self.ceiling if self.ceiling > 0 else np.nan
 
 
 @dataclass

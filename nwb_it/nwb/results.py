@@ -89,24 +89,40 @@ def read_reliability_or_none(nwb: NWBFile) -> ReliabilityResult | None:
 
 def compare_tables(nwb: NWBFile, enc: EncodingResult, res: RSAResult, activations: str) -> list[DynamicTable]:
     params = to_dict(enc.params)
+    score = "sign(r) r**2 / ceiling: the fraction of the explainable variance predicted (negative when r < 0)"
     encoding = DynamicTable(name=ENCODING, description=with_provenance(
-        "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip "
-        "(nwb_it compare).", "compare", params, activations=activations), columns=[
+        "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip, with "
+        "two baselines: the same model fed another clip's features at the same times (clip_shuffled) and a model "
+        "of the time since onset alone (onset_only) (nwb_it compare).", "compare", params, activations=activations,
+        summary=enc.summary()), columns=[
         _unit_region(nwb, enc.unit_ids),
+        VectorData(name="unit_name", description="Unit name (units table unit_name).", data=list(enc.unit_names)),
         VectorData(name="r", description="Pearson r of held-out predictions vs the repeat-averaged PSTH.", data=enc.r),
-        VectorData(name="ceiling", description="Split-half reliability of the PSTH, Spearman-Brown corrected.",
-                   data=enc.ceiling),
-        VectorData(name="normalized", description="r**2 / ceiling (Brain-Score 2026 convention).",
-                   data=enc.normalized),
+        VectorData(name="ceiling", description="Split-half reliability of the PSTH, Spearman-Brown corrected "
+                   "(r**2 scale).", data=enc.ceiling),
+        VectorData(name="normalized", description=f"{score}.", data=enc.normalized),
         VectorData(name="alpha", description="Ridge penalty chosen most often by the inner cross-validation.",
-                   data=enc.alpha)])
+                   data=enc.alpha),
+        VectorData(name="r_clip_shuffled", description="Held-out r of the model fed another clip's features at "
+                   "the same times.", data=enc.r_clip_shuffled),
+        VectorData(name="normalized_clip_shuffled", description=f"Clip-shuffled baseline, {score}.",
+                   data=enc.normalized_clip_shuffled),
+        VectorData(name="r_onset_only", description="Held-out r of a model of the time since onset alone.",
+                   data=enc.r_onset_only),
+        VectorData(name="normalized_onset_only", description=f"Onset-only baseline, {score}.",
+                   data=enc.normalized_onset_only)])
     rsa_table = DynamicTable(name=RSA, description=with_provenance(
         f"Representational similarity of IT and model activations over {len(res.clip_names)} clips "
         "(nwb_it compare).", "compare", params, activations=activations, clips=res.clip_names), columns=[
         VectorData(name="rho", description="Spearman rho between neural and model RDM upper triangles.",
                    data=[res.rho]),
-        VectorData(name="ceiling", description="Spearman-Brown corrected split-half Spearman of neural RDMs.",
-                   data=[res.ceiling]),
+        VectorData(name="ceiling", description="Noise ceiling on the rho scale: sqrt(Spearman-Brown(rho between "
+                   "the RDMs of two halves of the repeats)), mean over splits.", data=[res.ceiling]),
+        VectorData(name="normalized", description="rho / ceiling.", data=[res.normalized]),
+        VectorData(name="ceiling_lower", description="rsatoolbox-style lower bound at the half level: rho between "
+                   "the two halves' RDMs.", data=[res.ceiling_lower]),
+        VectorData(name="ceiling_upper", description="rsatoolbox-style upper bound at the half level: rho of each "
+                   "half's RDM with their mean.", data=[res.ceiling_upper]),
         VectorData(name="neural_rdm", description="1 - Pearson of population responses (clips x clips).",
                    data=res.neural_rdm[None]),
         VectorData(name="model_rdm", description="1 - Pearson of clip-averaged activations (clips x clips).",

@@ -42,7 +42,8 @@ from .stats import benjamini_hochberg, spearman_brown
 
 TRUE_SPLITS, NULL_SPLITS, NULL_DEALS, TEST_DEALS = 0, 1, 2, 3        # random streams
 CANDIDATE_P = 0.1            # units at or below this after the first deals get the rest
-DEAL_BLOCK = 25              # deals drawn (and gathered) together
+DEAL_BLOCK = 25              # deals drawn (and summed) together
+TIE = 1e-6                   # relative: deals summed in float32 (exact counts) tie with the observed value
 
 
 def split_positions(rng: np.random.Generator, mask: np.ndarray, n_perm: int) -> np.ndarray:
@@ -94,8 +95,8 @@ def null_deal(rng: np.random.Generator, counts: np.ndarray, mask: np.ndarray) ->
 def _deals(seed: int, stream: int, n_slots: int, start: int, stop: int) -> np.ndarray:
     """Deals ``start..stop`` of a stream: (stop - start, n_slots) permutations, the same whoever asks."""
     first, last = start // DEAL_BLOCK, (stop - 1) // DEAL_BLOCK
-    blocks = [np.argsort(np.random.default_rng([seed, stream, b]).random((DEAL_BLOCK, n_slots)), axis=1)
-              for b in range(first, last + 1)]
+    base = np.broadcast_to(np.arange(n_slots), (DEAL_BLOCK, n_slots))
+    blocks = [np.random.default_rng([seed, stream, b]).permuted(base, axis=1) for b in range(first, last + 1)]
     return np.concatenate(blocks)[start - first * DEAL_BLOCK:stop - first * DEAL_BLOCK]
 
 
@@ -105,63 +106,83 @@ def _slot_matrix(counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(slots.transpose(1, 0, 2).reshape(slots.shape[1], -1), dtype=np.float32)
 
 
-def _group_sums(flat: np.ndarray, deals: np.ndarray, group_of_slot: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sums of the presentations each deal puts in each slot group: (deals, groups, units * bins).
+def _group_sums(flat: np.ndarray, deals: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sums of the presentations each deal puts in each group of slots: (deals, groups, units * bins).
 
-    Deal ``d`` puts presentation ``deals[d, s]`` in slot ``s``; one sparse (deal x group, presentation)
-    0/1 matrix times the counts does every sum at once (15x faster than gathering rows).
+    Deal ``d`` puts presentation ``deals[d, s]`` in slot ``s``; groups are the slot ranges starting
+    at ``bounds``. One sparse (deal x group, presentation) 0/1 matrix times the counts does every
+    sum at once (15x faster than gathering rows); its rows are slot ranges, so it is built as CSR.
     """
     n_deals, n_slots = deals.shape
-    rows = (np.arange(n_deals)[:, None] * n_groups + group_of_slot[None, :]).ravel()
-    assign = scipy.sparse.csr_matrix((np.ones(rows.size, dtype=flat.dtype), (rows, deals.ravel())),
-                                     shape=(n_deals * n_groups, n_slots))
-    return (assign @ flat).reshape(n_deals, n_groups, -1)
+    indptr = np.append((np.arange(n_deals)[:, None] * n_slots + bounds[None, :]).ravel(), n_deals * n_slots)
+    assign = scipy.sparse.csr_matrix((np.ones(deals.size, dtype=flat.dtype), deals.ravel(), indptr),
+                                     shape=(n_deals * bounds.size, n_slots))
+    return (assign @ flat).reshape(n_deals, bounds.size, -1)
 
 
 def redealt_null_r(counts: np.ndarray, mask: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
     """Null split-half r, (n_units, n_perm), each split on a deal of its own.
 
     A random deal followed by a random split is a random partition of the presentations
-    into the clips' halves (sizes n_k // 2 and the rest): one gather and one sum per split.
+    into the clips' halves (sizes n_k // 2 and the rest): one sparse product per split.
+    A deal is uniform over slots, so the slots can be laid out as every clip's first half,
+    then every clip's second half, then the clips too small to split: the halves' sums
+    are then plain slices.
     """
     n_units, _, _, n_bins = counts.shape
     n_k = mask.sum(1)
     n_k = n_k[n_k > 0]
-    h = n_k // 2
-    starts = np.cumsum(n_k) - n_k
     usable = n_k >= 2
     if not usable.any():                      # no clip can be split: nothing to correlate
         return np.full((n_units, n_perm), np.nan)
-    bounds = np.sort(np.concatenate([starts, (starts + h)[usable]]))        # half A, half B of usable clips
-    first = np.searchsorted(bounds, starts[usable])
-    group = np.searchsorted(bounds, np.arange(n_k.sum()), side="right") - 1
+    h_a = (n_k // 2)[usable].astype(np.float64)
+    h_b = (n_k - n_k // 2)[usable].astype(np.float64)
+    sizes = np.concatenate([h_a, h_b, n_k[~usable]]).astype(np.int64)
+    bounds = np.cumsum(sizes) - sizes
+    n_c = h_a.size
+    n_cells = n_c * n_bins
     flat = _slot_matrix(counts, mask)
     out = np.empty((n_units, n_perm))
+
+    def total(weights: np.ndarray, x: np.ndarray) -> np.ndarray:          # weighted sum over clips, then bins
+        return (weights.astype(x.dtype) @ x).astype(np.float64).reshape(x.shape[0], n_units, n_bins).sum(-1)
+
     for done in range(0, n_perm, DEAL_BLOCK):
         deals = _deals(seed, NULL_DEALS, flat.shape[0], done, min(done + DEAL_BLOCK, n_perm))
-        sums = _group_sums(flat, deals, group, bounds.size)
-        a = sums[:, first] / h[usable, None]
-        b = sums[:, first + 1] / (n_k - h)[usable, None]
-        a = a.reshape(a.shape[0], -1, n_units, n_bins)                      # (deals, clips, units, bins)
-        b = b.reshape(a.shape)
-        a -= a.mean(axis=(1, 3), keepdims=True)
-        b -= b.mean(axis=(1, 3), keepdims=True)
+        sums = _group_sums(flat, deals, bounds)
+        sa, sb = sums[:, :n_c], sums[:, n_c:2 * n_c]                       # halves' sums: (deals, clips, u * b)
+        ta, tb = total(1 / h_a, sa), total(1 / h_b, sb)                     # sums of the half means
+        cov = total(1 / (h_a * h_b), sa * sb) - ta * tb / n_cells
+        var_a = total(1 / h_a ** 2, sa * sa) - ta ** 2 / n_cells
+        var_b = total(1 / h_b ** 2, sb * sb) - tb ** 2 / n_cells
         with nan_quiet():
-            r = (a * b).sum((1, 3)) / np.sqrt((a * a).sum((1, 3)) * (b * b).sum((1, 3)))
-        out[:, done:done + r.shape[0]] = r.T
+            out[:, done:done + len(deals)] = (cov / np.sqrt(var_a * var_b)).T
     return np.clip(out, -1.0, 1.0)
 
 
-def _agreement(sums: np.ndarray, sumsq: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Agreement from clip sums (..., C, U, B) and sums of squares (..., U, B) of clips with n >= 2 repeats."""
-    n = n.astype(np.float64)[:, None, None]
-    n_cells = sums.shape[-3] * sums.shape[-1]
-    means = sums / n
-    squares = sums * means                                                  # sum² / n per cell
-    mean_of_means = means.sum(axis=(-3, -1)) / n_cells
-    var_means = (squares / n).sum(axis=(-3, -1)) / n_cells - mean_of_means ** 2
-    within = (sumsq - squares.sum(-3)) / (n.sum() - n.size)                # pooled per bin: (..., U, B)
-    w = within.mean(-1)
+def _agreement(sums: np.ndarray, sumsq: np.ndarray, n: np.ndarray, n_units: int) -> np.ndarray:
+    """Agreement from clip sums (..., C, U * B) and sums of squares (..., U * B) of clips with n >= 2 repeats.
+
+    The sums over clips are matrix-vector products (BLAS), the rest is on (..., U, B) arrays.
+    """
+    n = n.astype(np.float64)
+    lead = sums.shape[:-2]
+    squares = sums * sums
+
+    def over_clips(weights: np.ndarray, x: np.ndarray) -> np.ndarray:      # BLAS, in the sums' precision
+        return (weights.astype(x.dtype) @ x).astype(np.float64)
+
+    sum_means = over_clips(1 / n, sums)                                     # sum over clips of S / n
+    sum_sq_n = over_clips(1 / n, squares)                                   # sum over clips of S² / n
+    sum_sq_means = over_clips(1 / n ** 2, squares)                          # sum over clips of (S / n)²
+
+    def per_unit(x):
+        return x.reshape(*lead, n_units, -1)
+
+    n_cells = n.size * per_unit(sum_means).shape[-1]
+    mean_of_means = per_unit(sum_means).sum(-1) / n_cells
+    var_means = per_unit(sum_sq_means).sum(-1) / n_cells - mean_of_means ** 2
+    w = per_unit(sumsq - sum_sq_n).mean(-1) / (n.sum() - n.size)          # within-clip variance, pooled
     h1 = np.floor(n / 2)
     signal = var_means - w * (1 / n).mean()
     with nan_quiet():
@@ -179,29 +200,27 @@ def agreement(counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
     usable = mask.sum(1) >= 2
     if not usable.any():
         return np.full(counts.shape[0], np.nan)
-    c = counts[:, usable].astype(np.float64)
-    return _agreement(c.sum(2).transpose(1, 0, 2), (c ** 2).sum((1, 2)), mask[usable].sum(1))
+    c = counts[:, usable].astype(np.float64)                                  # (u, C, r, b)
+    sums = c.sum(2).transpose(1, 0, 2).reshape(c.shape[1], -1)               # (C, u * b)
+    return _agreement(sums, (c ** 2).sum((1, 2)).reshape(-1), mask[usable].sum(1), counts.shape[0])
 
 
 def _exceedances(flat: np.ndarray, mask: np.ndarray, units: np.ndarray, observed: np.ndarray, seed: int,
                  start: int, stop: int) -> np.ndarray:
     """How many of deals ``start..stop`` reach each unit's observed agreement."""
-    n_bins = flat.shape[1] // units.size
     n_k = mask.sum(1)
     n_k = n_k[n_k > 0]
     starts = np.cumsum(n_k) - n_k
     usable = n_k >= 2
     singles = starts[n_k == 1]
-    group = np.repeat(np.arange(n_k.size), n_k)
     total_sq = (flat.astype(np.float64) ** 2).sum(0)                        # invariant under deals
     count = np.zeros(units.size, dtype=np.int64)
     for lo in range(start, stop, DEAL_BLOCK):
         deals = _deals(seed, TEST_DEALS, flat.shape[0], lo, min(lo + DEAL_BLOCK, stop))
-        sums = _group_sums(flat, deals, group, n_k.size)[:, usable].astype(np.float64)
+        sums = _group_sums(flat, deals, starts)[:, usable]
         sumsq = total_sq - (flat[deals[:, singles]].astype(np.float64) ** 2).sum(1)
-        d = len(deals)
-        q = _agreement(sums.reshape(d, -1, units.size, n_bins), sumsq.reshape(d, units.size, n_bins), n_k[usable])
-        count += (q >= observed[None] - 1e-12).sum(0)
+        q = _agreement(sums, sumsq, n_k[usable], units.size)
+        count += (q >= observed[None] - TIE * np.abs(observed[None])).sum(0)
     return count
 
 

@@ -16,8 +16,8 @@ def best_units_figure(enc: EncodingResult, title: str, n_best: int = 4) -> Figur
         x = np.arange(enc.measured.shape[1] * enc.measured.shape[2])
         ax.plot(x, enc.measured[u].ravel(), color="k", lw=1, label="measured")
         ax.plot(x, enc.predicted[u].ravel(), color="tab:red", lw=1, label="predicted (held-out clips)")
-        ax.set(ylabel="spikes/s", title=f"unit {enc.unit_ids[u]}: r = {enc.r[u]:.2f}, ceiling {enc.ceiling[u]:.2f}, "
-               f"r²/ceiling {enc.normalized[u]:.2f}")
+        ax.set(ylabel="spikes/s", title=f"{enc.unit_names[u]} (unit {enc.unit_ids[u]}): r = {enc.r[u]:.2f}, "
+               f"ceiling {enc.ceiling[u]:.2f}, r²/ceiling {enc.normalized[u]:.2f}")
         for edge in range(0, x.size, enc.measured.shape[2]):
             ax.axvline(edge - 0.5, color="0.85", lw=0.5)
     axes[0, 0].legend(loc="upper right", fontsize=8)
@@ -28,14 +28,26 @@ def best_units_figure(enc: EncodingResult, title: str, n_best: int = 4) -> Figur
 
 
 def score_vs_ceiling_figure(enc: EncodingResult, title: str) -> Figure:
-    fig, ax = new_figure(figsize=(5, 5))
-    ax.scatter(enc.ceiling, enc.r ** 2, s=18)
-    lim = max(np.nanmax(enc.ceiling, initial=0), np.nanmax(enc.r ** 2, initial=0), 0.1) * 1.05
-    ax.plot([0, lim], [0, lim], "k--", lw=1, label="r² = ceiling")
-    ax.set(xlim=(min(0, np.nanmin(enc.ceiling, initial=0)), lim), ylim=(0, lim),
-           xlabel="noise ceiling (split-half, SB)", ylabel="encoding r² (held-out clips)",
-           title=f"{title}\nmedian r²/ceiling {np.nanmedian(enc.normalized):.2f}")
-    ax.legend()
+    """Signed r² (sign(r) r²) of the model and its two baselines against each unit's noise ceiling."""
+    fig, ax = new_figure(figsize=(5.6, 5.2))
+    signed = {"model": np.sign(enc.r) * enc.r ** 2,
+              "clip-shuffled features": np.sign(enc.r_clip_shuffled) * enc.r_clip_shuffled ** 2,
+              "onset only": np.sign(enc.r_onset_only) * enc.r_onset_only ** 2}
+    styles = ({"color": "tab:blue", "s": 22}, {"color": "0.6", "s": 14, "marker": "x"},
+              {"color": "tab:orange", "s": 14, "marker": "+"})
+    for (name, values), style in zip(signed.items(), styles):
+        ax.scatter(enc.ceiling, values, label=name, **style)
+    top = max(np.nanmax(enc.ceiling, initial=0), *(np.nanmax(v, initial=0) for v in signed.values()), 0.1) * 1.05
+    low = min(0, *(np.nanmin(v, initial=0) for v in signed.values()))
+    ax.plot([0, top], [0, top], "k--", lw=1, label="r² = ceiling")
+    ax.axhline(0, color="0.8", lw=0.8)
+    s = enc.summary()
+    ax.set(xlim=(min(0, np.nanmin(enc.ceiling, initial=0)), top), ylim=(low * 1.05, top),
+           xlabel="noise ceiling (split-half, Spearman-Brown)", ylabel="signed encoding r² (held-out clips)",
+           title=f"{title}\nmedian r²/ceiling {s['median']:.2f} (95% CI {s['ci_low']:.2f}..{s['ci_high']:.2f}), "
+                 f"+{s['above_clip_shuffled']:.2f} over clip-shuffled")
+    ax.title.set_fontsize(9)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -46,6 +58,7 @@ def rdm_figure(res: RSAResult, title: str, model_name: str = "model") -> Figure:
         im = ax.imshow(rdm, cmap="viridis")
         ax.set(title=f"{name} RDM", xlabel="clip", ylabel="clip")
         fig.colorbar(im, ax=ax, label="1 - Pearson r", fraction=0.046)
-    fig.suptitle(f"{title}: Spearman rho = {res.rho:.2f} (neural split-half ceiling {res.ceiling:.2f})")
+    fig.suptitle(f"{title}: Spearman rho = {res.rho:.2f}, noise ceiling {res.ceiling:.2f} "
+                 f"(rho/ceiling {res.normalized:.2f})")
     fig.tight_layout()
     return fig
