@@ -16,6 +16,7 @@ from .core.params import (
     CompareParams,
     ExtractionSettings,
     HeatmapParams,
+    PresentationSpec,
     ReliabilityParams,
     default,
 )
@@ -42,6 +43,20 @@ def _window(p: argparse.ArgumentParser, cls: type, help_text: str = "analysis wi
     p.add_argument("--window", type=float, nargs=2, default=default(cls, "window"), metavar=("START", "END"),
                    help=help_text)
     p.add_argument("--bin", type=float, default=default(cls, "bin_size"), help="bin size (s)")
+
+
+def _presentation_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("presentations (any NWB file)")
+    g.add_argument("--intervals", default=default(PresentationSpec, "intervals"),
+                   help="table under /intervals holding one row per stimulus presentation")
+    g.add_argument("--stimulus-column", default=default(PresentationSpec, "stimulus_column"),
+                   help="column naming each presentation's stimulus")
+    g.add_argument("--onset-column", help="column of stimulus onsets (default: stimulus_onset where present, "
+                   "else start_time)")
+
+
+def _spec(args) -> PresentationSpec:
+    return PresentationSpec(args.intervals, args.stimulus_column, args.onset_column)
 
 
 def _layout(args) -> SourceLayout:
@@ -166,6 +181,7 @@ def _reliability(sub) -> None:
     p.add_argument("--lab-compat", action="store_true",
                    help="the lab notebook's numbers exactly (its edges, silent repeats dropped, its random order)")
     p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here")
+    _presentation_options(p)
 
     def run(args) -> int:
         import numpy as np
@@ -174,7 +190,7 @@ def _reliability(sub) -> None:
 
         params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff, args.null,
                                    args.n_null, args.lab_compat)
-        res = run_reliability(args.nwb, params, args.export_pickle, progress=True)
+        res = run_reliability(args.nwb, params, args.export_pickle, progress=True, presentations=_spec(args))
         d = res.dprime
         finite = d[np.isfinite(d)]
         tested = "" if args.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"
@@ -201,13 +217,14 @@ def _heatmaps(sub) -> None:
     p.add_argument("--format", choices=["png", "pdf"], default=default(HeatmapParams, "fmt"), help="figure format")
     p.add_argument("--clip-duration", type=float, default=default(HeatmapParams, "clip_duration"),
                    help="marks clip offset (s); 0 = no mark")
+    _presentation_options(p)
 
     def run(args) -> int:
         from .steps.heatmaps import make_heatmaps
 
         params = HeatmapParams(tuple(args.window), args.bin, args.normalize, args.units, args.format,
                                args.clip_duration or None)
-        paths = make_heatmaps(args.nwb, args.out_dir, params, progress=True)
+        paths = make_heatmaps(args.nwb, args.out_dir, params, progress=True, presentations=_spec(args))
         print(f"{len(paths)} figures in {args.out_dir}")
         return 0
     p.set_defaults(func=run)
@@ -237,6 +254,7 @@ def _extract(sub) -> None:
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=default(ExtractionSettings, "dtype"),
                    help="model precision (reduced precision on a GPU only)")
     p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name")
+    _presentation_options(p)
 
     def run(args) -> int:
         from .steps.extract import run_extract
@@ -246,7 +264,8 @@ def _extract(sub) -> None:
         grey = int(args.grey) if args.grey.isdigit() else args.grey
         settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
                                       fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size)
-        acts = run_extract(args.frames, settings, args.nwb, args.npy, args.clip_map, progress=True)
+        acts = run_extract(args.frames, settings, args.nwb, args.npy, args.clip_map, progress=True,
+                           presentations=_spec(args))
         total = len(acts.window)
         print(f"{len(acts.clip_keys)} clips, {total} windows ({total - acts.n_forward_windows} all-grey windows "
               f"reused), layers {', '.join(acts.layers)}, hidden {next(iter(acts.layers.values())).shape[1]}")
@@ -289,6 +308,7 @@ def _compare(sub) -> None:
                    help="model RDM from a clip's windows in the response window, or from all of them")
     p.add_argument("--rsa-zscore", action="store_true", help="z-score each unit across clips before the neural RDM")
     p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures")
+    _presentation_options(p)
 
     def run(args) -> int:
         import numpy as np
@@ -302,7 +322,7 @@ def _compare(sub) -> None:
         params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
                                seed=args.seed, layer=args.layer, units=args.units, rsa_windows=args.rsa_windows,
                                rsa_zscore=args.rsa_zscore)
-        enc, res = run_compare(args.nwb, params, args.out_dir)
+        enc, res = run_compare(args.nwb, params, args.out_dir, presentations=_spec(args))
         s = enc.summary()
         print(f"encoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
               f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {s['median']:.2f} "

@@ -43,6 +43,22 @@ def check_window(window: tuple[float, float], bin_size: float, option: str = "--
 
 
 @dataclass(frozen=True)
+class PresentationSpec:
+    """Where a file keeps its stimulus presentations (any NWB file, not only nwb_it's).
+
+    Parameters
+    ----------
+    intervals : table under ``/intervals`` ("trials", or e.g. Allen's "natural_movie_one_presentations")
+    stimulus_column : column naming the stimulus of each presentation (strings or numbers)
+    onset_column : column of stimulus onsets; None = ``stimulus_onset`` where the table has it, else ``start_time``
+    """
+
+    intervals: str = "trials"
+    stimulus_column: str = "stimulus_name"
+    onset_column: str | None = None
+
+
+@dataclass(frozen=True)
 class ReliabilityParams:
     """Split-half reliability of each unit (``nwb-it reliability``).
 

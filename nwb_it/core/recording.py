@@ -19,6 +19,7 @@ class SpikeTrains:
     times : float64 (n_spikes,), ascending within each unit's run
     bounds : int64 (n_units + 1,): unit ``u`` owns ``times[bounds[u]:bounds[u + 1]]``
     names : list of str, one per unit
+    obs_intervals : per unit, (k, 2) intervals in which it was observed; None = always
 
     Examples
     --------
@@ -30,6 +31,7 @@ class SpikeTrains:
     times: np.ndarray
     bounds: np.ndarray
     names: list[str]
+    obs_intervals: list[np.ndarray] | None = None
 
     @property
     def n_units(self) -> int:
@@ -50,6 +52,8 @@ class Presentations:
     clip : 0-based clip index (the source's ``stimulus_index``)
     repeat : 0-based repeat index within the clip
     names : clip name of each presentation
+    bounded : the start..stop windows hold everything recorded around each onset (nwb_it's own
+        files), so an analysis window must lie inside them; otherwise only ``obs_intervals`` bound it
     """
 
     onset: np.ndarray
@@ -58,6 +62,7 @@ class Presentations:
     clip: np.ndarray
     repeat: np.ndarray
     names: np.ndarray
+    bounded: bool = False
 
     def __len__(self) -> int:
         return int(self.onset.size)

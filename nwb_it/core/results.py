@@ -5,6 +5,7 @@ writing them ``nwb``'s, drawing them ``viz``'s.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,8 @@ class AlignedCounts:
     unit_names, clip_names : list of str
     clip_index : each clip's ``stimulus_index``
     trial_rows : int (n_clips, n_repeats_max): row in the presentations table, -1 if absent
+    observed : bool (n_units, n_clips, n_repeats_max) or None: whether each unit was observed
+        (``obs_intervals``) during each presentation's window; None = every unit always
     """
 
     counts: np.ndarray
@@ -38,6 +41,24 @@ class AlignedCounts:
     clip_names: list[str]
     clip_index: np.ndarray
     trial_rows: np.ndarray
+    observed: np.ndarray | None = None
+
+    def select_units(self, rows: np.ndarray) -> AlignedCounts:
+        """The same counts for a subset of the units (rows of this object)."""
+        return dataclasses.replace(self, counts=self.counts[rows], unit_ids=self.unit_ids[rows],
+                                   unit_names=[self.unit_names[r] for r in rows],
+                                   observed=None if self.observed is None else self.observed[rows])
+
+    def fully_observed(self) -> np.ndarray:
+        """Rows of the units observed during every presentation."""
+        return np.flatnonzero(self.unit_mask.sum((1, 2)) == self.mask.sum())
+
+    @property
+    def unit_mask(self) -> np.ndarray:
+        """(n_units, n_clips, n_repeats_max): presented and observed."""
+        if self.observed is None:
+            return np.broadcast_to(self.mask, (self.counts.shape[0], *self.mask.shape))
+        return self.observed & self.mask[None]
 
     @property
     def bin_size(self) -> float:
@@ -52,10 +73,10 @@ class AlignedCounts:
         return self.mask.sum(axis=1)
 
     def mean_rates(self) -> np.ndarray:
-        """Repeat-averaged firing rate in spikes/s, (n_units, n_clips, n_bins); NaN for unshown clips."""
-        n = self.n_repeats
+        """Repeat-averaged firing rate in spikes/s, (n_units, n_clips, n_bins); NaN for unshown or unobserved clips."""
+        n = self.unit_mask.sum(2)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.counts.sum(axis=2) / (n[None, :, None] * self.bin_size)
+            return self.counts.sum(axis=2) / (n[:, :, None] * self.bin_size)
 
 
 @dataclass

@@ -51,7 +51,7 @@ def _table(nwb: NWBFile, name: str) -> DynamicTable:
                          "first") from None
 
 
-def reliability_table(nwb: NWBFile, result: ReliabilityResult) -> DynamicTable:
+def reliability_table(nwb: NWBFile, result: ReliabilityResult, presentations: dict | None = None) -> DynamicTable:
     df = result.to_dataframe()
     columns = [_unit_region(nwb, result.unit_ids)]
     for name, description in RELIABILITY_COLUMNS.items():
@@ -66,7 +66,7 @@ def reliability_table(nwb: NWBFile, result: ReliabilityResult) -> DynamicTable:
                            "(units x n_perm), for the Spearman-Brown reliability.", data=result.r_true)]
     return DynamicTable(name=RELIABILITY, description=with_provenance(
         "Split-half reliability of each unit's responses across clips (nwb_it reliability).", "reliability",
-        to_dict(result.params)), columns=columns)
+        to_dict(result.params), presentations=presentations or {}), columns=columns)
 
 
 def read_reliability(nwb: NWBFile) -> ReliabilityResult:
@@ -87,14 +87,16 @@ def read_reliability_or_none(nwb: NWBFile) -> ReliabilityResult | None:
         return None
 
 
-def compare_tables(nwb: NWBFile, enc: EncodingResult, res: RSAResult, activations: str) -> list[DynamicTable]:
+def compare_tables(nwb: NWBFile, enc: EncodingResult, res: RSAResult, activations: str,
+                   presentations: dict | None = None) -> list[DynamicTable]:
     params = to_dict(enc.params)
+    where = presentations or {}
     score = "sign(r) r**2 / ceiling: the fraction of the explainable variance predicted (negative when r < 0)"
     encoding = DynamicTable(name=ENCODING, description=with_provenance(
         "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip, with "
         "two baselines: the same model fed another clip's features at the same times (clip_shuffled) and a model "
         "of the time since onset alone (onset_only) (nwb_it compare).", "compare", params, activations=activations,
-        summary=enc.summary()), columns=[
+        summary=enc.summary(), presentations=where), columns=[
         _unit_region(nwb, enc.unit_ids),
         VectorData(name="unit_name", description="Unit name (units table unit_name).", data=list(enc.unit_names)),
         VectorData(name="r", description="Pearson r of held-out predictions vs the repeat-averaged PSTH.", data=enc.r),
@@ -113,7 +115,8 @@ def compare_tables(nwb: NWBFile, enc: EncodingResult, res: RSAResult, activation
                    data=enc.normalized_onset_only)])
     rsa_table = DynamicTable(name=RSA, description=with_provenance(
         f"Representational similarity of IT and model activations over {len(res.clip_names)} clips "
-        "(nwb_it compare).", "compare", params, activations=activations, clips=res.clip_names), columns=[
+        "(nwb_it compare).", "compare", params, activations=activations, clips=res.clip_names,
+        presentations=where), columns=[
         VectorData(name="rho", description="Spearman rho between neural and model RDM upper triangles.",
                    data=[res.rho]),
         VectorData(name="ceiling", description="Noise ceiling on the rho scale: sqrt(Spearman-Brown(rho between "

@@ -36,9 +36,29 @@ def n_bins_of(window: tuple[float, float], bin_size: float) -> int:
 
 def _check_inside_trials(pres: Presentations, window: tuple[float, float]) -> None:
     w0, w1 = window
+    if not pres.bounded:                      # another lab's file: only the units' obs_intervals bound a window
+        return
     if (pres.onset + w0 < pres.start - TOLERANCE_S).any() or (pres.onset + w1 > pres.stop + TOLERANCE_S).any():
         raise NwbItError(f"the window {w0:g}..{w1:g} s reaches outside the recorded trial windows "
                          f"({np.max(pres.start - pres.onset):g}..{np.min(pres.stop - pres.onset):g} s around onset)")
+
+
+def observed_presentations(spikes: SpikeTrains, pres: Presentations, window: tuple[float, float],
+                           units: np.ndarray) -> np.ndarray | None:
+    """(units, presentations): whether the unit's ``obs_intervals`` cover the whole analysis window; None = all."""
+    if spikes.obs_intervals is None:
+        return None
+    lo, hi = pres.onset + window[0], pres.onset + window[1]
+    out = np.zeros((units.size, lo.size), dtype=bool)
+    for row, u in enumerate(units):
+        iv = spikes.obs_intervals[u]
+        if iv.size == 0:
+            continue
+        iv = iv[np.argsort(iv[:, 0])]
+        k = np.searchsorted(iv[:, 0], lo + TOLERANCE_S, side="right") - 1    # the last interval starting before
+        ok = k >= 0
+        out[row, ok] = hi[ok] <= iv[k[ok], 1] + TOLERANCE_S
+    return None if out.all() else out
 
 
 def presentation_clock(times: np.ndarray, onset: np.ndarray, window: tuple[float, float], bin_size: float
@@ -107,9 +127,16 @@ def bin_aligned(spikes: SpikeTrains, pres: Presentations, window: tuple[float, f
     rows = np.full((clip_index.size, n_rep), -1)
     rows[clip_pos, pres.repeat] = np.arange(n_pres)
     first = np.unique(clip_pos, return_index=True)[1]
+    seen = observed_presentations(spikes, pres, window, unit_ids)
+    observed = None
+    if seen is not None:                        # unobserved presentations are missing, not zero
+        observed = np.zeros((len(unit_ids), clip_index.size, n_rep), dtype=bool)
+        observed[:, clip_pos, pres.repeat] = seen
+        counts *= observed[..., None]
     return AlignedCounts(counts=counts, mask=mask, edges=window[0] + bin_size * np.arange(n_bins + 1),
                          unit_ids=unit_ids, unit_names=[str(spikes.names[u]) for u in unit_ids],
-                         clip_names=[str(n) for n in pres.names[first]], clip_index=clip_index, trial_rows=rows)
+                         clip_names=[str(n) for n in pres.names[first]], clip_index=clip_index, trial_rows=rows,
+                         observed=observed)
 
 
 def presentation_trains(spikes: SpikeTrains, pres: Presentations, window: tuple[float, float] = RESPONSE_WINDOW,

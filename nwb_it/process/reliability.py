@@ -46,12 +46,14 @@ DEAL_BLOCK = 25              # deals drawn (and summed) together
 TIE = 1e-6                   # relative: deals summed in float32 (exact counts) tie with the observed value
 
 
-def split_positions(rng: np.random.Generator, mask: np.ndarray, n_perm: int) -> np.ndarray:
+def split_positions(rng: np.random.Generator | np.ndarray, mask: np.ndarray, n_perm: int) -> np.ndarray:
     """Random rank of every repeat within its clip, per permutation: (n_perm, n_clips, n_repeats).
 
-    Absent repeats rank after all present ones. Rank < n_k // 2 = first half.
+    ``rng`` may be a generator or keys already drawn from one (the same keys then give the
+    same splits under different masks). Absent repeats rank after all present ones.
+    Rank < n_k // 2 = first half.
     """
-    keys = rng.random((n_perm, *mask.shape))
+    keys = rng.random((n_perm, *mask.shape)) if isinstance(rng, np.random.Generator) else rng.copy()
     keys[:, ~mask] = np.inf
     return np.argsort(np.argsort(keys, axis=-1), axis=-1).astype(np.int16)
 
@@ -259,9 +261,22 @@ def summarize(unit_ids: np.ndarray, unit_names: list[str], r_true: np.ndarray, r
                              params=params)
 
 
+def observation_groups(aligned: AlignedCounts) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(unit rows, mask) per distinct pattern of observed presentations (one group when all are observed)."""
+    if aligned.observed is None:
+        return [(np.arange(aligned.counts.shape[0]), aligned.mask)]
+    flat = aligned.unit_mask.reshape(aligned.counts.shape[0], -1)
+    patterns, which = np.unique(flat, axis=0, return_inverse=True)
+    return [(np.flatnonzero(which.ravel() == g), patterns[g].reshape(aligned.mask.shape))
+            for g in range(patterns.shape[0])]
+
+
 def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityParams(),
                 chunk: int = 32, progress: bool = False) -> ReliabilityResult:
     """Split-half reliability statistics of every unit in ``aligned`` (see module doc).
+
+    Units observed during different presentations (``obs_intervals``) are analysed in groups
+    sharing a pattern; the splits come from the same random keys in every group.
 
     Examples
     --------
@@ -272,21 +287,25 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     """
     n_units = aligned.counts.shape[0]
     rng = np.random.default_rng(np.random.SeedSequence([params.seed]))
-    true_pos = split_positions(rng, aligned.mask, params.n_perm)
-    null_pos = split_positions(rng, aligned.mask, params.n_perm)
+    true_keys = rng.random((params.n_perm, *aligned.mask.shape))
+    null_keys = rng.random((params.n_perm, *aligned.mask.shape))
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
+    observed, p_value = np.empty(n_units), np.empty(n_units)
     with tqdm(total=n_units, desc="reliability", unit="unit", disable=not progress, leave=False) as bar:
-        for lo in range(0, n_units, chunk):
-            units = slice(lo, min(lo + chunk, n_units))
-            counts = aligned.counts[units]
-            r_true[units] = split_half_r(counts, aligned.mask, true_pos)
-            if params.null == "once":
-                dealt = np.stack([null_deal(np.random.default_rng(np.random.SeedSequence([params.seed, int(uid)])),
-                                            c, aligned.mask) for c, uid in zip(counts, aligned.unit_ids[units])])
-                r_null[units] = split_half_r(dealt, aligned.mask, null_pos)
-            bar.update(counts.shape[0])
-    if params.null == "redeal":
-        r_null = redealt_null_r(aligned.counts, aligned.mask, params.n_perm, params.seed)
-    observed, p_value = permutation_p(aligned.counts, aligned.mask, params.seed, params.n_null)
+        for rows, mask in observation_groups(aligned):
+            true_pos, null_pos = split_positions(true_keys, mask, 0), split_positions(null_keys, mask, 0)
+            for lo in range(0, rows.size, chunk):
+                units = rows[lo:lo + chunk]
+                counts = aligned.counts[units]
+                r_true[units] = split_half_r(counts, mask, true_pos)
+                if params.null == "once":
+                    dealt = np.stack([null_deal(np.random.default_rng(np.random.SeedSequence([params.seed, int(uid)])),
+                                                c, mask) for c, uid in zip(counts, aligned.unit_ids[units])])
+                    r_null[units] = split_half_r(dealt, mask, null_pos)
+                bar.update(units.size)
+            group = aligned.counts[rows]
+            if params.null == "redeal":
+                r_null[rows] = redealt_null_r(group, mask, params.n_perm, params.seed)
+            observed[rows], p_value[rows] = permutation_p(group, mask, params.seed, params.n_null)
     return summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params, observed, p_value)

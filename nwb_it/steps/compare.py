@@ -4,12 +4,13 @@ Tables in ``processing/ecephys``: ``encoding`` and ``rsa`` (see :mod:`nwb_it.nwb
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import CompareParams
+from ..core.params import CompareParams, PresentationSpec, to_dict
 from ..core.results import EncodingResult, RSAResult
 from ..nwb.activations import DEFAULT_TABLE, read_activations
 from ..nwb.io import reading, replace_in_module
@@ -23,8 +24,12 @@ from ..viz.save import save_figure
 
 
 def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), fig_dir: str | Path | None = None,
-                activations: str = DEFAULT_TABLE) -> tuple[EncodingResult, RSAResult]:
+                activations: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec()
+                ) -> tuple[EncodingResult, RSAResult]:
     """Encoding model + RSA from the reliability and activations tables of ``nwb_path``; results stored in it.
+
+    Units observed (``obs_intervals``) during only part of the presentations are left out:
+    the encoding model and the RDMs need every clip's responses.
 
     Examples
     --------
@@ -35,7 +40,12 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), f
     with reading(nwb_path) as nwb:
         rel = read_reliability(nwb)
         acts = read_activations(nwb, activations)
-        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units))
+        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units), presentations)
+        full = aligned.fully_observed()
+        if full.size < aligned.unit_ids.size:
+            warnings.warn(f"{nwb_path}: {aligned.unit_ids.size - full.size} unit(s) observed during only part of the "
+                          "presentations are left out of compare", stacklevel=2)
+            aligned = aligned.select_units(full)
         title = f"session {nwb.session_id}"
         if params.layer not in acts.layers:
             raise NwbItError(f"no layer '{params.layer}' in the activations table '{activations}' "
@@ -44,7 +54,8 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), f
             raise NwbItError(f"fewer clips with both spikes and activations than folds ({params.folds})")
     enc = encoding_model(aligned, acts, params)
     res = rsa(aligned, acts, params)
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: compare_tables(f, enc, res, activations))
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
+                      lambda f: compare_tables(f, enc, res, activations, to_dict(presentations)))
     if fig_dir is not None:
         fig_dir = Path(fig_dir)
         save_figure(best_units_figure(enc, title), fig_dir / "encoding_best_units.png")

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import ExtractionSettings
+from ..core.params import ExtractionSettings, PresentationSpec
 from ..core.results import Activations
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.atomic import atomic_output
 from ..nwb.io import reading, replace_in_module
+from ..nwb.recording import read_presentations
 from ..nwb.source_fields import read_source_fields
 
 
@@ -88,22 +89,19 @@ def _source_item_index(nwb) -> dict[str, int]:
     return {str(name): i for i, name in enumerate(items.reshape(-1, order="F")) if isinstance(name, str)}
 
 
-def session_clips(nwb_path: str | Path) -> dict[str, int]:
-    """Every clip name of the session -> its stimulus_index (shown clips, and the source's item list)."""
+def session_clips(nwb_path: str | Path, presentations: PresentationSpec = PresentationSpec()) -> dict[str, int]:
+    """Every clip name of the session -> its clip index (shown clips, and for nwb_it's files the source's items)."""
     with reading(nwb_path) as nwb:
-        if nwb.trials is None or "stimulus_name" not in nwb.trials.colnames:
-            raise NwbItError("the file has no trials table with stimulus_name (convert it with nwb-it convert)")
-        trial_names = np.asarray(nwb.trials["stimulus_name"].data[:]).astype(str)
-        trial_index = np.asarray(nwb.trials["stimulus_index"].data[:])
-        index = _source_item_index(nwb)      # clips never shown are in the source's item list only
-    index.update(zip(trial_names, trial_index.tolist()))
+        pres = read_presentations(nwb, presentations)
+        index = _source_item_index(nwb) if pres.bounded else {}   # clips never shown: only in the source's items
+    index.update(zip(pres.names.tolist(), pres.clip.tolist()))
     return index
 
 
 def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
                 nwb_path: str | Path | None = None, npy_path: str | Path | None = None,
                 clip_map: str | Path | None = None, progress: bool = False, extractor=None,
-                table: str = DEFAULT_TABLE) -> Activations:
+                table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec()) -> Activations:
     """Extract activations for every clip under ``frames``; write them into ``nwb_path`` and/or ``npy_path``.
 
     Clips are matched to the NWB file's trials before the model runs, so a mismatch
@@ -117,7 +115,7 @@ def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSet
     clips = discover_clips(frames)
     names = None
     if nwb_path is not None:
-        index = session_clips(nwb_path)
+        index = session_clips(nwb_path, presentations)
         try:
             names = match_clips([c.key for c in clips], sorted(index), read_clip_map(clip_map) if clip_map else None)
         except NwbItError as exc:

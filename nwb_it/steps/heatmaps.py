@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..core.params import HeatmapParams
+from ..core.params import HeatmapParams, PresentationSpec
 from ..nwb.io import reading
 from ..nwb.recording import read_aligned
 from ..nwb.results import read_reliability_or_none
@@ -25,7 +25,7 @@ def session_title(nwb) -> str:
 
 
 def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapParams = HeatmapParams(),
-                  progress: bool = False) -> list[Path]:
+                  progress: bool = False, presentations: PresentationSpec = PresentationSpec()) -> list[Path]:
     """Write the population heatmap, one heatmap per unit and the reliability histograms.
 
     Examples
@@ -36,7 +36,8 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
     with reading(nwb_path) as nwb:
         title = session_title(nwb)
         result = read_reliability_or_none(nwb)
-        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units))
+        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units),
+                               presentations)
     paths = [save_figure(population_figure(aligned, how, title, params.clip_duration), out_dir / f"population.{fmt}",
                          fmt)]
     for row in tqdm(range(len(aligned.unit_ids)), desc="unit heatmaps", disable=not progress, leave=False):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from ..core.params import ReliabilityParams
+from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.results import ReliabilityResult
 from ..nwb.atomic import atomic_output
 from ..nwb.io import reading, replace_in_module
@@ -20,7 +20,8 @@ from ..process.reliability import reliability
 
 
 def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(),
-                    pickle_path: str | Path | None = None, progress: bool = False) -> ReliabilityResult:
+                    pickle_path: str | Path | None = None, progress: bool = False,
+                    presentations: PresentationSpec = PresentationSpec()) -> ReliabilityResult:
     """Compute every unit's reliability statistics and store them in the same NWB file.
 
     ``params.lab_compat`` gives the lab notebook's numbers exactly (see
@@ -34,7 +35,7 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     75
     """
     with reading(nwb_path) as nwb:
-        spikes, pres = read_spike_trains(nwb), read_presentations(nwb)
+        spikes, pres = read_spike_trains(nwb), read_presentations(nwb, presentations)
         resolution = nwb.units.resolution
         if not params.lab_compat:
             aligned = bin_aligned(spikes, pres, params.window, params.bin_size)    # errors name the file
@@ -45,5 +46,6 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     if pickle_path is not None:
         with atomic_output(Path(pickle_path), overwrite=True) as tmp, open(tmp, "wb") as fh:
             pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [reliability_table(f, result)])
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
+                      lambda f: [reliability_table(f, result, to_dict(presentations))])
     return result
