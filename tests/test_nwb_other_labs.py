@@ -1,4 +1,4 @@
-"""Analyses on NWB files nwb_it did not write: trials with start_time = onset, Allen-style presentations, partial units."""
+"""Analyses on NWB files nwb_it did not write: start_time = onset, Allen-style presentations, partial units."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
