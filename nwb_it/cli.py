@@ -181,6 +181,8 @@ def _reliability(sub) -> None:
     p.add_argument("--lab-compat", action="store_true",
                    help="the lab notebook's numbers exactly (its edges, silent repeats dropped, its random order)")
     p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here")
+    p.add_argument("--store-binned", action="store_true",
+                   help="also store the binned counts as BinnedAlignedSpikes (ndx-binned-spikes) for other tools")
     _presentation_options(p)
 
     def run(args) -> int:
@@ -190,7 +192,8 @@ def _reliability(sub) -> None:
 
         params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff, args.null,
                                    args.n_null, args.lab_compat)
-        res = run_reliability(args.nwb, params, args.export_pickle, progress=True, presentations=_spec(args))
+        res = run_reliability(args.nwb, params, args.export_pickle, progress=True, presentations=_spec(args),
+                              store_binned=args.store_binned)
         d = res.dprime
         finite = d[np.isfinite(d)]
         tested = "" if args.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"

@@ -24,6 +24,8 @@ def open_nwb(path: str | Path) -> NWBHDF5IO:
     path = Path(path)
     if not path.is_file():
         raise NwbItError("no such file", path)
+    with contextlib.suppress(ImportError):      # registers BinnedAlignedSpikes, so files holding it re-export
+        import ndx_binned_spikes  # noqa: F401
     try:
         return NWBHDF5IO(str(path), "r")
     except Exception as exc:  # h5py/pynwb raise many types for non-NWB files

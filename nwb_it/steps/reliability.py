@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.results import ReliabilityResult
 from ..nwb.atomic import atomic_output
+from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, reliability_table
@@ -21,12 +22,14 @@ from ..process.reliability import reliability
 
 def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(),
                     pickle_path: str | Path | None = None, progress: bool = False,
-                    presentations: PresentationSpec = PresentationSpec()) -> ReliabilityResult:
+                    presentations: PresentationSpec = PresentationSpec(), store_binned: bool = False
+                    ) -> ReliabilityResult:
     """Compute every unit's reliability statistics and store them in the same NWB file.
 
     ``params.lab_compat`` gives the lab notebook's numbers exactly (see
     :mod:`nwb_it.process.lab_reliability`). ``pickle_path`` also writes the lab's pickle of the
     responsive units' spikes, ``{'neuron_<unit>': [[onset-aligned times per repeat] per clip]}``.
+    ``store_binned`` also writes the binned counts as ``BinnedAlignedSpikes`` (ndx-binned-spikes).
 
     Examples
     --------
@@ -37,7 +40,7 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     with reading(nwb_path) as nwb:
         spikes, pres = read_spike_trains(nwb), read_presentations(nwb, presentations)
         resolution = nwb.units.resolution
-        if not params.lab_compat:
+        if store_binned or not params.lab_compat:
             aligned = bin_aligned(spikes, pres, params.window, params.bin_size)    # errors name the file
     if params.lab_compat:
         result = lab_reliability(spikes, pres, params, resolution, progress=progress)
@@ -46,6 +49,12 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     if pickle_path is not None:
         with atomic_output(Path(pickle_path), overwrite=True) as tmp, open(tmp, "wb") as fh:
             pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
-                      lambda f: [reliability_table(f, result, to_dict(presentations))])
+    where = to_dict(presentations)
+
+    def tables(f):
+        out = [reliability_table(f, result, where)]
+        if store_binned:
+            out.append(binned_aligned_spikes(f, aligned, pres, {**to_dict(params), "presentations": where}))
+        return out
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables)
     return result

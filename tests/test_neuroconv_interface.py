@@ -1,0 +1,69 @@
+"""The L2_str source inside a real NeuroConv NWBConverter writes what nwb-it convert writes."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from pynwb import NWBHDF5IO
+
+pytest.importorskip("neuroconv", reason="the optional extra neuroconv is not installed")
+
+from neuroconv import NWBConverter  # noqa: E402
+
+from nwb_it import read_source_fields  # noqa: E402
+from nwb_it.neuroconv import L2StrInterface  # noqa: E402
+
+from .helpers import nested_equal  # noqa: E402
+
+
+class LabConverter(NWBConverter):
+    data_interface_classes = dict(L2Str=L2StrInterface)
+
+
+def test_run_conversion_writes_the_same_units_and_trials(small_mat, small_nwb, tmp_path):
+    converter = LabConverter(source_data=dict(L2Str=dict(file_path=str(small_mat))))
+    metadata = converter.get_metadata()
+    assert metadata["Subject"]["subject_id"] == "coco" and metadata["NWBFile"]["session_id"] == "fixshortvid1"
+    metadata["NWBFile"]["session_start_time"] = datetime(2024, 3, 1, 15, tzinfo=timezone.utc)
+    metadata["Subject"].update(age="P7Y", sex="M")
+    out = tmp_path / "neuroconv.nwb"
+    converter.run_conversion(nwbfile_path=str(out), metadata=metadata)
+    with NWBHDF5IO(str(out), "r") as a, NWBHDF5IO(str(small_nwb), "r") as b:
+        fa, fb = a.read(), b.read()
+        assert fa.trials.to_dataframe().equals(fb.trials.to_dataframe())
+        for u in range(len(fb.units)):
+            np.testing.assert_array_equal(fa.units["spike_times"][u], fb.units["spike_times"][u])
+        assert list(fa.units["unit_name"][:]) == list(fb.units["unit_name"][:])
+        assert fa.units.resolution == fb.units.resolution
+        sa, sb = read_source_fields(fa), read_source_fields(fb)
+        assert list(sa) == list(sb) and all(nested_equal(sa[k], sb[k]) for k in sa)
+        assert fa.subject.age == "P7Y"
+
+
+def test_store_binned_round_trip(small_nwb, tmp_path):
+    import ndx_binned_spikes  # noqa: F401  (registers the extension's classes)
+
+    from nwb_it.cli import main
+    from nwb_it.nwb.recording import read_aligned, read_presentations
+    from nwb_it.nwb.validate import validate_nwb
+
+    from .helpers import copy_to
+
+    path = copy_to(small_nwb, tmp_path)
+    assert main(["reliability", str(path), "--n-perm", "20", "--store-binned"]) == 0
+    assert main(["reliability", str(path), "--n-perm", "20"]) == 0          # a later step keeps it
+    with NWBHDF5IO(str(path), "r") as io:
+        f = io.read()
+        binned = f.processing["ecephys"]["binned_aligned_spikes"]
+        aligned, pres = read_aligned(f), read_presentations(f)
+        data, stamps = binned.data[:], binned.event_timestamps[:]
+        labels, which = list(binned.condition_labels[:]), binned.condition_indices[:]
+        assert binned.bin_width_in_ms == 50.0 and binned.event_to_bin_offset_in_ms == -50.0
+        assert list(binned.units_region.data[:]) == list(range(len(f.units)))
+    assert np.all(np.diff(stamps) >= 0) and stamps.size == len(pres)
+    order = np.argsort(pres.onset)
+    clip_pos = np.searchsorted(aligned.clip_index, pres.clip[order])
+    np.testing.assert_array_equal(data, aligned.counts[:, clip_pos, pres.repeat[order]])
+    assert [labels[i] for i in which] == list(pres.names[order])
+    assert not [x for x in validate_nwb(path) if x.blocking]
