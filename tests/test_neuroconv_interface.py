@@ -9,12 +9,12 @@ from pynwb import NWBHDF5IO
 
 pytest.importorskip("neuroconv", reason="the optional extra neuroconv is not installed")
 
-from neuroconv import NWBConverter  # noqa: E402
+from neuroconv import NWBConverter
 
-from nwb_it import read_source_fields  # noqa: E402
-from nwb_it.neuroconv import L2StrInterface  # noqa: E402
+from nwb_it import read_source_fields
+from nwb_it.neuroconv import L2StrInterface
 
-from .helpers import nested_equal  # noqa: E402
+from .helpers import nested_equal
 
 
 class LabConverter(NWBConverter):
