@@ -16,7 +16,7 @@ from pathlib import Path
 from pynwb import NWBHDF5IO, NWBFile
 
 from ..core.errors import NwbItError
-from .atomic import atomic_output
+from .atomic import atomic_output, locked
 
 
 def open_nwb(path: str | Path) -> NWBHDF5IO:
@@ -61,7 +61,7 @@ def replace_in_module(path: str | Path, module: str, description: str,
     (measured: no slower than appending to a copy, and it never leaves dead space).
     """
     path = Path(path)
-    with open_nwb(path) as io:
+    with locked(path), open_nwb(path) as io:        # another step's table, written meanwhile, is kept
         nwb = read_nwb(io, path)
         containers = list(make(nwb))
         mod = nwb.processing.get(module) or nwb.create_processing_module(module, description)

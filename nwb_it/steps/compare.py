@@ -13,6 +13,7 @@ from ..core.errors import NwbItError
 from ..core.params import CompareParams, PresentationSpec, to_dict
 from ..core.results import EncodingResult, RSAResult
 from ..nwb.activations import DEFAULT_TABLE, read_activations
+from ..nwb.atomic import refuse_existing
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_aligned
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, read_reliability
@@ -20,12 +21,14 @@ from ..process.encoding import encoding_model
 from ..process.rsa import rsa
 from ..process.selection import select_units
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
-from ..viz.save import save_figure
+from ..viz.save import save_figures
+
+FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png")
 
 
 def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), fig_dir: str | Path | None = None,
-                activations: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec()
-                ) -> tuple[EncodingResult, RSAResult]:
+                activations: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
+                overwrite: bool = False) -> tuple[EncodingResult, RSAResult]:
     """Encoding model + RSA from the reliability and activations tables of ``nwb_path``; results stored in it.
 
     Units observed (``obs_intervals``) during only part of the presentations are left out:
@@ -37,6 +40,9 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), f
     >>> float(np.nanmedian(enc.normalized))                                                   # doctest: +SKIP
     0.83
     """
+    figures = {} if fig_dir is None else {Path(fig_dir) / name: None for name in FIGURES}
+    for path in figures:
+        refuse_existing(path, overwrite)              # before the slow part
     with reading(nwb_path) as nwb:
         rel = read_reliability(nwb)
         acts = read_activations(nwb, activations)
@@ -57,8 +63,7 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), f
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
                       lambda f: compare_tables(f, enc, res, activations, to_dict(presentations)))
     if fig_dir is not None:
-        fig_dir = Path(fig_dir)
-        save_figure(best_units_figure(enc, title), fig_dir / "encoding_best_units.png")
-        save_figure(score_vs_ceiling_figure(enc, title), fig_dir / "encoding_score_vs_ceiling.png")
-        save_figure(rdm_figure(res, title, acts.provenance.get("family", "model")), fig_dir / "rsa_rdms.png")
+        makers = dict(zip(figures, (lambda: best_units_figure(enc, title), lambda: score_vs_ceiling_figure(enc, title),
+                                    lambda: rdm_figure(res, title, acts.provenance.get("family", "model")))))
+        save_figures(makers, "png", overwrite)
     return enc, res

@@ -1,7 +1,6 @@
 """The end-to-end demo: example session and frames -> every pipeline step -> one NWB file + figures."""
 from __future__ import annotations
 
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from importlib import resources
@@ -39,7 +38,7 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     from ..core.params import CompareParams, ExtractionSettings, HeatmapParams
     from ..examples.random_model import save_random_videomae
     from ..examples.readout import write_example_with_frames
-    from ..nwb.atomic import atomic_output
+    from ..nwb.atomic import atomic_output, refuse_existing
     from ..nwb.validate import validate_nwb
     from .compare import run_compare
     from .convert import convert_session
@@ -53,19 +52,21 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     frames = out_dir / "raw" / "frames"
     figures = out_dir / "figures"
     result = DemoResult(nwb=out_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = Path(model) if model is not None else save_random_videomae(Path(tmp) / "tiny_videomae", seed)
-        with atomic_output(mat, overwrite) as tmp_mat:
-            truth = write_example_with_frames(tmp_mat, frames, model_dir, n_units, n_clips, n_repeats, seed,
-                                              n_readout)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nwb = convert_session(mat, out_dir / "nwb", example_metadata_path(), overwrite=overwrite)
-        rel = run_reliability(nwb)
-        heat = make_heatmaps(nwb, figures / "heatmaps", HeatmapParams())
-        acts = run_extract(frames, ExtractionSettings(model=str(model_dir)), nwb, out_dir / "hidden_states.npy")
-        act_figs = plot_activations(nwb, figures / "activations")
-        enc, rsa = run_compare(nwb, CompareParams(), fig_dir=figures / "compare")
+    refuse_existing(mat, overwrite)             # before anything is written
+    # the tiny model is kept beside the data: the NWB file's provenance names its folder
+    model_dir = Path(model) if model is not None else save_random_videomae(out_dir / "raw" / "tiny_videomae", seed)
+    with atomic_output(mat, overwrite) as tmp_mat:
+        truth = write_example_with_frames(tmp_mat, frames, model_dir, n_units, n_clips, n_repeats, seed,
+                                          n_readout)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nwb = convert_session(mat, out_dir / "nwb", example_metadata_path(), overwrite=overwrite)
+    rel = run_reliability(nwb)
+    heat = make_heatmaps(nwb, figures / "heatmaps", HeatmapParams(), overwrite=overwrite)
+    acts = run_extract(frames, ExtractionSettings(model=str(model_dir)), nwb, out_dir / "hidden_states.npy",
+                       overwrite=overwrite)
+    act_figs = plot_activations(nwb, figures / "activations", overwrite=overwrite)
+    enc, rsa = run_compare(nwb, CompareParams(), fig_dir=figures / "compare", overwrite=overwrite)
     blocking = [str(f) for f in validate_nwb(nwb) if f.blocking]
     if blocking:
         raise NwbItError(f"demo output fails validation: {blocking[0]}", nwb)

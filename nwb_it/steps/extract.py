@@ -21,7 +21,7 @@ from ..core.results import Activations
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
-from ..nwb.atomic import atomic_output
+from ..nwb.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations
 from ..nwb.source_fields import read_source_fields
@@ -72,7 +72,7 @@ def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | No
     return out
 
 
-def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = True) -> None:
+def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = False) -> None:
     """The lab's hidden_states.npy: (total windows, hidden), clips in order, windows in order."""
     with atomic_output(Path(path), overwrite) as tmp, open(tmp, "wb") as fh:
         np.save(fh, acts.layers[layer])
@@ -101,7 +101,8 @@ def session_clips(nwb_path: str | Path, presentations: PresentationSpec = Presen
 def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
                 nwb_path: str | Path | None = None, npy_path: str | Path | None = None,
                 clip_map: str | Path | None = None, progress: bool = False, extractor=None,
-                table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec()) -> Activations:
+                table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
+                overwrite: bool = False) -> Activations:
     """Extract activations for every clip under ``frames``; write them into ``nwb_path`` and/or ``npy_path``.
 
     Clips are matched to the NWB file's trials before the model runs, so a mismatch
@@ -112,6 +113,9 @@ def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSet
     >>> acts = run_extract("frames", ExtractionSettings(model="videomae_folder"),
     ...                    nwb_path="sub-coco_ses-fixshortvid1_ecephys.nwb")     # doctest: +SKIP
     """
+    if npy_path is not None:
+        refuse_same_file(npy_path, nwb_path, clip_map)
+        refuse_existing(Path(npy_path), overwrite)       # before the slow part
     clips = discover_clips(frames)
     names = None
     if nwb_path is not None:
@@ -122,7 +126,7 @@ def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSet
             raise NwbItError(exc.problem, exc.path or frames) from None
     acts = extract(clips, settings, extractor=extractor, progress=progress)
     if npy_path is not None:
-        write_npy(acts, npy_path)
+        write_npy(acts, npy_path, overwrite=overwrite)
     if nwb_path is not None:
         acts = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
         replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(acts, table)])

@@ -4,15 +4,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from ..core.params import HeatmapParams, PresentationSpec
 from ..nwb.io import reading
 from ..nwb.recording import read_aligned
 from ..nwb.results import read_reliability_or_none
 from ..process.selection import select_units
 from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
-from ..viz.save import save_figure
+from ..viz.save import save_figures
 
 
 def safe_name(text: str) -> str:
@@ -25,7 +23,8 @@ def session_title(nwb) -> str:
 
 
 def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapParams = HeatmapParams(),
-                  progress: bool = False, presentations: PresentationSpec = PresentationSpec()) -> list[Path]:
+                  progress: bool = False, presentations: PresentationSpec = PresentationSpec(),
+                  overwrite: bool = False) -> list[Path]:
     """Write the population heatmap, one heatmap per unit and the reliability histograms.
 
     Examples
@@ -38,14 +37,12 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
         result = read_reliability_or_none(nwb)
         aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units),
                                presentations)
-    paths = [save_figure(population_figure(aligned, how, title, params.clip_duration), out_dir / f"population.{fmt}",
-                         fmt)]
-    for row in tqdm(range(len(aligned.unit_ids)), desc="unit heatmaps", disable=not progress, leave=False):
+    makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, title, params.clip_duration)}
+    for row in range(len(aligned.unit_ids)):
         name = f"unit{aligned.unit_ids[row]:04d}_{safe_name(aligned.unit_names[row])}.{fmt}"
-        paths.append(save_figure(unit_figure(aligned, row, how, title, params.clip_duration),
-                                 out_dir / "units" / name, fmt))
+        makers[out_dir / "units" / name] = (
+            lambda row=row: unit_figure(aligned, row, how, title, params.clip_duration))
     if result is not None:
-        f1, f2 = histogram_figures(result, title)
-        paths += [save_figure(f1, out_dir / f"r2_true_vs_null.{fmt}", fmt),
-                  save_figure(f2, out_dir / f"dprime.{fmt}", fmt)]
-    return paths
+        makers[out_dir / f"r2_true_vs_null.{fmt}"] = lambda: histogram_figures(result, title)[0]
+        makers[out_dir / f"dprime.{fmt}"] = lambda: histogram_figures(result, title)[1]
+    return save_figures(makers, fmt, overwrite, progress)

@@ -4,18 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..core.errors import NwbItError
 from ..nwb.activations import DEFAULT_TABLE, read_activations
 from ..nwb.io import reading
 from ..viz.activations import clip_figure, pca_figure
-from ..viz.save import save_figure
+from ..viz.save import save_figures
 from .heatmaps import safe_name
 
 
 def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "last", fmt: str = "png",
-                     progress: bool = False, table: str = DEFAULT_TABLE) -> list[Path]:
+                     progress: bool = False, table: str = DEFAULT_TABLE, overwrite: bool = False) -> list[Path]:
     """One heatmap per clip and one PCA trajectory figure, from an activations table of ``nwb_path``."""
     out_dir = Path(out_dir)
     with reading(nwb_path) as nwb:
@@ -26,15 +25,15 @@ def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "la
     pad = int(acts.provenance["pad"])
     family = acts.provenance.get("family", "model")
     in_clip = np.zeros(len(last), dtype=bool)
-    paths = []
-    for c, key in enumerate(tqdm(acts.clip_keys, desc="clip figures", disable=not progress, leave=False)):
+    makers = {}
+    for c, key in enumerate(acts.clip_keys):
         sel = acts.clip_of_window == c
         n_clip = int(last[sel].max()) - pad + 1       # the last window ends pad frames after the clip
         in_clip[sel] = (last[sel] >= 0) & (last[sel] < n_clip)
         title = f"clip {key} ({acts.stimulus_names[c]}): layer {layer}"
-        paths.append(save_figure(clip_figure(values[sel], time[sel], last[sel], n_clip, title),
-                                 out_dir / "clips" / f"clip_{safe_name(key)}.{fmt}", fmt))
+        makers[out_dir / "clips" / f"clip_{safe_name(key)}.{fmt}"] = (
+            lambda sel=sel, n_clip=n_clip, title=title: clip_figure(values[sel], time[sel], last[sel], n_clip, title))
     title = f"{family} layer {layer}: windows of {len(acts.clip_keys)} clips"
-    paths.insert(0, save_figure(pca_figure(values, acts.clip_of_window, in_clip, title),
-                                out_dir / f"pca_trajectory.{fmt}", fmt))
-    return paths
+    makers = {out_dir / f"pca_trajectory.{fmt}": lambda: pca_figure(values, acts.clip_of_window, in_clip, title),
+              **makers}
+    return save_figures(makers, fmt, overwrite, progress)

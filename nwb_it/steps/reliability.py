@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.results import ReliabilityResult
-from ..nwb.atomic import atomic_output
+from ..nwb.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
@@ -22,8 +22,8 @@ from ..process.reliability import reliability
 
 def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(),
                     pickle_path: str | Path | None = None, progress: bool = False,
-                    presentations: PresentationSpec = PresentationSpec(), store_binned: bool = False
-                    ) -> ReliabilityResult:
+                    presentations: PresentationSpec = PresentationSpec(), store_binned: bool = False,
+                    overwrite: bool = False) -> ReliabilityResult:
     """Compute every unit's reliability statistics and store them in the same NWB file.
 
     ``params.lab_compat`` gives the lab notebook's numbers exactly (see
@@ -37,6 +37,9 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     >>> int(res.responsive.sum())                                                 # doctest: +SKIP
     75
     """
+    if pickle_path is not None:
+        refuse_same_file(pickle_path, nwb_path)
+        refuse_existing(Path(pickle_path), overwrite)
     with reading(nwb_path) as nwb:
         spikes, pres = read_spike_trains(nwb), read_presentations(nwb, presentations)
         resolution = nwb.units.resolution
@@ -47,7 +50,7 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     else:
         result = reliability(aligned, params, progress=progress)
     if pickle_path is not None:
-        with atomic_output(Path(pickle_path), overwrite=True) as tmp, open(tmp, "wb") as fh:
+        with atomic_output(Path(pickle_path), overwrite) as tmp, open(tmp, "wb") as fh:
             pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
     where = to_dict(presentations)
 

@@ -1,0 +1,68 @@
+"""The ``nwb-it`` command line: one verb per pipeline step, defaults read from ``core.params``.
+
+Verbs live in ``session_verbs`` (example, convert, validate, demo), ``analysis_verbs``
+(reliability, heatmaps, compare) and ``model_verbs`` (extract-videomae, plot-activations).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Callable
+
+from ..core.errors import NwbItError
+from ..core.provenance import package_version
+
+VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+ORDER = ("example", "convert", "validate", "reliability", "heatmaps", "extract-videomae", "plot-activations",
+         "compare", "demo")
+
+
+def verb(name: str):
+    """Register a function that adds one sub-command to the parser."""
+    def deco(fn):
+        VERBS[name] = fn
+        return fn
+    return deco
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nwb-it", description=(
+        "Macaque IT recording sessions (.mat) and model activations into DANDI-ready NWB files."))
+    parser.add_argument("--version", action="version", version=f"nwb-it {package_version()}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    from . import analysis_verbs, model_verbs, session_verbs  # noqa: F401  (they register their verbs)
+
+    for name in ORDER:
+        VERBS[name](sub)
+    return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"nwb-it: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")       # the command line draws into files only
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.debug:
+        warnings.showwarning = _one_line_warning
+        for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=noisy)
+    try:
+        return args.func(args)
+    except NwbItError as exc:
+        if args.debug:
+            raise
+        print(f"nwb-it: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nwb-it: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Model verbs: extract-videomae, plot-activations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import NwbItError
+from ..core.params import ExtractionSettings, default
+from . import verb
+from .options import command, overwrite_option, presentation_options, spec
+
+
+@verb("extract-videomae")
+def _extract(sub) -> None:
+    p = command(sub, "extract-videomae", "VideoMAE activations of the clips' sliding windows")
+    p.add_argument("frames", type=Path, help="folder of clip frames (flat lab naming, or one sub-folder per clip)")
+    p.add_argument("--nwb", type=Path, help="store the activations in this NWB file (matched to its trials)")
+    p.add_argument("--npy", type=Path, help="also write the lab's hidden_states.npy (last layer)")
+    p.add_argument("--model", default=default(ExtractionSettings, "model"),
+                   help="Hugging Face id (local cache only) or model folder")
+    p.add_argument("--batch-size", type=int, help="windows per forward pass (default 4 on CPU, 32 on GPU)")
+    p.add_argument("--layers", default=default(ExtractionSettings, "layers"),
+                   help="last | all | comma-separated hidden_states indices")
+    p.add_argument("--pool", choices=["mean", "max"], default=default(ExtractionSettings, "pool"),
+                   help="pooling of the last tubelet's tokens")
+    p.add_argument("--pad", type=int, default=default(ExtractionSettings, "pad"),
+                   help="grey frames before and after each clip")
+    p.add_argument("--grey", default=str(default(ExtractionSettings, "grey")),
+                   help="grey level 0-255 or a padding image file")
+    p.add_argument("--fps", type=float, default=default(ExtractionSettings, "fps"),
+                   help="frame rate of the clips (window times)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=default(ExtractionSettings, "device"),
+                   help="where the model runs")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=default(ExtractionSettings, "dtype"),
+                   help="model precision (reduced precision on a GPU only)")
+    p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name")
+    overwrite_option(p, "an existing --npy file")
+    presentation_options(p)
+
+    def run(args) -> int:
+        from ..steps.extract import run_extract
+
+        if args.nwb is None and args.npy is None:
+            raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
+        grey = int(args.grey) if args.grey.isdigit() else args.grey
+        settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
+                                      fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+        acts = run_extract(args.frames, settings, args.nwb, args.npy, args.clip_map, progress=True,
+                           presentations=spec(args), overwrite=args.overwrite)
+        total = len(acts.window)
+        print(f"{len(acts.clip_keys)} clips, {total} windows ({total - acts.n_forward_windows} all-grey windows "
+              f"reused), layers {', '.join(acts.layers)}, hidden {next(iter(acts.layers.values())).shape[1]}")
+        for dest in (args.nwb, args.npy):
+            if dest:
+                print(dest)
+        return 0
+    p.set_defaults(func=run)
+
+
+@verb("plot-activations")
+def _plot_activations(sub) -> None:
+    p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
+    p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
+    p.add_argument("--layer", default="last", help="layer to plot")
+    p.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format")
+    overwrite_option(p, "existing figures")
+
+    def run(args) -> int:
+        from ..steps.plot_activations import plot_activations
+
+        paths = plot_activations(args.nwb, args.out_dir, args.layer, args.format, progress=True,
+                                 overwrite=args.overwrite)
+        print(f"{len(paths)} figures in {args.out_dir}")
+        return 0
+    p.set_defaults(func=run)

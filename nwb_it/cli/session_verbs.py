@@ -1,0 +1,139 @@
+"""Verbs that make and check files: example, convert, validate, demo."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..core.errors import NwbItError
+from ..core.params import default
+from ..formats.l2str.reader import SourceLayout
+from . import verb
+from .options import command
+
+
+def _layout(args) -> SourceLayout:
+    return SourceLayout(struct=args.struct, spikes=args.spikes_field, itemnames=args.itemnames_field,
+                        neuron_id=args.neuron_id_field, trialnum=args.trialnum_field)
+
+
+def _layout_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("source layout")
+    g.add_argument("--struct", default=default(SourceLayout, "struct"), help="name of the session struct")
+    g.add_argument("--spikes-field", default=default(SourceLayout, "spikes"),
+                   help="field holding spikes{unit}{clip}{repeat}")
+    g.add_argument("--itemnames-field", default=default(SourceLayout, "itemnames"), help="field naming the clips")
+    g.add_argument("--neuron-id-field", default=default(SourceLayout, "neuron_id"), help="field naming the units")
+    g.add_argument("--trialnum-field", default=default(SourceLayout, "trialnum"),
+                   help="field giving each presentation's trial number")
+
+
+@verb("example")
+def _example(sub) -> None:
+    p = command(sub, "example", "write an example session (genuine MATLAB file, known truth)")
+    p.add_argument("out", type=Path, help="output .mat path, e.g. rec_fixshortvid1_coco.mat")
+    p.add_argument("--units", type=int, default=16, help="units (1-256)")
+    p.add_argument("--clips", type=int, default=20, help="clips (1-200)")
+    p.add_argument("--repeats", type=int, default=6, help="repeats per clip (1-8; ragged below that)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--mat-format", choices=["7.3", "5"], default="7.3", help="MATLAB file version")
+    p.add_argument("--frames", type=Path, help="also write clip frames (moving shapes) into this folder")
+    p.add_argument("--model", help="with --frames: model folder whose activations the read-out units follow")
+    p.add_argument("--readout", type=int, default=4, help="with --model: number of read-out units")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+
+    def run(args) -> int:
+        from ..examples import example_clip_names, write_example_frames, write_example_session
+        from ..nwb.atomic import atomic_output
+
+        if not (1 <= args.units <= 256 and 1 <= args.clips <= 200 and 1 <= args.repeats <= 8):
+            raise NwbItError("--units 1-256, --clips 1-200, --repeats 1-8")
+        with atomic_output(args.out, args.overwrite) as tmp:
+            if args.frames is not None and args.model is not None:
+                from ..examples.readout import write_example_with_frames
+
+                truth = write_example_with_frames(tmp, args.frames, args.model, args.units, args.clips,
+                                                  args.repeats, args.seed, args.readout)
+            else:
+                truth = write_example_session(tmp, args.units, args.clips, args.repeats, args.seed,
+                                              args.mat_format)
+                if args.frames is not None:
+                    write_example_frames(args.frames, example_clip_names(args.clips))
+        print(f"{args.out}  ({args.units} units, {truth.responsive.sum()} made responsive; {args.clips} clips; "
+              f"{truth.n_repeats.sum()} presentations)")
+        return 0
+    p.set_defaults(func=run)
+
+
+@verb("convert")
+def _convert(sub) -> None:
+    p = command(sub, "convert", "convert .mat sessions into DANDI-layout NWB files")
+    p.add_argument("sessions", nargs="+", type=Path, help="session .mat files (v7.3 or v5/v7)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="output folder (DANDI layout inside)")
+    p.add_argument("--metadata", type=Path, help="metadata YAML (NWBFile:, Subject:, Ecephys:, Units: sections)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _layout_options(p)
+
+    def run(args) -> int:
+        from tqdm.auto import tqdm
+
+        from ..steps.convert import convert_session
+
+        failed = 0
+        for mat in tqdm(args.sessions, desc="sessions", unit="session", disable=len(args.sessions) < 2):
+            try:
+                out = convert_session(mat, args.out_dir, args.metadata, args.overwrite, _layout(args),
+                                      progress=sys.stderr.isatty())
+                tqdm.write(str(out))
+            except NwbItError as exc:
+                if args.debug:
+                    raise
+                failed += 1
+                print(f"nwb-it: error: {exc}", file=sys.stderr)
+        return 2 if failed else 0
+    p.set_defaults(func=run)
+
+
+@verb("validate")
+def _validate(sub) -> None:
+    p = command(sub, "validate", "pynwb schema validation + nwbinspector (DANDI config)")
+    p.add_argument("paths", nargs="+", type=Path, help="NWB files or folders holding them")
+
+    def run(args) -> int:
+        from ..nwb.validate import validate_nwb
+
+        files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])]
+        if not files:
+            raise NwbItError("no .nwb file found", args.paths[0])
+        blocking = 0
+        for path in files:
+            findings = validate_nwb(path)
+            for finding in findings:
+                print(finding)
+            n_block = sum(f.blocking for f in findings)
+            blocking += n_block
+            print(f"{path}: {'FAILED' if n_block else 'OK'} ({len(findings)} finding(s), {n_block} blocking)")
+        return 1 if blocking else 0
+    p.set_defaults(func=run)
+
+
+@verb("demo")
+def _demo(sub) -> None:
+    p = command(sub, "demo", "run every step on an example session and its clip frames")
+    p.add_argument("out_dir", type=Path, nargs="?", default=Path("demo_out"), help="output folder")
+    p.add_argument("--model", help="VideoMAE folder or cached id (default: a tiny random model built on the fly)")
+    p.add_argument("--units", type=int, default=32, help="units of the example session")
+    p.add_argument("--clips", type=int, default=30, help="clips of the example session")
+    p.add_argument("--repeats", type=int, default=6, help="repeats per clip")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
+
+    def run(args) -> int:
+        from ..steps.demo import run_demo
+
+        result = run_demo(args.out_dir, args.model, args.units, args.clips, args.repeats, overwrite=args.overwrite)
+        for key, value in result.summary.items():
+            print(f"{key:>14}: {value}")
+        for key, path in result.files.items():
+            print(f"{key:>14}: {path}")
+        return 0
+    p.set_defaults(func=run)
