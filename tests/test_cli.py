@@ -50,7 +50,7 @@ def _make(kind, tmp_path):
     ("truncated hdf5", "truncated or corrupt"),
     ("no struct", "no 'L2_str' struct"),
     ("spikes not cells", "not a nested cell array"),
-    ("nan spikes", "spikes{2}{1}{1} holds a nan spike time"),
+    ("nan spikes", "spikes{2}{1}{1} holds a nan s spike time"),
     ("itemnames count", "'itemnames' names 2 clips but 'spikes' has 4"),
     ("neuron_id count", "'neuron_id' names 4 units but 'spikes' has 3"),
 ])

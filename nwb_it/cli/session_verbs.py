@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import default
-from ..formats.l2str.reader import SourceLayout
+from ..formats.l2str.reader import MAX_SPIKE_TIME_S, SourceLayout
 from . import verb
 from .options import command
 
@@ -72,6 +72,8 @@ def _convert(sub) -> None:
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="output folder (DANDI layout inside)")
     p.add_argument("--metadata", type=Path, help="metadata YAML (NWBFile:, Subject:, Ecephys:, Units: sections)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--max-spike-time", type=float, default=MAX_SPIKE_TIME_S,
+                   help="largest plausible |spike time| from clip onset (s); beyond it the file is refused")
     _layout_options(p)
 
     def run(args) -> int:
@@ -83,7 +85,7 @@ def _convert(sub) -> None:
         for mat in tqdm(args.sessions, desc="sessions", unit="session", disable=len(args.sessions) < 2):
             try:
                 out = convert_session(mat, args.out_dir, args.metadata, args.overwrite, _layout(args),
-                                      progress=sys.stderr.isatty())
+                                      progress=sys.stderr.isatty(), max_spike_time=args.max_spike_time)
                 tqdm.write(str(out))
             except NwbItError as exc:
                 if args.debug:

@@ -68,6 +68,9 @@ def load_pretrained(model_cls, processor_cls, model: str | Path, ignore_missing:
     except OSError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NwbItError(f"model '{model}' not found locally ({first}); {OFFLINE_HINT}") from None
+    except Exception as exc:  # e.g. torch refusing a pickle payload in pytorch_model.bin
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise NwbItError(f"model '{model}' could not be loaded safely ({type(exc).__name__}: {first})") from None
     missing = [k for k in info.get("missing_keys", []) if not any(part in k for part in ignore_missing)]
     if missing:
         raise NwbItError(f"model '{model}' lacks {len(missing)} weights (e.g. {missing[0]}): they would be "

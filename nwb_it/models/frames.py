@@ -25,13 +25,30 @@ class Clip:
     frames: list[Path]
 
 
-def _int_token(text: str, which: int, path: Path) -> int:
-    token = text.split("_")[which]
-    match = re.search(r"-?\d+", token)
-    if not match:
-        raise NwbItError(f"no integer in the {'first' if which == 0 else 'last'} '_' token of the name "
+def frame_number(text: str, which: int, path: Path) -> int:
+    """The number of a name's first or last ``_`` token: its digits, as the lab's script read them.
+
+    A frame or clip number is never negative: ``f-12`` is frame 12.
+
+    Examples
+    --------
+    >>> frame_number("c2_mov_f-12", -1, Path("c2_mov_f-12.png"))
+    12
+    """
+    digits = re.sub(r"\D", "", text.split("_")[which])
+    if not digits:
+        raise NwbItError(f"no digits in the {'first' if which == 0 else 'last'} '_' token of the name "
                          "(expected names like 12_dog_3.png)", path)
-    return int(match.group())
+    return int(digits)
+
+
+def _in_order(frames: list[Path]) -> list[Path]:
+    """Frames by number; two files with one number would be one frame twice: refused, naming both."""
+    numbered = sorted(((frame_number(f.stem, -1, f), f.name, f) for f in frames), key=lambda t: t[:2])
+    for (a, _, fa), (b, _, fb) in zip(numbered, numbered[1:]):
+        if a == b:
+            raise NwbItError(f"frame number {a} appears twice in one clip: {fa.name} and {fb.name}", fa.parent)
+    return [f for _, _, f in numbered]
 
 
 def _images(folder: Path) -> list[Path]:
@@ -58,29 +75,39 @@ def discover_clips(root: str | Path) -> list[Clip]:
             if f.stem.count("_") < 2:
                 raise NwbItError("frame name needs at least three '_' tokens (clipnum_name_frame)", f)
             groups.setdefault("_".join(f.stem.split("_")[:2]), []).append(f)
-        keys = sorted(groups, key=lambda k: (_int_token(k, 0, groups[k][0]), k))
+        keys = sorted(groups, key=lambda k: (frame_number(k, 0, groups[k][0]), k))
     elif subdirs:
         groups = {d.name: _images(d) for d in subdirs}
-        numbered = all(re.match(r"-?\d+", k.split("_")[0]) for k in groups)
-        keys = sorted(groups, key=lambda k: (_int_token(k, 0, root / k), k) if numbered else (0, k))
+        numbered = all(re.search(r"\d", k.split("_")[0]) for k in groups)
+        keys = sorted(groups, key=lambda k: (frame_number(k, 0, root / k), k) if numbered else (0, k))
     else:
         raise NwbItError("no frame images (png/jpg) found, neither directly nor in sub-folders", root)
     clips = []
     for key in keys:
-        frames = sorted(groups[key], key=lambda f: (_int_token(f.stem, -1, f), f.name))
-        clips.append(Clip(key=key, frames=frames))
+        clips.append(Clip(key=key, frames=_in_order(groups[key])))
     return clips
 
 
 def load_frame(path: Path, size: int):
-    """One frame as the seed loaded it: RGB, resized to size x size (PIL's default filter)."""
-    from PIL import Image, UnidentifiedImageError
+    """One frame as the lab's script loaded it: RGB, resized to size x size (PIL's default filter).
+
+    PIL refuses images over its pixel limit (a decompression bomb): that is one error line too.
+    """
+    import warnings
+
+    from PIL import Image
 
     try:
-        with Image.open(path) as img:
-            return img.convert("RGB").resize((size, size))
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise NwbItError(f"cannot read frame ({exc.__class__.__name__}: {exc})", path) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return img.convert("RGB").resize((size, size))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise NwbItError(f"refused: {str(exc).split('.')[0]} (a frame should be a few hundred pixels wide)",
+                         path) from None
+    except Exception as exc:  # PIL raises many types on damaged images
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise NwbItError(f"cannot read frame ({exc.__class__.__name__}: {detail})", path) from None
 
 
 def grey_frame(size: int, grey: int | str | Path = 128):

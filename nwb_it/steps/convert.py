@@ -7,6 +7,7 @@ from pynwb import NWBHDF5IO
 
 from ..formats.base import SourceInterface
 from ..formats.l2str import L2StrSource, SourceLayout
+from ..formats.l2str.reader import MAX_SPIKE_TIME_S
 from ..nwb.atomic import atomic_output, refuse_existing
 from ..nwb.metadata import build_metadata, load_metadata_yaml
 
@@ -47,7 +48,8 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
 
 
 def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | str | Path | None = None,
-                    overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False) -> Path:
+                    overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False,
+                    max_spike_time: float = MAX_SPIKE_TIME_S) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
@@ -73,4 +75,4 @@ def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | 
     >>> convert_session(mat, d, meta).name
     'sub-coco_ses-fixshortvid1_ecephys.nwb'
     """
-    return convert_source(L2StrSource(mat_path, layout), out_dir, metadata, overwrite, progress)
+    return convert_source(L2StrSource(mat_path, layout, max_spike_time), out_dir, metadata, overwrite, progress)

@@ -14,6 +14,9 @@ import numpy as np
 
 from ...core.errors import NwbItError
 from . import h5fast
+from .limits import max_bytes
+
+IEEE_FLOATS = (h5py.h5t.IEEE_F64LE, h5py.h5t.IEEE_F64BE, h5py.h5t.IEEE_F32LE, h5py.h5t.IEEE_F32BE)
 
 
 def _attr_str(obj, name: str) -> str:
@@ -33,12 +36,20 @@ def struct_field_names(grp: h5py.Group) -> list[str]:
 
 
 def decode_h5(obj: h5py.Dataset | h5py.Group) -> Any:
-    """Decode one MATLAB v7.3 value (group = struct, refs = cell, uint16 char, ...)."""
+    """Decode one MATLAB v7.3 value (group = struct, refs = cell, uint16 char, ...).
+
+    Declared sizes are checked against the file's size before anything is allocated.
+    """
     cls = _attr_str(obj, "MATLAB_class")
     if isinstance(obj, h5py.Group):
         return {name: decode_h5(obj[name]) for name in struct_field_names(obj)}
+    where = obj.name
+    if obj.size * obj.dtype.itemsize > max_bytes(obj.file.filename):
+        raise NwbItError(f"{where} declares {obj.shape} values, more than the file could hold: file corrupt")
     if obj.attrs.get("MATLAB_empty", 0):
         dims = tuple(int(d) for d in np.ravel(obj[()]))
+        if dims and min(dims) > 0:                # an empty value has a zero dimension
+            raise NwbItError(f"{where} is marked empty but declares {'x'.join(map(str, dims))}: file corrupt")
         if cls == "char":
             return ""
         if cls == "cell":
@@ -52,14 +63,25 @@ def decode_h5(obj: h5py.Dataset | h5py.Group) -> Any:
             flat[i] = decode_h5(obj.file[ref])
         return out.T
     if cls == "char":
-        rows = data.T
-        strings = ["".join(map(chr, row)) for row in np.atleast_2d(rows)]
-        return strings[0] if len(strings) == 1 else np.array(strings, dtype=object)
+        return char_value(data.T)
     if cls == "logical":
         return data.T.astype(bool)
     if data.dtype.names and set(data.dtype.names) == {"real", "imag"}:
         return (data["real"] + 1j * data["imag"]).T
     return data.T
+
+
+def char_value(codes: np.ndarray) -> str | np.ndarray:
+    """A MATLAB char array (MATLAB shape) as Python text.
+
+    A vector, 1-by-n or n-by-1 (``hdf5storage``'s ``oned_as="column"``, or transposed
+    MATLAB code), is one string, as mat73 and the lab's scripts read it; a genuine
+    multi-row char matrix stays one string per row.
+    """
+    codes = np.atleast_2d(codes)
+    if min(codes.shape) == 1:
+        return "".join(map(chr, codes.reshape(-1)))
+    return np.array(["".join(map(chr, row)) for row in codes], dtype=object)
 
 
 def decode_v5(value: Any) -> Any:
@@ -77,6 +99,8 @@ def decode_v5(value: Any) -> Any:
             return out
         if value.dtype.kind == "U":
             strings = [str(s) for s in value.reshape(-1)] if value.ndim else [str(value)]
+            if len(strings) > 1 and all(len(s) <= 1 for s in strings):
+                return "".join(strings)              # an n-by-1 char vector: one string (see char_value)
             return strings[0] if len(strings) == 1 else ("" if not strings else np.array(strings, dtype=object))
     return value
 
@@ -102,6 +126,7 @@ class _Walk:
         self.path = path
         self.buffer = np.empty(1 << 16, dtype=np.float64)
         self.used = 0
+        self.max_bytes = max_bytes(path)
 
     def open(self, ref) -> h5py.h5d.DatasetID:
         obj = h5py.h5r.dereference(ref, self.fid)
@@ -137,8 +162,13 @@ class _Walk:
                 return 0
             raise NwbItError(f"spikes{where} holds {'a cell' if cls == h5py.h5t.REFERENCE else 'non-float data'}"
                              " where spike times (double) are expected", self.path)
+        if not any(tid.equal(t) for t in IEEE_FLOATS):
+            raise NwbItError(f"spikes{where} has a damaged floating-point type (not IEEE 754): file corrupt", self.path)
         shape = dsid.shape
         n = int(np.prod(shape))
+        if 8 * n > self.max_bytes:
+            raise NwbItError(f"spikes{where} declares {n} values, more than the file could hold: file corrupt",
+                             self.path)
         if self.used + n > self.buffer.size:
             self.buffer = np.resize(self.buffer, max(2 * self.buffer.size, self.used + n))
         view = self.buffer[self.used:self.used + n].reshape(shape)
@@ -219,7 +249,7 @@ def nested_spike_cells(spikes: Any, path) -> tuple[np.ndarray, np.ndarray, np.nd
                                  f"has {n_repeats[k]}", path)
             for r, rep in enumerate(repeats):
                 arr = np.asarray(rep)
-                if arr.dtype == object or arr.dtype.kind not in "fiu":
+                if arr.size and (arr.dtype == object or arr.dtype.kind != "f"):
                     raise NwbItError(f"{where}{{{r + 1}}} holds {'a cell' if arr.dtype == object else arr.dtype}"
                                      " where spike times (double) are expected", path)
                 times.append(arr.astype(np.float64).reshape(-1, order="F"))

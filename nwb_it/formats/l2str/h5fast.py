@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from ...core.errors import NwbItError
+from .limits import max_bytes
 
 _hid = ctypes.c_int64
 H5T_INTEGER, H5T_FLOAT, H5T_REFERENCE = 0, 1, 7
@@ -49,12 +50,15 @@ def load():
                     ("H5Aexists", ctypes.c_int, [_hid, ctypes.c_char_p]),
                     ("H5Dread", ctypes.c_int, [_hid, _hid, _hid, _hid, _hid, ctypes.c_void_p]),
                     ("H5Sclose", ctypes.c_int, [_hid]), ("H5Tclose", ctypes.c_int, [_hid]),
-                    ("H5Oclose", ctypes.c_int, [_hid])]:
+                    ("H5Oclose", ctypes.c_int, [_hid]), ("H5Tequal", ctypes.c_int, [_hid, _hid])]:
                 getattr(lib, fn).restype = res
                 getattr(lib, fn).argtypes = args
             lib.H5open()
             lib.double_t = _hid.in_dll(lib, "H5T_NATIVE_DOUBLE_g").value
             lib.ref_t = _hid.in_dll(lib, "H5T_STD_REF_OBJ_g").value
+            # the IEEE types a spike dataset may have: anything else (a damaged type message) is refused
+            lib.ieee_floats = [_hid.in_dll(lib, f"H5T_IEEE_F{bits}{order}_g").value
+                               for bits in (64, 32) for order in ("LE", "BE")]
             return lib
         except (OSError, AttributeError, ValueError):
             continue
@@ -69,6 +73,7 @@ class CWalk:
         self.buffer = np.empty(1 << 16, dtype=np.float64)
         self.used = 0
         self._dims = np.zeros(32, dtype=np.uint64)
+        self.max_bytes = max_bytes(path)
 
     def open(self, addr) -> int:
         oid = self.lib.H5Oopen_by_addr(self.fid, int(addr))
@@ -76,12 +81,14 @@ class CWalk:
             raise NwbItError(f"cannot open the object at address {int(addr)} (file truncated or corrupt)", self.path)
         return oid
 
-    def _class(self, oid: int) -> int:
+    def _class(self, oid: int, ieee: list[bool] | None = None) -> int:
         tid = self.lib.H5Dget_type(oid)
         if tid < 0:
             self.lib.H5Oclose(oid)
             raise NwbItError("spikes is not a nested cell array (found a struct inside)", self.path)
         cls = self.lib.H5Tget_class(tid)
+        if ieee is not None and cls == H5T_FLOAT:
+            ieee.append(any(self.lib.H5Tequal(tid, t) > 0 for t in self.lib.ieee_floats))
         self.lib.H5Tclose(tid)
         return cls
 
@@ -118,15 +125,22 @@ class CWalk:
         lib = self.lib
         oid = self.open(addr)
         try:
-            cls = self._class(oid)
+            ieee: list[bool] = []
+            cls = self._class(oid, ieee)
             if cls != H5T_FLOAT:
                 if cls == H5T_INTEGER and self._is_empty(oid):
                     return 0
                 raise NwbItError(f"spikes{where} holds {'a cell' if cls == H5T_REFERENCE else 'non-float data'}"
                                  " where spike times (double) are expected", self.path)
+            if not ieee[0]:
+                raise NwbItError(f"spikes{where} has a damaged floating-point type (not IEEE 754): file corrupt",
+                                 self.path)
             space = lib.H5Dget_space(oid)
             n = lib.H5Sget_simple_extent_npoints(space)
             lib.H5Sclose(space)
+            if n < 0 or 8 * n > self.max_bytes:
+                raise NwbItError(f"spikes{where} declares {n} values, more than the file could hold: file corrupt",
+                                 self.path)
             if self.used + n > self.buffer.size:
                 self.buffer = np.resize(self.buffer, max(2 * self.buffer.size, self.used + n))
             if lib.H5Dread(oid, lib.double_t, 0, 0, 0, self.buffer.ctypes.data + 8 * self.used) < 0:

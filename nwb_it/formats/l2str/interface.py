@@ -7,7 +7,7 @@ from typing import Any
 
 from ...core.session import Session
 from ..base import SourceInterface
-from .reader import SourceLayout, read_session
+from .reader import MAX_SPIKE_TIME_S, SourceLayout, read_session
 
 
 def parse_session_name(path: Path) -> tuple[str | None, str | None]:
@@ -36,14 +36,16 @@ class L2StrSource(SourceInterface):
 
     format_name = "L2_str MAT"
 
-    def __init__(self, file_path: str | Path, layout: SourceLayout = SourceLayout()):
+    def __init__(self, file_path: str | Path, layout: SourceLayout = SourceLayout(),
+                 max_spike_time: float = MAX_SPIKE_TIME_S):
         self.file_path = Path(file_path)
         self.layout = layout
+        self.max_spike_time = max_spike_time
         self._session: Session | None = None
 
     def read(self, progress: bool = False) -> Session:
         if self._session is None:
-            self._session = read_session(self.file_path, self.layout, progress=progress)
+            self._session = read_session(self.file_path, self.layout, progress, self.max_spike_time)
         return self._session
 
     def ids(self) -> tuple[str | None, str | None]:

@@ -14,6 +14,10 @@ from tqdm.auto import tqdm
 from ...core.errors import NwbItError
 from ...core.session import Session
 from .decode import cell_elements, decode_h5, decode_v5, nested_spike_cells, struct_field_names, walk_spike_cells
+from .limits import max_bytes
+
+MAX_SPIKE_TIME_S = 60.0             # spike times are relative to a clip's onset: minutes away is a damaged value
+V5_READER_BASE_BYTES = 4 << 30      # the child's address space: Python, numpy, scipy, plus the data
 
 
 @dataclass(frozen=True)
@@ -67,22 +71,22 @@ def _names(value: Any, what: str, path: Path) -> list[str]:
     return out
 
 
-def _check_finite(session: Session, path: Path) -> None:
-    bad = ~np.isfinite(session.spike_times)
+def _check_spike_times(session: Session, path: Path, bound: float) -> None:
+    """Refuse NaN/inf and implausible times: one absurd value would move every onset of the session clock."""
+    bad = ~(np.abs(session.spike_times) <= bound)
     if bad.any():
         unit, pres = session.spike_owner()
         i = int(np.argmax(bad))
         clip = int(session.presentation_clip[pres[i]])
         rep = int(session.presentation_repeat[pres[i]])
-        raise NwbItError(f"spikes{{{unit[i] + 1}}}{{{clip + 1}}}{{{rep + 1}}} holds a "
-                         f"{session.spike_times[i]} spike time ({int(bad.sum())} non-finite in all)", path)
+        what = "non-finite" if not np.isfinite(session.spike_times[i]) else f"beyond +-{bound:g} s of clip onset"
+        raise NwbItError(f"spikes{{{unit[i] + 1}}}{{{clip + 1}}}{{{rep + 1}}} holds a {session.spike_times[i]:g} s "
+                         f"spike time ({int(bad.sum())} {what} in all; times are relative to clip onset, "
+                         "--max-spike-time sets the bound)", path)
 
 
 def _read_v73(path: Path, layout: SourceLayout, progress: bool):
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise NwbItError(f"cannot open as MATLAB v7.3/HDF5, file truncated or corrupt ({exc})", path) from None
+    f = h5py.File(path, "r")
     with f:
         if layout.struct not in f:
             found = [k for k in f if not k.startswith("#")]
@@ -92,29 +96,57 @@ def _read_v73(path: Path, layout: SourceLayout, progress: bool):
             raise NwbItError(f"'{layout.struct}' is not a struct", path)
         if layout.spikes not in grp:
             raise NwbItError(f"'{layout.struct}' has no field '{layout.spikes}' (fields: {', '.join(grp)})", path)
-        try:
-            fields = {name: decode_h5(grp[name]) for name in struct_field_names(grp) if name != layout.spikes}
-            spikes_ds = grp[layout.spikes]
-            if not isinstance(spikes_ds, h5py.Dataset) or spikes_ds.attrs.get("MATLAB_class") != b"cell":
-                raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)
-            n_units = int(np.prod(spikes_ds.shape))
-            with tqdm(total=n_units, desc=f"reading {path.name}", unit="unit", disable=not progress,
-                      leave=False) as bar:
-                spikes = walk_spike_cells(f, spikes_ds, path, bar.update)
-        except NwbItError:
-            raise
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
-            raise NwbItError(f"cannot read the MAT data, file truncated or corrupt ({exc})", path) from None
+        fields = {name: decode_h5(grp[name]) for name in struct_field_names(grp) if name != layout.spikes}
+        spikes_ds = grp[layout.spikes]
+        if not isinstance(spikes_ds, h5py.Dataset) or spikes_ds.attrs.get("MATLAB_class") != b"cell":
+            raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)
+        n_units = int(np.prod(spikes_ds.shape))
+        with tqdm(total=n_units, desc=f"reading {path.name}", unit="unit", disable=not progress, leave=False) as bar:
+            spikes = walk_spike_cells(f, spikes_ds, path, bar.update)
     return fields, spikes
 
 
-def _read_v5(path: Path, layout: SourceLayout):
+def _loadmat_child(path: str, limit: int, conn) -> None:
+    """Runs in a forked child: scipy.io.loadmat can kill the process on a damaged v5 file."""
+    import resource
+
     import scipy.io
 
     try:
-        mat = scipy.io.loadmat(path, struct_as_record=True, squeeze_me=False)
-    except Exception as exc:  # scipy raises many types for corrupt files
-        raise NwbItError(f"cannot read as a MATLAB v5/v7 file ({exc})", path) from None
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))   # a damaged size field fails here, not the machine
+        conn.send((True, scipy.io.loadmat(path, struct_as_record=True, squeeze_me=False)))
+    except BaseException as exc:
+        conn.send((False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+    finally:
+        conn.close()
+
+
+def loadmat_isolated(path: Path) -> dict:
+    """``scipy.io.loadmat`` in a child process with a memory cap; a crash there is a clear error here."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    limit = V5_READER_BASE_BYTES + max_bytes(path)
+    child = ctx.Process(target=_loadmat_child, args=(str(path), limit, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        ok, payload = receive.recv()
+    except EOFError:
+        ok, payload = None, None
+    finally:
+        child.join()
+        receive.close()
+    if ok is None:
+        raise NwbItError(f"the MATLAB v5 reader crashed on this file (exit code {child.exitcode}): it is corrupt", path)
+    if not ok:
+        raise NwbItError(f"cannot read as a MATLAB v5/v7 file ({payload})", path)
+    return payload
+
+
+def _read_v5(path: Path, layout: SourceLayout):
+    mat = loadmat_isolated(path)
     if layout.struct not in mat:
         found = [k for k in mat if not k.startswith("__")]
         raise NwbItError(f"no '{layout.struct}' struct in the file (variables: {', '.join(found) or 'none'})", path)
@@ -127,7 +159,22 @@ def _read_v5(path: Path, layout: SourceLayout):
     return fields, nested_spike_cells(struct[layout.spikes], path)
 
 
-def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progress: bool = False) -> Session:
+def _read_guarded(reader, path: Path, *args):
+    """Every failure of a reader on a damaged file becomes one NwbItError naming the file."""
+    try:
+        return reader(path, *args)
+    except NwbItError as exc:
+        raise NwbItError(exc.problem, exc.path or path) from None
+    except MemoryError:
+        raise NwbItError("declares more data than fits in memory: file corrupt", path) from None
+    except Exception as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        raise NwbItError(f"cannot read the MAT data, file truncated or corrupt ({type(exc).__name__}: {detail})",
+                         path) from None
+
+
+def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progress: bool = False,
+                 max_spike_time: float = MAX_SPIKE_TIME_S) -> Session:
     """Read one recording session.
 
     Parameters
@@ -138,6 +185,8 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
         Struct and field names (defaults: ``L2_str``, ``spikes``, ``itemnames``, ``neuron_id``).
     progress : bool
         Show a progress bar over units while reading spikes.
+    max_spike_time : float
+        Largest plausible |spike time| relative to clip onset, in seconds; beyond it the file is refused.
 
     Returns
     -------
@@ -161,10 +210,10 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
     path = Path(path)
     header, version = read_mat_header(path)
     if version == 0x0200:
-        fields, (n_repeats, counts, times) = _read_v73(path, layout, progress)
+        fields, (n_repeats, counts, times) = _read_guarded(_read_v73, path, layout, progress)
         fmt = "MATLAB v7.3 (HDF5)"
     else:
-        fields, (n_repeats, counts, times) = _read_v5(path, layout)
+        fields, (n_repeats, counts, times) = _read_guarded(_read_v5, path, layout)
         fmt = "MATLAB v5/v7"
     for name in (layout.itemnames, layout.neuron_id):
         if name not in fields:
@@ -180,5 +229,5 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
     session = Session(unit_names=unit_names, clip_names=clip_names, n_repeats=n_repeats,
                       spike_counts=counts, spike_times=times, fields=fields, source_path=path,
                       header=header, created=header_date(header), format=fmt)
-    _check_finite(session, path)
+    _check_spike_times(session, path, max_spike_time)
     return session
