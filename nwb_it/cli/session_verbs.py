@@ -74,6 +74,8 @@ def _convert(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--max-spike-time", type=float, default=MAX_SPIKE_TIME_S,
                    help="largest plausible |spike time| from clip onset (s); beyond it the file is refused")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (instead of warning) metadata that dandi validate would flag, e.g. no subject age")
     _layout_options(p)
 
     def run(args) -> int:
@@ -85,7 +87,8 @@ def _convert(sub) -> None:
         for mat in tqdm(args.sessions, desc="sessions", unit="session", disable=len(args.sessions) < 2):
             try:
                 out = convert_session(mat, args.out_dir, args.metadata, args.overwrite, _layout(args),
-                                      progress=sys.stderr.isatty(), max_spike_time=args.max_spike_time)
+                                      progress=sys.stderr.isatty(), max_spike_time=args.max_spike_time,
+                                      strict=args.strict)
                 tqdm.write(str(out))
             except NwbItError as exc:
                 if args.debug:

@@ -49,12 +49,27 @@ def deep_merge(base: dict, update: dict) -> dict:
     return out
 
 
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_ALIASES = 100          # anchors reused more than this are an alias bomb, not metadata
+MAX_TEXT = 10_000
+DANDI_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
 def load_metadata_yaml(path: str | Path) -> dict:
+    """The metadata YAML, refused before expansion if it is huge or an alias bomb (YAML tags never execute)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise NwbItError(f"metadata file over {MAX_YAML_BYTES >> 20} MB: not a metadata file", path)
+        text = path.read_text(encoding="utf-8")
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_YAML_ALIASES:
+            raise NwbItError(f"{aliases} YAML aliases: refused (an alias bomb expands to gigabytes)", path)
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise NwbItError(f"cannot read metadata ({exc.strerror})", path) from None
+    except UnicodeDecodeError:
+        raise NwbItError("metadata is not UTF-8 text", path) from None
     except yaml.YAMLError as exc:
         raise NwbItError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from None
     if data is None:
@@ -120,17 +135,43 @@ def check_subject_age(meta: dict) -> str | None:
     return None
 
 
-def check_subject_id(meta: dict) -> str | None:
-    sid = meta.get("Subject", {}).get("subject_id")
-    if not isinstance(sid, str) or not sid or "/" in sid or "_" in sid or " " in sid:
-        return f"Subject.subject_id {sid!r} must be a non-empty name without '/', '_' or spaces"
+def _dandi_id(value, where: str, hint: str) -> str | None:
+    if value is None:
+        return f"{where} is missing: {hint}"
+    if not isinstance(value, str) or not DANDI_ID.fullmatch(value):
+        return (f"{where} {str(value)[:40]!r} must be 1-64 letters, digits or '-' (DANDI's file names "
+                "sub-<subject>_ses-<session>), starting with a letter or digit")
     return None
 
 
+def check_subject_id(meta: dict) -> str | None:
+    return _dandi_id(meta.get("Subject", {}).get("subject_id"), "Subject.subject_id",
+                     "the file name does not end in _<stimset>_<monkey>.mat; add 'subject_id: ...' under Subject:")
+
+
 def check_session_id(meta: dict) -> str | None:
-    sid = meta.get("NWBFile", {}).get("session_id")
-    if not isinstance(sid, str) or not sid or "/" in sid or "_" in sid or " " in sid:
-        return f"NWBFile.session_id {sid!r} must be a non-empty name without '/', '_' or spaces"
+    return _dandi_id(meta.get("NWBFile", {}).get("session_id"), "NWBFile.session_id",
+                     "add 'session_id: ...' under NWBFile:")
+
+
+LIST_KEYS = {("NWBFile", "experimenter"), ("NWBFile", "related_publications")}
+
+
+def check_value_types(meta: dict) -> str | None:
+    """Text where text belongs (lists only where NWB takes lists), no control characters, sane lengths."""
+    for section in ("NWBFile", "Subject"):
+        for key, value in (meta.get(section) or {}).items():
+            if key in ("session_start_time", "date_of_birth") or value is None:
+                continue
+            items = value if (section, key) in LIST_KEYS and isinstance(value, list) else [value]
+            for item in items:
+                if not isinstance(item, str):
+                    return (f"{section}.{key} {str(item)[:40]!r} must be text"
+                            f"{' (or a list of texts)' if (section, key) in LIST_KEYS else ''}")
+                if any(ord(c) < 32 and c not in "\n\t" for c in item):
+                    return f"{section}.{key} contains a control character (e.g. NUL): remove it"
+                if len(item) > MAX_TEXT:
+                    return f"{section}.{key} is {len(item)} characters long: keep it under {MAX_TEXT}"
     return None
 
 
@@ -151,8 +192,26 @@ def check_experimenter(meta: dict) -> str | None:
 
 
 RULES: list[Callable[[dict], str | None]] = [
-    check_sections, check_session_start_time, check_subject_sex, check_subject_species,
+    check_sections, check_value_types, check_session_start_time, check_subject_sex, check_subject_species,
     check_subject_age, check_subject_id, check_session_id, check_units_resolution, check_experimenter]
+
+
+# ---- what DANDI would flag although NWB accepts it: a warning, or an error with --strict ----
+
+def dandi_subject_age(meta: dict) -> str | None:
+    subject = meta.get("Subject", {})
+    if "age" not in subject and "date_of_birth" not in subject:
+        return "no Subject.age (DANDI requires it or date_of_birth): add e.g. 'age: P7Y' under Subject:"
+    return None
+
+
+def dandi_experimenter(meta: dict) -> str | None:
+    if not meta.get("NWBFile", {}).get("experimenter"):
+        return "no NWBFile.experimenter: DANDI asks who recorded, e.g. experimenter: ['Doe, Jane']"
+    return None
+
+
+DANDI_RULES: list[Callable[[dict], str | None]] = [dandi_subject_age, dandi_experimenter]
 
 
 def _normalise(meta: dict) -> dict:
@@ -168,34 +227,38 @@ def _normalise(meta: dict) -> dict:
 
 
 def build_metadata(source: dict, user: dict | None = None, metadata_path: Path | None = None,
-                   source_path: Path | None = None, start_fallback: tuple[datetime, str] | None = None) -> dict:
+                   source_path: Path | None = None, start_fallback: tuple[datetime, str] | None = None,
+                   strict: bool = False) -> dict:
     """What the source gives, with ``user`` (the YAML) deep-merged over it, validated.
 
     The session start is the YAML's; without one, ``start_fallback`` (e.g. the MAT
     header's ``Created on`` date) taken as UTC, with a :class:`MetadataWarning`.
+    What DANDI would flag (no subject age, ...) is a warning, or with ``strict`` an error.
 
     Raises
     ------
     NwbItError
-        naming the metadata file (or the session file) and the first invalid field.
+        naming the metadata file (or the session file) and every invalid field at once.
     """
     user = user or {}
+    blame = metadata_path if metadata_path is not None else source_path
     problem = check_sections(user)
     if problem:
-        raise NwbItError(problem, metadata_path)
+        raise NwbItError(problem, blame)
     meta = _normalise(deep_merge(source, user))
     if meta["NWBFile"].get("session_start_time") is None and start_fallback is not None:
         start, origin = start_fallback
         meta["NWBFile"]["session_start_time"] = start.replace(tzinfo=timezone.utc)
         warnings.warn(f"{source_path}: no NWBFile.session_start_time in the metadata; using {origin} "
                       f"{start.isoformat()} as UTC", MetadataWarning, stacklevel=2)
-    for rule in RULES:
-        problem = rule(meta)
-        if problem:
-            raise NwbItError(problem, metadata_path if metadata_path is not None else source_path)
-    if "age" not in meta["Subject"] and "date_of_birth" not in meta["Subject"]:
-        warnings.warn(f"{source_path}: no Subject.age in the metadata; DANDI requires it "
-                      "(add e.g. 'age: P7Y' under Subject:)", MetadataWarning, stacklevel=2)
+    problems = [p for rule in RULES if (p := rule(meta))]
+    if problems:
+        raise NwbItError("; ".join(problems), blame)
+    dandi = [p for rule in DANDI_RULES if (p := rule(meta))]
+    if dandi and strict:
+        raise NwbItError("would not pass dandi validate (--strict): " + "; ".join(dandi), blame)
+    for message in dandi:
+        warnings.warn(f"{source_path}: {message}", MetadataWarning, stacklevel=2)
     return meta
 
 

@@ -24,21 +24,23 @@ def _user_metadata(metadata: dict | str | Path | None) -> tuple[dict, Path | Non
 
 
 def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict | str | Path | None = None,
-                   overwrite: bool = False, progress: bool = False) -> Path:
+                   overwrite: bool = False, progress: bool = False, strict: bool = False) -> Path:
     """Write ``source`` as ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``; return the path.
 
     The metadata (a dict or a YAML file) is deep-merged over what the source gives and
-    validated before anything is written; the write is atomic.
+    validated before anything is written; the write is atomic. ``strict`` refuses what
+    ``dandi validate`` would flag (no subject age, ...) instead of warning.
     """
     from ..nwb.session_file import new_nwbfile
 
     user, meta_path = _user_metadata(metadata)
     source_meta = source.get_metadata()
-    early = dandi_path(out_dir, (user.get("Subject") or {}).get("subject_id", source_meta["Subject"]["subject_id"]),
-                       (user.get("NWBFile") or {}).get("session_id", source_meta["NWBFile"]["session_id"]))
-    refuse_existing(early, overwrite)          # before the slow read
-    session = source.read(progress=progress)
-    meta = build_metadata(source_meta, user, meta_path, session.source_path, source.session_start_fallback())
+    subject = (user.get("Subject") or {}).get("subject_id", source_meta["Subject"].get("subject_id"))
+    session = (user.get("NWBFile") or {}).get("session_id", source_meta["NWBFile"].get("session_id"))
+    if isinstance(subject, str) and isinstance(session, str):
+        refuse_existing(dandi_path(out_dir, subject, session), overwrite)          # before the slow read
+    data = source.read(progress=progress)
+    meta = build_metadata(source_meta, user, meta_path, data.source_path, source.session_start_fallback(), strict)
     out = dandi_path(out_dir, meta["Subject"]["subject_id"], meta["NWBFile"]["session_id"])
     nwb = new_nwbfile(meta)
     source.add_to_nwbfile(nwb, meta)
@@ -49,7 +51,7 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
 
 def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | str | Path | None = None,
                     overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False,
-                    max_spike_time: float = MAX_SPIKE_TIME_S) -> Path:
+                    max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
@@ -75,4 +77,5 @@ def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | 
     >>> convert_session(mat, d, meta).name
     'sub-coco_ses-fixshortvid1_ecephys.nwb'
     """
-    return convert_source(L2StrSource(mat_path, layout, max_spike_time), out_dir, metadata, overwrite, progress)
+    return convert_source(L2StrSource(mat_path, layout, max_spike_time), out_dir, metadata, overwrite, progress,
+                          strict)

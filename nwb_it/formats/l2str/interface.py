@@ -62,7 +62,7 @@ class L2StrSource(SourceInterface):
                 "session_id": session_id or self.file_path.stem,
                 "experiment_description": "Passive fixation while short video clips were shown, each repeated "
                                           "several times; single- and multi-unit spiking recorded in IT cortex."},
-            "Subject": {"subject_id": subject_id or "unknown", "species": "Macaca mulatta", "sex": "U",
+            "Subject": {"subject_id": subject_id, "species": "Macaca mulatta", "sex": "U",
                         "description": "Rhesus macaque."},
             "Ecephys": {"Device": {"name": "array", "description": "Extracellular recording array in IT cortex."},
                         "ElectrodeGroup": {"name": "IT", "description": "Electrodes in inferior temporal cortex.",
