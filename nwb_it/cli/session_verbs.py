@@ -105,9 +105,12 @@ def _validate(sub) -> None:
     p.add_argument("paths", nargs="+", type=Path, help="NWB files or folders holding them")
 
     def run(args) -> int:
+        from ..nwb.atomic import TEMP_PATTERN
         from ..nwb.validate import validate_nwb
 
-        files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])]
+        # a folder's nwb_it temporaries (a write in progress, or a killed one's leftovers) are not files to check
+        files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])
+                 if not (p.is_dir() and TEMP_PATTERN.match(f.name))]
         if not files:
             raise NwbItError("no .nwb file found", args.paths[0])
         blocking = 0

@@ -50,9 +50,24 @@ def deep_merge(base: dict, update: dict) -> dict:
 
 
 MAX_YAML_BYTES = 1 << 20
-MAX_YAML_ALIASES = 100          # anchors reused more than this are an alias bomb, not metadata
+MAX_YAML_NODES = 100_000        # values after expanding aliases: metadata has a few dozen
 MAX_TEXT = 10_000
 DANDI_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
+def _expanded_size(node, memo: dict | None = None) -> int:
+    """How many values a YAML node graph holds once its aliases are expanded (shared nodes counted once each)."""
+    memo = {} if memo is None else memo
+    if node is None:
+        return 0
+    key = id(node)
+    if key not in memo:
+        memo[key] = 1                                       # a cycle counts once instead of recursing forever
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] = 1 + sum(_expanded_size(child, memo) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    return memo[key]
 
 
 def load_metadata_yaml(path: str | Path) -> dict:
@@ -62,9 +77,9 @@ def load_metadata_yaml(path: str | Path) -> dict:
         if path.stat().st_size > MAX_YAML_BYTES:
             raise NwbItError(f"metadata file over {MAX_YAML_BYTES >> 20} MB: not a metadata file", path)
         text = path.read_text(encoding="utf-8")
-        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
-        if aliases > MAX_YAML_ALIASES:
-            raise NwbItError(f"{aliases} YAML aliases: refused (an alias bomb expands to gigabytes)", path)
+        size = _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
+        if size > MAX_YAML_NODES:
+            raise NwbItError(f"YAML aliases expand to {size:.3g} values: refused (an alias bomb, not metadata)", path)
         data = yaml.safe_load(text)
     except OSError as exc:
         raise NwbItError(f"cannot read metadata ({exc.strerror})", path) from None
