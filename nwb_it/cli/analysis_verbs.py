@@ -73,7 +73,8 @@ def _heatmaps(sub) -> None:
     p.add_argument("--units", choices=UNIT_CHOICES, default=default(HeatmapParams, "units"), help="units to plot")
     p.add_argument("--format", choices=["png", "pdf"], default=default(HeatmapParams, "fmt"), help="figure format")
     p.add_argument("--clip-duration", type=float, default=default(HeatmapParams, "clip_duration"),
-                   help="marks clip offset (s); 0 = no mark")
+                   help="clip length (s) to mark the offset; default: from the activations table (frames / fps), "
+                        "no mark when unknown")
     overwrite_option(p, "existing figures")
     presentation_options(p)
 

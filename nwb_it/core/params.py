@@ -103,7 +103,7 @@ class HeatmapParams:
     normalize: str = "zscore"
     units: str = "responsive"
     fmt: str = "png"
-    clip_duration: float | None = 0.25     # marks clip offset (s); None = no mark
+    clip_duration: float | None = None     # clip length (s) to mark; None = from the activations table, if any
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from ..core.params import HeatmapParams, PresentationSpec
+from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
 from ..nwb.recording import read_aligned
 from ..nwb.results import read_reliability_or_none
@@ -22,6 +23,17 @@ def session_title(nwb) -> str:
     return f"session {nwb.session_id}, subject {nwb.subject.subject_id if nwb.subject else '?'}"
 
 
+def clip_durations(nwb) -> dict[int, float]:
+    """Each clip's length in seconds (its frames / fps) from the file's first activations table; {} without one."""
+    names = activation_tables(nwb)
+    if not names:
+        return {}
+    acts = read_activations(nwb, names[0])
+    pad, fps = int(acts.provenance.get("pad", 0)), acts.fps
+    return {int(acts.stimulus_index[c]): (int(acts.last_frame[acts.clip_of_window == c].max()) - pad + 1) / fps
+            for c in range(len(acts.clip_keys))}
+
+
 def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapParams = HeatmapParams(),
                   progress: bool = False, presentations: PresentationSpec = PresentationSpec(),
                   overwrite: bool = False) -> list[Path]:
@@ -34,14 +46,17 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
     out_dir, fmt, how = Path(out_dir), params.fmt, params.normalize
     with reading(nwb_path) as nwb:
         title = session_title(nwb)
+        durations = clip_durations(nwb)
         result = read_reliability_or_none(nwb)
         aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units),
                                presentations)
-    makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, title, params.clip_duration)}
+    if params.clip_duration:
+        durations = {int(c): params.clip_duration for c in aligned.clip_index}
+    makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, title, durations)}
     for row in range(len(aligned.unit_ids)):
         name = f"unit{aligned.unit_ids[row]:04d}_{safe_name(aligned.unit_names[row])}.{fmt}"
         makers[out_dir / "units" / name] = (
-            lambda row=row: unit_figure(aligned, row, how, title, params.clip_duration))
+            lambda row=row: unit_figure(aligned, row, how, title, durations))
     if result is not None:
         makers[out_dir / f"r2_true_vs_null.{fmt}"] = lambda: histogram_figures(result, title)[0]
         makers[out_dir / f"dprime.{fmt}"] = lambda: histogram_figures(result, title)[1]

@@ -25,17 +25,18 @@ def clip_figure(values: np.ndarray, time: np.ndarray, last_frame: np.ndarray, n_
     ax.axvline((n_clip_frames - 1) * step, color="k", ls=":", lw=1, label="clip offset (last clip frame)")
     ax.set(xlabel="time of the window's last frame from clip onset (s); grey = window ends in grey padding",
            ylabel="hidden unit", title=title)
-    ax.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.16), ncol=2, fontsize=7, frameon=False)
     fig.colorbar(im, ax=ax, label="pooled activation")
-    fig.tight_layout()
     return fig
 
 
 def pca_figure(values: np.ndarray, clip: np.ndarray, in_clip: np.ndarray, title: str) -> Figure:
-    """First two principal components of every window, one line per clip."""
+    """First two principal components of every window, one line per clip, a colour key of the clips."""
     pcs, explained = pca(values, 2)
-    fig, ax = new_figure(figsize=(6.5, 5.5))
-    colours = matplotlib.colormaps["viridis"](np.linspace(0, 1, max(clip.max() + 1, 1)))
+    fig, ax = new_figure(figsize=(7.2, 5.5))
+    n_clips = max(int(clip.max()) + 1, 1)
+    cmap = matplotlib.colormaps["viridis"]
+    colours = cmap(np.linspace(0, 1, n_clips))
     for c in np.unique(clip):
         sel = clip == c
         ax.plot(pcs[sel, 0], pcs[sel, 1], "-", color=colours[c], lw=0.8, alpha=0.7)
@@ -44,6 +45,7 @@ def pca_figure(values: np.ndarray, clip: np.ndarray, in_clip: np.ndarray, title:
                label="window ends in grey padding")
     ax.scatter([], [], color="k", s=14, label="window ends on a clip frame (colour = clip)")
     ax.set(xlabel=f"PC1 ({explained[0]:.0%})", ylabel=f"PC2 ({explained[1]:.0%})", title=title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.1), frameon=False)
+    key = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(1, n_clips), cmap=cmap)
+    fig.colorbar(key, ax=ax, label="clip (order in the frames folder)")
     return fig

@@ -21,36 +21,57 @@ def _label(how: str) -> str:
             "none": "firing rate (spikes/s)"}[how]
 
 
-def _heatmap(values: np.ndarray, edges: np.ndarray, how: str, cmap: str, clip_duration: float | None,
-             ylabel: str, title: str) -> Figure:
-    """Rows x time bins, clip onset (dashed) and offset (dotted) marked, labelled colour bar."""
-    fig, ax = new_figure(figsize=(7, max(3, 0.1 * values.shape[0] + 1.5)))
-    im = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=cmap,
-                   extent=(edges[0], edges[-1], values.shape[0], 0))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.axvline(0.0, color="w", lw=1.2, ls="--")
-    if clip_duration:
-        ax.axvline(clip_duration, color="w", lw=1.2, ls=":")
-    ax.set(xlabel="time from clip onset (s)", ylabel=ylabel, title=title)
+def _heatmap(values: np.ndarray, edges: np.ndarray, how: str, cmap: str, offsets: np.ndarray | None,
+             ylabel: str, title: str, row_labels: list[str] | None = None) -> Figure:
+    """Rows x time bins; clip onset dashed; each row's clip offset dotted where the clip length is known."""
+    n_rows = values.shape[0]
+    fig, ax = new_figure(figsize=(7.5, max(3, 0.16 * n_rows + 1.6)))
+    im = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=cmap, extent=(edges[0], edges[-1], n_rows, 0))
+    ax.axvline(0.0, color="w", lw=1.2, ls="--", label="clip onset")
+    visible = offsets is not None and ((offsets >= edges[0]) & (offsets <= edges[-1])).any()
+    if visible:
+        rows = np.arange(n_rows)
+        ax.vlines(offsets, rows, rows + 1, color="w", lw=1.4, linestyles=":", label="clip offset (clip length)")
+    if row_labels is not None and n_rows <= 60:
+        ax.set_yticks(np.arange(n_rows) + 0.5, row_labels, fontsize=7)
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="time from clip onset (s)", ylabel=ylabel, title=title, xlim=(edges[0], edges[-1]))
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.1 - 0.5 / (n_rows + 8)), ncol=2, fontsize=8, frameon=False,
+              labelcolor="k", handlelength=3)
+    for line in ax.get_legend().get_lines():
+        line.set_color("k")
     fig.colorbar(im, ax=ax, label=_label(how))
-    fig.tight_layout()
     return fig
 
 
+def clip_offsets(aligned: AlignedCounts, durations: dict[int, float] | None) -> np.ndarray | None:
+    """Each clip's length (s) in ``aligned``'s clip order; None when no length is known."""
+    if not durations:
+        return None
+    return np.array([durations.get(int(c), np.nan) for c in aligned.clip_index])
+
+
 def population_figure(aligned: AlignedCounts, how: str = "zscore", title: str = "",
-                      clip_duration: float | None = 0.25) -> Figure:
-    """Units x time heatmap of clip-averaged rate, rows sorted by peak latency."""
+                      durations: dict[int, float] | None = None) -> Figure:
+    """Units x time heatmap of clip-averaged rate, rows sorted by peak latency (unit names on the axis)."""
     rates, order = population_rates(aligned)
-    return _heatmap(normalize(rates[order], how, axis=1), aligned.edges, how, "viridis", clip_duration,
+    lengths = clip_offsets(aligned, durations)
+    same = lengths is not None and np.isfinite(lengths).all() and np.ptp(lengths) < 1e-9
+    offsets = np.full(order.size, lengths[0]) if same else None          # one offset only when all clips agree
+    return _heatmap(normalize(rates[order], how, axis=1), aligned.edges, how, "viridis", offsets,
                     "unit (sorted by peak latency)",
-                    f"{title}\npopulation: mean over clips and repeats ({len(order)} units)")
+                    f"{title}\npopulation: mean over clips and repeats ({len(order)} units)",
+                    [aligned.unit_names[u] for u in order])
 
 
 def unit_figure(aligned: AlignedCounts, row: int, how: str = "none", title: str = "",
-                clip_duration: float | None = 0.25) -> Figure:
-    """Clips x time heatmap of one unit's repeat-averaged rate."""
-    return _heatmap(normalize(aligned.mean_rates()[row], how), aligned.edges, how, "magma", clip_duration,
-                    "clip (stimulus_index order)", f"{title}\nunit {aligned.unit_ids[row]} ({aligned.unit_names[row]})")
+                durations: dict[int, float] | None = None) -> Figure:
+    """Clips x time heatmap of one unit's repeat-averaged rate; rows are the clips shown, named."""
+    labels = [f"{i}: {name}" for i, name in zip(aligned.clip_index, aligned.clip_names)]
+    return _heatmap(normalize(aligned.mean_rates()[row], how), aligned.edges, how, "magma",
+                    clip_offsets(aligned, durations), "clip (stimulus_index: name)",
+                    f"{title}\n{aligned.unit_names[row]} (unit {aligned.unit_ids[row]})", labels)
 
 
 def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figure, Figure]:
@@ -61,14 +82,29 @@ def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figur
     ax.hist(null, bins=bins, alpha=0.6, label="null (clips shuffled)", color="grey")
     ax.hist(true, bins=bins, alpha=0.6, label="true split halves", color="tab:blue")
     ax.set(xlabel="split-half r²", ylabel="count (units x splits)", yscale="log", title=f"{title}\nr² true vs null")
-    ax.legend()
-    fig1.tight_layout()
-    fig2, ax = new_figure(figsize=(6, 4))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fig2, ax = new_figure(figsize=(6.5, 4))
     d = result.dprime[np.isfinite(result.dprime)]
-    ax.hist(d, bins=40, color="tab:green")
-    ax.axvline(result.params.cutoff, color="k", ls="--", label=f"cutoff d' = {result.params.cutoff:g}")
+    cutoff = result.params.cutoff
+    ax.hist(d, bins=cutoff_bins(d, cutoff), color="tab:green")
+    ax.axvline(cutoff, color="k", ls="--", label=f"cutoff d' = {cutoff:g}")
+    n_nan = int(np.isnan(result.dprime).sum())
     ax.set(xlabel="d'", ylabel="units",
-           title=f"{title}\nd' ({int(result.responsive.sum())} of {len(result.dprime)} units responsive)")
-    ax.legend()
-    fig2.tight_layout()
+           title=f"{title}\nd': {int(result.responsive.sum())} of {len(result.dprime)} units responsive"
+                 f"{f', {n_nan} undefined (not shown)' if n_nan else ''}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig1, fig2
+
+
+def cutoff_bins(values: np.ndarray, cutoff: float, n: int = 40) -> np.ndarray:
+    """Histogram edges with the cutoff on an edge, so no bar straddles it.
+
+    Examples
+    --------
+    >>> edges = cutoff_bins(np.array([0.0, 10.0]), 3.0)
+    >>> bool(np.isclose(edges - 3.0, np.round((edges - 3.0) / (edges[1] - edges[0])) * (edges[1] - edges[0])).all())
+    True
+    """
+    lo, hi = min(values.min(initial=cutoff), cutoff), max(values.max(initial=cutoff), cutoff)
+    width = max((hi - lo) / n, 1e-6)
+    return cutoff + width * np.arange(np.floor((lo - cutoff) / width), np.ceil((hi - cutoff) / width) + 1.5)
