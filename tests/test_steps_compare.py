@@ -109,7 +109,7 @@ def test_baselines_signed_scores_and_interval(truth_nwb):
     assert np.any(enc.normalized[negative] < 0)
     with NWBHDF5IO(str(nwb), "r") as io:
         table = io.read().processing["ecephys"]["encoding"]
-        stored = read_provenance(table.description)["summary"]
+        stored = read_provenance(table.description)["summary"]["last"]
         assert stored["median"] == pytest.approx(s["median"])
         assert list(table["unit_name"][:5]) == enc.unit_names[:5]
 

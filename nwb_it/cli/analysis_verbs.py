@@ -100,7 +100,10 @@ def _compare(sub) -> None:
                    help="latencies in seconds, comma-separated")
     p.add_argument("--folds", type=int, default=default(CompareParams, "folds"), help="outer folds (split by clip)")
     p.add_argument("--seed", type=int, default=default(CompareParams, "seed"), help="random seed")
-    p.add_argument("--layer", default=default(CompareParams, "layer"), help="activations layer")
+    p.add_argument("--layers", "--layer", dest="layer", default=default(CompareParams, "layer"),
+                   help="activations layer(s): one name, comma-separated names or indices, or all")
+    p.add_argument("--activations", default="videomae_activations",
+                   help="activations table to compare (as named by extract-activations --name)")
     p.add_argument("--rsa-windows", choices=["response", "all"], default=default(CompareParams, "rsa_windows"),
                    help="model RDM from a clip's windows in the response window, or from all of them")
     p.add_argument("--rsa-zscore", action="store_true", help="z-score each unit across clips before the neural RDM")
@@ -111,7 +114,7 @@ def _compare(sub) -> None:
     def run(args) -> int:
         import numpy as np
 
-        from ..steps.compare import run_compare
+        from ..steps.compare import run_compare_layers
 
         try:
             lags = tuple(float(x) for x in args.lags.split(","))
@@ -120,7 +123,14 @@ def _compare(sub) -> None:
         params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
                                seed=args.seed, layer=args.layer, units=args.units, rsa_windows=args.rsa_windows,
                                rsa_zscore=args.rsa_zscore)
-        enc, res = run_compare(args.nwb, params, args.out_dir, presentations=spec(args), overwrite=args.overwrite)
+        results = run_compare_layers(args.nwb, params, args.out_dir, args.activations, spec(args), args.overwrite)
+        if len(results) > 1:
+            for layer, (enc, res) in results.items():
+                s = enc.summary()
+                print(f"{args.activations} {layer:>8}: median r²/ceiling {s['median']:.2f} ({s['ci_low']:.2f}.."
+                      f"{s['ci_high']:.2f}), RSA rho/ceiling {res.normalized:.2f}")
+            return 0
+        enc, res = next(iter(results.values()))
         s = enc.summary()
         print(f"encoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
               f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {s['median']:.2f} "

@@ -1,27 +1,30 @@
-"""Model verbs: extract-videomae, plot-activations."""
+"""Model verbs: extract-videomae, extract-activations, plot-activations."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings, default
+from ..models.registry import FAMILIES
 from . import verb
 from .options import command, overwrite_option, presentation_options, spec
 
 
-@verb("extract-videomae")
-def _extract(sub) -> None:
-    p = command(sub, "extract-videomae", "VideoMAE activations of the clips' sliding windows")
+def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
+    p = command(sub, name, help_text)
     p.add_argument("frames", type=Path, help="folder of clip frames (flat lab naming, or one sub-folder per clip)")
     p.add_argument("--nwb", type=Path, help="store the activations in this NWB file (matched to its trials)")
     p.add_argument("--npy", type=Path, help="also write the lab's hidden_states.npy (last layer)")
     p.add_argument("--model", default=default(ExtractionSettings, "model"),
                    help="Hugging Face id (local cache only) or model folder")
+    if generic:
+        p.add_argument("--name", help="name of the activations table (default: <family>_activations)")
+        p.add_argument("--family", choices=sorted(FAMILIES), help="model family (default: from the folder's config)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default 4 on CPU, 32 on GPU)")
     p.add_argument("--layers", default=default(ExtractionSettings, "layers"),
                    help="last | all | comma-separated hidden_states indices")
     p.add_argument("--pool", choices=["mean", "max"], default=default(ExtractionSettings, "pool"),
-                   help="pooling of the last tubelet's tokens")
+                   help="pooling of the tokens that stand for 'now'")
     p.add_argument("--pad", type=int, default=default(ExtractionSettings, "pad"),
                    help="grey frames before and after each clip")
     p.add_argument("--grey", default=str(default(ExtractionSettings, "grey")),
@@ -37,23 +40,39 @@ def _extract(sub) -> None:
     presentation_options(p)
 
     def run(args) -> int:
+        from ..models.registry import family_of
         from ..steps.extract import run_extract
 
         if args.nwb is None and args.npy is None:
             raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
         grey = int(args.grey) if args.grey.isdigit() else args.grey
+        family = (args.family or family_of(args.model)) if generic else "videomae"
+        table = (args.name or f"{family}_activations") if generic else "videomae_activations"
         settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
-                                      fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+                                      fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                                      family=family)
         acts = run_extract(args.frames, settings, args.nwb, args.npy, args.clip_map, progress=True,
-                           presentations=spec(args), overwrite=args.overwrite)
+                           presentations=spec(args), overwrite=args.overwrite, table=table)
         total = len(acts.window)
-        print(f"{len(acts.clip_keys)} clips, {total} windows ({total - acts.n_forward_windows} all-grey windows "
-              f"reused), layers {', '.join(acts.layers)}, hidden {next(iter(acts.layers.values())).shape[1]}")
-        for dest in (args.nwb, args.npy):
+        print(f"{family}: {len(acts.clip_keys)} clips, {total} windows ({total - acts.n_forward_windows} all-grey "
+              f"windows reused), layers {', '.join(acts.layers)}")
+        for dest in (args.nwb and f"{args.nwb} (table {table})", args.npy):
             if dest:
                 print(dest)
         return 0
     p.set_defaults(func=run)
+
+
+@verb("extract-videomae")
+def _extract_videomae(sub) -> None:
+    _extraction(sub, "extract-videomae", "VideoMAE activations of the clips' sliding windows (the lab's numbers)",
+                generic=False)
+
+
+@verb("extract-activations")
+def _extract_activations(sub) -> None:
+    _extraction(sub, "extract-activations", "activations of any supported model family (video: sliding windows; "
+                "image: one window per frame), into a table of its own", generic=True)
 
 
 @verb("plot-activations")

@@ -159,6 +159,7 @@ class ExtractionSettings:
     device: str = "auto"
     dtype: str = "float32"
     batch_size: int | None = None
+    family: str | None = None     # model family; None = from the model folder's config (VideoMAE for a cache id)
 
     def __post_init__(self) -> None:
         if self.pool not in ("mean", "max"):

@@ -97,6 +97,34 @@ def config_hash(net) -> str:
     return hashlib.sha256(net.config.to_json_string(use_diff=False).encode()).hexdigest()[:16]
 
 
+def hidden_state_layers(spec: str, n_layers: int) -> list[str]:
+    """'last' -> ['last']; 'all' -> hidden_states 0..n_layers and 'last'; 'I,J' -> those hidden_states.
+
+    Examples
+    --------
+    >>> hidden_state_layers("all", 2)
+    ['layer0', 'layer1', 'layer2', 'last']
+    """
+    if spec == "last":
+        return ["last"]
+    if spec == "all":
+        return [f"layer{i}" for i in range(n_layers + 1)] + ["last"]
+    try:
+        idx = [int(x) for x in spec.split(",")]
+    except ValueError:
+        raise NwbItError(f"--layers {spec!r}: use last, all, or comma-separated indices") from None
+    bad = [i for i in idx if not 0 <= i <= n_layers]
+    if bad:
+        raise NwbItError(f"--layers: index {bad[0]} outside 0..{n_layers} (0 = embeddings, {n_layers} = last block)")
+    return [f"layer{i}" for i in idx]
+
+
+def pool_tokens(tokens, how: str):
+    """Pool (batch, tokens, dim) over the tokens: mean (the lab's choice) or max."""
+    tokens = tokens.float()
+    return tokens.amax(dim=1) if how == "max" else tokens.mean(dim=1)
+
+
 class FeatureExtractor(ABC):
     """One model family: preprocessing, window length, layers and the pooled "now" tokens.
 
@@ -127,22 +155,39 @@ class FeatureExtractor(ABC):
     def image_size(self) -> int:
         """Side of the square frames the model takes."""
 
+    #: what stands for "now" (documented in the README's Models table and stored in the provenance)
+    tokens: ClassVar[str] = ""
+
     @property
-    @abstractmethod
-    def hidden_size(self) -> int:
-        """Length of one pooled activation vector."""
+    def n_layers(self) -> int:
+        """Blocks of the model: ``hidden_states`` holds n_layers + 1 tensors (0 = the embeddings)."""
+        return int(self.net.config.num_hidden_layers)
 
-    @abstractmethod
     def layer_names(self, spec: str) -> list[str]:
-        """'last', 'all' or 'I,J' -> the names of the layers to store."""
+        """'last' -> ['last']; 'all' -> hidden_states 0..n_layers and 'last'; 'I,J' -> those hidden_states."""
+        return hidden_state_layers(spec, self.n_layers)
 
     @abstractmethod
+    def now(self, hidden, pool: str):
+        """Pool the tokens that stand for "now" out of one layer's output: (batch, tokens, dim) -> (batch, dim)."""
+
+    def run(self, windows, want_hidden: bool):
+        """The model's output for a batch of windows (batch, num_frames, 3, H, W)."""
+        return self.net(pixel_values=windows.to(device=self.device, dtype=self.dtype), output_hidden_states=want_hidden)
+
     def forward(self, windows, layers: list[str], pool: str) -> dict[str, np.ndarray]:
-        """Pooled activations of a batch of windows ``(batch, num_frames, 3, H, W)``: layer -> (batch, hidden)."""
+        """Pooled activations of a batch of windows ``(batch, num_frames, 3, H, W)``: layer -> (batch, dim)."""
+        res = self.run(windows, any(n != "last" for n in layers))
+        out = {}
+        for name in layers:
+            hidden = res.last_hidden_state if name == "last" else res.hidden_states[int(name[5:])]
+            out[name] = self.now(hidden, pool).float().cpu().numpy()
+        return out
 
     def preprocess(self, images: list) -> Any:
         """RGB frames (PIL) -> float tensor (n, 3, H, W); per frame, so windows can be built by indexing."""
-        return self.processor(images, return_tensors="pt")["pixel_values"][0]
+        pixels = self.processor(images, return_tensors="pt")["pixel_values"]
+        return pixels[0] if pixels.ndim == 5 else pixels     # video processors add a batch axis
 
     @property
     def device(self) -> str:
@@ -155,7 +200,8 @@ class FeatureExtractor(ABC):
     def provenance(self) -> dict[str, Any]:
         """What identifies the numbers this extractor makes."""
         return {"family": self.family, "model": self.source, "config_sha256_16": config_hash(self.net),
-                "num_frames": self.num_frames, "image_size": self.image_size,
+                "num_frames": self.num_frames, "image_size": self.image_size, "tokens": self.tokens,
+                "n_layers": self.n_layers,
                 "dtype": str(self.dtype).replace("torch.", ""), "device": self.device,
                 "image_mean": [float(v) for v in self.processor.image_mean],
                 "image_std": [float(v) for v in self.processor.image_std]}

@@ -12,38 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from ..core.errors import NwbItError
-from .base import FeatureExtractor, load_pretrained, prepare, quiet_transformers
-
-
-def hidden_state_layers(spec: str, n_layers: int) -> list[str]:
-    """'last' -> ['last']; 'all' -> hidden_states 0..n_layers and 'last'; 'I,J' -> those hidden_states.
-
-    Examples
-    --------
-    >>> hidden_state_layers("all", 2)
-    ['layer0', 'layer1', 'layer2', 'last']
-    """
-    if spec == "last":
-        return ["last"]
-    if spec == "all":
-        return [f"layer{i}" for i in range(n_layers + 1)] + ["last"]
-    try:
-        idx = [int(x) for x in spec.split(",")]
-    except ValueError:
-        raise NwbItError(f"--layers {spec!r}: use last, all, or comma-separated indices") from None
-    bad = [i for i in idx if not 0 <= i <= n_layers]
-    if bad:
-        raise NwbItError(f"--layers: index {bad[0]} outside 0..{n_layers} (0 = embeddings, {n_layers} = last block)")
-    return [f"layer{i}" for i in idx]
-
-
-def pool_tokens(hidden, n_tokens: int, how: str):
-    """Pool the last ``n_tokens`` tokens (the last time step, in time-major order) over space."""
-    last = hidden[:, -n_tokens:, :].float()
-    return last.amax(dim=1) if how == "max" else last.mean(dim=1)
+from .base import FeatureExtractor, load_pretrained, pool_tokens, prepare, quiet_transformers
 
 
 class VideoMAEExtractor(FeatureExtractor):
@@ -57,6 +26,7 @@ class VideoMAEExtractor(FeatureExtractor):
     """
 
     family = "videomae"
+    tokens = "the last tubelet's patch tokens (the last (image_size/patch_size)^2 tokens)"
 
     @classmethod
     def load(cls, model: str | Path = "MCG-NJU/videomae-base", device: str = "cpu", dtype: str = "float32"
@@ -76,27 +46,13 @@ class VideoMAEExtractor(FeatureExtractor):
         return int(self.net.config.image_size)
 
     @property
-    def hidden_size(self) -> int:
-        return int(self.net.config.hidden_size)
-
-    @property
     def tokens_now(self) -> int:
         """Tokens of the last tubelet: (image_size / patch_size)**2."""
         cfg = self.net.config
         return (cfg.image_size // cfg.patch_size) ** 2
 
-    def layer_names(self, spec: str) -> list[str]:
-        return hidden_state_layers(spec, int(self.net.config.num_hidden_layers))
-
-    def forward(self, windows, layers: list[str], pool: str) -> dict[str, np.ndarray]:
-        want_hidden = any(n != "last" for n in layers)
-        res = self.net(pixel_values=windows.to(device=self.device, dtype=self.dtype), output_hidden_states=want_hidden)
-        out = {}
-        for name in layers:
-            hidden = res.last_hidden_state if name == "last" else res.hidden_states[int(name[5:])]
-            out[name] = pool_tokens(hidden, self.tokens_now, pool).cpu().numpy()
-        return out
+    def now(self, hidden, pool: str):
+        return pool_tokens(hidden[:, -self.tokens_now:], pool)
 
     def provenance(self) -> dict:
-        return {**super().provenance(), "tokens": f"last tubelet's {self.tokens_now} patch tokens",
-                "tokens_pooled": self.tokens_now}
+        return {**super().provenance(), "tokens_pooled": self.tokens_now}

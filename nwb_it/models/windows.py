@@ -20,15 +20,9 @@ from tqdm.auto import tqdm
 from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings
 from ..core.results import Activations
-from .base import FeatureExtractor, resolve_device
+from .base import FeatureExtractor
 from .frames import Clip, grey_frame, load_frame
-
-
-def load_extractor(settings: ExtractionSettings) -> FeatureExtractor:
-    """The VideoMAE extractor for ``settings`` (model, device, dtype)."""
-    from .videomae import VideoMAEExtractor
-
-    return VideoMAEExtractor.load(settings.model, resolve_device(settings.device), settings.dtype)
+from .registry import load_extractor
 
 
 def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSettings(),
@@ -44,7 +38,8 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
     """
     import torch
 
-    ext = extractor if extractor is not None else load_extractor(settings)
+    ext = extractor if extractor is not None else load_extractor(settings.model, settings.device, settings.dtype,
+                                                                                  settings.family)
     size, n_frames = ext.image_size, ext.num_frames
     names = ext.layer_names(settings.layers)
     batch = settings.batch_size or (32 if ext.device == "cuda" else 4)
@@ -71,7 +66,7 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
             else:
                 jobs.append((row, c, w))
 
-    out = {n: np.empty((len(rows), ext.hidden_size), dtype=np.float32) for n in names}
+    out: dict[str, np.ndarray] = {}             # allocated from the first batch: layers may differ in size
     todo = list(jobs)
     if grey_rows:
         todo.append((grey_rows[0], -1, 0))              # one all-grey window stands for all of them
@@ -85,6 +80,8 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
             pooled = ext.forward(x, names, settings.pool)
             calls += 1
             for name in names:
+                if name not in out:
+                    out[name] = np.empty((len(rows), pooled[name].shape[1]), dtype=np.float32)
                 out[name][[r for r, _, _ in part]] = pooled[name]
             bar.update(len(part))
     if grey_rows:

@@ -5,6 +5,7 @@ Tables in ``processing/ecephys``: ``encoding`` and ``rsa`` (see :mod:`nwb_it.nwb
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,31 +17,48 @@ from ..nwb.activations import DEFAULT_TABLE, read_activations
 from ..nwb.atomic import refuse_existing
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_aligned
-from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, read_reliability
+from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, layer_summaries, read_reliability
 from ..process.encoding import encoding_model
 from ..process.rsa import rsa
 from ..process.selection import select_units
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
+from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figures
 
 FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png")
+LAYER_FIGURES = ("layers_by_depth.png", "models_by_layer.png")
 
 
-def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), fig_dir: str | Path | None = None,
-                activations: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
-                overwrite: bool = False) -> tuple[EncodingResult, RSAResult]:
-    """Encoding model + RSA from the reliability and activations tables of ``nwb_path``; results stored in it.
+def chosen_layers(spec: str, stored: list[str], table: str) -> list[str]:
+    """'all' -> every stored layer; 'a,b' -> those; a single name -> itself. Unknown names are an error."""
+    names = stored if spec == "all" else [x.strip() for x in spec.split(",")]
+    names = [f"layer{n}" if n.isdigit() else n for n in names]
+    missing = [n for n in names if n not in stored]
+    if missing:
+        raise NwbItError(f"no layer '{missing[0]}' in the activations table '{table}' (have: {', '.join(stored)})")
+    return names
+
+
+def run_compare_layers(nwb_path: str | Path, params: CompareParams = CompareParams(),
+                       fig_dir: str | Path | None = None, activations: str = DEFAULT_TABLE,
+                       presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False
+                       ) -> dict[str, tuple[EncodingResult, RSAResult]]:
+    """Encoding model + RSA for every layer ``params.layer`` names ('all', 'a,b' or one), stored in the file.
+
+    Tables ``encoding``/``rsa`` (for ``videomae_activations``) or ``encoding_<table>``/``rsa_<table>``
+    hold one row per (unit, layer) / layer, with a ``layer`` column. With several layers the
+    figures are the median score (95 % bootstrap interval) against relative depth, one line per
+    model compared in this file, and a ranking of models x layers.
 
     Units observed (``obs_intervals``) during only part of the presentations are left out:
     the encoding model and the RDMs need every clip's responses.
-
-    Examples
-    --------
-    >>> enc, res = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", fig_dir="figures")  # doctest: +SKIP
-    >>> float(np.nanmedian(enc.normalized))                                                   # doctest: +SKIP
-    0.83
     """
-    figures = {} if fig_dir is None else {Path(fig_dir) / name: None for name in FIGURES}
+    with reading(nwb_path) as nwb:                    # the earlier steps' tables, before any slow work
+        read_reliability(nwb)
+        stored = read_activations(nwb, activations)
+        layers = chosen_layers(params.layer, list(stored.layers), activations)
+    names = FIGURES if len(layers) == 1 else LAYER_FIGURES
+    figures = [] if fig_dir is None else [Path(fig_dir) / name for name in names]
     for path in figures:
         refuse_existing(path, overwrite)              # before the slow part
     with reading(nwb_path) as nwb:
@@ -53,17 +71,41 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), f
                           "presentations are left out of compare", stacklevel=2)
             aligned = aligned.select_units(full)
         title = f"session {nwb.session_id}"
-        if params.layer not in acts.layers:
-            raise NwbItError(f"no layer '{params.layer}' in the activations table '{activations}' "
-                             f"(have: {', '.join(acts.layers)})")
         if np.isin(aligned.clip_index, acts.stimulus_index).sum() < max(params.folds, 4):
             raise NwbItError(f"fewer clips with both spikes and activations than folds ({params.folds})")
-    enc = encoding_model(aligned, acts, params)
-    res = rsa(aligned, acts, params)
+    results = {}
+    for layer in layers:
+        one = replace(params, layer=layer)
+        results[layer] = (encoding_model(aligned, acts, one), rsa(aligned, acts, one))
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
-                      lambda f: compare_tables(f, enc, res, activations, to_dict(presentations)))
+                      lambda f: compare_tables(f, results, activations, to_dict(presentations)))
     if fig_dir is not None:
-        makers = dict(zip(figures, (lambda: best_units_figure(enc, title), lambda: score_vs_ceiling_figure(enc, title),
-                                    lambda: rdm_figure(res, title, acts.provenance.get("family", "model")))))
+        family = acts.provenance.get("family", "model")
+        if len(layers) == 1:
+            enc, res = results[layers[0]]
+            makers = dict(zip(figures, (lambda: best_units_figure(enc, title),
+                                        lambda: score_vs_ceiling_figure(enc, title),
+                                        lambda: rdm_figure(res, title, family))))
+        else:
+            with reading(nwb_path) as nwb:
+                curves = layer_summaries(nwb)
+            makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title))))
         save_figures(makers, "png", overwrite)
-    return enc, res
+    return results
+
+
+def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), fig_dir: str | Path | None = None,
+                activations: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
+                overwrite: bool = False) -> tuple[EncodingResult, RSAResult]:
+    """Encoding model + RSA of one layer (``params.layer``); see :func:`run_compare_layers`.
+
+    Examples
+    --------
+    >>> enc, res = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", fig_dir="figures")  # doctest: +SKIP
+    >>> float(np.nanmedian(enc.normalized))                                                   # doctest: +SKIP
+    0.83
+    """
+    results = run_compare_layers(nwb_path, params, fig_dir, activations, presentations, overwrite)
+    if len(results) != 1:
+        raise NwbItError(f"--layers {params.layer!r} names {len(results)} layers; use run_compare_layers")
+    return next(iter(results.values()))

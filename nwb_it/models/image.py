@@ -1,0 +1,73 @@
+"""Frame-wise image models: every window is one frame (``num_frames`` = 1), on the same clock.
+
+"Now" is the frame itself: the CLS token where the model has one (ViT, DINOv2, CLIP's
+vision tower), the spatial average of the feature map for ResNet. Layers as the video
+models': ``last`` = ``last_hidden_state`` (ResNet: the last stage's feature map),
+``layerI`` = ``hidden_states[I]`` (ResNet: 0 = the stem, then one per stage).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import FeatureExtractor, load_pretrained, prepare, quiet_transformers
+
+
+class ImageExtractor(FeatureExtractor):
+    """One frame per window; subclasses name the transformers classes and the "now" tokens."""
+
+    model_class = ""
+    processor_class = "AutoImageProcessor"
+    ignore_missing: tuple[str, ...] = ("pooler",)       # the pooler head is never used: "now" is read before it
+
+    @classmethod
+    def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> ImageExtractor:
+        with quiet_transformers():
+            import transformers
+        net, processor = load_pretrained(getattr(transformers, cls.model_class),
+                                         getattr(transformers, cls.processor_class), model, cls.ignore_missing)
+        return cls(prepare(net, device, dtype), processor, model)
+
+    @property
+    def num_frames(self) -> int:
+        return 1
+
+    @property
+    def image_size(self) -> int:
+        return int(self.net.config.image_size)
+
+    def run(self, windows, want_hidden: bool):
+        return self.net(pixel_values=windows[:, -1].to(device=self.device, dtype=self.dtype),
+                        output_hidden_states=want_hidden)
+
+    def now(self, hidden, pool: str):
+        return hidden[:, 0].float()                     # the CLS token
+
+
+class ViTExtractor(ImageExtractor):
+    family, model_class, tokens = "vit", "ViTModel", "the CLS token"
+
+
+class Dinov2Extractor(ImageExtractor):
+    family, model_class, tokens = "dinov2", "Dinov2Model", "the CLS token"
+
+
+class CLIPVisionExtractor(ImageExtractor):
+    family, model_class, tokens = "clip_vision_model", "CLIPVisionModel", "the CLS token (before post_layernorm)"
+
+
+class ResNetExtractor(ImageExtractor):
+    family, model_class = "resnet", "ResNetModel"
+    tokens = "the feature map averaged over space (mean) or its maximum (max)"
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.net.config.depths)
+
+    @property
+    def image_size(self) -> int:
+        size = getattr(self.processor, "crop_size", None) or getattr(self.processor, "size", {})
+        return int(size.get("height") or size.get("shortest_edge") or 224)
+
+    def now(self, hidden, pool: str):
+        flat = hidden.float().flatten(2)                # (batch, channels, positions)
+        return flat.amax(dim=2) if pool == "max" else flat.mean(dim=2)
