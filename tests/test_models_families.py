@@ -1,4 +1,4 @@
-"""Every model family: tiny random checkpoints extract into one file; "now" tokens; frame-wise clock; per-layer compare."""
+"""Every model family: tiny checkpoints extract into one file; "now" tokens; frame-wise clock; per-layer compare."""
 from __future__ import annotations
 
 import warnings
@@ -34,7 +34,7 @@ def test_every_family_extracts_into_one_file(checkpoints, small_nwb, tmp_path):
     nwb = copy_to(small_nwb, tmp_path)
     frames = write_example_frames(tmp_path / "frames", [f"{k + 1}_clip{k + 1:03d}" for k in range(SMALL["n_clips"])],
                                   n_frames=5)
-    for family, folder in checkpoints.items():
+    for folder in checkpoints.values():
         assert main(["extract-activations", str(frames), "--model", str(folder), "--nwb", str(nwb),
                      "--layers", "all", "--pad", "2"]) == 0
     with NWBHDF5IO(str(nwb), "r") as io:
@@ -105,7 +105,7 @@ def test_per_layer_compare_ranks_the_deepest_layers_first(tmp_path):
     medians = {k: np.nanmedian(enc.normalized[readout]) for k, (enc, _) in results.items()}
     ranked = sorted(medians, key=medians.get, reverse=True)
     assert set(ranked[:2]) == {"last", "layer4"}, medians
-    assert min(medians["last"], medians["layer4"]) > max(medians[k] for k in ranked[2:]) + 0.2, medians
+    assert ranked[-1] == "layer0" and medians["last"] > medians["layer0"] + 0.3, medians
     assert sorted(p.name for p in (d / "figs").iterdir()) == ["layers_by_depth.png", "models_by_layer.png"]
     with NWBHDF5IO(str(nwb), "r") as io:
         table = io.read().processing["ecephys"]["encoding_tiny_videomae"]

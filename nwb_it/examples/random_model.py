@@ -39,18 +39,18 @@ def save_random_videomae(folder: str | Path, seed: int = 0, **config) -> Path:
     side = cfg.image_size
     processor = VideoMAEImageProcessor(size={"shortest_edge": side}, crop_size={"height": side, "width": side},
                                        image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
-    return _save(folder, VideoMAEModel(cfg), processor, seed)
+    return _save(folder, lambda: VideoMAEModel(cfg), processor, seed)
 
 
-def _save(folder, net_or_factory, processor, seed: int) -> Path:
+def _save(folder, make_net, processor, seed: int) -> Path:
+    """Seed, then build the model (its random weights depend on the seed alone), then save it with its processor."""
     import torch
 
     from ..models.base import quiet_transformers
 
     folder = Path(folder)
     torch.manual_seed(seed)
-    net = net_or_factory() if callable(net_or_factory) and not isinstance(net_or_factory, torch.nn.Module) \
-        else net_or_factory
+    net = make_net()
     with quiet_transformers():
         net.eval().save_pretrained(folder)
         processor.save_pretrained(folder)
@@ -73,35 +73,34 @@ def save_random_model(folder: str | Path, family: str, seed: int = 0) -> Path:
         import transformers as t
     square = {"height": SIDE, "width": SIDE}
     plain = dict(size=square, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
-    torch_seeded = seed
     if family == "videomae":
         return save_random_videomae(folder, seed)
     if family == "timesformer":
         cfg = t.TimesformerConfig(image_size=SIDE, patch_size=8, num_frames=4, intermediate_size=64, **TRANSFORMER)
         proc = t.VideoMAEImageProcessor(size={"shortest_edge": SIDE}, crop_size=square, image_mean=IMAGENET_MEAN,
                                         image_std=IMAGENET_STD)
-        return _save(folder, lambda: t.TimesformerModel(cfg), proc, torch_seeded)
+        return _save(folder, lambda: t.TimesformerModel(cfg), proc, seed)
     if family == "vivit":
         cfg = t.VivitConfig(image_size=SIDE, num_frames=4, tubelet_size=[2, 8, 8], intermediate_size=64, **TRANSFORMER)
         proc = t.VivitImageProcessor(size={"shortest_edge": SIDE}, crop_size=square)
-        return _save(folder, lambda: t.VivitModel(cfg), proc, torch_seeded)
+        return _save(folder, lambda: t.VivitModel(cfg), proc, seed)
     if family == "vjepa2":
         from ..models.vjepa2 import FrameNormalizer
 
         cfg = t.VJEPA2Config(crop_size=SIDE, patch_size=8, frames_per_clip=4, tubelet_size=2, mlp_ratio=2,
                              pred_hidden_size=16, pred_num_hidden_layers=1, pred_num_attention_heads=2, **TRANSFORMER)
-        return _save(folder, lambda: t.VJEPA2Model(cfg), FrameNormalizer(IMAGENET_MEAN, IMAGENET_STD), torch_seeded)
+        return _save(folder, lambda: t.VJEPA2Model(cfg), FrameNormalizer(IMAGENET_MEAN, IMAGENET_STD), seed)
     if family == "vit":
         cfg = t.ViTConfig(image_size=SIDE, patch_size=8, intermediate_size=64, **TRANSFORMER)
         return _save(folder, lambda: t.ViTModel(cfg, add_pooling_layer=False), t.ViTImageProcessor(**plain),
-                     torch_seeded)
+                     seed)
     if family == "dinov2":
         cfg = t.Dinov2Config(image_size=SIDE, patch_size=8, mlp_ratio=2, **TRANSFORMER)
-        return _save(folder, lambda: t.Dinov2Model(cfg), t.ViTImageProcessor(**plain), torch_seeded)
+        return _save(folder, lambda: t.Dinov2Model(cfg), t.ViTImageProcessor(**plain), seed)
     if family in ("clip_vision_model", "clip"):
         cfg = t.CLIPVisionConfig(image_size=SIDE, patch_size=8, intermediate_size=64, **TRANSFORMER)
-        return _save(folder, lambda: t.CLIPVisionModel(cfg), t.ViTImageProcessor(**plain), torch_seeded)
+        return _save(folder, lambda: t.CLIPVisionModel(cfg), t.ViTImageProcessor(**plain), seed)
     if family == "resnet":
         cfg = t.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic")
-        return _save(folder, lambda: t.ResNetModel(cfg), t.ViTImageProcessor(**plain), torch_seeded)
+        return _save(folder, lambda: t.ResNetModel(cfg), t.ViTImageProcessor(**plain), seed)
     raise ValueError(f"no tiny configuration for family {family!r}")
