@@ -69,14 +69,14 @@ def lab_histograms(rel: np.ndarray, owner: np.ndarray, n_pres: int) -> np.ndarra
 
 def _replay_splits(rs: np.random.RandomState, n_kept: np.ndarray, n_perm: int, n_rep: int) -> np.ndarray:
     """Ranks (n_perm, n_clips, n_rep) of the notebook's permutations, drawn in its order."""
-    perms = np.zeros((n_perm, n_kept.size, n_rep), dtype=np.int64)
     ar = np.arange(n_rep)
-    clips = [(k, int(n)) for k, n in enumerate(n_kept) if n > 0]
+    perms = np.broadcast_to(ar, (n_perm, n_kept.size, n_rep)).copy()     # every row starts as 0..n_rep-1
+    shuffle = rs.shuffle
+    rows = [(k, int(n)) for k, n in enumerate(n_kept) if n > 1]           # one repeat: no draw (as the notebook)
     for p in range(n_perm):
-        for k, n in clips:
-            view = perms[p, k, :n]
-            view[:] = ar[:n]
-            rs.shuffle(view)
+        block = perms[p]
+        for k, n in rows:
+            shuffle(block[k, :n])
     ranks = np.full(perms.shape, n_rep, dtype=np.int16)       # absent repeats rank last
     mask = ar[None, :] < n_kept[:, None]
     p_idx, k_idx, i_idx = np.nonzero(np.broadcast_to(mask, perms.shape))
