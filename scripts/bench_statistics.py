@@ -20,19 +20,6 @@ from pathlib import Path
 import numpy as np
 
 
-def null_session(n_units: int, n_clips: int, n_rep: int, seed: int):
-    from nwb_it.core.results import AlignedCounts
-
-    rng = np.random.default_rng(seed)
-    reps = np.maximum(n_rep - rng.integers(0, 3, n_clips), 2)
-    mask = np.arange(n_rep)[None, :] < reps[:, None]
-    rate = rng.uniform(0.2, 3, (n_units, 1, 1, 7))
-    counts = rng.poisson(np.broadcast_to(rate, (n_units, n_clips, n_rep, 7))) * mask[None, :, :, None]
-    return AlignedCounts(counts=counts, mask=mask, edges=np.linspace(-0.05, 0.3, 8), unit_ids=np.arange(n_units),
-                         unit_names=[str(u) for u in range(n_units)], clip_names=[str(c) for c in range(n_clips)],
-                         clip_index=np.arange(n_clips), trial_rows=np.zeros(mask.shape, dtype=int))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--null-sessions", type=int, default=3)
@@ -43,6 +30,7 @@ def main() -> None:
 
     from nwb_it import convert_session, write_example_session
     from nwb_it.core.params import ReliabilityParams
+    from nwb_it.examples.null_session import null_aligned_counts
     from nwb_it.nwb import read_aligned, read_presentations, read_spike_trains
     from nwb_it.process.lab_reliability import lab_reliability
     from nwb_it.process.reliability import reliability
@@ -50,7 +38,7 @@ def main() -> None:
     for null in ("redeal", "once"):
         p, resp = [], []
         for s in range(args.null_sessions):
-            res = reliability(null_session(300, 200, 8, 100 + s), ReliabilityParams(null=null, seed=s))
+            res = reliability(null_aligned_counts(300, 200, 8, 100 + s), ReliabilityParams(null=null, seed=s))
             p.append(res.p_value)
             resp.append(res.responsive)
         p, resp = np.concatenate(p), np.concatenate(resp)

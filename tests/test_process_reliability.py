@@ -11,6 +11,7 @@ from pynwb import NWBHDF5IO
 from nwb_it import convert_session
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import write_example_session
+from nwb_it.examples.null_session import null_aligned_counts
 from nwb_it.nwb.recording import read_aligned
 from nwb_it.process.reliability import null_deal, reliability, split_half_r, split_positions
 from nwb_it.steps.reliability import run_reliability
@@ -78,17 +79,7 @@ def test_seeded_and_nan_safe(small_nwb):
 
 
 def _null_session(n_units=300, n_clips=60, n_rep=6, seed=1):
-    """Rates with a time course but no dependence on the clip: no unit is responsive."""
-    from nwb_it.core.results import AlignedCounts
-
-    rng = np.random.default_rng(seed)
-    reps = np.maximum(n_rep - rng.integers(0, 3, n_clips), 2)
-    mask = np.arange(n_rep)[None, :] < reps[:, None]
-    rate = rng.uniform(0.2, 3, (n_units, 1, 1, 7))
-    counts = rng.poisson(np.broadcast_to(rate, (n_units, n_clips, n_rep, 7))) * mask[None, :, :, None]
-    return AlignedCounts(counts=counts, mask=mask, edges=np.linspace(-0.05, 0.3, 8), unit_ids=np.arange(n_units),
-                         unit_names=[str(u) for u in range(n_units)], clip_names=[str(c) for c in range(n_clips)],
-                         clip_index=np.arange(n_clips), trial_rows=np.zeros(mask.shape, dtype=int))
+    return null_aligned_counts(n_units, n_clips, n_rep, seed)
 
 
 def test_p_values_calibrated_on_a_null_session():

@@ -145,15 +145,19 @@ class FeatureExtractor(ABC):
     def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> FeatureExtractor:
         """Load offline (see :func:`load_pretrained`) and :func:`prepare` for ``device``."""
 
-    @property
-    @abstractmethod
-    def num_frames(self) -> int:
-        """Frames per window (1 for frame-wise image models)."""
+    #: config keys of the window length and the frame side (families whose config names them otherwise override)
+    frames_key: ClassVar[str] = "num_frames"
+    size_key: ClassVar[str] = "image_size"
 
     @property
-    @abstractmethod
+    def num_frames(self) -> int:
+        """Frames per window (1 for frame-wise image models)."""
+        return int(getattr(self.net.config, self.frames_key))
+
+    @property
     def image_size(self) -> int:
         """Side of the square frames the model takes."""
+        return int(getattr(self.net.config, self.size_key))
 
     #: what stands for "now" (documented in the README's Models table and stored in the provenance)
     tokens: ClassVar[str] = ""

@@ -31,10 +31,6 @@ class ImageExtractor(FeatureExtractor):
     def num_frames(self) -> int:
         return 1
 
-    @property
-    def image_size(self) -> int:
-        return int(self.net.config.image_size)
-
     def run(self, windows, want_hidden: bool):
         return self.net(pixel_values=windows[:, -1].to(device=self.device, dtype=self.dtype),
                         output_hidden_states=want_hidden)

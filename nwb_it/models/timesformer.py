@@ -23,14 +23,6 @@ class TimesformerExtractor(FeatureExtractor):
         net, processor = load_pretrained(TimesformerModel, VideoMAEImageProcessor, model)
         return cls(prepare(net, device, dtype), processor, model)
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.net.config.num_frames)
-
-    @property
-    def image_size(self) -> int:
-        return int(self.net.config.image_size)
-
     def now(self, hidden, pool: str):
         t = self.num_frames
         return pool_tokens(hidden[:, 1 + t - 1::t], pool)

@@ -38,14 +38,6 @@ class VideoMAEExtractor(FeatureExtractor):
         return cls(prepare(net, device, dtype), processor, model)
 
     @property
-    def num_frames(self) -> int:
-        return int(self.net.config.num_frames)
-
-    @property
-    def image_size(self) -> int:
-        return int(self.net.config.image_size)
-
-    @property
     def tokens_now(self) -> int:
         """Tokens of the last tubelet: (image_size / patch_size)**2."""
         cfg = self.net.config

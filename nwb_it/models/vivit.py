@@ -21,14 +21,6 @@ class VivitExtractor(FeatureExtractor):
         net, processor = load_pretrained(VivitModel, VivitImageProcessor, model)
         return cls(prepare(net, device, dtype), processor, model)
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.net.config.num_frames)
-
-    @property
-    def image_size(self) -> int:
-        return int(self.net.config.image_size)
-
     def now(self, hidden, pool: str):
         _, th, tw = self.net.config.tubelet_size
         n = (self.image_size // th) * (self.image_size // tw)

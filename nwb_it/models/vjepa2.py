@@ -47,6 +47,7 @@ class FrameNormalizer:
 
 class VJEPA2Extractor(FeatureExtractor):
     family = "vjepa2"
+    frames_key, size_key = "frames_per_clip", "crop_size"
     tokens = "the last tubelet's patch tokens (no CLS; the last (crop_size/patch_size)^2 tokens)"
 
     @classmethod
@@ -55,14 +56,6 @@ class VJEPA2Extractor(FeatureExtractor):
             from transformers import VJEPA2Model
         net, processor = load_pretrained(VJEPA2Model, FrameNormalizer, model, ignore_missing=("predictor",))
         return cls(prepare(net, device, dtype), processor, model)
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.net.config.frames_per_clip)
-
-    @property
-    def image_size(self) -> int:
-        return int(self.net.config.crop_size)
 
     def run(self, windows, want_hidden: bool):
         return self.net(pixel_values_videos=windows.to(device=self.device, dtype=self.dtype),
