@@ -44,12 +44,6 @@ def _unit_region(nwb: NWBFile, unit_ids: np.ndarray) -> DynamicTableRegion:
                               data=np.asarray(unit_ids, dtype=np.int64), table=nwb.units)
 
 
-def _table(nwb: NWBFile, name: str) -> DynamicTable:
-    try:
-        return nwb.processing[MODULE][name]
-    except KeyError:
-        raise NwbItError(f"the file has no {name} table: run nwb-it {'compare' if name != RELIABILITY else name} "
-                         "first") from None
 
 
 def reliability_table(nwb: NWBFile, result: ReliabilityResult, presentations: dict | None = None) -> DynamicTable:
@@ -72,7 +66,10 @@ def reliability_table(nwb: NWBFile, result: ReliabilityResult, presentations: di
 
 def read_reliability(nwb: NWBFile) -> ReliabilityResult:
     """The reliability results stored in an open NWB file."""
-    table = _table(nwb, RELIABILITY)
+    try:
+        table = nwb.processing[MODULE][RELIABILITY]
+    except KeyError:
+        raise NwbItError("the file has no reliability table: run nwb-it reliability first") from None
     prov = read_provenance(table.description)
     col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "spearman_brown_mean_r", "agreement", "p_value",
                                                      "q_value", "r2_true", "r2_null", "r_true")}
@@ -176,15 +173,3 @@ def layer_summaries(nwb: NWBFile) -> list[dict]:
                 out.append({"activations": prov.get("activations", name), "family": prov.get("family") or name,
                             "n_layers": prov.get("n_layers"), "summary": prov["summary"]})
     return out
-
-
-def read_compare(nwb: NWBFile) -> tuple[dict, dict]:
-    """The stored encoding (columns by name) and RSA results, each with its provenance under 'provenance'."""
-    out = []
-    for name in (ENCODING, RSA):
-        table = _table(nwb, name)
-        values = {c: np.asarray(table[c].data[:]) for c in table.colnames}
-        values["provenance"] = read_provenance(table.description)
-        out.append(values)
-    return out[0], out[1]
-
