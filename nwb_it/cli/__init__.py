@@ -16,7 +16,7 @@ from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 ORDER = ("example", "convert", "validate", "reliability", "heatmaps", "extract-videomae", "extract-activations",
-         "plot-activations", "compare", "demo")
+         "plot-activations", "compare", "summary", "demo")
 
 
 def verb(name: str):

@@ -145,3 +145,19 @@ def _demo(sub) -> None:
             print(f"{key:>14}: {path}")
         return 0
     p.set_defaults(func=run)
+
+
+@verb("summary")
+def _summary(sub) -> None:
+    p = command(sub, "summary", "one table (CSV) and figures across the NWB files of a folder")
+    p.add_argument("folder", type=Path, help="folder holding NWB files (searched recursively)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for summary.csv and the figures")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier summary")
+
+    def run(args) -> int:
+        from ..steps.summary import summarize_folder
+
+        for path in summarize_folder(args.folder, args.out_dir, args.overwrite):
+            print(path)
+        return 0
+    p.set_defaults(func=run)
