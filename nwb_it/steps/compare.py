@@ -53,17 +53,14 @@ def run_compare_layers(nwb_path: str | Path, params: CompareParams = ComparePara
     Units observed (``obs_intervals``) during only part of the presentations are left out:
     the encoding model and the RDMs need every clip's responses.
     """
-    with reading(nwb_path) as nwb:                    # the earlier steps' tables, before any slow work
-        read_reliability(nwb)
-        stored = read_activations(nwb, activations)
-        layers = chosen_layers(params.layer, list(stored.layers), activations)
-    names = FIGURES if len(layers) == 1 else LAYER_FIGURES
-    figures = [] if fig_dir is None else [Path(fig_dir) / name for name in names]
-    for path in figures:
-        refuse_existing(path, overwrite)              # before the slow part
     with reading(nwb_path) as nwb:
         rel = read_reliability(nwb)
         acts = read_activations(nwb, activations)
+        layers = chosen_layers(params.layer, list(acts.layers), activations)
+        names = FIGURES if len(layers) == 1 else LAYER_FIGURES
+        figures = [] if fig_dir is None else [Path(fig_dir) / name for name in names]
+        for path in figures:
+            refuse_existing(path, overwrite)          # before the slow part
         aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units), presentations)
         full = aligned.fully_observed()
         if full.size < aligned.unit_ids.size:
