@@ -288,13 +288,14 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     n_units = aligned.counts.shape[0]
     rng = np.random.default_rng(np.random.SeedSequence([params.seed]))
     true_keys = rng.random((params.n_perm, *aligned.mask.shape))
-    null_keys = rng.random((params.n_perm, *aligned.mask.shape))
+    null_keys = rng.random((params.n_perm, *aligned.mask.shape))       # drawn either way: same splits per seed
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
     observed, p_value = np.empty(n_units), np.empty(n_units)
     with tqdm(total=n_units, desc="reliability", unit="unit", disable=not progress, leave=False) as bar:
         for rows, mask in observation_groups(aligned):
-            true_pos, null_pos = split_positions(true_keys, mask, 0), split_positions(null_keys, mask, 0)
+            true_pos = split_positions(true_keys, mask, 0)
+            null_pos = split_positions(null_keys, mask, 0) if params.null == "once" else None
             for lo in range(0, rows.size, chunk):
                 units = rows[lo:lo + chunk]
                 counts = aligned.counts[units]
