@@ -136,14 +136,25 @@ class FeatureExtractor(ABC):
     """
 
     family: ClassVar[str]
+    #: transformers class names of the model and its processor (a processor may also be a class of nwb_it's)
+    model_class: ClassVar[str] = ""
+    processor_class: ClassVar[str | type] = "AutoImageProcessor"
+    #: weights a checkpoint may lack because nwb_it never uses them (a pre-training decoder, a pooler head)
+    ignore_missing: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, net, processor, source: str | Path):
         self.net, self.processor, self.source = net, processor, str(source)
 
     @classmethod
-    @abstractmethod
     def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> FeatureExtractor:
         """Load offline (see :func:`load_pretrained`) and :func:`prepare` for ``device``."""
+        with quiet_transformers():       # the import itself notes the PIL fallback
+            import transformers
+        processor = cls.processor_class
+        if isinstance(processor, str):
+            processor = getattr(transformers, processor)
+        net, proc = load_pretrained(getattr(transformers, cls.model_class), processor, model, cls.ignore_missing)
+        return cls(prepare(net, device, dtype), proc, model)
 
     #: config keys of the window length and the frame side (families whose config names them otherwise override)
     frames_key: ClassVar[str] = "num_frames"

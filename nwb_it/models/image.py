@@ -7,25 +7,13 @@ models': ``last`` = ``last_hidden_state`` (ResNet: the last stage's feature map)
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from .base import FeatureExtractor, load_pretrained, prepare, quiet_transformers
+from .base import FeatureExtractor
 
 
 class ImageExtractor(FeatureExtractor):
     """One frame per window; subclasses name the transformers classes and the "now" tokens."""
 
-    model_class = ""
-    processor_class = "AutoImageProcessor"
-    ignore_missing: tuple[str, ...] = ("pooler",)       # the pooler head is never used: "now" is read before it
-
-    @classmethod
-    def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> ImageExtractor:
-        with quiet_transformers():
-            import transformers
-        net, processor = load_pretrained(getattr(transformers, cls.model_class),
-                                         getattr(transformers, cls.processor_class), model, cls.ignore_missing)
-        return cls(prepare(net, device, dtype), processor, model)
+    ignore_missing = ("pooler",)       # the pooler head is never used: "now" is read before it
 
     @property
     def num_frames(self) -> int:

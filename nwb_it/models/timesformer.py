@@ -7,21 +7,13 @@ frame's tokens are ``1 + p * num_frames + num_frames - 1``. Layers as VideoMAE's
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from .base import FeatureExtractor, load_pretrained, pool_tokens, prepare, quiet_transformers
+from .base import FeatureExtractor, pool_tokens
 
 
 class TimesformerExtractor(FeatureExtractor):
     family = "timesformer"
     tokens = "the last frame's patch tokens (patch-major order after CLS: every num_frames-th token)"
-
-    @classmethod
-    def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> TimesformerExtractor:
-        with quiet_transformers():
-            from transformers import TimesformerModel, VideoMAEImageProcessor
-        net, processor = load_pretrained(TimesformerModel, VideoMAEImageProcessor, model)
-        return cls(prepare(net, device, dtype), processor, model)
+    model_class, processor_class = "TimesformerModel", "VideoMAEImageProcessor"
 
     def now(self, hidden, pool: str):
         t = self.num_frames

@@ -10,9 +10,7 @@ stored); ``layerI`` is ``hidden_states[I]`` (0 = the embeddings, ``num_hidden_la
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from .base import FeatureExtractor, load_pretrained, pool_tokens, prepare, quiet_transformers
+from .base import FeatureExtractor, pool_tokens
 
 
 class VideoMAEExtractor(FeatureExtractor):
@@ -27,15 +25,8 @@ class VideoMAEExtractor(FeatureExtractor):
 
     family = "videomae"
     tokens = "the last tubelet's patch tokens (the last (image_size/patch_size)^2 tokens)"
-
-    @classmethod
-    def load(cls, model: str | Path = "MCG-NJU/videomae-base", device: str = "cpu", dtype: str = "float32"
-             ) -> VideoMAEExtractor:
-        with quiet_transformers():       # the import itself notes the PIL fallback
-            from transformers import VideoMAEImageProcessor, VideoMAEModel
-        # a VideoMAEForPreTraining checkpoint loads without its decoder, as it should
-        net, processor = load_pretrained(VideoMAEModel, VideoMAEImageProcessor, model, ignore_missing=("decoder",))
-        return cls(prepare(net, device, dtype), processor, model)
+    model_class, processor_class = "VideoMAEModel", "VideoMAEImageProcessor"
+    ignore_missing = ("decoder",)     # a VideoMAEForPreTraining checkpoint loads without its decoder, as it should
 
     @property
     def tokens_now(self) -> int:

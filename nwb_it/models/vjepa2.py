@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from .base import FeatureExtractor, load_pretrained, pool_tokens, prepare, quiet_transformers
+from .base import FeatureExtractor, pool_tokens
 
 CONFIG_FILES = ("video_preprocessor_config.json", "preprocessor_config.json")
 
@@ -48,14 +48,8 @@ class FrameNormalizer:
 class VJEPA2Extractor(FeatureExtractor):
     family = "vjepa2"
     frames_key, size_key = "frames_per_clip", "crop_size"
+    model_class, processor_class, ignore_missing = "VJEPA2Model", FrameNormalizer, ("predictor",)
     tokens = "the last tubelet's patch tokens (no CLS; the last (crop_size/patch_size)^2 tokens)"
-
-    @classmethod
-    def load(cls, model: str | Path, device: str = "cpu", dtype: str = "float32") -> VJEPA2Extractor:
-        with quiet_transformers():
-            from transformers import VJEPA2Model
-        net, processor = load_pretrained(VJEPA2Model, FrameNormalizer, model, ignore_missing=("predictor",))
-        return cls(prepare(net, device, dtype), processor, model)
 
     def run(self, windows, want_hidden: bool):
         return self.net(pixel_values_videos=windows.to(device=self.device, dtype=self.dtype),
