@@ -64,8 +64,8 @@ def activation_tables(nwb: NWBFile) -> list[str]:
             if isinstance(table, DynamicTable) and any(c.startswith(PREFIX) for c in table.colnames)]
 
 
-def read_activations(nwb: NWBFile, name: str = DEFAULT_TABLE) -> Activations:
-    """The activations table ``name`` of an open NWB file."""
+def read_activations(nwb: NWBFile, name: str = DEFAULT_TABLE, with_layers: bool = True) -> Activations:
+    """The activations table ``name`` of an open NWB file (``with_layers=False``: windows and clips only)."""
     module = nwb.processing.get(MODULE)
     if module is None or name not in module.data_interfaces:
         have = activation_tables(nwb)
@@ -79,7 +79,8 @@ def read_activations(nwb: NWBFile, name: str = DEFAULT_TABLE) -> Activations:
     rank[order] = np.arange(order.size)
     names = np.asarray(table["stimulus_name"].data[:]).astype(str)[first[order]]
     index = np.asarray(table["stimulus_index"].data[:])[first[order]]
-    layers = {c[len(PREFIX):]: np.asarray(table[c].data[:]) for c in table.colnames if c.startswith(PREFIX)}
+    layers = {c[len(PREFIX):]: np.asarray(table[c].data[:]) for c in table.colnames
+              if c.startswith(PREFIX) and with_layers}
     return Activations(clip_keys=[str(k) for k in clip_keys[order]], clip_of_window=rank[clip_of_window],
                        window=np.asarray(table["window"].data[:]), last_frame=np.asarray(table["last_frame"].data[:]),
                        layers=layers, provenance=read_provenance(table.description).get("model", {}),

@@ -28,7 +28,7 @@ def clip_durations(nwb) -> dict[int, float]:
     names = activation_tables(nwb)
     if not names:
         return {}
-    acts = read_activations(nwb, names[0])
+    acts = read_activations(nwb, names[0], with_layers=False)      # the windows are enough
     pad, fps = int(acts.provenance.get("pad", 0)), acts.fps
     return {int(acts.stimulus_index[c]): (int(acts.last_frame[acts.clip_of_window == c].max()) - pad + 1) / fps
             for c in range(len(acts.clip_keys))}
