@@ -1,6 +1,8 @@
 """Model verbs: extract-videomae, extract-activations, plot-activations."""
 from __future__ import annotations
 
+import sys
+from functools import partial
 from pathlib import Path
 
 from ..core.errors import NwbItError
@@ -13,7 +15,10 @@ from .options import command, overwrite_option, presentation_options, spec
 def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     p = command(sub, name, help_text)
     p.add_argument("frames", type=Path, help="folder of clip frames (flat lab naming, or one sub-folder per clip)")
-    p.add_argument("--nwb", type=Path, help="store the activations in this NWB file (matched to its trials)")
+    p.add_argument("--nwb", type=Path, nargs="+", default=[],
+                   help="store the activations in these NWB files (each matched to its trials; computed once)")
+    p.add_argument("--cache", type=Path, help="activations cache folder: reuse what this model, these frames and "
+                   "these settings gave before (content-addressed), store what is computed")
     p.add_argument("--npy", type=Path, help="also write the lab's hidden_states.npy (last layer)")
     p.add_argument("--model", default=default(ExtractionSettings, "model"),
                    help="Hugging Face id (local cache only) or model folder")
@@ -36,30 +41,45 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=default(ExtractionSettings, "dtype"),
                    help="model precision (reduced precision on a GPU only)")
     p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name")
+    g = p.add_argument_group("parallel work")
+    g.add_argument("--workers", type=int, help="frame decode threads (default: this machine's cores, at most 8)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run the extraction (and the writes) as one task on a "
+                   "running dask.distributed scheduler, e.g. a GPU worker's cluster; paths must be on shared storage")
     overwrite_option(p, "an existing --npy file")
     presentation_options(p)
 
     def run(args) -> int:
         from ..models.registry import family_of
-        from ..steps.extract import run_extract
+        from ..steps.batch import exit_code, summary_lines
+        from .jobs import extract_job
 
-        if args.nwb is None and args.npy is None:
+        if not args.nwb and args.npy is None:
             raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
         grey = int(args.grey) if args.grey.isdigit() else args.grey
         family = (args.family or family_of(args.model)) if generic else "videomae"
         table = (args.name or f"{family}_activations") if generic else "videomae_activations"
         settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
                                       fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-                                      family=family)
-        acts = run_extract(args.frames, settings, args.nwb, args.npy, args.clip_map, progress=True,
-                           presentations=spec(args), overwrite=args.overwrite, table=table)
-        total = len(acts.window)
-        print(f"{family}: {len(acts.clip_keys)} clips, {total} windows ({total - acts.n_forward_windows} all-grey "
-              f"windows reused), layers {', '.join(acts.layers)}")
-        for dest in (args.nwb and f"{args.nwb} (table {table})", args.npy):
-            if dest:
-                print(dest)
-        return 0
+                                      family=family, workers=args.workers)
+        absolute = {k: getattr(args, k) and getattr(args, k).absolute() for k in ("frames", "npy", "clip_map", "cache")}
+        job = partial(extract_job, absolute["frames"], settings, [t.absolute() for t in args.nwb], absolute["npy"],
+                      absolute["clip_map"], absolute["cache"], table, spec(args), args.overwrite, debug=args.debug)
+        if args.scheduler:
+            from ..steps.batch import cluster_client
+
+            with cluster_client(1, args.scheduler) as client:
+                line, outcomes = client.submit(job, pure=False).result()
+        else:
+            line, outcomes = job(progress=True)
+        print(line)
+        for o in outcomes:
+            for w in o.warnings:
+                print(f"nwb-it: warning: {w}", file=sys.stderr)
+            print(o.message if not o.failed else f"nwb-it: error: {o.message}",
+                  file=sys.stderr if o.failed else sys.stdout)
+        if len(outcomes) > 1:
+            print("\n".join(summary_lines(outcomes)))
+        return exit_code(outcomes)
     p.set_defaults(func=run)
 
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+from ..core.errors import NwbItError
 from ..core.params import PresentationSpec, default
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter    # every option's help shows its default
@@ -35,3 +38,40 @@ def spec(args) -> PresentationSpec:
 
 def overwrite_option(p: argparse.ArgumentParser, what: str = "existing outputs") -> None:
     p.add_argument("--overwrite", action="store_true", help=f"replace {what} (never without this)")
+
+
+def batch_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("many sessions (Dask)")
+    g.add_argument("--workers", type=int, help="sessions run in parallel on this machine (default: its cores)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="send the sessions to a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 "
+                        "(files must be on storage its workers see)")
+
+
+def unique_stems(paths: list[Path], what: str) -> None:
+    """Many-file outputs are named after each file's stem: two files with one stem would collide."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in seen and seen[path.stem].resolve() != path.resolve():
+            raise NwbItError(f"two files named {path.stem} would share one {what}: {seen[path.stem]} and {path}")
+        seen[path.stem] = path
+
+
+def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
+    """Run ``job`` on every path (here, or on Dask); print each result, then a summary when there are several.
+
+    Returns the exit code: 2 when any session failed, 1 when any has validation findings.
+    """
+    from ..steps.batch import exit_code, run_batch, summary_lines
+
+    outcomes = run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug)
+    for o in outcomes:
+        for w in o.warnings:
+            print(f"nwb-it: warning: {w}", file=sys.stderr)
+        if o.failed:
+            print(f"nwb-it: error: {o.message}", file=sys.stderr)
+        elif o.message:
+            print(o.message)
+    if len(outcomes) > 1:
+        print("\n".join(summary_lines(outcomes)))
+    return exit_code(outcomes)

@@ -9,7 +9,7 @@ from ..core.errors import NwbItError
 from ..core.params import default
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S, SourceLayout
 from . import verb
-from .options import command
+from .options import batch_options, command, run_many
 
 
 def _layout(args) -> SourceLayout:
@@ -78,24 +78,18 @@ def _convert(sub) -> None:
                    help="refuse (instead of warning) metadata that dandi validate would flag, e.g. no subject age")
     _layout_options(p)
 
+    batch_options(p)
+
     def run(args) -> int:
-        from tqdm.auto import tqdm
+        from functools import partial
 
-        from ..steps.convert import convert_session
+        from .jobs import convert_job
 
-        failed = 0
-        for mat in tqdm(args.sessions, desc="sessions", unit="session", disable=len(args.sessions) < 2):
-            try:
-                out = convert_session(mat, args.out_dir, args.metadata, args.overwrite, _layout(args),
-                                      progress=sys.stderr.isatty(), max_spike_time=args.max_spike_time,
-                                      strict=args.strict)
-                tqdm.write(str(out))
-            except NwbItError as exc:
-                if args.debug:
-                    raise
-                failed += 1
-                print(f"nwb-it: error: {exc}", file=sys.stderr)
-        return 2 if failed else 0
+        single = len(args.sessions) == 1
+        job = partial(convert_job, out_dir=args.out_dir.absolute(), metadata=args.metadata and args.metadata.absolute(),
+                      overwrite=args.overwrite, layout=_layout(args), max_spike_time=args.max_spike_time,
+                      strict=args.strict, progress=single and sys.stderr.isatty())
+        return run_many(args, job, args.sessions)
     p.set_defaults(func=run)
 
 
@@ -104,24 +98,18 @@ def _validate(sub) -> None:
     p = command(sub, "validate", "pynwb schema validation + nwbinspector (DANDI config)")
     p.add_argument("paths", nargs="+", type=Path, help="NWB files or folders holding them")
 
+    batch_options(p)
+
     def run(args) -> int:
         from ..nwb.atomic import TEMP_PATTERN
-        from ..nwb.validate import validate_nwb
+        from .jobs import validate_job
 
         # a folder's nwb_it temporaries (a write in progress, or a killed one's leftovers) are not files to check
         files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])
                  if not (p.is_dir() and TEMP_PATTERN.match(f.name))]
         if not files:
             raise NwbItError("no .nwb file found", args.paths[0])
-        blocking = 0
-        for path in files:
-            findings = validate_nwb(path)
-            for finding in findings:
-                print(finding)
-            n_block = sum(f.blocking for f in findings)
-            blocking += n_block
-            print(f"{path}: {'FAILED' if n_block else 'OK'} ({len(findings)} finding(s), {n_block} blocking)")
-        return 1 if blocking else 0
+        return run_many(args, validate_job, files, desc="files")
     p.set_defaults(func=run)
 
 

@@ -160,6 +160,7 @@ class ExtractionSettings:
     dtype: str = "float32"
     batch_size: int | None = None
     family: str | None = None     # model family; None = from the model folder's config (VideoMAE for a cache id)
+    workers: int | None = None    # frame decode threads; None = this machine's cores, at most 8 (never changes numbers)
 
     def __post_init__(self) -> None:
         if self.pool not in ("mean", "max"):
@@ -170,6 +171,8 @@ class ExtractionSettings:
             raise NwbItError(f"--fps {self.fps:g}: must be > 0")
         if self.batch_size is not None and self.batch_size < 1:
             raise NwbItError(f"--batch-size {self.batch_size}: must be >= 1")
+        if self.workers is not None and self.workers < 1:
+            raise NwbItError(f"--workers {self.workers}: must be >= 1")
 
 
 P = TypeVar("P")

@@ -214,6 +214,7 @@ class Activations:
     provenance: dict[str, Any] = field(default_factory=dict)
     n_forward_windows: int = 0      # windows actually run through the model
     n_model_calls: int = 0
+    cached: bool = False            # read from an activations cache: no model ran
     stimulus_names: list[str] | None = None
     stimulus_index: np.ndarray | None = None
 

@@ -7,11 +7,13 @@ the leading grey); its time is that frame's onset, ``last_frame / fps``.
 
 Faster than the lab's script, same numbers: every frame goes through the image
 processor once (it works frame by frame, so windows built by indexing are
-bit-identical); windows are batched across clips; the all-grey windows, identical
-for every clip, are computed once per run.
+bit-identical), in a pool of decode threads, streamed so that only a few clips are
+in memory at a time; windows are batched across clips; the all-grey windows,
+identical for every clip, are computed once per run.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,13 +23,62 @@ from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings
 from ..core.results import Activations
 from .base import FeatureExtractor
-from .frames import Clip, grey_frame, load_frame
+from .frames import Clip, grey_frame
 from .registry import load_extractor
+from .stream import ClipStream, auto_batch_size
+
+
+def plan_windows(clips: Sequence[Clip], n_frames: int, pad: int) -> tuple[np.ndarray, list, list[int]]:
+    """Every output row (clip, window, last frame), the windows to run ``(row, clip, window)`` in clip order,
+    and the all-grey rows (identical for every clip: run once). No frame is read."""
+    rows, jobs, grey_rows = [], [], []
+    for c, clip in enumerate(clips):
+        if not clip.frames:
+            raise NwbItError(f"clip '{clip.key}' has no frames")
+        n_windows = len(clip.frames) + 2 * pad - n_frames + 1
+        if n_windows < 1:
+            raise NwbItError(f"clip '{clip.key}' has {len(clip.frames)} frames: with pad {pad} that is "
+                             f"shorter than one {n_frames}-frame window")
+        for w in range(n_windows):
+            if w + n_frames <= pad or w >= pad + len(clip.frames):
+                grey_rows.append(len(rows))
+            else:
+                jobs.append((len(rows), c, w))
+            rows.append((c, w, w + n_frames - 1 - pad))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3), jobs, grey_rows
+
+
+def batch_size_for(ext: FeatureExtractor, settings: ExtractionSettings) -> int:
+    """``--batch-size``, else 4 on the CPU and on a GPU what its free memory holds (:func:`auto_batch_size`)."""
+    if settings.batch_size:
+        return settings.batch_size
+    if ext.device != "cuda":
+        return 4
+    import torch
+
+    cfg = ext.net.config
+    patch = getattr(cfg, "patch_size", 16)
+    patch = patch[0] if isinstance(patch, (list, tuple)) else patch
+    frames = max(1, ext.num_frames // int(getattr(cfg, "tubelet_size", 1)))
+    tokens = frames * (ext.image_size // int(patch)) ** 2 + 1
+    hidden = getattr(cfg, "hidden_size", 768)
+    hidden = max(hidden) if isinstance(hidden, (list, tuple)) else int(hidden)
+    return auto_batch_size("cuda", torch.cuda.mem_get_info()[0], tokens, hidden, ext.n_layers,
+                           int(getattr(cfg, "num_attention_heads", 12)), torch.finfo(ext.dtype).bits // 8)
+
+
+def decode_workers(settings: ExtractionSettings) -> int:
+    """Frame decode threads: ``settings.workers``, else this machine's cores (at most 8)."""
+    return settings.workers or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                   else (os.cpu_count() or 1))
 
 
 def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSettings(),
             extractor: FeatureExtractor | None = None, progress: bool = False) -> Activations:
     """Pooled activations of every sliding window of every clip.
+
+    Frames are streamed (:class:`~nwb_it.models.stream.ClipStream`): peak memory holds a
+    few clips, whatever their number.
 
     Examples
     --------
@@ -42,41 +93,25 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
                                                                                   settings.family)
     size, n_frames = ext.image_size, ext.num_frames
     names = ext.layer_names(settings.layers)
-    batch = settings.batch_size or (32 if ext.device == "cuda" else 4)
+    batch = batch_size_for(ext, settings)
     torch.manual_seed(0)
 
+    rows, jobs, grey_rows = plan_windows(clips, n_frames, settings.pad)
     grey = ext.preprocess([grey_frame(size, settings.grey)])[0]
-    per_clip, rows = [], []           # rows: (clip, window, last frame) of every output row
-    jobs, grey_rows = [], []          # windows to run: (row, clip, window); all-grey rows, run once
-    for c, clip in enumerate(tqdm(clips, desc="frames", unit="clip", disable=not progress, leave=False)):
-        if not clip.frames:
-            raise NwbItError(f"clip '{clip.key}' has no frames")
-        frames = ext.preprocess([load_frame(f, size) for f in clip.frames])
-        padded = torch.cat([grey.expand(settings.pad, -1, -1, -1), frames, grey.expand(settings.pad, -1, -1, -1)])
-        n_windows = len(clip.frames) + 2 * settings.pad - n_frames + 1
-        if n_windows < 1:
-            raise NwbItError(f"clip '{clip.key}' has {len(clip.frames)} frames: with pad {settings.pad} that is "
-                             f"shorter than one {n_frames}-frame window")
-        per_clip.append(padded)
-        for w in range(n_windows):
-            row = len(rows)
-            rows.append((c, w, w + n_frames - 1 - settings.pad))
-            if w + n_frames <= settings.pad or w >= settings.pad + len(clip.frames):
-                grey_rows.append(row)
-            else:
-                jobs.append((row, c, w))
-
-    out: dict[str, np.ndarray] = {}             # allocated from the first batch: layers may differ in size
     todo = list(jobs)
     if grey_rows:
         todo.append((grey_rows[0], -1, 0))              # one all-grey window stands for all of them
+    out: dict[str, np.ndarray] = {}             # allocated from the first batch: layers may differ in size
     calls = 0
-    grey_window = grey.expand(n_frames, -1, -1, -1)
-    with torch.inference_mode(), tqdm(total=len(todo), desc="windows", unit="win", disable=not progress,
-                                      leave=False) as bar:
+    grey_window = grey.to(ext.device).expand(n_frames, -1, -1, -1)
+    workers = decode_workers(settings)
+    with ClipStream(list(clips), ext.preprocess, grey, settings.pad, size, workers, ahead=max(2, workers),
+                    device=ext.device) as stream, torch.inference_mode(), \
+            tqdm(total=len(todo), desc="windows", unit="win", disable=not progress, leave=False) as bar:
         for lo in range(0, len(todo), batch):
             part = todo[lo:lo + batch]
-            x = torch.stack([grey_window if c < 0 else per_clip[c][w:w + n_frames] for _, c, w in part])
+            x = torch.stack([grey_window if c < 0 else stream[c][w:w + n_frames] for _, c, w in part])
+            stream.release_before(max(c for _, c, _ in part))      # later batches start at this clip or after
             pooled = ext.forward(x, names, settings.pool)
             calls += 1
             for name in names:
@@ -87,9 +122,8 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
     if grey_rows:
         for name in names:
             out[name][grey_rows] = out[name][grey_rows[0]]
-    rows_arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
     provenance = {**ext.provenance(), "layers": names, "pool": settings.pool, "pad": settings.pad,
                   "grey": settings.grey, "fps": settings.fps}
-    return Activations(clip_keys=[c.key for c in clips], clip_of_window=rows_arr[:, 0], window=rows_arr[:, 1],
-                       last_frame=rows_arr[:, 2], layers=out, provenance=provenance,
+    return Activations(clip_keys=[c.key for c in clips], clip_of_window=rows[:, 0], window=rows[:, 1],
+                       last_frame=rows[:, 2], layers=out, provenance=provenance,
                        n_forward_windows=len(todo), n_model_calls=calls)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings, PresentationSpec
 from ..core.results import Activations
+from ..models.cache import cached_extract
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
@@ -25,6 +28,7 @@ from ..nwb.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations
 from ..nwb.source_fields import read_source_fields
+from .batch import Outcome, run_job
 
 
 def normalise_name(name: str) -> str:
@@ -98,36 +102,86 @@ def session_clips(nwb_path: str | Path, presentations: PresentationSpec = Presen
     return index
 
 
+def _target_names(nwb_path: Path, keys: list[str], clip_map: dict[str, str] | None, frames: Path,
+                  presentations: PresentationSpec) -> tuple[list[str], dict[str, int]]:
+    index = session_clips(nwb_path, presentations)
+    try:
+        return match_clips(keys, sorted(index), clip_map), index
+    except NwbItError as exc:
+        raise NwbItError(exc.problem, exc.path or frames) from None
+
+
+def run_extract_many(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
+                     nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
+                     clip_map: str | Path | None = None, progress: bool = False, extractor=None,
+                     table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
+                     overwrite: bool = False, cache_dir: str | Path | None = None, debug: bool = False
+                     ) -> tuple[Activations | None, list[Outcome]]:
+    """Activations of the clips under ``frames``, computed once, written into every NWB file of ``nwb_paths``.
+
+    Every file is matched to the clips first; a file that does not match (or cannot be
+    written) fails alone: its :class:`~nwb_it.steps.batch.Outcome` says why and the
+    others are written. ``cache_dir`` reuses (or stores) the activations of this model,
+    these frames and these settings (:mod:`nwb_it.models.cache`). Returns the activations
+    (None when no file matched and no ``npy_path`` was asked for) and one outcome per file.
+
+    Examples
+    --------
+    >>> acts, outcomes = run_extract_many("frames", ExtractionSettings(model="videomae_folder"),
+    ...                                   ["ses-1.nwb", "ses-2.nwb"], cache_dir="cache")   # doctest: +SKIP
+    """
+    frames = Path(frames)
+    if npy_path is not None:
+        refuse_same_file(npy_path, *nwb_paths, clip_map)
+        refuse_existing(Path(npy_path), overwrite)       # before the slow part
+    clips = discover_clips(frames)
+    keys = [c.key for c in clips]
+    mapping = read_clip_map(clip_map) if clip_map else None
+    matched: dict[Path, tuple[list[str], dict[str, int]]] = {}
+
+    def match(path: Path) -> str:
+        matched[path] = _target_names(path, keys, mapping, frames, presentations)
+        return ""
+    outcomes = {Path(p): run_job(match, Path(p), debug) for p in nwb_paths}     # fail fast, before the model runs
+    if not matched and npy_path is None:
+        return None, list(outcomes.values())
+    acts = cached_extract(clips, settings, cache_dir, lambda: extract(clips, settings, extractor, progress),
+                          extractor)
+    if npy_path is not None:
+        write_npy(acts, npy_path, overwrite=overwrite)
+
+    def write(path: Path) -> str:
+        names, index = matched[path]
+        one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
+        replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, table)])
+        return f"{path} (table {table})"
+    for path in matched:
+        outcomes[path] = run_job(write, path, debug)
+    return acts, list(outcomes.values())
+
+
 def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
                 nwb_path: str | Path | None = None, npy_path: str | Path | None = None,
                 clip_map: str | Path | None = None, progress: bool = False, extractor=None,
                 table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
-                overwrite: bool = False) -> Activations:
+                overwrite: bool = False, cache_dir: str | Path | None = None) -> Activations:
     """Extract activations for every clip under ``frames``; write them into ``nwb_path`` and/or ``npy_path``.
 
     Clips are matched to the NWB file's trials before the model runs, so a mismatch
     fails fast. Re-running replaces the previous table; units and trials are untouched.
+    Many files from one computation: :func:`run_extract_many`.
 
     Examples
     --------
     >>> acts = run_extract("frames", ExtractionSettings(model="videomae_folder"),
     ...                    nwb_path="sub-coco_ses-fixshortvid1_ecephys.nwb")     # doctest: +SKIP
     """
-    if npy_path is not None:
-        refuse_same_file(npy_path, nwb_path, clip_map)
-        refuse_existing(Path(npy_path), overwrite)       # before the slow part
-    clips = discover_clips(frames)
-    names = None
-    if nwb_path is not None:
-        index = session_clips(nwb_path, presentations)
-        try:
-            names = match_clips([c.key for c in clips], sorted(index), read_clip_map(clip_map) if clip_map else None)
-        except NwbItError as exc:
-            raise NwbItError(exc.problem, exc.path or frames) from None
-    acts = extract(clips, settings, extractor=extractor, progress=progress)
-    if npy_path is not None:
-        write_npy(acts, npy_path, overwrite=overwrite)
-    if nwb_path is not None:
-        acts = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
-        replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(acts, table)])
+    targets = [] if nwb_path is None else [nwb_path]
+    acts, outcomes = run_extract_many(frames, settings, targets, npy_path, clip_map, progress, extractor, table,
+                                      presentations, overwrite, cache_dir)
+    for o in outcomes:
+        for message in o.warnings:
+            warnings.warn(message, stacklevel=2)
+        if o.failed:
+            raise NwbItError(o.message)
     return acts

@@ -1,0 +1,108 @@
+"""What each verb does to one file, as a picklable function ``job(path, ...) -> line``.
+
+These are the units :func:`nwb_it.steps.batch.run_batch` sends to Dask workers (bound
+with ``functools.partial``: frozen parameter dataclasses and plain values only), and the
+line each returns is what the command line prints for that session.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.params import CompareParams, HeatmapParams, PresentationSpec, ReliabilityParams
+
+
+def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> Path | None:
+    """An output of a many-file run goes into a sub-folder (or file) named after the session's file."""
+    if out is None or not many:
+        return out
+    return Path(out) / f"{path.stem}{suffix}"
+
+
+def convert_job(mat: Path, out_dir: Path, metadata: Path | None, overwrite: bool, layout, max_spike_time: float,
+                strict: bool, progress: bool = False) -> str:
+    from ..steps.convert import convert_session
+
+    return str(convert_session(mat, out_dir, metadata, overwrite, layout, progress=progress,
+                               max_spike_time=max_spike_time, strict=strict))
+
+
+def validate_job(path: Path) -> tuple[str, str]:
+    from ..nwb.validate import validate_nwb
+
+    findings = validate_nwb(path)
+    n_block = sum(f.blocking for f in findings)
+    lines = [str(f) for f in findings]
+    lines.append(f"{path}: {'FAILED' if n_block else 'OK'} ({len(findings)} finding(s), {n_block} blocking)")
+    return ("findings" if n_block else "ok"), "\n".join(lines)
+
+
+def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | None, many: bool,
+                    presentations: PresentationSpec, store_binned: bool, overwrite: bool,
+                    progress: bool = False) -> str:
+    from ..steps.reliability import run_reliability
+
+    pickle_path = per_session(pickle_out, nwb, many, "_responsive.pkl")
+    res = run_reliability(nwb, params, pickle_path, progress=progress, presentations=presentations,
+                          store_binned=store_binned, overwrite=overwrite)
+    d = res.dprime
+    finite = d[np.isfinite(d)]
+    tested = "" if params.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"
+    lines = [f"{nwb}: {len(d)} units, {int(res.responsive.sum())} responsive (d' > {params.cutoff:g}){tested}, "
+             f"{len(d) - finite.size} undefined"]
+    if finite.size:
+        q = np.percentile(finite, [0, 25, 50, 75, 100])
+        lines.append("d' min/25%/median/75%/max: " + " / ".join(f"{v:.2f}" for v in q))
+    if pickle_path is not None:
+        lines.append(f"responsive units' spikes: {pickle_path}")
+    return "\n".join(lines)
+
+
+def heatmaps_job(nwb: Path, out_dir: Path, many: bool, params: HeatmapParams, presentations: PresentationSpec,
+                 overwrite: bool, progress: bool = False) -> str:
+    from ..steps.heatmaps import make_heatmaps
+
+    folder = per_session(out_dir, nwb, many)
+    paths = make_heatmaps(nwb, folder, params, progress=progress, presentations=presentations, overwrite=overwrite)
+    return f"{nwb}: {len(paths)} figures in {folder}"
+
+
+def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bool, activations: str,
+                presentations: PresentationSpec, overwrite: bool) -> str:
+    from ..steps.compare import run_compare_layers
+
+    results = run_compare_layers(nwb, params, per_session(out_dir, nwb, many), activations, presentations, overwrite)
+    if len(results) > 1:
+        lines = [f"{nwb}:"]
+        for layer, (enc, res) in results.items():
+            s = enc.summary()
+            lines.append(f"{activations} {layer:>8}: median r²/ceiling {s['median']:.2f} ({s['ci_low']:.2f}.."
+                         f"{s['ci_high']:.2f}), RSA rho/ceiling {res.normalized:.2f}")
+        return "\n".join(lines)
+    enc, res = next(iter(results.values()))
+    s = enc.summary()
+    return (f"{nwb}:\nencoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
+            f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {s['median']:.2f} "
+            f"(95% CI over clips {s['ci_low']:.2f}..{s['ci_high']:.2f}); above the clip-shuffled baseline by "
+            f"{s['above_clip_shuffled']:.2f}, above onset-only by {s['above_onset_only']:.2f}\n"
+            f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips, ceiling {res.ceiling:.2f} "
+            f"(rho/ceiling {res.normalized:.2f})")
+
+
+def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, clip_map: Path | None,
+                cache: Path | None, table: str, presentations: PresentationSpec, overwrite: bool,
+                progress: bool = False, debug: bool = False):
+    """Activations once, written into every target: a line on what ran, and one outcome per target."""
+    from ..steps.extract import run_extract_many
+
+    acts, outcomes = run_extract_many(frames, settings, targets, npy, clip_map, progress, table=table,
+                                      presentations=presentations, overwrite=overwrite, cache_dir=cache, debug=debug)
+    if acts is None:
+        return "no file matched the clips: nothing computed", outcomes
+    total = len(acts.window)
+    how = ("read from the cache, no model run" if acts.cached else
+           f"{acts.n_forward_windows} computed, {total - acts.n_forward_windows} all-grey windows reused")
+    line = (f"{acts.provenance.get('family', settings.family)}: {len(acts.clip_keys)} clips, {total} windows ({how}), "
+            f"layers {', '.join(acts.layers)}" + (f"\n{npy}" if npy else ""))
+    return line, outcomes
