@@ -31,3 +31,40 @@ def copy_to(path: Path, folder: Path) -> Path:
     target = Path(folder) / Path(path).name
     shutil.copy(path, target)
     return target
+
+
+def nwb_content(path: Path) -> dict[str, object]:
+    """Every group, dataset and attribute of an HDF5 file, as comparable values.
+
+    Left out: what is unique to each write by design (the file's ``identifier`` UUID, its
+    ``file_create_date``, every object's ``object_id``). Object references become the path
+    they point to.
+    """
+    import h5py
+
+    out: dict[str, object] = {}
+    with h5py.File(path, "r") as f:
+        def value(v):
+            if isinstance(v, h5py.Reference):
+                return f[v].name if v else None
+            if isinstance(v, np.ndarray) and v.dtype == object:
+                return [value(x) for x in v.reshape(-1)]
+            if isinstance(v, np.ndarray):
+                return (v.dtype.str, v.shape, v.tobytes())
+            return v.decode() if isinstance(v, bytes) else v
+
+        def visit(name, obj):
+            if name in ("identifier", "file_create_date"):
+                return
+            for key, attr in obj.attrs.items():
+                if key != "object_id":
+                    out[f"{name}@{key}"] = value(attr)
+            if isinstance(obj, h5py.Dataset):
+                data = obj[()]
+                if h5py.check_dtype(ref=obj.dtype) is not None:
+                    data = np.asarray(data, dtype=object)
+                elif obj.dtype.names is not None:           # compound (e.g. a reference per row)
+                    data = np.asarray([tuple(value(x) for x in row) for row in np.atleast_1d(data)], dtype=object)
+                out[name] = value(data) if isinstance(data, np.ndarray) else value(data)
+        f.visititems(visit)
+    return out

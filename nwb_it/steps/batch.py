@@ -30,6 +30,7 @@ from ..core.errors import NwbItError
 
 Job = Callable[[Path], "str | tuple[str, str]"]
 STATUSES = ("ok", "findings", "failed")
+CONNECT_TIMEOUT = "20s"      # a scheduler that does not answer within this is reported, not waited on
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def cluster_client(workers: int, scheduler: str | None):
 
     if scheduler is not None:
         try:
-            return Client(scheduler, timeout="20s")
+            return Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise NwbItError(f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); "
                              "start one with `dask scheduler` and workers with `dask worker ADDRESS`") from None

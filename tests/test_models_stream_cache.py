@@ -1,0 +1,176 @@
+"""Activations once for many sessions, the content-addressed cache, streamed frames."""
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nwb_it.cli import main
+from nwb_it.core.errors import NwbItError
+from nwb_it.core.params import ExtractionSettings
+from nwb_it.examples import write_example_frames
+from nwb_it.models.cache import activations_key, entry_path, load_cached
+from nwb_it.models.frames import discover_clips
+from nwb_it.models.stream import ClipStream
+from nwb_it.models.videomae import VideoMAEExtractor
+from nwb_it.models.windows import extract
+from nwb_it.nwb.activations import read_activations
+from nwb_it.nwb.io import reading
+from nwb_it.steps.extract import run_extract, run_extract_many
+
+from .helpers import SMALL, copy_to
+
+warnings.filterwarnings("ignore", message=".*torchvision.*")
+NAMES = [f"{k + 1}_clip{k + 1:03d}" for k in range(SMALL["n_clips"])]
+
+
+class CountingExtractor(VideoMAEExtractor):
+    """The real tiny VideoMAE, counting its forward passes (the model is called, never replaced)."""
+
+    calls = 0
+
+    def run(self, windows, want_hidden):
+        type(self).calls += 1
+        return super().run(windows, want_hidden)
+
+
+@pytest.fixture()
+def counting(tiny_videomae):
+    CountingExtractor.calls = 0
+    return CountingExtractor.load(str(tiny_videomae))
+
+
+@pytest.fixture(scope="module")
+def clip_frames(tmp_path_factory):
+    return write_example_frames(tmp_path_factory.mktemp("frames") / "frames", NAMES, n_frames=6)
+
+
+def _copy(path, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    return copy_to(path, folder)
+
+
+def _table(path):
+    with reading(path) as nwb:
+        return read_activations(nwb)
+
+
+def test_two_files_written_from_one_computation(small_nwb, clip_frames, counting, tmp_path, tiny_videomae):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    single = run_extract(clip_frames, settings, _copy(small_nwb, tmp_path / "one"), extractor=counting)
+    calls_for_one = CountingExtractor.calls
+    assert calls_for_one == single.n_model_calls > 0
+    a, b = _copy(small_nwb, tmp_path / "a"), _copy(small_nwb, tmp_path / "b")
+    CountingExtractor.calls = 0
+    acts, outcomes = run_extract_many(clip_frames, settings, [a, b], extractor=counting)
+    assert CountingExtractor.calls == calls_for_one, "two targets, one computation"
+    assert [o.status for o in outcomes] == ["ok", "ok"]
+    ta, tb = _table(a), _table(b)
+    for name in acts.layers:
+        np.testing.assert_array_equal(ta.layers[name], acts.layers[name])
+        np.testing.assert_array_equal(tb.layers[name], single.layers[name])
+    assert ta.stimulus_names == tb.stimulus_names == NAMES
+
+
+def test_a_target_that_does_not_match_fails_alone(small_nwb, clip_frames, counting, tmp_path, tiny_videomae,
+                                                   capsys):
+    good = _copy(small_nwb, tmp_path / "good")
+    junk = tmp_path / "junk.nwb"
+    junk.write_bytes(b"not hdf5")
+    code = main(["extract-activations", str(clip_frames), "--model", str(tiny_videomae), "--pad", "2",
+                 "--nwb", str(junk), str(good)])
+    out = capsys.readouterr()
+    assert code == 2 and "1 of 2 sessions done, 1 failed" in out.out
+    assert f"nwb-it: error: {junk}" in out.err and "Traceback" not in out.err
+    assert _table(good).clip_keys == NAMES
+
+
+def test_cache_hit_runs_no_model_and_equals_a_fresh_run(small_nwb, clip_frames, counting, tmp_path,
+                                                       tiny_videomae):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2, layers="all")
+    cache = tmp_path / "cache"
+    fresh = run_extract(clip_frames, settings, extractor=counting, npy_path=tmp_path / "fresh.npy")
+    first = run_extract(clip_frames, settings, _copy(small_nwb, tmp_path / "a"), extractor=counting,
+                        cache_dir=cache)
+    assert not first.cached and len(list(cache.rglob("*.npz"))) == 1
+    CountingExtractor.calls = 0
+    target = _copy(small_nwb, tmp_path / "b")
+    hit = run_extract(clip_frames, settings, target, cache_dir=cache)       # no extractor: none is loaded
+    assert hit.cached and CountingExtractor.calls == 0
+    stored = _table(target)
+    for name in fresh.layers:
+        np.testing.assert_array_equal(hit.layers[name], fresh.layers[name])
+        np.testing.assert_array_equal(stored.layers[name], fresh.layers[name])
+    assert hit.provenance == fresh.provenance and hit.clip_keys == fresh.clip_keys
+    np.testing.assert_array_equal(hit.last_frame, fresh.last_frame)
+
+
+def test_cache_key_follows_content_not_names_of_folders(clip_frames, tiny_videomae, tmp_path):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    clips = discover_clips(clip_frames)
+    key = activations_key(tiny_videomae, clips, settings, "videomae", "cpu")
+    moved = shutil.copytree(clip_frames, tmp_path / "elsewhere")
+    model_copy = shutil.copytree(tiny_videomae, tmp_path / "model_copy")
+    assert activations_key(model_copy, discover_clips(moved), settings, "videomae", "cpu") == key
+    one = discover_clips(moved)[0].frames[2]
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(one)             # one frame's pixels change
+    assert activations_key(tiny_videomae, discover_clips(moved), settings, "videomae", "cpu") != key
+    for changed in (ExtractionSettings(model=str(tiny_videomae), pad=3),
+                    ExtractionSettings(model=str(tiny_videomae), pad=2, pool="max"),
+                    ExtractionSettings(model=str(tiny_videomae), pad=2, grey=0)):
+        assert activations_key(tiny_videomae, clips, changed, "videomae", "cpu") != key
+    same = ExtractionSettings(model=str(tiny_videomae), pad=2, batch_size=7, workers=1)
+    assert activations_key(tiny_videomae, clips, same, "videomae", "cpu") == key
+    (model_copy / "model.safetensors").write_bytes((model_copy / "model.safetensors").read_bytes()[:-1] + b"\0")
+    assert activations_key(model_copy, clips, settings, "videomae", "cpu") != key, "weights are content"
+
+
+def test_a_damaged_cache_entry_is_recomputed(clip_frames, tiny_videomae, tmp_path, counting):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    cache = tmp_path / "cache"
+    run_extract(clip_frames, settings, npy_path=tmp_path / "a.npy", extractor=counting, cache_dir=cache)
+    entry = next(cache.rglob("*.npz"))
+    entry.write_bytes(entry.read_bytes()[:100])
+    key = entry.stem
+    with pytest.warns(UserWarning, match="unreadable cache entry"):
+        assert load_cached(cache, key) is None
+    with pytest.warns(UserWarning, match="unreadable cache entry"):
+        again = run_extract(clip_frames, settings, npy_path=tmp_path / "b.npy", extractor=counting, cache_dir=cache)
+    assert not again.cached and load_cached(cache, key) is not None and entry == entry_path(cache, key)
+
+
+def test_stream_decodes_each_frame_once_and_holds_a_few_clips(clip_frames, counting):
+    clips = discover_clips(clip_frames) * 4                 # 28 clips
+    grey = torch.zeros(3, counting.image_size, counting.image_size)
+    held = []
+    with ClipStream(clips, counting.preprocess, grey, pad=2, size=counting.image_size, workers=3, ahead=2) as s:
+        for c in range(len(clips)):
+            frames = s[c]
+            assert frames.shape[0] == len(clips[c].frames) + 4
+            s.release_before(c)
+            held.append(len(s.ready) + len(s.pending))
+        assert s.frames_decoded == sum(len(c.frames) for c in clips), "each frame once"
+    assert max(held) <= 1 + 1 + 2, "the clip in use, the next one, and those decoded ahead"
+
+
+def test_streamed_extraction_does_not_depend_on_workers_or_clip_count(clip_frames, counting, tiny_videomae):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2, batch_size=3)
+    one = extract(discover_clips(clip_frames), ExtractionSettings(**{**settings.__dict__, "workers": 1}), counting)
+    many = extract(discover_clips(clip_frames) * 3, ExtractionSettings(**{**settings.__dict__, "workers": 4}),
+                   counting)
+    n = len(one.window)
+    for k in range(3):
+        np.testing.assert_array_equal(many.layers["last"][k * n:(k + 1) * n], one.layers["last"])
+
+
+def test_a_damaged_frame_is_one_error_from_a_decode_thread(tmp_path, counting, tiny_videomae):
+    folder = write_example_frames(tmp_path / "frames", NAMES[:2], n_frames=6)
+    broken = discover_clips(folder)[1].frames[3]
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(NwbItError, match="cannot read frame") as err:
+        extract(discover_clips(folder), ExtractionSettings(model=str(tiny_videomae), pad=2), counting)
+    assert str(broken) in str(err.value)

@@ -1,0 +1,171 @@
+"""Many sessions per command: sequential, a LocalCluster, and a dask.distributed cluster started here."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from nwb_it.cli import main
+from nwb_it.examples import write_example_session
+
+from .helpers import META, nwb_content
+
+N_SESSIONS = 3
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory) -> tuple[list[Path], Path]:
+    """Three small v7.3 sessions (different seeds and sizes) and their metadata YAML."""
+    d = tmp_path_factory.mktemp("many")
+    mats = []
+    for i in range(N_SESSIONS):
+        path = d / f"rec_fixshortvid{i + 1}_coco.mat"
+        write_example_session(path, n_units=5 + i, n_clips=6, n_repeats=4, seed=10 + i)
+        mats.append(path)
+    meta = d / "meta.yaml"
+    meta.write_text(yaml.safe_dump(META))
+    return mats, meta
+
+
+def _convert_and_reliability(mats: list[Path], meta: Path, out: Path, *extra: str) -> list[Path]:
+    assert main(["convert", *map(str, mats), "-o", str(out), "--metadata", str(meta), *extra]) == 0
+    files = sorted(out.rglob("*.nwb"))
+    assert len(files) == len(mats)
+    assert main(["reliability", *map(str, files), "--n-perm", "20", "--n-null", "200", *extra]) == 0
+    return files
+
+
+def _same_files(a: list[Path], b: list[Path]) -> None:
+    for x, y in zip(a, b, strict=True):
+        assert x.relative_to(x.parents[1]) == y.relative_to(y.parents[1])
+        cx, cy = nwb_content(x), nwb_content(y)
+        assert cx.keys() == cy.keys()
+        different = [k for k in cx if cx[k] != cy[k]]
+        assert not different, f"{x.name}: {different[:5]}"
+
+
+def test_parallel_and_sequential_runs_give_identical_files(sessions, tmp_path, capsys):
+    mats, meta = sessions
+    seq = _convert_and_reliability(mats, meta, tmp_path / "seq", "--workers", "1")
+    par = _convert_and_reliability(mats, meta, tmp_path / "par", "--workers", "2")
+    _same_files(seq, par)
+    out = capsys.readouterr().out
+    assert f"{N_SESSIONS} of {N_SESSIONS} sessions done, 0 failed" in out
+    # and the comparison itself can fail: a different seed changes a file
+    assert main(["reliability", str(par[0]), "--n-perm", "20", "--n-null", "200", "--seed", "1"]) == 0
+    with pytest.raises(AssertionError):
+        _same_files(seq[:1], par[:1])
+
+
+def test_a_bad_session_among_good_ones(sessions, tmp_path, capsys):
+    mats, meta = sessions
+    bad = tmp_path / "rec_fixshortvid9_coco.mat"
+    bad.write_bytes(b"MATLAB 5.0 MAT-file" + b"\x00" * 100)       # a header, then nothing readable
+    missing = tmp_path / "rec_fixshortvid8_coco.mat"
+    code = main(["convert", str(mats[0]), str(bad), str(missing), str(mats[1]), "-o", str(tmp_path / "out"),
+                 "--metadata", str(meta), "--workers", "2"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert len(sorted((tmp_path / "out").rglob("*.nwb"))) == 2, "the good sessions were written"
+    table = captured.out.splitlines()
+    rows = {line.split()[0]: line.split()[1] for line in table if line.startswith("rec_")}
+    assert rows == {mats[0].name: "ok", bad.name: "failed", missing.name: "failed", mats[1].name: "ok"}
+    assert "2 of 4 sessions done, 2 failed" in captured.out
+    assert f"nwb-it: error: {bad}" in captured.err and "Traceback" not in captured.err
+    assert not list((tmp_path / "out").rglob(".*tmp*")), "no partial file"
+
+
+def test_many_heatmaps_go_into_one_folder_per_file(sessions, tmp_path):
+    mats, meta = sessions
+    assert main(["convert", *map(str, mats[:2]), "-o", str(tmp_path / "nwb"), "--metadata", str(meta)]) == 0
+    files = sorted((tmp_path / "nwb").rglob("*.nwb"))
+    assert main(["heatmaps", *map(str, files), "-o", str(tmp_path / "figs"), "--workers", "1", "--units", "all"]) == 0
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(f.stem for f in files)
+    assert all((tmp_path / "figs" / f.stem / "population.png").is_file() for f in files)
+
+
+def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture()
+def dask_cluster(tmp_path):
+    """A real dask.distributed scheduler and two workers, each its own process, as on a cluster."""
+    dask = shutil.which("dask")
+    assert dask, "the dask command line comes with distributed"
+    info = tmp_path / "scheduler.json"
+    work = tmp_path / "worker_cwd"          # workers run elsewhere: paths must travel absolute
+    work.mkdir()
+    procs = [_start([dask, "scheduler", "--scheduler-file", str(info), "--port", "0", "--no-dashboard"], work)]
+    try:
+        for _ in range(200):
+            if info.is_file() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        for _ in range(2):
+            procs.append(_start([dask, "worker", address, "--nthreads", "1", "--no-dashboard"], work))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_runs_on_a_dask_distributed_scheduler(sessions, tmp_path, dask_cluster, monkeypatch, capsys):
+    mats, meta = sessions
+    seq = _convert_and_reliability(mats, meta, tmp_path / "seq", "--workers", "1")
+    monkeypatch.chdir(mats[0].parent)     # relative paths here; the workers' cwd is elsewhere
+    rel = [Path(m.name) for m in mats]
+    on_cluster = _convert_and_reliability(rel, Path(meta.name), tmp_path / "cluster", "--scheduler", dask_cluster)
+    _same_files(seq, on_cluster)
+    assert f"{N_SESSIONS} of {N_SESSIONS} sessions done" in capsys.readouterr().out
+
+
+def test_an_unreachable_scheduler_is_one_error_line(sessions, tmp_path, capsys, monkeypatch):
+    mats, meta = sessions
+    monkeypatch.setattr("nwb_it.steps.batch.CONNECT_TIMEOUT", "2s")
+    code = main(["convert", str(mats[0]), "-o", str(tmp_path), "--metadata", str(meta),
+                 "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
+    assert not list(tmp_path.rglob("*.nwb"))
+
+
+def test_outcomes_keep_the_order_given_and_warnings_per_session(tmp_path):
+    from functools import partial
+
+    from nwb_it.steps.batch import exit_code, run_batch
+
+    files = [tmp_path / f"{name}.txt" for name in "dcba"]
+    for f in files[:3]:
+        f.write_text(f.stem)
+    outcomes = run_batch(partial(_read_or_warn), files, workers=2, progress=False)
+    assert [Path(o.session).name for o in outcomes] == [f.name for f in files]
+    assert [o.status for o in outcomes] == ["ok", "ok", "ok", "failed"]
+    assert outcomes[1].warnings == ("c is a warning",) and outcomes[0].warnings == ()
+    assert "FileNotFoundError" in outcomes[3].message and exit_code(outcomes) == 2
+    assert np.all([o.seconds >= 0 for o in outcomes[:3]])
+
+
+def _read_or_warn(path: Path) -> str:
+    import warnings
+
+    text = path.read_text()
+    if text == "c":
+        warnings.warn("c is a warning", stacklevel=1)
+    return text
