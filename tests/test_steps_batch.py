@@ -169,3 +169,27 @@ def _read_or_warn(path: Path) -> str:
     if text == "c":
         warnings.warn("c is a warning", stacklevel=1)
     return text
+
+
+def test_extraction_runs_as_one_task_on_the_cluster(small_nwb, tiny_videomae, tmp_path, dask_cluster, capsys):
+    from nwb_it.examples import write_example_frames
+    from nwb_it.nwb.activations import read_activations
+    from nwb_it.nwb.io import reading
+
+    from .helpers import SMALL, copy_to
+
+    names = [f"{k + 1}_clip{k + 1:03d}" for k in range(SMALL["n_clips"])]
+    frames = write_example_frames(tmp_path / "frames", names, n_frames=5)
+    targets = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        targets.append(copy_to(small_nwb, tmp_path / name))
+    local = tmp_path / "local.npy"
+    assert main(["extract-activations", str(frames), "--model", str(tiny_videomae), "--pad", "2",
+                 "--npy", str(local)]) == 0
+    assert main(["extract-activations", str(frames), "--model", str(tiny_videomae), "--pad", "2",
+                 "--nwb", *map(str, targets), "--scheduler", dask_cluster]) == 0
+    assert "2 of 2 sessions done, 0 failed" in capsys.readouterr().out
+    for target in targets:
+        with reading(target) as nwb:
+            np.testing.assert_array_equal(read_activations(nwb).layers["last"], np.load(local))
