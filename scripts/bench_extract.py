@@ -7,12 +7,13 @@ and reports its peak resident memory (``ru_maxrss``), all in one run of this scr
 Then the same extraction with ``--cache``: a first run (computes and stores) and a second
 (reads), timed as the command line runs them.
 
-    python scripts/bench_extract.py [--frames 40 --clips 8 32]
+    python scripts/bench_extract.py [--frames 40 --clips 8 32] [--compare-with OLD_CHECKOUT]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,9 +37,10 @@ print(json.dumps({"seconds": time.perf_counter() - t, "windows": len(acts.window
 """
 
 
-def _child(frames: Path, model: Path, n: int) -> dict:
+def _child(frames: Path, model: Path, n: int, code: Path | None = None) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None        # another nwb_it checkout
     res = subprocess.run([sys.executable, "-c", CHILD, str(frames), str(model), str(n)], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -47,6 +49,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=40, help="frames per clip")
     ap.add_argument("--clips", type=int, nargs=2, default=(8, 32))
     ap.add_argument("--base", action="store_true", help="videomae-base architecture (slow on a CPU)")
+    ap.add_argument("--compare-with", type=Path, help="also measure the peaks of another nwb_it checkout, e.g. "
+                    "`git worktree add /tmp/old 7c93d25` (before streaming)")
     args = ap.parse_args()
     from nwb_it.examples import example_clip_names, write_example_frames
     from nwb_it.examples.random_model import save_random_videomae
@@ -64,6 +68,10 @@ def main() -> None:
                   f"{r['windows']} windows in {r['seconds']:.1f} s")
         print(f"peak {args.clips[1]} / {args.clips[0]} clips = {large['peak_mb'] / small['peak_mb']:.2f} "
               f"(frames alone would be {args.clips[1] / args.clips[0]:.0f}x)")
+        if args.compare_with:
+            old = [_child(frames, model, n, args.compare_with.absolute()) for n in args.clips]
+            print(f"{args.compare_with}: peak {old[0]['peak_mb']:.0f} MB for {args.clips[0]} clips, "
+                  f"{old[1]['peak_mb']:.0f} MB for {args.clips[1]} ({old[1]['peak_mb'] / old[0]['peak_mb']:.2f})")
 
         from nwb_it.cli import main as cli
 

@@ -174,3 +174,14 @@ def test_a_damaged_frame_is_one_error_from_a_decode_thread(tmp_path, counting, t
     with pytest.raises(NwbItError, match="cannot read frame") as err:
         extract(discover_clips(folder), ExtractionSettings(model=str(tiny_videomae), pad=2), counting)
     assert str(broken) in str(err.value)
+
+
+def test_gpu_batch_size_follows_free_memory():
+    from nwb_it.models.stream import auto_batch_size
+
+    base = dict(tokens=1568, hidden=768, n_layers=12, heads=12, bytes_per_value=2)   # videomae-base, bf16
+    assert auto_batch_size("cpu", 80 * 2**30, **base) == 4
+    sizes = [auto_batch_size("cuda", gib * 2**30, **base) for gib in (0.05, 1, 2, 8, 80)]
+    assert sizes == sorted(sizes) and sizes[0] == 1 and sizes[-1] == 64
+    assert all(s & (s - 1) == 0 for s in sizes), "powers of two"
+    assert auto_batch_size("cuda", 2 * 2**30, **{**base, "bytes_per_value": 4}) == sizes[2] // 2

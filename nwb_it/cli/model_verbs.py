@@ -1,7 +1,6 @@
 """Model verbs: extract-videomae, extract-activations, plot-activations."""
 from __future__ import annotations
 
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings, default
 from ..models.registry import FAMILIES
 from . import verb
-from .options import command, overwrite_option, presentation_options, spec
+from .options import command, overwrite_option, presentation_options, report, spec
 
 
 def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
@@ -50,7 +49,6 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
 
     def run(args) -> int:
         from ..models.registry import family_of
-        from ..steps.batch import exit_code, summary_lines
         from .jobs import extract_job
 
         if not args.nwb and args.npy is None:
@@ -72,14 +70,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         else:
             line, outcomes = job(progress=True)
         print(line)
-        for o in outcomes:
-            for w in o.warnings:
-                print(f"nwb-it: warning: {w}", file=sys.stderr)
-            print(o.message if not o.failed else f"nwb-it: error: {o.message}",
-                  file=sys.stderr if o.failed else sys.stdout)
-        if len(outcomes) > 1:
-            print("\n".join(summary_lines(outcomes)))
-        return exit_code(outcomes)
+        return report(outcomes)
     p.set_defaults(func=run)
 
 

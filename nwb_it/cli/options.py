@@ -57,14 +57,13 @@ def unique_stems(paths: list[Path], what: str) -> None:
         seen[path.stem] = path
 
 
-def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
-    """Run ``job`` on every path (here, or on Dask); print each result, then a summary when there are several.
+def report(outcomes) -> int:
+    """Print each session's warnings and result (or error line), then a summary table when there are several.
 
     Returns the exit code: 2 when any session failed, 1 when any has validation findings.
     """
-    from ..steps.batch import exit_code, run_batch, summary_lines
+    from ..steps.batch import exit_code, summary_lines
 
-    outcomes = run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug)
     for o in outcomes:
         for w in o.warnings:
             print(f"nwb-it: warning: {w}", file=sys.stderr)
@@ -75,3 +74,10 @@ def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
     if len(outcomes) > 1:
         print("\n".join(summary_lines(outcomes)))
     return exit_code(outcomes)
+
+
+def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
+    """Run ``job`` on every path (here, or on Dask, as ``--workers``/``--scheduler`` say) and :func:`report`."""
+    from ..steps.batch import run_batch
+
+    return report(run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug))

@@ -24,7 +24,6 @@ import hashlib
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +142,7 @@ def cached_extract(clips: Sequence[Clip], settings: ExtractionSettings, cache_di
     else:
         model, family = settings.model, settings.family or family_of(settings.model)
         device = resolve_device(settings.device)
-    key = activations_key(model, clips, replace(settings, model=str(model)), family, device)
+    key = activations_key(model, clips, settings, family, device)
     hit = load_cached(cache_dir, key)
     if hit is not None:
         return hit

@@ -2,12 +2,13 @@
 
 These are what the command line and the Python API call.
 """
+from .batch import Outcome, run_batch
 from .compare import run_compare
 from .convert import convert_session, convert_source
-from .extract import run_extract
+from .extract import run_extract, run_extract_many
 from .heatmaps import make_heatmaps
 from .plot_activations import plot_activations
 from .reliability import run_reliability
 
-__all__ = ["convert_session", "convert_source", "make_heatmaps", "plot_activations", "run_compare", "run_extract",
-           "run_reliability"]
+__all__ = ["Outcome", "convert_session", "convert_source", "make_heatmaps", "plot_activations", "run_batch",
+           "run_compare", "run_extract", "run_extract_many", "run_reliability"]
