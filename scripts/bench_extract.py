@@ -40,7 +40,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "windows": len(acts.window
 def _child(frames: Path, model: Path, n: int, code: Path | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code)} if code else None        # another nwb_it checkout
     res = subprocess.run([sys.executable, "-c", CHILD, str(frames), str(model), str(n)], capture_output=True,
-                         text=True, check=True, env=env)
+                         text=True, check=True, env=env, cwd=frames.parent)   # not a folder holding nwb_it/
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
