@@ -116,9 +116,12 @@ def dask_cluster(tmp_path):
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         yield address
+        with Client(address, timeout="10s") as client:
+            client.shutdown()               # scheduler and workers exit at once (terminate waits on nannies)
     finally:
         for p in reversed(procs):
-            p.terminate()
+            if p.poll() is None:
+                p.terminate()
         for p in procs:
             try:
                 p.wait(timeout=20)
