@@ -22,13 +22,13 @@ warnings.filterwarnings("ignore")
 
 
 def main() -> None:
-    from nwb_it.steps.batch import default_workers
+    from nwb_it.core.params import usable_cores
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--units", type=int, default=128)
     ap.add_argument("--clips", type=int, default=200)
-    ap.add_argument("--workers", type=int, default=default_workers())
+    ap.add_argument("--workers", type=int, default=usable_cores())
     args = ap.parse_args()
 
     from nwb_it.cli.jobs import convert_job, reliability_job

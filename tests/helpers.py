@@ -65,6 +65,6 @@ def nwb_content(path: Path) -> dict[str, object]:
                     data = np.asarray(data, dtype=object)
                 elif obj.dtype.names is not None:           # compound (e.g. a reference per row)
                     data = np.asarray([tuple(value(x) for x in row) for row in np.atleast_1d(data)], dtype=object)
-                out[name] = value(data) if isinstance(data, np.ndarray) else value(data)
+                out[name] = value(data)
         f.visititems(visit)
     return out

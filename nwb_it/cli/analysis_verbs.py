@@ -16,6 +16,7 @@ from ..core.params import (
 )
 from . import verb
 from .options import (
+    absolute,
     batch_options,
     command,
     overwrite_option,
@@ -60,7 +61,7 @@ def _reliability(sub) -> None:
         many = len(args.nwb) > 1
         if many and args.export_pickle:
             unique_stems(args.nwb, "pickle")
-        job = partial(reliability_job, params=params, pickle_out=args.export_pickle and args.export_pickle.absolute(),
+        job = partial(reliability_job, params=params, pickle_out=absolute(args.export_pickle),
                       many=many, presentations=spec(args), store_binned=args.store_binned, overwrite=args.overwrite,
                       progress=not many)
         return run_many(args, job, args.nwb)
@@ -94,7 +95,7 @@ def _heatmaps(sub) -> None:
         many = len(args.nwb) > 1
         if many:
             unique_stems(args.nwb, "figure folder")
-        job = partial(heatmaps_job, out_dir=args.out_dir.absolute(), many=many, params=params,
+        job = partial(heatmaps_job, out_dir=absolute(args.out_dir), many=many, params=params,
                       presentations=spec(args), overwrite=args.overwrite, progress=not many)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)
@@ -136,7 +137,7 @@ def _compare(sub) -> None:
         many = len(args.nwb) > 1
         if many and args.out_dir:
             unique_stems(args.nwb, "figure folder")
-        job = partial(compare_job, params=params, out_dir=args.out_dir and args.out_dir.absolute(), many=many,
+        job = partial(compare_job, params=params, out_dir=absolute(args.out_dir), many=many,
                       activations=args.activations, presentations=spec(args), overwrite=args.overwrite)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)

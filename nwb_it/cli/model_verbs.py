@@ -8,7 +8,7 @@ from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings, default
 from ..models.registry import FAMILIES
 from . import verb
-from .options import command, overwrite_option, presentation_options, report, spec
+from .options import absolute, command, overwrite_option, presentation_options, report, spec
 
 
 def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
@@ -59,9 +59,9 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
                                       fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                                       family=family, workers=args.workers)
-        absolute = {k: getattr(args, k) and getattr(args, k).absolute() for k in ("frames", "npy", "clip_map", "cache")}
-        job = partial(extract_job, absolute["frames"], settings, [t.absolute() for t in args.nwb], absolute["npy"],
-                      absolute["clip_map"], absolute["cache"], table, spec(args), args.overwrite, debug=args.debug)
+        job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
+                      absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
+                      debug=args.debug)
         if args.scheduler:
             from ..steps.batch import cluster_client
 

@@ -40,6 +40,11 @@ def overwrite_option(p: argparse.ArgumentParser, what: str = "existing outputs")
     p.add_argument("--overwrite", action="store_true", help=f"replace {what} (never without this)")
 
 
+def absolute(path: Path | None) -> Path | None:
+    """A path made absolute (None stays None): jobs may run on a worker whose current folder is elsewhere."""
+    return None if path is None else Path(path).absolute()
+
+
 def batch_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("many sessions (Dask)")
     g.add_argument("--workers", type=int, help="sessions run in parallel on this machine (default: its cores)")

@@ -1,15 +1,16 @@
-"""Verbs that make and check files: example, convert, validate, demo."""
+"""Verbs that make and check files: example, convert, validate, demo, summary."""
 from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import default
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S, SourceLayout
 from . import verb
-from .options import batch_options, command, run_many
+from .options import absolute, batch_options, command, overwrite_option, run_many
 
 
 def _layout(args) -> SourceLayout:
@@ -81,12 +82,10 @@ def _convert(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from functools import partial
-
         from .jobs import convert_job
 
         single = len(args.sessions) == 1
-        job = partial(convert_job, out_dir=args.out_dir.absolute(), metadata=args.metadata and args.metadata.absolute(),
+        job = partial(convert_job, out_dir=absolute(args.out_dir), metadata=absolute(args.metadata),
                       overwrite=args.overwrite, layout=_layout(args), max_spike_time=args.max_spike_time,
                       strict=args.strict, progress=single and sys.stderr.isatty())
         return run_many(args, job, args.sessions)
@@ -140,7 +139,7 @@ def _summary(sub) -> None:
     p = command(sub, "summary", "one table (CSV) and figures across the NWB files of a folder")
     p.add_argument("folder", type=Path, help="folder holding NWB files (searched recursively)")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for summary.csv and the figures")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier summary")
+    overwrite_option(p, "an earlier summary")
 
     def run(args) -> int:
         from ..steps.summary import summarize_folder

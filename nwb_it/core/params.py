@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +29,11 @@ UNIT_CHOICES = ("responsive", "all")
 NORMALIZATIONS = ("zscore", "minmax", "none")
 #: How the reliability null deals presentations across clips: a new deal per null split, or the lab's single deal.
 NULL_CHOICES = ("redeal", "once")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, e.g. a cluster job's share), the default of ``--workers``."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 #: Deals every unit gets in the permutation test; candidates (p <= 0.1 so far) get up to ``n_null``.
 FIRST_STAGE_DEALS = 100
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from .frames import Clip, load_frame
 
+CPU_BATCH = 4      # windows per forward pass on the CPU (a GPU: auto_batch_size)
 CHUNK = 16         # frames per decode task: enough to amortise a task, small enough to spread a clip over workers
 
 
@@ -33,7 +34,7 @@ def auto_batch_size(device: str, free_bytes: int | None, tokens: int, hidden: in
     8
     """
     if device != "cuda" or not free_bytes:
-        return 4
+        return CPU_BATCH
     per_window = tokens * (hidden * (n_layers + 1 + 4) + heads * tokens) * bytes_per_value
     fit = max(1, int(0.5 * free_bytes // max(per_window, 1)))
     return int(min(cap, 1 << (fit.bit_length() - 1)))

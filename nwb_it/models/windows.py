@@ -13,19 +13,18 @@ identical for every clip, are computed once per run.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..core.errors import NwbItError
-from ..core.params import ExtractionSettings
+from ..core.params import ExtractionSettings, usable_cores
 from ..core.results import Activations
 from .base import FeatureExtractor
 from .frames import Clip, grey_frame
 from .registry import load_extractor
-from .stream import ClipStream, auto_batch_size
+from .stream import CPU_BATCH, ClipStream, auto_batch_size
 
 
 def plan_windows(clips: Sequence[Clip], n_frames: int, pad: int) -> tuple[np.ndarray, list, list[int]]:
@@ -53,7 +52,7 @@ def batch_size_for(ext: FeatureExtractor, settings: ExtractionSettings) -> int:
     if settings.batch_size:
         return settings.batch_size
     if ext.device != "cuda":
-        return 4
+        return CPU_BATCH
     import torch
 
     cfg = ext.net.config
@@ -69,8 +68,7 @@ def batch_size_for(ext: FeatureExtractor, settings: ExtractionSettings) -> int:
 
 def decode_workers(settings: ExtractionSettings) -> int:
     """Frame decode threads: ``settings.workers``, else this machine's cores (at most 8)."""
-    return settings.workers or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                   else (os.cpu_count() or 1))
+    return settings.workers or min(8, usable_cores())
 
 
 def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSettings(),

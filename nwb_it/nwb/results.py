@@ -44,8 +44,6 @@ def _unit_region(nwb: NWBFile, unit_ids: np.ndarray) -> DynamicTableRegion:
                               data=np.asarray(unit_ids, dtype=np.int64), table=nwb.units)
 
 
-
-
 def reliability_table(nwb: NWBFile, result: ReliabilityResult, presentations: dict | None = None) -> DynamicTable:
     df = result.to_dataframe()
     columns = [_unit_region(nwb, result.unit_ids)]

@@ -1,9 +1,10 @@
 """Many sessions per command: one job per file, run here, on a local Dask cluster or on a remote one.
 
 A *job* is a picklable callable ``job(path) -> str`` (a line saying what it did) that
-raises :class:`NwbItError` when the file is bad; the step runners wrapped in
-``functools.partial`` are jobs. :func:`run_batch` runs one job per path and returns
-one :class:`Outcome` per path, in the order given:
+raises :class:`NwbItError` when the file is bad; the command line's jobs
+(:mod:`nwb_it.cli.jobs`, bound with ``functools.partial``) are examples.
+:func:`run_batch` runs one job per path and returns one :class:`Outcome` per path,
+in the order given:
 
 - ``workers=1`` (or a single path, no scheduler): in this process, one after the other;
 - ``workers=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker
@@ -19,7 +20,6 @@ job's parameters, never from the worker.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import NwbItError
+from ..core.params import usable_cores
 
 Job = Callable[[Path], "str | tuple[str, str]"]
-STATUSES = ("ok", "findings", "failed")
 CONNECT_TIMEOUT = "20s"      # a scheduler that does not answer within this is reported, not waited on
 
 
@@ -46,11 +46,6 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
-
-
-def default_workers() -> int:
-    """This machine's cores (what ``--workers`` means when not given)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
@@ -102,16 +97,18 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     Examples
     --------
     >>> from functools import partial
-    >>> from nwb_it.steps.reliability import reliability_job
-    >>> outcomes = run_batch(partial(reliability_job, params=ReliabilityParams()), ["a.nwb", "b.nwb"],
-    ...                      workers=2)                                              # doctest: +SKIP
+    >>> from nwb_it.cli.jobs import reliability_job
+    >>> from nwb_it.core.params import PresentationSpec, ReliabilityParams
+    >>> job = partial(reliability_job, params=ReliabilityParams(), pickle_out=None, many=True,
+    ...               presentations=PresentationSpec(), store_binned=False, overwrite=False)
+    >>> outcomes = run_batch(job, ["a.nwb", "b.nwb"], workers=2)                     # doctest: +SKIP
     >>> [o.status for o in outcomes]                                                 # doctest: +SKIP
     ['ok', 'ok']
     """
     from tqdm.auto import tqdm
 
     paths = [Path(p).expanduser().absolute() for p in paths]      # workers may run elsewhere
-    workers = default_workers() if workers is None else workers
+    workers = usable_cores() if workers is None else workers
     if workers < 1:
         raise NwbItError(f"--workers {workers}: at least 1")
     bar = tqdm(total=len(paths), desc=desc, unit="session", disable=not progress or len(paths) < 2)
