@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from nwb_it.cli import build_parser
-from nwb_it.core.errors import NwbItError
+from nwb_it.cli.options import as_flags
+from nwb_it.core.errors import InvalidParameter, NwbItError
 from nwb_it.core.params import (
     CompareParams,
     ExtractionSettings,
@@ -90,8 +91,10 @@ def test_params_round_trip_and_option_errors():
         assert dataclasses.is_dataclass(params)
         with pytest.raises(dataclasses.FrozenInstanceError):
             params.seed = 1  # type: ignore[misc]
-    with pytest.raises(NwbItError, match="--n-perm 1: must be at least 2"):
+    with pytest.raises(InvalidParameter, match="`n_perm=1`: must be at least 2") as caught:
         ReliabilityParams(n_perm=1)
+    assert caught.value.field == "n_perm" and isinstance(caught.value, ValueError)
+    assert as_flags(str(caught.value)) == "--n-perm 1: must be at least 2", "the CLI speaks in flags"
     with pytest.raises(NwbItError, match="not a whole number of 0.04 s bins"):
         ReliabilityParams(bin_size=0.04)
 

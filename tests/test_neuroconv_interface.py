@@ -24,7 +24,7 @@ class LabConverter(NWBConverter):
 def test_run_conversion_writes_the_same_units_and_trials(small_mat, small_nwb, tmp_path):
     converter = LabConverter(source_data=dict(L2Str=dict(file_path=str(small_mat))))
     metadata = converter.get_metadata()
-    assert metadata["Subject"]["subject_id"] == "coco" and metadata["NWBFile"]["session_id"] == "fixshortvid1"
+    assert metadata["Subject"]["subject_id"] == "coco" and metadata["NWBFile"]["session_id"] == "rec-fixshortvid1"
     metadata["NWBFile"]["session_start_time"] = datetime(2024, 3, 1, 15, tzinfo=timezone.utc)
     metadata["Subject"].update(age="P7Y", sex="M")
     out = tmp_path / "neuroconv.nwb"

@@ -81,7 +81,7 @@ def test_v73_and_v5_give_the_same_nwb(small_mat, small_mat_v5, small_nwb, tmp_pa
         fa, fb = read_source_fields(a), read_source_fields(b)
         assert all(nested_equal(fa[k], fb[k]) for k in fa) and list(fa) == list(fb)
         assert a.subject.subject_id == b.subject.subject_id == "coco"
-        assert a.session_id == "fixshortvid1"
+        assert a.session_id == "rec-fixshortvid1"
         assert str(a.session_start_time) == "2024-03-01 10:00:00-05:00"
 
 
@@ -99,7 +99,7 @@ def test_electrodes_from_unit_names(small_nwb):
 def test_refuses_to_overwrite_and_keeps_existing(small_mat, tmp_path):
     out = convert_session(small_mat, tmp_path, META)
     before = out.read_bytes()
-    with pytest.raises(NwbItError, match="--overwrite"):
+    with pytest.raises(NwbItError, match="overwrite=True"):
         convert_session(small_mat, tmp_path, META)
     assert out.read_bytes() == before
     assert convert_session(small_mat, tmp_path, META, overwrite=True) == out
@@ -125,7 +125,7 @@ def test_metadata_yaml_merged(small_mat, tmp_path):
                          "Subject:\n  subject_id: Coco1\n  age: P5Y/P7Y\n  sex: F\n"
                          "Units:\n  resolution: 5.0e-05\n")
     out = convert_session(small_mat, tmp_path / "o", yaml_path)
-    assert out.parts[-2:] == ("sub-Coco1", "sub-Coco1_ses-fixshortvid1_ecephys.nwb")
+    assert out.parts[-2:] == ("sub-Coco1", "sub-Coco1_ses-rec-fixshortvid1_ecephys.nwb")
     io, nwb = _read(out)
     with io:
         assert nwb.lab == "Livingstone" and nwb.subject.sex == "F" and nwb.subject.age == "P5Y/P7Y"

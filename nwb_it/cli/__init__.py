@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"nwb-it: warning: {message}", file=sys.stderr)
+    from .options import as_flags
+
+    print(f"nwb-it: warning: {as_flags(str(message))}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except NwbItError as exc:
         if args.debug:
             raise
-        print(f"nwb-it: error: {exc}", file=sys.stderr)
+        from .options import as_flags
+
+        print(f"nwb-it: error: {as_flags(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nwb-it: interrupted; no partial output was left", file=sys.stderr)

@@ -20,12 +20,13 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
     return Path(out) / f"{path.stem}{suffix}"
 
 
-def convert_job(mat: Path, out_dir: Path, metadata: Path | None, overwrite: bool, layout, max_spike_time: float,
-                strict: bool, progress: bool = False) -> str:
+def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
+                max_spike_time: float, strict: bool, progress: bool = False) -> str:
+    """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata."""
     from ..steps.convert import convert_session
 
-    return str(convert_session(mat, out_dir, metadata, overwrite, layout, progress=progress,
-                               max_spike_time=max_spike_time, strict=strict))
+    return str(convert_session(mat, out_dir, metadata[Path(mat).absolute()], overwrite, layout, progress=progress,
+                               max_spike_time=max_spike_time, strict=strict, metadata_origin=origin))
 
 
 def validate_job(path: Path) -> tuple[str, str]:

@@ -2,13 +2,51 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import PresentationSpec, default
 
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter    # every option's help shows its default
+#: Python parameters whose flag is not ``--`` + the name with ``-`` for ``_``.
+FLAG_OF = {"bin_size": "bin", "drop_invalid": "drop-invalid-presentations", "layer": "layers", "fmt": "format",
+           "export_pickle": "export-pickle"}
+_PARAMETER = re.compile(r"`([A-Za-z_][\w.]*)(?:=([^`]*))?`")
+
+
+def as_flags(message: str) -> str:
+    """A library message for the shell: its backticked Python parameters become the verb's flags.
+
+    Examples
+    --------
+    >>> as_flags("output exists; pass `overwrite=True` to replace it")
+    'output exists; pass --overwrite to replace it'
+    >>> as_flags("`window=(0.3, 0.1)`: start must be before end; choose one with `presentations.intervals`")
+    '--window 0.3 0.1: start must be before end; choose one with --intervals'
+    """
+    def flag(match: re.Match) -> str:
+        name = match[1].rsplit(".", 1)[-1]
+        option = "--" + FLAG_OF.get(name, name.replace("_", "-"))
+        value = match[2]
+        if value is None or value == "True":
+            return option
+        return f"{option} {value.strip('()').replace(', ', ' ')}"
+    return _PARAMETER.sub(flag, message)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (required options, ``None``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required or action.default in (None, argparse.SUPPRESS, False) or "default" in text \
+                or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
+FORMATTER = HelpFormatter
 
 
 def command(sub, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -47,7 +85,8 @@ def absolute(path: Path | None) -> Path | None:
 
 def batch_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("many sessions (Dask)")
-    g.add_argument("--workers", type=int, help="sessions run in parallel on this machine (default: its cores)")
+    g.add_argument("--workers", type=int, help="sessions run in parallel on this machine (default: its cores, "
+                   "in this process when the batch is small)")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="send the sessions to a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 "
                         "(files must be on storage its workers see)")
@@ -71,9 +110,9 @@ def report(outcomes) -> int:
 
     for o in outcomes:
         for w in o.warnings:
-            print(f"nwb-it: warning: {w}", file=sys.stderr)
+            print(f"nwb-it: warning: {as_flags(w)}", file=sys.stderr)
         if o.failed:
-            print(f"nwb-it: error: {o.message}", file=sys.stderr)
+            print(f"nwb-it: error: {as_flags(o.message)}", file=sys.stderr)
         elif o.message:
             print(o.message)
     if len(outcomes) > 1:

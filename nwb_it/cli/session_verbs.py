@@ -71,7 +71,10 @@ def _convert(sub) -> None:
     p = command(sub, "convert", "convert .mat sessions into DANDI-layout NWB files")
     p.add_argument("sessions", nargs="+", type=Path, help="session .mat files (v7.3 or v5/v7)")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="output folder (DANDI layout inside)")
-    p.add_argument("--metadata", type=Path, help="metadata YAML (NWBFile:, Subject:, Ecephys:, Units: sections)")
+    p.add_argument("--metadata", type=Path, help="metadata YAML shared by every session (NWBFile:, Subject:, "
+                   "Ecephys:, Units: sections)")
+    p.add_argument("--session-table", type=Path, help="per-session metadata, CSV or YAML: a row per file "
+                   "(column 'file') with fields such as session_id, session_start_time, age, merged over --metadata")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--max-spike-time", type=float, default=MAX_SPIKE_TIME_S,
                    help="largest plausible |spike time| from clip onset (s); beyond it the file is refused")
@@ -82,13 +85,17 @@ def _convert(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
+        from ..steps.convert import plan_conversions
         from .jobs import convert_job
 
-        single = len(args.sessions) == 1
-        job = partial(convert_job, out_dir=absolute(args.out_dir), metadata=absolute(args.metadata),
-                      overwrite=args.overwrite, layout=_layout(args), max_spike_time=args.max_spike_time,
-                      strict=args.strict, progress=single and sys.stderr.isatty())
-        return run_many(args, job, args.sessions)
+        plans = plan_conversions(args.sessions, args.out_dir, absolute(args.metadata), args.session_table)
+        single = len(plans) == 1
+        job = partial(convert_job, out_dir=absolute(args.out_dir),
+                      metadata={absolute(p.source): p.metadata for p in plans},
+                      origin=plans[0].origin if plans else None, overwrite=args.overwrite, layout=_layout(args),
+                      max_spike_time=args.max_spike_time, strict=args.strict,
+                      progress=single and sys.stderr.isatty())
+        return run_many(args, job, [p.source for p in plans])
     p.set_defaults(func=run)
 
 

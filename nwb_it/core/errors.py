@@ -1,4 +1,10 @@
-"""Errors that the command line reports as one line (exit code 2)."""
+"""Errors that the command line reports as one line (exit code 2).
+
+Messages name what a Python caller passes, in backticks: ``pass `overwrite=True```,
+``choose one with `intervals```. The command line rewrites those to its flags in one
+place (:func:`nwb_it.cli.options.as_flags`), so a notebook user reads parameter names
+and a shell user reads ``--overwrite`` / ``--intervals``.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,3 +21,11 @@ class NwbItError(Exception):
         self.path = None if path is None else Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
+
+
+class InvalidParameter(NwbItError, ValueError):
+    """A parameter value out of its range; ``field`` names the Python parameter (the CLI maps it to its flag)."""
+
+    def __init__(self, field: str, problem: str):
+        self.field = field
+        super().__init__(problem)

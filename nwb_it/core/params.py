@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .errors import NwbItError
+from .errors import InvalidParameter
 
 #: The lab's analysis window around clip onset (s): bins -0.05..0.30, as in ``real_stats.ipynb``.
 RESPONSE_WINDOW: tuple[float, float] = (-0.05, 0.30)
@@ -38,14 +38,15 @@ def usable_cores() -> int:
 FIRST_STAGE_DEALS = 100
 
 
-def check_window(window: tuple[float, float], bin_size: float, option: str = "--window") -> None:
+def check_window(window: tuple[float, float], bin_size: float, option: str = "window") -> None:
     if len(window) != 2 or not window[1] > window[0]:
-        raise NwbItError(f"{option} {window[0]:g} {window[1]:g}: start must be before end")
+        raise InvalidParameter(option, f"`{option}=({window[0]:g}, {window[1]:g})`: start must be before end")
     if not bin_size > 0:
-        raise NwbItError(f"--bin {bin_size:g}: must be > 0")
+        raise InvalidParameter("bin_size", f"`bin_size={bin_size:g}`: must be > 0")
     n_bins = (window[1] - window[0]) / bin_size
     if abs(n_bins - round(n_bins)) > 1e-6:
-        raise NwbItError(f"{option} {window[0]:g}..{window[1]:g} s is not a whole number of {bin_size:g} s bins")
+        raise InvalidParameter(option, f"`{option}=({window[0]:g}, {window[1]:g})` s is not a whole number of "
+                                       f"{bin_size:g} s bins")
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,11 @@ class ReliabilityParams:
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
         if self.n_perm < 2:
-            raise NwbItError(f"--n-perm {self.n_perm}: must be at least 2")
+            raise InvalidParameter("n_perm", f"`n_perm={self.n_perm}`: must be at least 2")
         if self.null not in NULL_CHOICES:
-            raise NwbItError(f"--null {self.null!r}: use {' or '.join(NULL_CHOICES)}")
+            raise InvalidParameter("null", f"`null={self.null}`: use {' or '.join(NULL_CHOICES)}")
         if self.n_null < FIRST_STAGE_DEALS:
-            raise NwbItError(f"--n-null {self.n_null}: must be at least {FIRST_STAGE_DEALS}")
+            raise InvalidParameter("n_null", f"`n_null={self.n_null}`: must be at least {FIRST_STAGE_DEALS}")
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,9 @@ class HeatmapParams:
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
         if self.normalize not in NORMALIZATIONS:
-            raise NwbItError(f"--normalize {self.normalize!r}: use {', '.join(NORMALIZATIONS)}")
+            raise InvalidParameter("normalize", f"`normalize={self.normalize}`: use {', '.join(NORMALIZATIONS)}")
         if self.units not in UNIT_CHOICES:
-            raise NwbItError(f"--units {self.units!r}: use {' or '.join(UNIT_CHOICES)}")
+            raise InvalidParameter("units", f"`units={self.units}`: use {' or '.join(UNIT_CHOICES)}")
 
 
 @dataclass(frozen=True)
@@ -140,13 +141,13 @@ class CompareParams:
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
         if self.folds < 2:
-            raise NwbItError(f"--folds {self.folds}: must be at least 2")
+            raise InvalidParameter("folds", f"`folds={self.folds}`: must be at least 2")
         if not self.lags:
-            raise NwbItError("--lags: give at least one latency")
+            raise InvalidParameter("lags", "`lags`: give at least one latency")
         if self.units not in UNIT_CHOICES:
-            raise NwbItError(f"--units {self.units!r}: use {' or '.join(UNIT_CHOICES)}")
+            raise InvalidParameter("units", f"`units={self.units}`: use {' or '.join(UNIT_CHOICES)}")
         if self.rsa_windows not in ("response", "all"):
-            raise NwbItError(f"--rsa-windows {self.rsa_windows!r}: use response or all")
+            raise InvalidParameter("rsa_windows", f"`rsa_windows={self.rsa_windows}`: use response or all")
 
 
 @dataclass(frozen=True)
@@ -170,15 +171,15 @@ class ExtractionSettings:
 
     def __post_init__(self) -> None:
         if self.pool not in ("mean", "max"):
-            raise NwbItError(f"--pool {self.pool!r}: use mean or max")
+            raise InvalidParameter("pool", f"`pool={self.pool}`: use mean or max")
         if self.pad < 0:
-            raise NwbItError(f"--pad {self.pad}: must be >= 0")
+            raise InvalidParameter("pad", f"`pad={self.pad}`: must be >= 0")
         if not self.fps > 0:
-            raise NwbItError(f"--fps {self.fps:g}: must be > 0")
+            raise InvalidParameter("fps", f"`fps={self.fps:g}`: must be > 0")
         if self.batch_size is not None and self.batch_size < 1:
-            raise NwbItError(f"--batch-size {self.batch_size}: must be >= 1")
+            raise InvalidParameter("batch_size", f"`batch_size={self.batch_size}`: must be >= 1")
         if self.workers is not None and self.workers < 1:
-            raise NwbItError(f"--workers {self.workers}: must be >= 1")
+            raise InvalidParameter("workers", f"`workers={self.workers}`: must be >= 1")
 
 
 P = TypeVar("P")

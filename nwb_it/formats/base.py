@@ -35,6 +35,9 @@ class SourceInterface(ABC):
 
         return metadata_schema()
 
+    def sniff(self) -> None:  # noqa: B027  (optional: a source without a cheap check accepts every file here)
+        """A cheap check (no full read) that the file is of this format; raises NwbItError if not."""
+
     def session_start_fallback(self) -> tuple[datetime, str] | None:
         """A start time the source can vouch for only loosely (no timezone), and where it came from."""
         return None

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.errors import NwbItError
 
-OFFLINE_HINT = ("nwb_it never downloads at run time: pass --model /path/to/folder holding config.json, the weights "
+OFFLINE_HINT = ("nwb_it never downloads at run time: pass `model=/path/to/folder` holding config.json, the weights "
                 "and preprocessor_config.json (e.g. saved with save_pretrained), or fill the Hugging Face cache first")
 
 
@@ -44,7 +44,7 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise NwbItError("--device cuda asked for, but torch sees no CUDA GPU")
+        raise NwbItError("`device=cuda` asked for, but torch sees no CUDA GPU")
     return device
 
 
@@ -84,7 +84,7 @@ def prepare(net, device: str, dtype: str):
 
     if dtype != "float32":
         if device != "cuda":
-            raise NwbItError(f"--dtype {dtype} is only offered on a GPU; use float32 on the CPU")
+            raise NwbItError(f"`dtype={dtype}` is only offered on a GPU; use float32 on the CPU")
         net = net.to(getattr(torch, dtype))
     if device == "cuda":
         torch.backends.cudnn.allow_tf32 = False    # float32 parity with the CPU / the lab's script
@@ -112,10 +112,10 @@ def hidden_state_layers(spec: str, n_layers: int) -> list[str]:
     try:
         idx = [int(x) for x in spec.split(",")]
     except ValueError:
-        raise NwbItError(f"--layers {spec!r}: use last, all, or comma-separated indices") from None
+        raise NwbItError(f"`layers={spec}`: use last, all, or comma-separated indices") from None
     bad = [i for i in idx if not 0 <= i <= n_layers]
     if bad:
-        raise NwbItError(f"--layers: index {bad[0]} outside 0..{n_layers} (0 = embeddings, {n_layers} = last block)")
+        raise NwbItError(f"`layers`: index {bad[0]} outside 0..{n_layers} (0 = embeddings, {n_layers} = last block)")
     return [f"layer{i}" for i in idx]
 
 

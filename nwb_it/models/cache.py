@@ -56,7 +56,7 @@ def model_folder(model: str | Path) -> Path:
 
         return Path(snapshot_download(str(model), local_files_only=True))
     except Exception:
-        raise NwbItError(f"model '{model}' not found locally; pass a model folder (--model PATH) saved with "
+        raise NwbItError(f"model '{model}' not found locally; pass a model folder (`model=PATH`) saved with "
                          "save_pretrained, or fill the Hugging Face cache on a machine with network") from None
 
 

@@ -35,5 +35,5 @@ def load_extractor(model: str | Path, device: str = "auto", dtype: str = "float3
     """The extractor of ``model``'s family, loaded offline on ``device``."""
     kind = family or family_of(model)
     if kind not in FAMILIES:
-        raise NwbItError(f"--family {kind!r}: use one of {', '.join(FAMILIES)}")
+        raise NwbItError(f"`family={kind}`: use one of {', '.join(FAMILIES)}")
     return FAMILIES[kind].load(model, resolve_device(device), dtype)

@@ -69,8 +69,12 @@ def read_activations(nwb: NWBFile, name: str = DEFAULT_TABLE, with_layers: bool 
     module = nwb.processing.get(MODULE)
     if module is None or name not in module.data_interfaces:
         have = activation_tables(nwb)
-        raise NwbItError(f"the file has no activations table '{name}'"
-                         f"{' (it has: ' + ', '.join(have) + ')' if have else ''}: run nwb-it extract-videomae first")
+        if have:
+            raise NwbItError(f"the file has no activations table '{name}' (it has: {', '.join(have)}): choose one "
+                             "with `activations`, or compute it (nwb-it extract-activations ... --name "
+                             f"{name})")
+        raise NwbItError(f"the file has no activations table '{name}': compute one first (nwb-it "
+                         f"extract-activations FRAMES --model DIR --nwb FILE --name {name}, or extract-videomae)")
     table = module[name]
     keys = np.asarray(table["clip_key"].data[:]).astype(str)
     clip_keys, first, clip_of_window = np.unique(keys, return_index=True, return_inverse=True)

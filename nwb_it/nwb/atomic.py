@@ -31,7 +31,7 @@ LOCK_TIMEOUT_S = 600.0
 def refuse_existing(path: Path, overwrite: bool) -> None:
     """The overwrite rule, for every output of every verb."""
     if Path(path).exists() and not overwrite:
-        raise NwbItError("output exists; pass --overwrite to replace it", path)
+        raise NwbItError("output exists; pass `overwrite=True` to replace it", path)
 
 
 def refuse_same_file(output: str | Path, *inputs: str | Path | None) -> None:

@@ -25,7 +25,7 @@ def _extension():
     try:
         import ndx_binned_spikes
     except ImportError:
-        raise NwbItError("--store-binned needs the ndx-binned-spikes extension: pip install nwb_it[neuroconv] "
+        raise NwbItError("`store_binned=True` needs the ndx-binned-spikes extension: pip install nwb_it[neuroconv] "
                          "(or pip install ndx-binned-spikes)") from None
     return ndx_binned_spikes
 

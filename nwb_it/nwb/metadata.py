@@ -21,7 +21,7 @@ from ..core.errors import NwbItError
 NWBFILE_KEYS = {"session_start_time", "session_description", "identifier", "session_id", "experimenter",
                 "experiment_description", "institution", "lab", "related_publications", "protocol",
                 "notes", "pharmacology", "surgery", "virus", "stimulus_notes", "data_collection",
-                "source_script"}
+                "source_script", "keywords"}
 SUBJECT_KEYS = {"subject_id", "species", "sex", "age", "date_of_birth", "description", "weight",
                 "strain", "genotype"}
 SECTIONS = {"NWBFile": NWBFILE_KEYS, "Subject": SUBJECT_KEYS,
@@ -169,7 +169,7 @@ def check_session_id(meta: dict) -> str | None:
                      "add 'session_id: ...' under NWBFile:")
 
 
-LIST_KEYS = {("NWBFile", "experimenter"), ("NWBFile", "related_publications")}
+LIST_KEYS = {("NWBFile", "experimenter"), ("NWBFile", "related_publications"), ("NWBFile", "keywords")}
 
 
 def check_value_types(meta: dict) -> str | None:
@@ -236,42 +236,78 @@ def _normalise(meta: dict) -> dict:
     if isinstance(start, str):
         with contextlib.suppress(ValueError):       # check_session_start_time reports it
             nwbfile["session_start_time"] = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    if isinstance(nwbfile.get("experimenter"), str):
-        nwbfile["experimenter"] = [nwbfile["experimenter"]]
+    for section, key in LIST_KEYS:
+        if isinstance(meta.get(section, {}).get(key), str):
+            meta[section][key] = [meta[section][key]]
     return meta
 
 
-def build_metadata(source: dict, user: dict | None = None, metadata_path: Path | None = None,
+def metadata_problems(source: dict, user: dict, start_may_come_later: bool = False) -> list[str]:
+    """Every problem of ``user`` merged over ``source`` (empty when it is valid); checked before any file is read.
+
+    ``start_may_come_later``: a missing session start is not a problem yet (the source may
+    give one when it is read, e.g. the MAT header's date).
+    """
+    problem = check_sections(user)
+    if problem:
+        return [problem]
+    meta = _normalise(deep_merge(source, user))
+    if start_may_come_later and meta["NWBFile"].get("session_start_time") is None:
+        meta["NWBFile"]["session_start_time"] = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    return [p for rule in RULES if (p := rule(meta))]
+
+
+_FIELD = re.compile(r"(?:unknown field |^)(NWBFile|Subject|Ecephys|Units)\.(\w+)")
+
+
+def metadata_error(problems: list[str], user: dict, source_path: Path | None, origin: str | None) -> NwbItError:
+    """One error for a session's metadata problems, blaming where the values came from.
+
+    Problems with fields the user's metadata set name the metadata file (and the session);
+    the others (e.g. an id the file name did not give) name the session file.
+    """
+    def from_user(problem: str) -> bool:
+        match = _FIELD.search(problem)
+        return match is not None and match[2] in (user.get(match[1]) or {})
+
+    text = "; ".join(problems)
+    if origin and all(from_user(p) for p in problems):
+        return NwbItError(f"{text} (session {source_path})" if source_path else text, origin)
+    return NwbItError(f"{text} (metadata: {origin})" if origin else text, source_path)
+
+
+def build_metadata(source: dict, user: dict | None = None, metadata_origin: str | None = None,
                    source_path: Path | None = None, start_fallback: tuple[datetime, str] | None = None,
                    strict: bool = False) -> dict:
-    """What the source gives, with ``user`` (the YAML) deep-merged over it, validated.
+    """What the source gives, with ``user`` (the YAML, a session table's row) deep-merged over it, validated.
 
-    The session start is the YAML's; without one, ``start_fallback`` (e.g. the MAT
+    The session start is the user's; without one, ``start_fallback`` (e.g. the MAT
     header's ``Created on`` date) taken as UTC, with a :class:`MetadataWarning`.
     What DANDI would flag (no subject age, ...) is a warning, or with ``strict`` an error.
 
     Raises
     ------
     NwbItError
-        naming the metadata file (or the session file) and every invalid field at once.
+        naming the session file, every invalid field at once, and where the metadata came
+        from (``metadata_origin``, e.g. the YAML's path).
     """
     user = user or {}
-    blame = metadata_path if metadata_path is not None else source_path
     problem = check_sections(user)
     if problem:
-        raise NwbItError(problem, blame)
+        raise metadata_error([problem], user, source_path, metadata_origin)
     meta = _normalise(deep_merge(source, user))
     if meta["NWBFile"].get("session_start_time") is None and start_fallback is not None:
-        start, origin = start_fallback
+        start, fallback = start_fallback
         meta["NWBFile"]["session_start_time"] = start.replace(tzinfo=timezone.utc)
-        warnings.warn(f"{source_path}: no NWBFile.session_start_time in the metadata; using {origin} "
+        warnings.warn(f"{source_path}: no NWBFile.session_start_time in the metadata; using {fallback} "
                       f"{start.isoformat()} as UTC", MetadataWarning, stacklevel=2)
     problems = [p for rule in RULES if (p := rule(meta))]
     if problems:
-        raise NwbItError("; ".join(problems), blame)
+        raise metadata_error(problems, user, source_path, metadata_origin)
     dandi = [p for rule in DANDI_RULES if (p := rule(meta))]
     if dandi and strict:
-        raise NwbItError("would not pass dandi validate (--strict): " + "; ".join(dandi), blame)
+        raise metadata_error(["would not pass dandi validate (`strict=True`): " + "; ".join(dandi)], {},
+                             source_path, metadata_origin)
     for message in dandi:
         warnings.warn(f"{source_path}: {message}", MetadataWarning, stacklevel=2)
     return meta
@@ -286,7 +322,8 @@ def metadata_schema() -> dict[str, Any]:
         "Ecephys": {"Device": {"type": "object"}, "ElectrodeGroup": {"type": "object"}},
         "Units": {"resolution": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
     }
-    props["NWBFile"]["experimenter"] = {"type": "array", "items": text}
+    for key in ("experimenter", "keywords", "related_publications"):
+        props["NWBFile"][key] = {"type": "array", "items": text}
     props["Subject"]["sex"] = {"type": "string", "enum": ["M", "F", "O", "U"]}
     return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "nwb_it session metadata",
             "type": "object", "additionalProperties": False,

@@ -19,14 +19,14 @@ def presentations_table(nwb: NWBFile, name: str):
         tables["trials"] = nwb.trials
     if name not in tables:
         raise NwbItError(f"no presentations table '{name}' under /intervals (tables: "
-                         f"{', '.join(sorted(tables)) or 'none'}); choose one with --intervals")
+                         f"{', '.join(sorted(tables)) or 'none'}); choose one with `intervals`")
     return tables[name]
 
 
 def _column(table, name: str, option: str) -> np.ndarray:
     if name not in table.colnames and name not in ("start_time", "stop_time"):
         raise NwbItError(f"/intervals/{table.name} has no column '{name}' (columns: {', '.join(table.colnames)}); "
-                         f"choose one with {option}")
+                         f"choose one with `{option}`")
     return np.asarray(table[name].data[:])
 
 
@@ -62,8 +62,8 @@ def read_presentations(nwb: NWBFile, spec: PresentationSpec = PresentationSpec()
     """
     table = presentations_table(nwb, spec.intervals)
     onset_column = spec.onset_column or (NWB_IT_ONSET if NWB_IT_ONSET in table.colnames else "start_time")
-    names = _names(_column(table, spec.stimulus_column, "--stimulus-column"))
-    onset = _column(table, onset_column, "--onset-column").astype(float)
+    names = _names(_column(table, spec.stimulus_column, "stimulus_column"))
+    onset = _column(table, onset_column, "onset_column").astype(float)
     if len(onset) == 0:
         raise NwbItError(f"/intervals/{table.name} has no rows")
     own = onset_column == NWB_IT_ONSET and {"stimulus_index", "repeat"} <= set(table.colnames) \

@@ -67,7 +67,8 @@ def read_reliability(nwb: NWBFile) -> ReliabilityResult:
     try:
         table = nwb.processing[MODULE][RELIABILITY]
     except KeyError:
-        raise NwbItError("the file has no reliability table: run nwb-it reliability first") from None
+        raise NwbItError("the file has no reliability table: run the reliability step first "
+                         "(nwb-it reliability)") from None
     prov = read_provenance(table.description)
     col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "spearman_brown_mean_r", "agreement", "p_value",
                                                      "q_value", "r2_true", "r2_null", "r_true")}

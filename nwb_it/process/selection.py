@@ -17,14 +17,14 @@ def select_units(reliability: ReliabilityResult | None, which: str = "responsive
     True
     """
     if which not in UNIT_CHOICES:
-        raise NwbItError(f"--units {which!r}: use {' or '.join(UNIT_CHOICES)}")
+        raise NwbItError(f"`units={which}`: use {' or '.join(UNIT_CHOICES)}")
     if which == "all":
         return None
     if reliability is None:
-        raise NwbItError("the file has no reliability table to pick responsive units: run nwb-it reliability "
-                         "first, or pass --units all")
+        raise NwbItError("the file has no reliability table to pick responsive units: run the reliability step "
+                         "first (nwb-it reliability), or pass `units=all`")
     chosen = reliability.unit_ids[reliability.responsive]
     if chosen.size == 0:
-        raise NwbItError(f"no responsive unit (d' > {reliability.params.cutoff:g}); pass --units all to use "
+        raise NwbItError(f"no responsive unit (d' > {reliability.params.cutoff:g}); pass `units=all` to use "
                          "every unit")
     return chosen

@@ -110,7 +110,7 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     paths = [Path(p).expanduser().absolute() for p in paths]      # workers may run elsewhere
     workers = usable_cores() if workers is None else workers
     if workers < 1:
-        raise NwbItError(f"--workers {workers}: at least 1")
+        raise NwbItError(f"`workers={workers}`: at least 1")
     bar = tqdm(total=len(paths), desc=desc, unit="session", disable=not progress or len(paths) < 2)
     outcomes: list[Outcome | None] = [None] * len(paths)
     if scheduler is None and (workers == 1 or len(paths) == 1):

@@ -104,5 +104,5 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), f
     """
     results = run_compare_layers(nwb_path, params, fig_dir, activations, presentations, overwrite)
     if len(results) != 1:
-        raise NwbItError(f"--layers {params.layer!r} names {len(results)} layers; use run_compare_layers")
+        raise NwbItError(f"`layer={params.layer}` names {len(results)} layers; use run_compare_layers")
     return next(iter(results.values()))

@@ -1,15 +1,26 @@
 """``nwb-it convert``: one source session -> one DANDI-layout NWB file, written atomically."""
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from pynwb import NWBHDF5IO
 
+from ..core.errors import NwbItError
 from ..formats.base import SourceInterface
 from ..formats.l2str import L2StrSource, SourceLayout
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S
 from ..nwb.atomic import atomic_output, refuse_existing
-from ..nwb.metadata import build_metadata, load_metadata_yaml
+from ..nwb.metadata import (
+    MetadataWarning,
+    build_metadata,
+    deep_merge,
+    load_metadata_yaml,
+    metadata_error,
+    metadata_problems,
+)
+from ..nwb.session_table import load_session_table, rows_for
 
 
 def dandi_path(out_dir: str | Path, subject_id: str, session_id: str) -> Path:
@@ -17,14 +28,91 @@ def dandi_path(out_dir: str | Path, subject_id: str, session_id: str) -> Path:
     return Path(out_dir) / f"sub-{subject_id}" / f"sub-{subject_id}_ses-{session_id}_ecephys.nwb"
 
 
-def _user_metadata(metadata: dict | str | Path | None) -> tuple[dict, Path | None]:
+def _user_metadata(metadata: dict | str | Path | None) -> tuple[dict, str | None]:
     if metadata is None or isinstance(metadata, dict):
         return dict(metadata or {}), None
-    return load_metadata_yaml(Path(metadata)), Path(metadata)
+    return load_metadata_yaml(Path(metadata)), str(metadata)
+
+
+def _planned_path(source: SourceInterface, user: dict, out_dir: str | Path) -> Path | None:
+    """Where ``source`` will be written, from the ids known before it is read (None if they are not valid yet)."""
+    meta = deep_merge(source.get_metadata(), user)
+    subject, session = meta.get("Subject", {}).get("subject_id"), meta.get("NWBFile", {}).get("session_id")
+    if isinstance(subject, str) and isinstance(session, str):
+        return dandi_path(out_dir, subject, session)
+    return None
+
+
+@dataclass(frozen=True)
+class PlannedConversion:
+    """One source of a batch, its metadata (the YAML with its session-table row merged in) and its output."""
+
+    source: Path
+    metadata: dict
+    output: Path | None          # None: the file is not a session file (its conversion will say so)
+    origin: str | None
+
+
+def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: dict | str | Path | None = None,
+                     session_table: str | Path | None = None) -> list[PlannedConversion]:
+    """Check a whole batch before anything runs: every file's metadata, and one output per file.
+
+    Each source's metadata is ``metadata`` (a dict or YAML path, shared) with its row of
+    ``session_table`` (see :mod:`nwb_it.nwb.session_table`) merged over it. Every file's
+    problems are reported at once; two sources that would be written to one file are
+    refused (whatever ``overwrite`` says), naming both. The same path given twice counts once.
+
+    Examples
+    --------
+    >>> plan = plan_conversions(["20240301_fixshortvid1_coco.mat", "20240302_fixshortvid1_coco.mat"], "out")
+    >>> [p.output.name for p in plan]
+    ['sub-coco_ses-20240301-fixshortvid1_ecephys.nwb', 'sub-coco_ses-20240302-fixshortvid1_ecephys.nwb']
+    """
+    shared, origin = _user_metadata(metadata)
+    paths = list(dict.fromkeys(Path(s) for s in sources))
+    unique = list({p.resolve(): p for p in reversed(paths)}.values())[::-1]     # one path, however written
+    rows = {p: {} for p in unique}
+    if session_table is not None:
+        rows = rows_for(load_session_table(session_table), unique, Path(session_table))
+    origins = ", ".join(str(o) for o in (origin, session_table) if o is not None) or None
+    plans, problems = [], []
+    for path in unique:
+        source = L2StrSource(path)
+        user = deep_merge(shared, rows[path])
+        try:
+            source.sniff()
+        except NwbItError:              # not a session file: its own conversion fails alone, with that error
+            plans.append(PlannedConversion(path, user, None, origins))
+            continue
+        found = metadata_problems(source.get_metadata(), user, start_may_come_later=True)
+        if found:
+            problems.append(metadata_error(found, user, path, origins))
+            continue
+        plans.append(PlannedConversion(path, user, _planned_path(source, user, out_dir), origins))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise NwbItError(f"{len(problems)} of {len(unique)} sessions have invalid metadata, nothing was converted: "
+                         + " | ".join(str(p) for p in problems))
+    first: dict[Path, Path] = {}
+    for plan in plans:
+        if plan.output is None:
+            continue
+        other = first.setdefault(plan.output, plan.source)
+        if other != plan.source:
+            raise NwbItError(f"{other} and {plan.source} would both be written to {plan.output}: give each "
+                             "session its own session_id (a row per file in `session_table`), nothing was converted")
+    start = shared.get("NWBFile", {}).get("session_start_time")
+    from_shared = [p for p in plans if "session_start_time" not in rows[p.source].get("NWBFile", {})]
+    if start is not None and len(from_shared) > 1:
+        warnings.warn(f"{len(from_shared)} sessions take NWBFile.session_start_time {start} from {origin}: "
+                      "give each session its own in `session_table`", MetadataWarning, stacklevel=2)
+    return plans
 
 
 def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict | str | Path | None = None,
-                   overwrite: bool = False, progress: bool = False, strict: bool = False) -> Path:
+                   overwrite: bool = False, progress: bool = False, strict: bool = False,
+                   metadata_origin: str | None = None) -> Path:
     """Write ``source`` as ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``; return the path.
 
     The metadata (a dict or a YAML file) is deep-merged over what the source gives and
@@ -33,14 +121,14 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
     """
     from ..nwb.session_file import new_nwbfile
 
-    user, meta_path = _user_metadata(metadata)
-    source_meta = source.get_metadata()
-    subject = (user.get("Subject") or {}).get("subject_id", source_meta["Subject"].get("subject_id"))
-    session = (user.get("NWBFile") or {}).get("session_id", source_meta["NWBFile"].get("session_id"))
-    if isinstance(subject, str) and isinstance(session, str):
-        refuse_existing(dandi_path(out_dir, subject, session), overwrite)          # before the slow read
+    user, yaml_path = _user_metadata(metadata)
+    origin = metadata_origin or yaml_path
+    planned = _planned_path(source, user, out_dir)
+    if planned is not None:
+        refuse_existing(planned, overwrite)                 # before the slow read
     data = source.read(progress=progress)
-    meta = build_metadata(source_meta, user, meta_path, data.source_path, source.session_start_fallback(), strict)
+    meta = build_metadata(source.get_metadata(), user, origin, data.source_path, source.session_start_fallback(),
+                          strict)
     out = dandi_path(out_dir, meta["Subject"]["subject_id"], meta["NWBFile"]["session_id"])
     nwb = new_nwbfile(meta)
     source.add_to_nwbfile(nwb, meta)
@@ -51,7 +139,8 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
 
 def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | str | Path | None = None,
                     overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False,
-                    max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False) -> Path:
+                    max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
+                    metadata_origin: str | None = None) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
@@ -75,7 +164,7 @@ def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | 
     >>> _ = write_example_session(mat, n_units=3, n_clips=4, n_repeats=3)
     >>> meta = {"NWBFile": {"session_start_time": "2024-01-01T10:00:00+00:00"}, "Subject": {"age": "P7Y"}}
     >>> convert_session(mat, d, meta).name
-    'sub-coco_ses-fixshortvid1_ecephys.nwb'
+    'sub-coco_ses-rec-fixshortvid1_ecephys.nwb'
     """
     return convert_source(L2StrSource(mat_path, layout, max_spike_time), out_dir, metadata, overwrite, progress,
-                          strict)
+                          strict, metadata_origin)

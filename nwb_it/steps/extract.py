@@ -72,7 +72,7 @@ def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | No
     if missing:
         more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
         raise NwbItError(f"{len(missing)} clip(s) match no trials stimulus_name: {', '.join(missing[:8])}{more}; "
-                         "pass --clip-map MAP.csv with lines clip_key,stimulus_name")
+                         "pass `clip_map=MAP.csv` with lines clip_key,stimulus_name")
     return out
 
 

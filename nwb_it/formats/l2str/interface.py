@@ -1,27 +1,43 @@
 """The ``L2_str`` MAT session as a source interface (``get_metadata``, ``add_to_nwbfile``, ...)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ...core.session import Session
 from ..base import SourceInterface
-from .reader import MAX_SPIKE_TIME_S, SourceLayout, read_session
+from .reader import MAX_SPIKE_TIME_S, SourceLayout, read_mat_header, read_session
 
 
 def parse_session_name(path: Path) -> tuple[str | None, str | None]:
-    """``<anything>_<stimset>_<monkey>.mat`` -> (session_id, subject_id).
+    """``<recording>_<stimset>_<monkey>.mat`` -> (session_id, subject_id).
+
+    The session id keeps everything before the monkey, so recordings of one stimulus set
+    on different days stay apart: the date (or whatever the name starts with), the
+    stimulus set, joined by ``-`` (DANDI ids hold letters, digits and ``-`` only; other
+    characters become ``-``). A name without three ``_`` tokens gives no ids (the
+    metadata must give them).
 
     Examples
     --------
+    >>> parse_session_name(Path("20240301_fixshortvid1_coco.mat"))
+    ('20240301-fixshortvid1', 'coco')
     >>> parse_session_name(Path("rec_fixshortvid1_coco.mat"))
-    ('fixshortvid1', 'coco')
+    ('rec-fixshortvid1', 'coco')
     """
     parts = Path(path).stem.split("_")
     if len(parts) >= 3:
-        return parts[-2], parts[-1]
+        session = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9-]", "-", "-".join(parts[:-1]))).strip("-")
+        return session or None, parts[-1]
     return None, None
+
+
+def stimulus_set(path: Path) -> str | None:
+    """The stimulus set named by ``<recording>_<stimset>_<monkey>.mat`` (None if the name has no such token)."""
+    parts = Path(path).stem.split("_")
+    return parts[-2] if len(parts) >= 3 else None
 
 
 class L2StrSource(SourceInterface):
@@ -48,17 +64,21 @@ class L2StrSource(SourceInterface):
             self._session = read_session(self.file_path, self.layout, progress, self.max_spike_time)
         return self._session
 
+    def sniff(self) -> None:
+        read_mat_header(self.file_path)
+
     def ids(self) -> tuple[str | None, str | None]:
         """(session_id, subject_id) from the file name, before anything is read."""
         return parse_session_name(self.file_path)
 
     def get_metadata(self) -> dict[str, Any]:
         session_id, subject_id = self.ids()
+        stimset = stimulus_set(self.file_path)
         name = self.file_path.name
         return {
             "NWBFile": {"session_description": (
                 f"Spiking responses of macaque inferior temporal (IT) cortex units to repeated video clips"
-                f"{' of stimulus set ' + session_id if session_id else ''}; converted from {name}."),
+                f"{' of stimulus set ' + stimset if stimset else ''}; converted from {name}."),
                 "session_id": session_id or self.file_path.stem,
                 "experiment_description": "Passive fixation while short video clips were shown, each repeated "
                                           "several times; single- and multi-unit spiking recorded in IT cortex."},

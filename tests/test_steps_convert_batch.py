@@ -1,0 +1,109 @@
+"""Batches of sessions: one output per recording, per-session metadata checked before anything runs."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+from pynwb import NWBHDF5IO
+
+from nwb_it.cli import main
+from nwb_it.core.errors import NwbItError
+from nwb_it.steps.convert import plan_conversions
+
+from .helpers import META
+
+
+def _yaml(tmp_path, meta=META):
+    path = tmp_path / "meta.yaml"
+    path.write_text(yaml.safe_dump(meta))
+    return path
+
+
+def _nwb_files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.nwb"))
+
+
+def test_sessions_of_one_stimulus_set_on_two_dates_become_two_files(small_mat, tmp_path, capsys):
+    a, b = tmp_path / "20240301_fixshortvid1_coco.mat", tmp_path / "20240302_fixshortvid1_coco.mat"
+    shutil.copy(small_mat, a)
+    shutil.copy(small_mat, b)
+    out = tmp_path / "ds"
+    assert main(["convert", str(a), str(b), "-o", str(out), "--metadata", str(_yaml(tmp_path)),
+                 "--workers", "1"]) == 0
+    assert _nwb_files(out) == ["sub-coco/sub-coco_ses-20240301-fixshortvid1_ecephys.nwb",
+                               "sub-coco/sub-coco_ses-20240302-fixshortvid1_ecephys.nwb"]
+    for path, source in zip(sorted(out.rglob("*.nwb")), (a, b)):
+        with NWBHDF5IO(str(path), "r") as io:
+            assert source.name in io.read().notes, "each file names its own recording"
+    assert "2 sessions take NWBFile.session_start_time" in capsys.readouterr().err, "a shared start time is flagged"
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_two_recordings_mapping_to_one_file_are_refused_before_anything_runs(small_mat, tmp_path, capsys,
+                                                                              overwrite):
+    (tmp_path / "day1").mkdir()
+    (tmp_path / "day2").mkdir()
+    a, b = tmp_path / "day1" / "rec_fixshortvid1_coco.mat", tmp_path / "day2" / "rec_fixshortvid1_coco.mat"
+    shutil.copy(small_mat, a)
+    shutil.copy(small_mat, b)
+    out = tmp_path / "ds"
+    argv = ["convert", str(a), str(b), "-o", str(out), "--metadata", str(_yaml(tmp_path))]
+    assert main(argv + (["--overwrite"] if overwrite else [])) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(a) in err[0] and str(b) in err[0] and "--session-table" in err[0]
+    assert "--overwrite" not in err[0], "the hint never suggests destroying one of the two"
+    assert not out.exists() or _nwb_files(out) == [], "nothing converted"
+
+
+def test_session_table_gives_each_session_its_ids_and_times(small_mat, tmp_path):
+    (tmp_path / "day1").mkdir()
+    (tmp_path / "day2").mkdir()
+    a, b = tmp_path / "day1" / "rec_fixshortvid1_coco.mat", tmp_path / "day2" / "rec_fixshortvid1_coco.mat"
+    shutil.copy(small_mat, a)
+    shutil.copy(small_mat, b)
+    table = tmp_path / "sessions.csv"
+    table.write_text("file,session_id,session_start_time,Subject.age,keywords\n"
+                     f"{a},day1,2024-03-01T10:00:00-05:00,P7Y,IT cortex;video\n"
+                     f"{b},day2,2024-03-02T11:30:00-05:00,P7Y2M,IT cortex\n")
+    out = tmp_path / "ds"
+    assert main(["convert", str(a), str(b), "-o", str(out), "--metadata", str(_yaml(tmp_path)),
+                 "--session-table", str(table), "--workers", "1"]) == 0
+    assert _nwb_files(out) == ["sub-coco/sub-coco_ses-day1_ecephys.nwb", "sub-coco/sub-coco_ses-day2_ecephys.nwb"]
+    with NWBHDF5IO(str(out / "sub-coco/sub-coco_ses-day2_ecephys.nwb"), "r") as io:
+        nwb = io.read()
+        assert nwb.session_start_time.isoformat() == "2024-03-02T11:30:00-05:00"
+        assert nwb.subject.age == "P7Y2M" and list(nwb.keywords[:]) == ["IT cortex"]
+        assert nwb.lab == "Vision Lab", "the shared YAML still applies"
+
+
+def test_session_table_is_validated_for_every_file_before_the_first_conversion(small_mat, tmp_path):
+    a, b = tmp_path / "20240301_fixshortvid1_coco.mat", tmp_path / "20240302_fixshortvid1_coco.mat"
+    shutil.copy(small_mat, a)
+    shutil.copy(small_mat, b)
+    table = tmp_path / "sessions.yaml"
+    table.write_text(yaml.safe_dump({a.name: {"Subject": {"age": "seven"}},
+                                     b.name: {"session_start_time": "2024-03-02T11:30:00"}}))
+    with pytest.raises(NwbItError) as caught:
+        plan_conversions([a, b], tmp_path / "ds", META, table)
+    text = str(caught.value)
+    assert "2 of 2 sessions" in text and "Subject.age 'seven'" in text and "has no timezone" in text
+    assert not (tmp_path / "ds").exists()
+    table.write_text(yaml.safe_dump({a.name: {"age": "P7Y"}}))
+    with pytest.raises(NwbItError, match=r"no row for 1 session\(s\)"):
+        plan_conversions([a, b], tmp_path / "ds", META, table)
+
+
+def test_the_same_file_named_twice_is_converted_once(small_mat, tmp_path):
+    plan = plan_conversions([small_mat, small_mat.parent / ".." / small_mat.parent.name / small_mat.name],
+                            tmp_path, META)
+    assert len(plan) == 1
+
+
+def test_a_bad_value_blames_where_it_came_from(small_mat, tmp_path, capsys):
+    bad_name = tmp_path / "session1.mat"
+    shutil.copy(small_mat, bad_name)
+    meta = _yaml(tmp_path)
+    assert main(["convert", str(bad_name), "-o", str(tmp_path / "o"), "--metadata", str(meta)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"nwb-it: error: {bad_name}: Subject.subject_id is missing"), "the file name, not the YAML"
