@@ -68,10 +68,14 @@ def presentation_options(p: argparse.ArgumentParser) -> None:
                    help="column naming each presentation's stimulus")
     g.add_argument("--onset-column", help="column of stimulus onsets (default: stimulus_onset where present, "
                    "else start_time)")
+    g.add_argument("--drop-invalid-presentations", action="store_true",
+                   help="leave out rows with a NaN onset, no stimulus, or repeating an earlier row (counted in a "
+                        "warning) instead of refusing the table")
 
 
 def spec(args) -> PresentationSpec:
-    return PresentationSpec(args.intervals, args.stimulus_column, args.onset_column)
+    return PresentationSpec(intervals=args.intervals, stimulus_column=args.stimulus_column,
+                            onset_column=args.onset_column, drop_invalid=args.drop_invalid_presentations)
 
 
 def overwrite_option(p: argparse.ArgumentParser, what: str = "existing outputs") -> None:

@@ -58,11 +58,14 @@ class PresentationSpec:
     intervals : table under ``/intervals`` ("trials", or e.g. Allen's "natural_movie_one_presentations")
     stimulus_column : column naming the stimulus of each presentation (strings or numbers)
     onset_column : column of stimulus onsets; None = ``stimulus_onset`` where the table has it, else ``start_time``
+    drop_invalid : leave out rows with a NaN/infinite onset, no stimulus, or that repeat an earlier row's onset
+        and stimulus (with a warning counting them) instead of refusing the table
     """
 
     intervals: str = "trials"
     stimulus_column: str = "stimulus_name"
     onset_column: str | None = None
+    drop_invalid: bool = False
 
 
 @dataclass(frozen=True)

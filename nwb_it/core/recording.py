@@ -54,6 +54,7 @@ class Presentations:
     names : clip name of each presentation
     bounded : the start..stop windows hold everything recorded around each onset (nwb_it's own
         files), so an analysis window must lie inside them; otherwise only ``obs_intervals`` bound it
+    rows : each presentation's row in the table it was read from (None: row i is presentation i)
     """
 
     onset: np.ndarray
@@ -63,6 +64,7 @@ class Presentations:
     repeat: np.ndarray
     names: np.ndarray
     bounded: bool = False
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.onset.size)
