@@ -71,7 +71,7 @@ def test_presentation_clock_equals_per_presentation_elephant(small_nwb):
         nwb = io.read()
         fast = read_aligned(nwb, (-0.05, 0.25), 0.05)
         trains = presentation_trains(read_spike_trains(nwb), read_presentations(nwb), (-0.05, 0.25))
-    rows = fast.trial_rows
     for u, per_trial in enumerate(trains):
         slow = np.stack([BinnedSpikeTrain(t, bin_size=0.05 * pq.s).to_array()[0] for t in per_trial])
-        np.testing.assert_array_equal(fast.counts[u][fast.mask], slow[rows[fast.mask]])
+        np.testing.assert_array_equal(fast.presentation_counts[u], slow[fast.rows])
+        np.testing.assert_array_equal(fast.counts[u][fast.clip_of, fast.repeat], slow[fast.rows])

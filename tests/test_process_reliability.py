@@ -1,6 +1,7 @@
 """The reliability statistic: vectorised r² equals the lab's loop, known units are found, seeded and NaN-safe."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -72,9 +73,10 @@ def test_seeded_and_nan_safe(small_nwb):
     assert not reliability(a, ReliabilityParams(n_perm=30, seed=5)).to_dataframe().equals(one)
     silent = one.iloc[-1]
     assert np.isnan(silent.dprime) and not silent.responsive
-    single = a.mask.copy()
-    single[:, 1:] = False                      # < 2 repeats everywhere
-    res = reliability(type(a)(**{**a.__dict__, "mask": single}), ReliabilityParams(n_perm=10))
+    first = a.repeat == 0                      # < 2 repeats everywhere
+    res = reliability(dataclasses.replace(a, presentation_counts=a.presentation_counts[:, first],
+                                          clip_of=a.clip_of[first], repeat=a.repeat[first], rows=a.rows[first]),
+                      ReliabilityParams(n_perm=10))
     assert np.isnan(res.dprime).all() and not res.responsive.any()
 
 
@@ -132,3 +134,66 @@ def test_redealt_null_steadies_dprime_across_seeds():
         if how == "redeal":
             assert np.nanmax(d) < 3, "no flat unit called responsive under any seed"
     assert spread["redeal"] < spread["once"], spread
+
+
+def _blank_and_images_file(path, n_blank: int, n_images: int):
+    """A pynwb-only file: one blank shown ``n_blank`` times among ``n_images`` images shown once each."""
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile
+
+    rng = np.random.default_rng(0)
+    stim = np.concatenate([np.full(n_blank, "blank"), np.array([f"img{i:04d}" for i in range(n_images)])])
+    stim = stim[rng.permutation(stim.size)]
+    onset = 1.0 + np.arange(stim.size) * 0.5
+    nwb = NWBFile(session_description="x", identifier="x",
+                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    for _ in range(8):
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, onset[-1] + 2, int(5 * (onset[-1] + 2)))),
+                     obs_intervals=[[0.0, onset[-1] + 2]])
+    nwb.add_trial_column("stim", "stimulus")
+    for o, s in zip(onset, stim):
+        nwb.add_trial(start_time=o, stop_time=o + 0.4, stim=s)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+
+def test_memory_follows_presentations_not_clips_times_repeats(tmp_path):
+    """2000 blanks + 2000 images once: the dense (clip x repeat) layout asked for 2.98 GiB per array."""
+    import resource
+    import subprocess
+    import sys
+
+    path = tmp_path / "blank_and_images.nwb"
+    _blank_and_images_file(path, 2000, 2000)
+
+    def cap():                                   # the child may not even reserve 2 GiB of address space
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    child = ("import resource, sys\nfrom nwb_it.cli import main\ncode = main(sys.argv[1:])\n"
+             "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)")
+    run = subprocess.run([sys.executable, "-c", child, "reliability", str(path), "--stimulus-column", "stim"],
+                         capture_output=True, text=True, preexec_fn=cap, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    peak_mb = int(run.stdout.split("peak_kb")[1].split()[0]) / 1024
+    assert peak_mb < 1024, f"peak {peak_mb:.0f} MB"
+    assert "8 units" in run.stdout
+
+
+def test_per_presentation_splits_equal_the_dense_ones(small_nwb):
+    """The per-presentation path gives split-half r equal to the dense reference on the same random keys."""
+    from nwb_it.process.reliability import draw_keys, presentation_ranks, split_half_r_by_presentation
+
+    with NWBHDF5IO(str(small_nwb), "r") as io:
+        a = read_aligned(io.read())
+    grid = a.mask.shape
+    rng = np.random.default_rng(4)
+    keys = rng.random((15, *grid))
+    cells = a.clip_of * grid[1] + a.repeat
+    np.testing.assert_array_equal(draw_keys(np.random.default_rng(4), 15, grid, cells), keys.reshape(15, -1)[:, cells])
+    present = np.ones(a.clip_of.size, dtype=bool)
+    ranks = presentation_ranks(keys.reshape(15, -1)[:, cells], present, a.clip_of)
+    x = a.presentation_counts.transpose(1, 0, 2).reshape(a.clip_of.size, -1).astype(float)
+    got = split_half_r_by_presentation(x, ranks, present, a.clip_of, len(a.clip_names), a.n_units)
+    want = split_half_r(a.counts, a.mask, split_positions(keys, a.mask, 0))
+    np.testing.assert_allclose(got, want, atol=1e-12, equal_nan=True)

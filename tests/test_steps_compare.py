@@ -82,7 +82,7 @@ def test_compare_needs_the_earlier_steps(small_nwb, tmp_path, capsys):
     path = copy_to(small_nwb, tmp_path)
     assert main(["compare", str(path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "run nwb-it reliability first" in err and str(path) in err
+    assert "run the reliability step first (nwb-it reliability)" in err and str(path) in err
 
 
 @pytest.mark.slow
@@ -124,10 +124,9 @@ def test_perfect_model_reaches_the_rsa_ceiling():
     rates = rng.gamma(2.0, 2.0, (n_units, n_clips))
     mask = np.ones((n_clips, n_rep), dtype=bool)
     counts = rng.poisson(np.broadcast_to(rates[:, :, None, None], (n_units, n_clips, n_rep, n_bins)))
-    aligned = AlignedCounts(counts=counts, mask=mask, edges=np.linspace(0, 0.4, n_bins + 1),
-                            unit_ids=np.arange(n_units), unit_names=[str(u) for u in range(n_units)],
-                            clip_names=[str(c) for c in range(n_clips)], clip_index=np.arange(n_clips),
-                            trial_rows=np.zeros(mask.shape, dtype=int))
+    aligned = AlignedCounts.from_dense(counts, mask, np.linspace(0, 0.4, n_bins + 1), np.arange(n_units),
+                                       [str(u) for u in range(n_units)], [str(c) for c in range(n_clips)],
+                                       np.arange(n_clips))
     n_win = 12
     acts = Activations(clip_keys=[str(c) for c in range(n_clips)], clip_of_window=np.repeat(np.arange(n_clips), n_win),
                        window=np.tile(np.arange(n_win), n_clips), last_frame=np.tile(np.arange(n_win), n_clips),

@@ -22,6 +22,6 @@ def null_aligned_counts(n_units: int = 300, n_clips: int = 60, n_repeats: int = 
     mask = np.arange(n_repeats)[None, :] < reps[:, None]
     rate = rng.uniform(0.2, 3, (n_units, 1, 1, 7))
     counts = rng.poisson(np.broadcast_to(rate, (n_units, n_clips, n_repeats, 7))) * mask[None, :, :, None]
-    return AlignedCounts(counts=counts, mask=mask, edges=np.linspace(-0.05, 0.3, 8), unit_ids=np.arange(n_units),
-                         unit_names=[str(u) for u in range(n_units)], clip_names=[str(c) for c in range(n_clips)],
-                         clip_index=np.arange(n_clips), trial_rows=np.zeros(mask.shape, dtype=int))
+    return AlignedCounts.from_dense(counts, mask, np.linspace(-0.05, 0.3, 8), np.arange(n_units),
+                                    [str(u) for u in range(n_units)], [str(c) for c in range(n_clips)],
+                                    np.arange(n_clips))

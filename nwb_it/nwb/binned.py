@@ -33,9 +33,10 @@ def _extension():
 def binned_aligned_spikes(nwb: NWBFile, aligned: AlignedCounts, pres: Presentations, parameters: dict):
     """A ``BinnedAlignedSpikes`` of every unit and presentation (events in onset order)."""
     ext = _extension()
-    clip_pos = np.searchsorted(aligned.clip_index, pres.clip)
-    order = np.argsort(pres.onset, kind="stable")
-    data = aligned.counts[:, clip_pos[order], pres.repeat[order]]                  # (units, events, bins)
+    onset = pres.onset[np.searchsorted(np.arange(len(pres)) if pres.rows is None else pres.rows, aligned.rows)]
+    order = np.argsort(onset, kind="stable")
+    clip_pos = aligned.clip_of
+    data = aligned.presentation_counts[:, order]                                   # (units, events, bins)
     region = DynamicTableRegion(name="units_region", description="Units of the rows of data.",
                                 data=np.asarray(aligned.unit_ids, dtype=np.int64), table=nwb.units)
     return ext.BinnedAlignedSpikes(
@@ -44,6 +45,6 @@ def binned_aligned_spikes(nwb: NWBFile, aligned: AlignedCounts, pres: Presentati
             f"{aligned.edges[-1] * 1e3:g} ms around each stimulus onset (nwb_it reliability --store-binned).",
             "reliability", parameters),
         bin_width_in_ms=float(aligned.bin_size * 1e3), event_to_bin_offset_in_ms=float(aligned.edges[0] * 1e3),
-        data=data.astype(np.int64), event_timestamps=pres.onset[order],
+        data=data.astype(np.int64), event_timestamps=onset[order],
         condition_indices=clip_pos[order].astype(np.int64), condition_labels=np.asarray(aligned.clip_names),
         units_region=region)

@@ -118,25 +118,24 @@ def bin_aligned(spikes: SpikeTrains, pres: Presentations, window: tuple[float, f
         elephant_log.setLevel(level)
     flat = binned.to_array().reshape(len(unit_ids), n_pres, n_bins)
 
-    clip_index, clip_pos = np.unique(pres.clip, return_inverse=True)
-    n_rep = int(pres.repeat.max()) + 1
-    counts = np.zeros((len(unit_ids), clip_index.size, n_rep, n_bins), dtype=np.int64)
-    counts[:, clip_pos, pres.repeat] = flat
-    mask = np.zeros((clip_index.size, n_rep), dtype=bool)
-    mask[clip_pos, pres.repeat] = True
-    rows = np.full((clip_index.size, n_rep), -1)
-    rows[clip_pos, pres.repeat] = np.arange(n_pres)
-    first = np.unique(clip_pos, return_index=True)[1]
+    clip_index, clip_of = np.unique(pres.clip, return_inverse=True)
+    clip_of = clip_of.ravel()
+    order = np.lexsort((pres.repeat, clip_of))                 # clip-major: each clip's presentations together
+    pair = clip_of.astype(np.int64) * (int(pres.repeat.max()) + 1) + pres.repeat
+    if np.unique(pair).size != pair.size:          # read_presentations refuses such tables; other callers too
+        raise NwbItError("two presentations share one clip and repeat index")
+    first = np.unique(clip_of, return_index=True)[1]
     seen = observed_presentations(spikes, pres, window, unit_ids)
-    observed = None
+    counts = flat[:, order]
     if seen is not None:                        # unobserved presentations are missing, not zero
-        observed = np.zeros((len(unit_ids), clip_index.size, n_rep), dtype=bool)
-        observed[:, clip_pos, pres.repeat] = seen
-        counts *= observed[..., None]
-    return AlignedCounts(counts=counts, mask=mask, edges=window[0] + bin_size * np.arange(n_bins + 1),
-                         unit_ids=unit_ids, unit_names=[str(spikes.names[u]) for u in unit_ids],
-                         clip_names=[str(n) for n in pres.names[first]], clip_index=clip_index, trial_rows=rows,
-                         observed=observed)
+        seen = seen[:, order]
+        counts *= seen[..., None]
+    rows = np.arange(n_pres) if pres.rows is None else np.asarray(pres.rows)
+    return AlignedCounts(presentation_counts=counts, clip_of=clip_of[order], repeat=np.asarray(pres.repeat)[order],
+                         edges=window[0] + bin_size * np.arange(n_bins + 1), unit_ids=unit_ids,
+                         unit_names=[str(spikes.names[u]) for u in unit_ids],
+                         clip_names=[str(n) for n in pres.names[first]], clip_index=clip_index, rows=rows[order],
+                         seen=seen)
 
 
 def presentation_trains(spikes: SpikeTrains, pres: Presentations, window: tuple[float, float] = RESPONSE_WINDOW,

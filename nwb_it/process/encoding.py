@@ -20,7 +20,7 @@ import numpy as np
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.results import Activations, AlignedCounts, EncodingResult
-from .reliability import split_positions
+from .splits import split_positions
 from .stats import pca, pearson_columns, spearman_brown
 
 ALPHAS = np.logspace(-3, 5, 17)

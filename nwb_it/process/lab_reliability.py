@@ -20,7 +20,7 @@ reproduced here so its d' can be matched to 1e-9:
 
 The draws are replayed on a legacy ``RandomState`` (a row permutation of an n-row
 array consumes exactly the draws of ``shuffle`` of ``arange(n)``), and the split
-halves are then scored with the vectorised :func:`~nwb_it.process.reliability.split_half_r`.
+halves are then scored with the vectorised :func:`~nwb_it.process.splits.split_half_r`.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 from ..core.params import ReliabilityParams
 from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
-from .reliability import split_half_r, summarize
+from .reliability import summarize
+from .splits import split_half_r
 
 LAB_EDGES = np.arange(-.05, 0.300 + 0.05, 0.05)     # the notebook's edges, float noise included
 ON_GRID_S = 1e-9

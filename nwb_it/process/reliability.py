@@ -38,60 +38,23 @@ from tqdm.auto import tqdm
 from ..core.numeric import nan_quiet
 from ..core.params import FIRST_STAGE_DEALS, ReliabilityParams
 from ..core.results import AlignedCounts, ReliabilityResult
+from .splits import (
+    draw_keys,
+    null_deal,
+    presentation_ranks,
+    split_half_r,
+    split_half_r_by_presentation,
+    split_positions,
+)
 from .stats import benjamini_hochberg, spearman_brown
+
+__all__ = ["agreement", "draw_keys", "null_deal", "permutation_p", "presentation_ranks", "redealt_null_r",
+           "reliability", "split_half_r", "split_half_r_by_presentation", "split_positions", "summarize"]
 
 TRUE_SPLITS, NULL_SPLITS, NULL_DEALS, TEST_DEALS = 0, 1, 2, 3        # random streams
 CANDIDATE_P = 0.1            # units at or below this after the first deals get the rest
 DEAL_BLOCK = 25              # deals drawn (and summed) together
 TIE = 1e-6                   # relative: deals summed in float32 (exact counts) tie with the observed value
-
-
-def split_positions(rng: np.random.Generator | np.ndarray, mask: np.ndarray, n_perm: int) -> np.ndarray:
-    """Random rank of every repeat within its clip, per permutation: (n_perm, n_clips, n_repeats).
-
-    ``rng`` may be a generator or keys already drawn from one (the same keys then give the
-    same splits under different masks). Absent repeats rank after all present ones.
-    Rank < n_k // 2 = first half.
-    """
-    keys = rng.random((n_perm, *mask.shape)) if isinstance(rng, np.random.Generator) else rng.copy()
-    keys[:, ~mask] = np.inf
-    return np.argsort(np.argsort(keys, axis=-1), axis=-1).astype(np.int16)
-
-
-def split_half_r(counts: np.ndarray, mask: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Pearson r between split halves, (n_units, n_perm).
-
-    counts: (n_units, n_clips, n_repeats, n_bins); positions: (n_perm, n_clips, n_repeats) from
-    ``split_positions``, the same splits for every unit. Clips with fewer than 2 repeats drop out.
-    """
-    n_k = mask.sum(1)
-    usable = n_k >= 2
-    if not usable.any():                      # no clip can be split: nothing to correlate
-        return np.full((counts.shape[0], positions.shape[0]), np.nan)
-    half = (n_k // 2)[usable, None]
-    pos, m = positions[:, usable], mask[usable]
-    first, second = (pos < half) & m, (pos >= half) & m
-    wa = (first / np.maximum(first.sum(-1, keepdims=True), 1)).transpose(1, 0, 2)   # (k, p, r)
-    wb = (second / np.maximum(second.sum(-1, keepdims=True), 1)).transpose(1, 0, 2)
-    n_units, _, n_rep, n_bins = counts.shape
-    c = counts[:, usable].astype(np.float64).transpose(1, 2, 0, 3).reshape(-1, n_rep, n_units * n_bins)
-    # one (perm x repeat) @ (repeat x unit*bin) product per clip: BLAS does the work
-    a = np.matmul(wa, c).reshape(c.shape[0], -1, n_units, n_bins)        # (k, p, u, b)
-    b = np.matmul(wb, c).reshape(c.shape[0], -1, n_units, n_bins)
-    a -= a.mean(axis=(0, 3), keepdims=True)
-    b -= b.mean(axis=(0, 3), keepdims=True)
-    with nan_quiet():
-        r = np.einsum("kpub,kpub->up", a, b) / np.sqrt(
-            np.einsum("kpub,kpub->up", a, a) * np.einsum("kpub,kpub->up", b, b))
-    return np.clip(r, -1.0, 1.0)
-
-
-def null_deal(rng: np.random.Generator, counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """One unit's presentations shuffled across clips, keeping each clip's repeat count."""
-    flat = counts[mask]                       # (n_presentations, n_bins), clip-major
-    dealt = np.zeros_like(counts)
-    dealt[mask] = flat[rng.permutation(flat.shape[0])]
-    return dealt
 
 
 def _deals(seed: int, stream: int, n_slots: int, start: int, stop: int) -> np.ndarray:
@@ -100,12 +63,6 @@ def _deals(seed: int, stream: int, n_slots: int, start: int, stop: int) -> np.nd
     base = np.broadcast_to(np.arange(n_slots), (DEAL_BLOCK, n_slots))
     blocks = [np.random.default_rng([seed, stream, b]).permuted(base, axis=1) for b in range(first, last + 1)]
     return np.concatenate(blocks)[start - first * DEAL_BLOCK:stop - first * DEAL_BLOCK]
-
-
-def _slot_matrix(counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Counts as (presentation slots, units * bins) float32: each deal is then a gather of contiguous rows."""
-    slots = counts[:, mask]                                                 # (u, P, b) clip-major
-    return np.ascontiguousarray(slots.transpose(1, 0, 2).reshape(slots.shape[1], -1), dtype=np.float32)
 
 
 def _group_sums(flat: np.ndarray, deals: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -122,18 +79,18 @@ def _group_sums(flat: np.ndarray, deals: np.ndarray, bounds: np.ndarray) -> np.n
     return (assign @ flat).reshape(n_deals, bounds.size, -1)
 
 
-def redealt_null_r(counts: np.ndarray, mask: np.ndarray, n_perm: int, seed: int) -> np.ndarray:
+def redealt_null_r(flat: np.ndarray, n_k: np.ndarray, n_units: int, n_perm: int, seed: int) -> np.ndarray:
     """Null split-half r, (n_units, n_perm), each split on a deal of its own.
 
+    ``flat``: the presentations' counts as (presentation slots, units * bins), clip-major;
+    ``n_k``: each clip's number of presentations (clips without any left out).
     A random deal followed by a random split is a random partition of the presentations
     into the clips' halves (sizes n_k // 2 and the rest): one sparse product per split.
     A deal is uniform over slots, so the slots can be laid out as every clip's first half,
     then every clip's second half, then the clips too small to split: the halves' sums
     are then plain slices.
     """
-    n_units, _, _, n_bins = counts.shape
-    n_k = mask.sum(1)
-    n_k = n_k[n_k > 0]
+    n_bins = flat.shape[1] // n_units
     usable = n_k >= 2
     if not usable.any():                      # no clip can be split: nothing to correlate
         return np.full((n_units, n_perm), np.nan)
@@ -143,7 +100,6 @@ def redealt_null_r(counts: np.ndarray, mask: np.ndarray, n_perm: int, seed: int)
     bounds = np.cumsum(sizes) - sizes
     n_c = h_a.size
     n_cells = n_c * n_bins
-    flat = _slot_matrix(counts, mask)
     out = np.empty((n_units, n_perm))
 
     def total(weights: np.ndarray, x: np.ndarray) -> np.ndarray:          # weighted sum over clips, then bins
@@ -191,27 +147,28 @@ def _agreement(sums: np.ndarray, sumsq: np.ndarray, n: np.ndarray, n_units: int)
         return signal / np.sqrt((signal + w * (1 / h1).mean()) * (signal + w * (1 / (n - h1)).mean()))
 
 
-def agreement(counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def agreement(flat: np.ndarray, n_k: np.ndarray, n_units: int) -> np.ndarray:
     """Closed-form split-half agreement of every unit, (n_units,).
 
-    Over the (clip, bin) cells of clips with >= 2 repeats: V = variance of the cell means,
-    s² = within-clip variance pooled per bin, signal = V - mean(s²/n), and
+    ``flat``: counts as (presentation slots, units * bins), clip-major; ``n_k``: presentations
+    per clip. Over the (clip, bin) cells of clips with >= 2 repeats: V = variance of the cell
+    means, s² = within-clip variance pooled per bin, signal = V - mean(s²/n), and
     ``agreement = signal / sqrt((signal + mean(s²/h1)) (signal + mean(s²/h2)))`` with
     h1 = n // 2, h2 = n - h1: the correlation two half-means are expected to have.
     """
-    usable = mask.sum(1) >= 2
+    usable = n_k >= 2
     if not usable.any():
-        return np.full(counts.shape[0], np.nan)
-    c = counts[:, usable].astype(np.float64)                                  # (u, C, r, b)
-    sums = c.sum(2).transpose(1, 0, 2).reshape(c.shape[1], -1)               # (C, u * b)
-    return _agreement(sums, (c ** 2).sum((1, 2)).reshape(-1), mask[usable].sum(1), counts.shape[0])
+        return np.full(n_units, np.nan)
+    x = flat.astype(np.float64)
+    starts = np.cumsum(n_k) - n_k
+    sums = np.add.reduceat(x, starts, axis=0)[usable]                        # (C, u * b)
+    in_usable = np.repeat(usable, n_k)
+    return _agreement(sums, (x[in_usable] ** 2).sum(0), n_k[usable], n_units)
 
 
-def _exceedances(flat: np.ndarray, mask: np.ndarray, units: np.ndarray, observed: np.ndarray, seed: int,
+def _exceedances(flat: np.ndarray, n_k: np.ndarray, units: np.ndarray, observed: np.ndarray, seed: int,
                  start: int, stop: int) -> np.ndarray:
     """How many of deals ``start..stop`` reach each unit's observed agreement."""
-    n_k = mask.sum(1)
-    n_k = n_k[n_k > 0]
     starts = np.cumsum(n_k) - n_k
     usable = n_k >= 2
     singles = starts[n_k == 1]
@@ -226,17 +183,23 @@ def _exceedances(flat: np.ndarray, mask: np.ndarray, units: np.ndarray, observed
     return count
 
 
-def permutation_p(counts: np.ndarray, mask: np.ndarray, seed: int, n_null: int) -> tuple[np.ndarray, np.ndarray]:
-    """Observed agreement and its permutation p-value for every unit (see module doc)."""
-    observed = agreement(counts, mask)
-    if not (mask.sum(1) >= 2).any():
+def permutation_p(flat: np.ndarray, n_k: np.ndarray, n_units: int, seed: int, n_null: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Observed agreement and its permutation p-value for every unit (see module doc).
+
+    ``flat``: float32 counts as (presentation slots, units * bins), clip-major; ``n_k``: presentations per clip.
+    """
+    observed = agreement(flat, n_k, n_units)
+    if not (n_k >= 2).any():
         return observed, np.full(observed.shape, np.nan)
-    everyone = np.arange(counts.shape[0])
-    exceed = _exceedances(_slot_matrix(counts, mask), mask, everyone, observed, seed, 0, FIRST_STAGE_DEALS)
+    everyone = np.arange(n_units)
+    exceed = _exceedances(flat, n_k, everyone, observed, seed, 0, FIRST_STAGE_DEALS)
     n_deals = np.full(observed.shape, FIRST_STAGE_DEALS)
     candidates = np.flatnonzero((1 + exceed) / (1 + FIRST_STAGE_DEALS) <= CANDIDATE_P)
     if candidates.size and n_null > FIRST_STAGE_DEALS:
-        exceed[candidates] += _exceedances(_slot_matrix(counts[candidates], mask), mask, candidates,
+        n_bins = flat.shape[1] // n_units
+        columns = (candidates[:, None] * n_bins + np.arange(n_bins)).ravel()
+        exceed[candidates] += _exceedances(np.ascontiguousarray(flat[:, columns]), n_k, candidates,
                                            observed[candidates], seed, FIRST_STAGE_DEALS, n_null)
         n_deals[candidates] = n_null
     p = (1 + exceed) / (1 + n_deals)
@@ -262,13 +225,12 @@ def summarize(unit_ids: np.ndarray, unit_names: list[str], r_true: np.ndarray, r
 
 
 def observation_groups(aligned: AlignedCounts) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(unit rows, mask) per distinct pattern of observed presentations (one group when all are observed)."""
-    if aligned.observed is None:
-        return [(np.arange(aligned.counts.shape[0]), aligned.mask)]
-    flat = aligned.unit_mask.reshape(aligned.counts.shape[0], -1)
-    patterns, which = np.unique(flat, axis=0, return_inverse=True)
-    return [(np.flatnonzero(which.ravel() == g), patterns[g].reshape(aligned.mask.shape))
-            for g in range(patterns.shape[0])]
+    """(unit rows, presentations observed) per distinct pattern of observed presentations (one group if all are)."""
+    n_pres = aligned.clip_of.size
+    if aligned.seen is None:
+        return [(np.arange(aligned.n_units), np.ones(n_pres, dtype=bool))]
+    patterns, which = np.unique(aligned.seen, axis=0, return_inverse=True)
+    return [(np.flatnonzero(which.ravel() == g), patterns[g]) for g in range(patterns.shape[0])]
 
 
 def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityParams(),
@@ -276,7 +238,8 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     """Split-half reliability statistics of every unit in ``aligned`` (see module doc).
 
     Units observed during different presentations (``obs_intervals``) are analysed in groups
-    sharing a pattern; the splits come from the same random keys in every group.
+    sharing a pattern; the splits come from the same random keys in every group. Memory
+    follows the number of presentations (not clips x the largest repeat count).
 
     Examples
     --------
@@ -285,28 +248,40 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     >>> res.to_dataframe().query("responsive").shape[0]                           # doctest: +SKIP
     75
     """
-    n_units = aligned.counts.shape[0]
+    n_units, n_clips = aligned.n_units, len(aligned.clip_names)
+    clip_of = aligned.clip_of
+    grid = (n_clips, int(aligned.repeat.max()) + 1)
+    cells = clip_of * grid[1] + aligned.repeat
     rng = np.random.default_rng(np.random.SeedSequence([params.seed]))
-    true_keys = rng.random((params.n_perm, *aligned.mask.shape))
-    null_keys = rng.random((params.n_perm, *aligned.mask.shape))       # drawn either way: same splits per seed
+    true_keys = draw_keys(rng, params.n_perm, grid, cells)
+    null_keys = draw_keys(rng, params.n_perm, grid, cells)         # drawn either way: same splits per seed
+    pc = aligned.presentation_counts
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
     observed, p_value = np.empty(n_units), np.empty(n_units)
     with tqdm(total=n_units, desc="reliability", unit="unit", disable=not progress, leave=False) as bar:
-        for rows, mask in observation_groups(aligned):
-            true_pos = split_positions(true_keys, mask, 0)
-            null_pos = split_positions(null_keys, mask, 0) if params.null == "once" else None
+        for rows, present in observation_groups(aligned):
+            true_ranks = presentation_ranks(true_keys, present, clip_of)
+            null_ranks = presentation_ranks(null_keys, present, clip_of) if params.null == "once" else None
+            shown = np.flatnonzero(present)
             for lo in range(0, rows.size, chunk):
                 units = rows[lo:lo + chunk]
-                counts = aligned.counts[units]
-                r_true[units] = split_half_r(counts, mask, true_pos)
+                x = pc[units].transpose(1, 0, 2).reshape(clip_of.size, -1).astype(np.float64)
+                r_true[units] = split_half_r_by_presentation(x, true_ranks, present, clip_of, n_clips, units.size)
                 if params.null == "once":
-                    dealt = np.stack([null_deal(np.random.default_rng(np.random.SeedSequence([params.seed, int(uid)])),
-                                                c, mask) for c, uid in zip(counts, aligned.unit_ids[units])])
-                    r_null[units] = split_half_r(dealt, mask, null_pos)
+                    dealt = x.reshape(clip_of.size, units.size, -1).copy()
+                    for j, uid in enumerate(aligned.unit_ids[units]):
+                        deal = np.random.default_rng(np.random.SeedSequence([params.seed, int(uid)])).permutation(
+                            shown.size)
+                        dealt[shown, j] = dealt[shown[deal], j]
+                    r_null[units] = split_half_r_by_presentation(dealt.reshape(clip_of.size, -1), null_ranks,
+                                                                 present, clip_of, n_clips, units.size)
                 bar.update(units.size)
-            group = aligned.counts[rows]
+            n_k = np.bincount(clip_of[present], minlength=n_clips)
+            n_k = n_k[n_k > 0]
+            slots = np.ascontiguousarray(pc[rows][:, shown].transpose(1, 0, 2).reshape(shown.size, -1),
+                                         dtype=np.float32)
             if params.null == "redeal":
-                r_null[rows] = redealt_null_r(group, mask, params.n_perm, params.seed)
-            observed[rows], p_value[rows] = permutation_p(group, mask, params.seed, params.n_null)
+                r_null[rows] = redealt_null_r(slots, n_k, rows.size, params.n_perm, params.seed)
+            observed[rows], p_value[rows] = permutation_p(slots, n_k, rows.size, params.seed, params.n_null)
     return summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params, observed, p_value)
