@@ -13,7 +13,7 @@ from nwb_it.cli import main
 from nwb_it.core.errors import NwbItError
 from nwb_it.core.params import ExtractionSettings
 from nwb_it.examples import write_example_frames
-from nwb_it.models.cache import activations_key, entry_path, load_cached
+from nwb_it.models.cache import CacheWarning, activations_key, arrays_digest, entry_path, load_cached
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.stream import ClipStream
 from nwb_it.models.videomae import VideoMAEExtractor
@@ -136,11 +136,87 @@ def test_a_damaged_cache_entry_is_recomputed(clip_frames, tiny_videomae, tmp_pat
     entry = next(cache.rglob("*.npz"))
     entry.write_bytes(entry.read_bytes()[:100])
     key = entry.stem
-    with pytest.warns(UserWarning, match="unreadable cache entry"):
+    with pytest.warns(CacheWarning, match="cache entry not used: unreadable"):
         assert load_cached(cache, key) is None
-    with pytest.warns(UserWarning, match="unreadable cache entry"):
+    with pytest.warns(CacheWarning, match="cache entry not used: unreadable"):
         again = run_extract(clip_frames, settings, npy_path=tmp_path / "b.npy", extractor=counting, cache_dir=cache)
     assert not again.cached and load_cached(cache, key) is not None and entry == entry_path(cache, key)
+
+
+def _tamper(entry, how: str, keep_digest: bool) -> None:
+    """Change a stored entry as a bug or a hand edit could: its manifest's digest kept, or recomputed to match."""
+    import json
+
+    with np.load(entry, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    manifest = json.loads(str(arrays["manifest"]))
+    layer = next(k for k in arrays if k.startswith("layer:"))
+    if how == "rows":                             # half the windows, columns consistent with each other
+        n = arrays["window"].shape[0] // 2
+        for k in ("clip_of_window", "window", "last_frame", layer):
+            arrays[k] = arrays[k][:n]
+        manifest["layers"][layer.removeprefix("layer:")][0] = n
+    elif how == "width":
+        arrays[layer] = np.ascontiguousarray(arrays[layer][:, : arrays[layer].shape[1] // 2])
+        manifest["layers"][layer.removeprefix("layer:")][1] = arrays[layer].shape[1]
+    elif how == "keys":
+        arrays["clip_keys"] = np.array([f"x{k}" for k in arrays["clip_keys"]])
+        manifest["clip_keys"] = arrays["clip_keys"].tolist()
+    elif how == "value":
+        arrays[layer] = arrays[layer].copy()
+        arrays[layer][3, 1] += 1.0
+    if not keep_digest:
+        manifest["digest"] = arrays_digest({k: v for k, v in arrays.items() if k not in ("manifest", "provenance")})
+    arrays["manifest"] = np.array(json.dumps(manifest))
+    with open(entry, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("how", ["rows", "width", "keys", "value"])
+def test_a_tampered_cache_entry_is_never_written(small_nwb, clip_frames, tiny_videomae, tmp_path, counting, how):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    cache = tmp_path / "cache"
+    fresh = run_extract(clip_frames, settings, npy_path=tmp_path / "a.npy", extractor=counting, cache_dir=cache)
+    entry = next(cache.rglob("*.npz"))
+    for keep_digest in ((True, False) if how != "value" else (True,)):   # a value change with a matching digest
+        _tamper(entry, how, keep_digest)                                 # is new content, not damage
+        target = _copy(small_nwb, tmp_path / f"{how}{keep_digest}")
+        with pytest.warns(CacheWarning, match="cache entry not used"):
+            again = run_extract(clip_frames, settings, target, cache_dir=cache)
+        assert not again.cached
+        stored = _table(target)
+        assert stored.clip_keys == NAMES
+        np.testing.assert_array_equal(stored.layers["last"], fresh.layers["last"])
+
+
+def test_an_unusable_cache_folder_fails_before_the_model_and_a_failed_store_still_writes(
+        small_nwb, clip_frames, tiny_videomae, tmp_path, counting):
+    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    not_a_folder = tmp_path / "cache.txt"
+    not_a_folder.write_text("x")
+    for bad in (not_a_folder, not_a_folder / "sub"):
+        CountingExtractor.calls = 0
+        with pytest.raises(NwbItError, match="activations cache"):
+            run_extract(clip_frames, settings, _copy(small_nwb, tmp_path / "t"), extractor=counting, cache_dir=bad)
+        assert CountingExtractor.calls == 0, "refused before the model ran"
+    cache = tmp_path / "cache"
+    key = activations_key(tiny_videomae, discover_clips(clip_frames), settings, "videomae", "cpu")
+    cache.mkdir()
+    (cache / key[:2]).write_text("a file where the entry's folder goes")
+    target = _copy(small_nwb, tmp_path / "written")
+    with pytest.warns(CacheWarning, match="could not be stored"):
+        run_extract(clip_frames, settings, target, extractor=counting, cache_dir=cache)
+    assert _table(target).clip_keys == NAMES, "the NWB file is written all the same"
+
+
+def test_a_cache_hit_names_this_runs_model(clip_frames, tiny_videomae, tmp_path, counting):
+    cache = tmp_path / "cache"
+    run_extract(clip_frames, ExtractionSettings(model=str(tiny_videomae), pad=2), npy_path=tmp_path / "a.npy",
+                extractor=counting, cache_dir=cache)
+    moved = shutil.copytree(tiny_videomae, tmp_path / "same_model_elsewhere")
+    hit = run_extract(clip_frames, ExtractionSettings(model=str(moved), pad=2), npy_path=tmp_path / "b.npy",
+                      cache_dir=cache)
+    assert hit.cached and hit.provenance["model"] == str(moved)
 
 
 def test_stream_decodes_each_frame_once_and_holds_a_few_clips(clip_frames, counting):
