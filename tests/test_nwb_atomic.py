@@ -158,3 +158,61 @@ def test_dash_numbered_frames_follow_the_labs_order(tmp_path):
                                          r"c2_mov_f-3.png"):
         discover_clips(tmp_path)
     time.sleep(0)
+
+
+def test_a_file_its_owner_made_read_only_is_refused_unless_forced(small_nwb, tmp_path, capsys):
+    path = copy_to(small_nwb, tmp_path)
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    assert main(["reliability", str(path), "--n-perm", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "read-only for its owner (mode 0444)" in err[0] and "--force" in err[0]
+    assert path.read_bytes() == before
+    assert main(["reliability", str(path), "--n-perm", "10", "--force"]) == 0
+    assert path.read_bytes() != before and path.stat().st_mode & 0o777 == 0o444, "replaced, its mode kept"
+
+
+def test_heatmaps_overwrite_replaces_its_own_set_and_nothing_else(small_nwb, tmp_path):
+    path = copy_to(small_nwb, tmp_path)
+    figs = tmp_path / "figs"
+    assert main(["heatmaps", str(path), "-o", str(figs), "--units", "all"]) == 0
+    first = {p.name for p in (figs / "units").iterdir()}
+    mine = figs / "units" / "my_notes.txt"
+    mine.write_text("a colleague's file")
+    assert main(["reliability", str(path), "--n-perm", "20"]) == 0
+    assert main(["heatmaps", str(path), "-o", str(figs), "--units", "responsive", "--overwrite"]) == 0
+    now = {p.name for p in (figs / "units").iterdir()} - {mine.name}
+    assert now < first, "figures of units no longer drawn are gone"
+    assert mine.read_text() == "a colleague's file", "a file nwb_it did not write is left alone"
+    assert (figs / ".nwb_it-heatmaps-figures.json").is_file()
+
+
+def test_long_names_fit_the_file_systems_limit(tmp_path):
+    target = tmp_path / ("x" * 240 + ".nwb")
+    with atomic_output(target) as tmp:
+        assert len(tmp.name.encode()) <= 255
+        tmp.write_text("ok")
+    assert target.read_text() == "ok"
+    from nwb_it.nwb.atomic import lock_path, locked
+
+    with locked(target):
+        assert len(lock_path(target).name.encode()) <= 255
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "folder"])
+def test_a_lock_that_is_not_a_regular_file_is_one_error(small_nwb, tmp_path, capsys, kind):
+    path = copy_to(small_nwb, tmp_path)
+    lock = tmp_path / f".{path.name}.lock"
+    elsewhere = tmp_path / "elsewhere.txt"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    elif kind == "symlink":
+        lock.symlink_to(elsewhere)
+    else:
+        lock.mkdir()
+    start = time.monotonic()
+    assert main(["reliability", str(path), "--n-perm", "10"]) == 2
+    assert time.monotonic() - start < 60, "no hang on a FIFO"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lock file" in err[0] and str(path) in err[0]
+    assert not elsewhere.exists(), "a symlinked lock is not followed"

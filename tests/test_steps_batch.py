@@ -1,6 +1,7 @@
 """Many sessions per command: sequential, a LocalCluster, and a dask.distributed cluster started here."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -141,11 +142,11 @@ def test_runs_on_a_dask_distributed_scheduler(sessions, tmp_path, dask_cluster, 
 
 def test_an_unreachable_scheduler_is_one_error_line(sessions, tmp_path, capsys, monkeypatch):
     mats, meta = sessions
-    monkeypatch.setattr("nwb_it.steps.batch.CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr("nwb_it.steps.batch.CONNECT_TIMEOUT_S", 2.0)
     code = main(["convert", str(mats[0]), "-o", str(tmp_path), "--metadata", str(meta),
                  "--scheduler", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err
-    assert code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
+    assert code == 2 and "no Dask scheduler answered at tcp://127.0.0.1:9" in err and "Traceback" not in err
     assert not list(tmp_path.rglob("*.nwb"))
 
 
@@ -196,3 +197,115 @@ def test_extraction_runs_as_one_task_on_the_cluster(small_nwb, tiny_videomae, tm
     for target in targets:
         with reading(target) as nwb:
             np.testing.assert_array_equal(read_activations(nwb).layers["last"], np.load(local))
+
+
+class _Server:
+    """A server on the loopback that accepts and never answers ("silent"), or answers HTTP; stops itself."""
+
+    def __init__(self, kind: str):
+        import http.server
+        import socket
+        import threading
+
+        self.kind, self.stop = kind, threading.Event()
+        if kind == "silent":
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+            self.sock.listen(8)
+            self.sock.settimeout(0.2)
+            self.port, self.held = self.sock.getsockname()[1], []
+            target = self._accept
+        else:
+            self.http = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+            self.http.timeout = 0.2
+            self.port = self.http.server_address[1]
+            target = self._serve
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        deadline = time.monotonic() + 120
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                self.held.append(self.sock.accept()[0])
+
+    def _serve(self):
+        deadline = time.monotonic() + 120
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            self.http.handle_request()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        for conn in getattr(self, "held", []):
+            conn.close()
+        (self.sock if self.kind == "silent" else self.http.socket).close()
+
+
+@pytest.mark.parametrize("kind", ["silent", "http"])
+def test_a_scheduler_address_that_does_not_answer_is_one_line_in_bounded_time(sessions, tmp_path, capsys,
+                                                                               monkeypatch, kind):
+    import nwb_it.steps.batch as batch
+
+    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 3.0)
+    mats, _ = sessions
+    server = _Server(kind)
+    try:
+        start = time.monotonic()
+        code = main(["validate", str(mats[0]), str(mats[1]), "--scheduler", f"tcp://127.0.0.1:{server.port}"])
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("nwb-it:")]
+    assert code == 2 and elapsed < 15, elapsed
+    assert len(err) == 1 and "no Dask scheduler answered" in err[0] and "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize("address", ["garbage://x", "tcp://host", "localhost:8786", "tcp://h:99999"])
+def test_a_malformed_scheduler_address_is_refused_before_connecting(sessions, capsys, address):
+    mats, _ = sessions
+    assert main(["validate", str(mats[0]), str(mats[1]), "--scheduler", address]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"nwb-it: error: --scheduler {address}: not a Dask scheduler address; write it as "
+                       "tcp://HOST:PORT (or tls://, ws://, wss://)")
+
+
+def test_a_file_named_twice_runs_once(sessions, tmp_path, capsys):
+    mats, meta = sessions
+    out = tmp_path / "out"
+    assert main(["convert", str(mats[0]), "-o", str(out), "--metadata", str(meta)]) == 0
+    nwb = next(out.rglob("*.nwb"))
+    same = nwb.parent / ".." / nwb.parent.name / nwb.name
+    assert main(["reliability", str(nwb), str(same), "--n-perm", "10", "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "named more than once; run once" in captured.err and "failed" not in captured.out
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_two_worker_run_leaves_no_partial_file_and_reports_honestly(tmp_path):
+    import os
+    import signal
+    import sys
+
+    mats = []
+    for i in range(4):
+        mats.append(tmp_path / f"2024030{i + 1}_fixshortvid1_coco.mat")
+        write_example_session(mats[-1], n_units=96, n_clips=80, n_repeats=6, seed=i)
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(yaml.safe_dump(META))
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "nwb_it", "convert", *map(str, mats), "-o", str(out),
+                            "--metadata", str(meta), "--workers", "2"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)   # its own group: a terminal
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out.exists() and any(".tmp" in f.name for f in out.rglob("*"))):
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGINT)                  # Ctrl-C reaches every process of the group
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr[-2000:]
+    assert not [f for f in out.rglob("*") if ".tmp" in f.name], "no partial file"
+    rows = {line.split()[0]: line.split()[1] for line in stdout.splitlines() if line.startswith("2024")}
+    written = {f.name.split("_ses-")[1].split("-")[0] for f in out.rglob("*.nwb")}
+    assert {name[:8] for name, status in rows.items() if status == "ok"} == written, (rows, written)
+    assert "cancelled" in rows.values() and "cancelled" in stdout.splitlines()[-1]
+    assert "Traceback" not in stderr and "leaked" not in stderr and "Error" not in stderr, stderr[-2000:]

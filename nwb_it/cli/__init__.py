@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.debug:
+        # child interpreters (multiprocessing's resource tracker) take their -W options from here: worker
+        # processes stopped at Ctrl-C leave semaphores it would report at exit, noise after a clean stop
+        sys.warnoptions.append("ignore:resource_tracker:UserWarning")
         warnings.showwarning = _one_line_warning
         for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
             warnings.filterwarnings("ignore", category=noisy)

@@ -63,6 +63,7 @@ def _reliability(sub) -> None:
             unique_stems(args.nwb, "pickle")
         job = partial(reliability_job, params=params, pickle_out=absolute(args.export_pickle),
                       many=many, presentations=spec(args), store_binned=args.store_binned, overwrite=args.overwrite,
+                      force=args.force,
                       progress=not many)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)
@@ -96,7 +97,7 @@ def _heatmaps(sub) -> None:
         if many:
             unique_stems(args.nwb, "figure folder")
         job = partial(heatmaps_job, out_dir=absolute(args.out_dir), many=many, params=params,
-                      presentations=spec(args), overwrite=args.overwrite, progress=not many)
+                      presentations=spec(args), overwrite=args.overwrite, progress=not many, force=args.force)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)
 
@@ -138,6 +139,7 @@ def _compare(sub) -> None:
         if many and args.out_dir:
             unique_stems(args.nwb, "figure folder")
         job = partial(compare_job, params=params, out_dir=absolute(args.out_dir), many=many,
-                      activations=args.activations, presentations=spec(args), overwrite=args.overwrite)
+                      activations=args.activations, presentations=spec(args), overwrite=args.overwrite,
+                      force=args.force)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)

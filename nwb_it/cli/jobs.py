@@ -21,12 +21,13 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
 
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
-                max_spike_time: float, strict: bool, progress: bool = False) -> str:
+                max_spike_time: float, strict: bool, progress: bool = False, force: bool = False) -> str:
     """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata."""
     from ..steps.convert import convert_session
 
     return str(convert_session(mat, out_dir, metadata[Path(mat).absolute()], overwrite, layout, progress=progress,
-                               max_spike_time=max_spike_time, strict=strict, metadata_origin=origin))
+                               max_spike_time=max_spike_time, strict=strict, metadata_origin=origin,
+                               force=force))
 
 
 def validate_job(path: Path) -> tuple[str, str]:
@@ -41,12 +42,12 @@ def validate_job(path: Path) -> tuple[str, str]:
 
 def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | None, many: bool,
                     presentations: PresentationSpec, store_binned: bool, overwrite: bool,
-                    progress: bool = False) -> str:
+                    progress: bool = False, force: bool = False) -> str:
     from ..steps.reliability import run_reliability
 
     pickle_path = per_session(pickle_out, nwb, many, "_responsive.pkl")
     res = run_reliability(nwb, params, pickle_path, progress=progress, presentations=presentations,
-                          store_binned=store_binned, overwrite=overwrite)
+                          store_binned=store_binned, overwrite=overwrite, force=force)
     d = res.dprime
     finite = d[np.isfinite(d)]
     tested = "" if params.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"
@@ -61,19 +62,21 @@ def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | Non
 
 
 def heatmaps_job(nwb: Path, out_dir: Path, many: bool, params: HeatmapParams, presentations: PresentationSpec,
-                 overwrite: bool, progress: bool = False) -> str:
+                 overwrite: bool, progress: bool = False, force: bool = False) -> str:
     from ..steps.heatmaps import make_heatmaps
 
     folder = per_session(out_dir, nwb, many)
-    paths = make_heatmaps(nwb, folder, params, progress=progress, presentations=presentations, overwrite=overwrite)
+    paths = make_heatmaps(nwb, folder, params, progress=progress, presentations=presentations, overwrite=overwrite,
+                          force=force)
     return f"{nwb}: {len(paths)} figures in {folder}"
 
 
 def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bool, activations: str,
-                presentations: PresentationSpec, overwrite: bool) -> str:
+                presentations: PresentationSpec, overwrite: bool, force: bool = False) -> str:
     from ..steps.compare import run_compare_layers
 
-    results = run_compare_layers(nwb, params, per_session(out_dir, nwb, many), activations, presentations, overwrite)
+    results = run_compare_layers(nwb, params, per_session(out_dir, nwb, many), activations, presentations, overwrite,
+                                 force)
     if len(results) > 1:
         lines = [f"{nwb}:"]
         for layer, (enc, res) in results.items():
@@ -93,12 +96,13 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
 
 def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, clip_map: Path | None,
                 cache: Path | None, table: str, presentations: PresentationSpec, overwrite: bool,
-                progress: bool = False, debug: bool = False):
+                progress: bool = False, debug: bool = False, force: bool = False):
     """Activations once, written into every target: a line on what ran, and one outcome per target."""
     from ..steps.extract import run_extract_many
 
     acts, outcomes = run_extract_many(frames, settings, targets, npy, clip_map, progress, table=table,
-                                      presentations=presentations, overwrite=overwrite, cache_dir=cache, debug=debug)
+                                      presentations=presentations, overwrite=overwrite, cache_dir=cache, debug=debug,
+                                      force=force)
     if acts is None:
         return "no file matched the clips: nothing computed", outcomes
     total = len(acts.window)

@@ -61,7 +61,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
                                       family=family, workers=args.workers)
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
                       absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
-                      debug=args.debug)
+                      debug=args.debug, force=args.force)
         if args.scheduler:
             from ..steps.batch import cluster_client
 
@@ -91,15 +91,17 @@ def _plot_activations(sub) -> None:
     p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
     p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
+    p.add_argument("--activations", default="videomae_activations",
+                   help="activations table to plot (processing/misc/<NAME>, e.g. timesformer_activations)")
     p.add_argument("--layer", default="last", help="layer to plot")
     p.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format")
-    overwrite_option(p, "existing figures")
+    overwrite_option(p, "existing figures (the previous run's set: its stale figures are removed)")
 
     def run(args) -> int:
         from ..steps.plot_activations import plot_activations
 
         paths = plot_activations(args.nwb, args.out_dir, args.layer, args.format, progress=True,
-                                 overwrite=args.overwrite)
+                                 table=args.activations, overwrite=args.overwrite, force=args.force)
         print(f"{len(paths)} figures in {args.out_dir}")
         return 0
     p.set_defaults(func=run)

@@ -80,6 +80,12 @@ def spec(args) -> PresentationSpec:
 
 def overwrite_option(p: argparse.ArgumentParser, what: str = "existing outputs") -> None:
     p.add_argument("--overwrite", action="store_true", help=f"replace {what} (never without this)")
+    force_option(p)
+
+
+def force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="also write files their owner made read-only (an NWB file "
+                   "updated in place, or an output replaced with --overwrite)")
 
 
 def absolute(path: Path | None) -> Path | None:
@@ -125,7 +131,20 @@ def report(outcomes) -> int:
 
 
 def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
-    """Run ``job`` on every path (here, or on Dask, as ``--workers``/``--scheduler`` say) and :func:`report`."""
-    from ..steps.batch import run_batch
+    """Run ``job`` on every path (here, or on Dask, as ``--workers``/``--scheduler`` say) and :func:`report`.
 
-    return report(run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug))
+    Ctrl-C cancels what has not finished, removes the cancelled jobs' partial files and
+    reports which sessions finished (exit code 130).
+    """
+    from ..steps.batch import BatchInterrupted, run_batch
+
+    outputs = [getattr(args, name) for name in ("out_dir", "export_pickle") if getattr(args, name, None)]
+    try:
+        outcomes = run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug,
+                             outputs=outputs)
+    except BatchInterrupted as stop:
+        report(stop.outcomes)
+        print("nwb-it: interrupted: unfinished sessions were cancelled and their partial files removed",
+              file=sys.stderr)
+        return 130
+    return report(outcomes)

@@ -75,7 +75,7 @@ def _convert(sub) -> None:
                    "Ecephys:, Units: sections)")
     p.add_argument("--session-table", type=Path, help="per-session metadata, CSV or YAML: a row per file "
                    "(column 'file') with fields such as session_id, session_start_time, age, merged over --metadata")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    overwrite_option(p, "existing output files")
     p.add_argument("--max-spike-time", type=float, default=MAX_SPIKE_TIME_S,
                    help="largest plausible |spike time| from clip onset (s); beyond it the file is refused")
     p.add_argument("--strict", action="store_true",
@@ -94,7 +94,7 @@ def _convert(sub) -> None:
                       metadata={absolute(p.source): p.metadata for p in plans},
                       origin=plans[0].origin if plans else None, overwrite=args.overwrite, layout=_layout(args),
                       max_spike_time=args.max_spike_time, strict=args.strict,
-                      progress=single and sys.stderr.isatty())
+                      progress=single and sys.stderr.isatty(), force=args.force)
         return run_many(args, job, [p.source for p in plans])
     p.set_defaults(func=run)
 
@@ -151,7 +151,7 @@ def _summary(sub) -> None:
     def run(args) -> int:
         from ..steps.summary import summarize_folder
 
-        for path in summarize_folder(args.folder, args.out_dir, args.overwrite):
+        for path in summarize_folder(args.folder, args.out_dir, args.overwrite, args.force):
             print(path)
         return 0
     p.set_defaults(func=run)

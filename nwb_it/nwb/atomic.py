@@ -5,10 +5,12 @@
   colleagues on a shared disk could not read it); a replaced file keeps its mode.
 * A target that is a symbolic link is resolved: the link stays, its target is replaced.
 * An existing target is replaced only with ``overwrite`` (``--overwrite``), the same rule
-  for every verb and every kind of output.
+  for every verb and every kind of output; a target its owner may not write (``chmod 444``
+  to protect it) only with ``force`` (``--force``) as well.
 * Temporary names carry the writer's process id, ``.<name>.nwb_it-<pid>-<random>.tmp<suffix>``:
   the next write into a folder removes those left by a process that no longer runs (a
-  killed run), so they never pile up or trip ``nwb-it validate``.
+  killed run), so they never pile up or trip ``nwb-it validate``. A long target name is cut in
+  the temporary name, which stays under the file system's name limit.
 * :func:`locked` serialises read -> write -> rename of one file across processes.
 """
 from __future__ import annotations
@@ -16,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +33,21 @@ TEMP_PATTERN = re.compile(r"^\.(?P<stem>.+)\.nwb_it-(?P<pid>\d+)-[A-Za-z0-9_]+\.
 LOCK_TIMEOUT_S = 600.0
 
 
-def refuse_existing(path: Path, overwrite: bool) -> None:
-    """The overwrite rule, for every output of every verb."""
-    if Path(path).exists() and not overwrite:
+def refuse_existing(path: Path, overwrite: bool, force: bool = False) -> None:
+    """The overwrite rule, for every output of every verb.
+
+    An existing file is replaced only with ``overwrite``; one its owner may not write
+    (e.g. made read-only with ``chmod 444`` to protect it) only with ``force`` as well.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if not overwrite:
         raise NwbItError("output exists; pass `overwrite=True` to replace it", path)
+    mode = path.stat().st_mode
+    if not force and not mode & stat.S_IWUSR:
+        raise NwbItError(f"is read-only for its owner (mode {mode & 0o777:04o}), so nwb_it does not replace it; "
+                         "pass `force=True` to replace it anyway", path)
 
 
 def refuse_same_file(output: str | Path, *inputs: str | Path | None) -> None:
@@ -46,6 +62,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _fit(stem: str, room: int) -> str:
+    """``stem`` cut (at a character boundary) to at most ``room`` bytes of UTF-8."""
+    data = stem.encode()
+    return stem if len(data) <= room else data[:max(room, 1)].decode(errors="ignore") or "x"
 
 
 def _process_alive(pid: int) -> bool:
@@ -70,7 +99,7 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | Path, overwrite: bool = False, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success rename it onto ``path`` (see module doc).
 
     Examples
@@ -85,17 +114,19 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     path = Path(path)
     if path.is_symlink():
         path = path.resolve()                    # replace the link's target, keep the link
-    refuse_existing(path, overwrite)
+    refuse_existing(path, overwrite, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    # the temporary name keeps the suffix: pynwb warns about files not ending in .nwb
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.nwb_it-{os.getpid()}-", suffix=f".tmp{path.suffix}",
-                                    dir=path.parent)
+    # the temporary name keeps the suffix (pynwb warns about files not ending in .nwb) and stays under
+    # the file system's name limit: a long stem is cut, the rest of the name is ~30 bytes
+    prefix_end, suffix = f".nwb_it-{os.getpid()}-", f".tmp{path.suffix}"
+    room = _name_max(path.parent) - len(prefix_end) - len(suffix.encode()) - 1 - 8 - 2
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{_fit(path.stem, room)}{prefix_end}", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        refuse_existing(path, overwrite)
+        refuse_existing(path, overwrite, force)
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -104,23 +135,59 @@ def atomic_output(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
             tmp.unlink()
 
 
+def lock_path(target: Path) -> Path:
+    """``.<name>.lock`` beside the file (a long name is cut and given a hash, within the name limit)."""
+    name = f".{target.name}.lock"
+    if len(name.encode()) <= _name_max(target.parent):
+        return target.parent / name
+    digest = hashlib.sha256(target.name.encode()).hexdigest()[:16]
+    return target.parent / f".{_fit(target.name, _name_max(target.parent) - 30)}-{digest}.lock"
+
+
+def _open_lock(lock: Path, path: Path) -> int:
+    """The lock file's descriptor: a regular file, never followed through a link, never a FIFO that blocks."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(lock, flags, 0o666 & ~_umask())
+    except OSError as exc:
+        what = "a symbolic link" if exc.errno == errno.ELOOP else f"not usable ({exc.strerror})"
+        raise NwbItError(f"its lock file {lock.name} is {what}; remove it (nwb_it makes a regular file)",
+                         path) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NwbItError(f"its lock file {lock.name} is not a regular file; remove it (nwb_it makes a regular "
+                         "file)", path)
+    return fd
+
+
+def check_updatable(path: str | Path, force: bool = False) -> None:
+    """Before computing results for a file updated in place: it may be replaced (its owner did not make it
+    read-only, or ``force``) and its lock is usable."""
+    path = Path(path)
+    refuse_existing(path, overwrite=True, force=force)
+    target = path.resolve() if path.is_symlink() else path
+    if target.parent.is_dir():
+        os.close(_open_lock(lock_path(target), path))
+
+
 @contextlib.contextmanager
 def locked(path: str | Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (an advisory lock on ``.<name>.lock`` beside it) while the block runs.
 
     A second nwb_it process updating the same file waits for the first to finish, so
     neither loses the other's table; after ``timeout`` seconds it gives up with a clear error.
+    The lock is a regular file opened without following links (a link, FIFO or folder
+    in its place is an error line).
     """
-    import time
 
     path = Path(path)
     target = path.resolve() if path.is_symlink() else path
-    lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "a") as handle:
+    fd = _open_lock(lock_path(target), path)
+    try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
@@ -130,4 +197,6 @@ def locked(path: str | Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

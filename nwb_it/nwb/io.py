@@ -16,7 +16,7 @@ from pathlib import Path
 from pynwb import NWBHDF5IO, NWBFile
 
 from ..core.errors import NwbItError
-from .atomic import atomic_output, locked
+from .atomic import atomic_output, locked, refuse_existing
 
 
 def open_nwb(path: str | Path) -> NWBHDF5IO:
@@ -52,15 +52,17 @@ def reading(path: str | Path) -> Iterator[NWBFile]:
 
 
 def replace_in_module(path: str | Path, module: str, description: str,
-                      make: Callable[[NWBFile], Iterable]) -> None:
+                      make: Callable[[NWBFile], Iterable], force: bool = False) -> None:
     """Put the containers that ``make(nwbfile)`` returns into ``processing/<module>``.
 
     Containers already there under the same names are replaced. ``make`` sees the
     file as read (units, trials, earlier results), so it can link to its tables.
     The whole file is exported to a temporary file that is renamed over the original
     (measured: no slower than appending to a copy, and it never leaves dead space).
+    A file its owner made read-only is refused before anything is computed, unless ``force``.
     """
     path = Path(path)
+    refuse_existing(path, overwrite=True, force=force)
     with locked(path), open_nwb(path) as io:        # another step's table, written meanwhile, is kept
         nwb = read_nwb(io, path)
         containers = list(make(nwb))
@@ -69,5 +71,5 @@ def replace_in_module(path: str | Path, module: str, description: str,
             if container.name in mod.data_interfaces:
                 mod.data_interfaces.pop(container.name)
             mod.add(container)
-        with atomic_output(path, overwrite=True) as tmp, NWBHDF5IO(str(tmp), "w") as out:
+        with atomic_output(path, overwrite=True, force=force) as tmp, NWBHDF5IO(str(tmp), "w") as out:
             out.export(src_io=io, nwbfile=nwb)

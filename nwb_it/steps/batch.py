@@ -6,6 +6,8 @@ raises :class:`NwbItError` when the file is bad; the command line's jobs
 :func:`run_batch` runs one job per path and returns one :class:`Outcome` per path,
 in the order given:
 
+- ``workers=None`` (the default): the first file here; the rest on a LocalCluster of this
+  machine's cores only when they would take this process longer than ``MIN_PARALLEL_WORK_S``;
 - ``workers=1`` (or a single path, no scheduler): in this process, one after the other;
 - ``workers=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker
   *processes* (HDF5 and torch are not safe to share between threads; the nanny pins
@@ -19,10 +21,13 @@ job's parameters, never from the worker.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +35,13 @@ from ..core.errors import NwbItError
 from ..core.params import usable_cores
 
 Job = Callable[[Path], "str | tuple[str, str]"]
-CONNECT_TIMEOUT = "20s"      # a scheduler that does not answer within this is reported, not waited on
+CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
+MIN_PARALLEL_WORK_S = 20.0   # default workers: a cluster only for more sequential work than this (measured: README)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one session's job did: ``status`` is ok, findings (ran; the file has problems) or failed."""
+    """What one session's job did: ``status`` is ok, findings (ran; the file has problems), failed or cancelled."""
 
     session: str
     status: str
@@ -75,24 +81,112 @@ def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
     return Outcome(str(path), status, time.perf_counter() - start, message or "", seen)
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def check_scheduler_address(address: str) -> str:
+    """``scheme://host:port`` of a dask.distributed scheduler, checked before anything connects.
+
+    Examples
+    --------
+    >>> check_scheduler_address("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
+    >>> check_scheduler_address("garbage://x")                   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nwb_it.core.errors.NwbItError: `scheduler=garbage://x`: not a Dask scheduler address; ...
+    """
+    hint = "write it as tcp://HOST:PORT (or tls://, ws://, wss://)"
+    scheme, _, rest = str(address).partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in SCHEMES or not host or "/" in rest or not port.isdigit() or not 0 < int(port) < 65536:
+        raise NwbItError(f"`scheduler={address}`: not a Dask scheduler address; {hint}")
+    return str(address)
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Connect and complete distributed's handshake within ``timeout`` seconds, in a thread of its own loop."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    with ThreadPoolExecutor(1) as pool:           # its own event loop, even when the caller runs one (notebooks)
+        pool.submit(asyncio.run, probe()).result(timeout + 5)
+
+
 def cluster_client(workers: int, scheduler: str | None):
-    """A Client of the cluster at ``scheduler``, or of a new LocalCluster of ``workers`` processes."""
+    """A Client of the cluster at ``scheduler``, or of a new LocalCluster of ``workers`` processes.
+
+    A scheduler address is checked, then probed (connect + handshake) within
+    ``CONNECT_TIMEOUT_S``: an address that accepts and never answers, or a server that
+    speaks another protocol, is one error line, not a hang or a traceback.
+    """
     from distributed import Client
 
     if scheduler is not None:
+        check_scheduler_address(scheduler)
         try:
-            return Client(scheduler, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise NwbItError(f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); "
-                             "start one with `dask scheduler` and workers with `dask worker ADDRESS`") from None
-    # the client owns this cluster: closing it stops the worker processes
-    return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                  silence_logs=logging.ERROR)
+            _probe_scheduler(scheduler, CONNECT_TIMEOUT_S)
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except Exception as exc:  # OSError, timeouts, a foreign protocol's garbage read as frame sizes, ...
+            raise NwbItError(f"no Dask scheduler answered at {scheduler} within {CONNECT_TIMEOUT_S:g} s "
+                             f"({type(exc).__name__}); start one with `dask scheduler` and workers with "
+                             "`dask worker ADDRESS`") from None
+    # the worker processes ignore Ctrl-C (they inherit SIGINT ignored): this process cancels their tasks
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:                           # the client owns this cluster: closing it stops the worker processes
+        return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch: ``outcomes`` says which sessions finished and which were cancelled."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        super().__init__()
+        self.outcomes = outcomes
+
+
+def remove_partial_outputs(folders: Sequence[Path]) -> list[Path]:
+    """Temporary files of writers that no longer run, in ``folders`` and below (after a cancelled batch)."""
+    from ..nwb.atomic import remove_stale_temporaries
+
+    removed = []
+    for folder in dict.fromkeys(Path(f) for f in folders):
+        if folder.is_dir():
+            for sub in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+                removed += remove_stale_temporaries(sub)
+    return removed
+
+
+def _unique(paths: Sequence[str | Path]) -> list[Path]:
+    """Absolute paths (workers may run elsewhere), each file once however it was written."""
+    out: dict[Path, Path] = {}
+    for p in paths:
+        path = Path(p).expanduser().absolute()
+        if path.resolve() in out:
+            warnings.warn(f"{p}: named more than once; run once", stacklevel=3)
+            continue
+        out[path.resolve()] = path
+    return list(out.values())
 
 
 def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None, scheduler: str | None = None,
-              progress: bool = True, desc: str = "sessions", debug: bool = False) -> list[Outcome]:
-    """Run ``job`` on every path; outcomes in the order of ``paths``.
+              progress: bool = True, desc: str = "sessions", debug: bool = False,
+              outputs: Sequence[str | Path] = ()) -> list[Outcome]:
+    """Run ``job`` on every path; outcomes in the order of ``paths`` (a path given twice runs once).
+
+    ``workers=None`` (the default) runs the first file here and, only when what is left
+    would take this process longer than ``MIN_PARALLEL_WORK_S``, starts a LocalCluster
+    of this machine's cores for the rest (a cluster's start-up makes small batches
+    slower). ``outputs``: folders the jobs write into; after Ctrl-C the partial files of
+    cancelled jobs are removed there, and :class:`BatchInterrupted` carries the outcomes.
 
     Examples
     --------
@@ -107,23 +201,42 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     """
     from tqdm.auto import tqdm
 
-    paths = [Path(p).expanduser().absolute() for p in paths]      # workers may run elsewhere
-    workers = usable_cores() if workers is None else workers
-    if workers < 1:
+    paths = _unique(paths)
+    if workers is not None and workers < 1:
         raise NwbItError(f"`workers={workers}`: at least 1")
     bar = tqdm(total=len(paths), desc=desc, unit="session", disable=not progress or len(paths) < 2)
     outcomes: list[Outcome | None] = [None] * len(paths)
-    if scheduler is None and (workers == 1 or len(paths) == 1):
-        for i, path in enumerate(paths):
-            outcomes[i] = run_job(job, path, debug)
+    try:
+        here = scheduler is None and (workers == 1 or len(paths) == 1 or usable_cores() == 1)
+        if scheduler is None and workers is None and not here:         # adaptive: time the first session here
+            outcomes[0] = run_job(job, paths[0], debug)
             bar.update()
-        bar.close()
+            here = outcomes[0].seconds * (len(paths) - 1) < MIN_PARALLEL_WORK_S
+        if here:
+            for i, path in enumerate(paths):
+                if outcomes[i] is None:
+                    outcomes[i] = run_job(job, path, debug)
+                    bar.update()
+            return outcomes
+        todo = [i for i, o in enumerate(outcomes) if o is None]
+        _on_cluster(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar)
         return outcomes
+    except KeyboardInterrupt:
+        remove_partial_outputs([*outputs, *(p.parent for p in paths)])
+        raise BatchInterrupted([o if o is not None else Outcome(str(p), "cancelled", float("nan"), "")
+                                for o, p in zip(outcomes, paths)]) from None
+    finally:
+        bar.close()
+
+
+def _on_cluster(job: Job, paths: list[Path], todo: list[int], outcomes: list, workers: int, scheduler: str | None,
+                debug: bool, bar) -> None:
+    """Run the jobs ``todo`` on Dask, filling ``outcomes``; Ctrl-C cancels what has not finished."""
     from distributed import as_completed
 
-    with cluster_client(min(workers, len(paths)), scheduler) as client:
-        futures = client.map(run_job, [job] * len(paths), paths, [debug] * len(paths), pure=False)
-        where = {f.key: i for i, f in enumerate(futures)}
+    with cluster_client(workers, scheduler) as client:
+        futures = client.map(run_job, [job] * len(todo), [paths[i] for i in todo], [debug] * len(todo), pure=False)
+        where = {f.key: i for f, i in zip(futures, todo)}
         try:
             for future in as_completed(futures):
                 i = where[future.key]
@@ -135,20 +248,72 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
                     outcomes[i] = Outcome(str(paths[i]), "failed", float("nan"),
                                           f"{paths[i]}: worker lost ({type(exc).__name__})")
                 bar.update()
-        finally:
-            bar.close()
-    return outcomes
+        except KeyboardInterrupt:
+            client.cancel(futures, force=True)
+            if scheduler is None:
+                with _quiet_logger("distributed"):       # killed workers are reported by Dask as errors: expected
+                    _stop_local_workers(client)
+                    client.close()
+            raise
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    """Only critical records from logger ``name`` while the block runs; its level is restored after."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _stop_local_workers(client) -> None:
+    """Kill a LocalCluster's worker processes at once: a cancelled task must not finish its write meanwhile
+    (a running task cannot be interrupted; its temporary file is removed afterwards)."""
+    import os
+
+    for nanny in list(getattr(client.cluster, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def session_labels(sessions: Sequence[str]) -> list[str]:
+    """The shortest trailing part of each path that tells it from the others (``day1/rec.mat``, ``day2/rec.mat``).
+
+    Examples
+    --------
+    >>> session_labels(["/d/day1/rec.mat", "/d/day2/rec.mat", "/d/day2/x.mat"])
+    ['day1/rec.mat', 'day2/rec.mat', 'x.mat']
+    """
+    parts = [Path(s).parts for s in sessions]
+    depth = [1] * len(parts)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clash = {x for x in labels if labels.count(x) > 1}
+        grow = [i for i, x in enumerate(labels) if x in clash and depth[i] < len(parts[i])]
+        if not grow:
+            return labels
+        for i in grow:
+            depth[i] += 1
 
 
 def summary_lines(outcomes: Sequence[Outcome]) -> list[str]:
     """The end-of-run table: session, status, seconds, and the error line of failures."""
-    width = max(len(Path(o.session).name) for o in outcomes)
-    lines = [f"{'session':<{width}}  {'status':<8}  {'seconds':>8}  error"]
-    for o in outcomes:
+    labels = session_labels([o.session for o in outcomes])
+    width = max(len(x) for x in labels)
+    lines = [f"{'session':<{width}}  {'status':<9}  {'seconds':>8}  error"]
+    for o, label in zip(outcomes, labels):
         error = o.message.removeprefix(f"{o.session}: ") if o.failed else ""
-        lines.append(f"{Path(o.session).name:<{width}}  {o.status:<8}  {o.seconds:8.1f}  {error}")
+        lines.append(f"{label:<{width}}  {o.status:<9}  {o.seconds:8.1f}  {error}")
     n_failed = sum(o.failed for o in outcomes)
-    lines.append(f"{len(outcomes) - n_failed} of {len(outcomes)} sessions done, {n_failed} failed")
+    n_cancelled = sum(o.status == "cancelled" for o in outcomes)
+    done = len(outcomes) - n_failed - n_cancelled
+    lines.append(f"{done} of {len(outcomes)} sessions done, {n_failed} failed"
+                 + (f", {n_cancelled} cancelled" if n_cancelled else ""))
     return lines
 
 

@@ -14,7 +14,7 @@ from ..core.errors import NwbItError
 from ..core.params import CompareParams, PresentationSpec, to_dict
 from ..core.results import EncodingResult, RSAResult
 from ..nwb.activations import DEFAULT_TABLE, read_activations
-from ..nwb.atomic import refuse_existing
+from ..nwb.atomic import check_updatable, refuse_existing
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_aligned
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, layer_summaries, read_reliability
@@ -23,7 +23,7 @@ from ..process.rsa import rsa
 from ..process.selection import select_units
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
 from ..viz.layers import depth_figure, ranking_figure
-from ..viz.save import save_figures
+from ..viz.save import save_figure_folder
 
 FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png")
 LAYER_FIGURES = ("layers_by_depth.png", "models_by_layer.png")
@@ -41,8 +41,8 @@ def chosen_layers(spec: str, stored: list[str], table: str) -> list[str]:
 
 def run_compare_layers(nwb_path: str | Path, params: CompareParams = CompareParams(),
                        fig_dir: str | Path | None = None, activations: str = DEFAULT_TABLE,
-                       presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False
-                       ) -> dict[str, tuple[EncodingResult, RSAResult]]:
+                       presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
+                       force: bool = False) -> dict[str, tuple[EncodingResult, RSAResult]]:
     """Encoding model + RSA for every layer ``params.layer`` names ('all', 'a,b' or one), stored in the file.
 
     Tables ``encoding``/``rsa`` (for ``videomae_activations``) or ``encoding_<table>``/``rsa_<table>``
@@ -51,8 +51,10 @@ def run_compare_layers(nwb_path: str | Path, params: CompareParams = ComparePara
     model compared in this file, and a ranking of models x layers.
 
     Units observed (``obs_intervals``) during only part of the presentations are left out:
-    the encoding model and the RDMs need every clip's responses.
+    the encoding model and the RDMs need every clip's responses. A file its owner made
+    read-only is refused before anything is computed, unless ``force``.
     """
+    check_updatable(nwb_path, force)                  # it is updated in place
     with reading(nwb_path) as nwb:
         rel = read_reliability(nwb)
         acts = read_activations(nwb, activations)
@@ -60,7 +62,7 @@ def run_compare_layers(nwb_path: str | Path, params: CompareParams = ComparePara
         names = FIGURES if len(layers) == 1 else LAYER_FIGURES
         figures = [] if fig_dir is None else [Path(fig_dir) / name for name in names]
         for path in figures:
-            refuse_existing(path, overwrite)          # before the slow part
+            refuse_existing(path, overwrite, force)          # before the slow part
         aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units), presentations)
         full = aligned.fully_observed()
         if full.size < aligned.unit_ids.size:
@@ -75,7 +77,7 @@ def run_compare_layers(nwb_path: str | Path, params: CompareParams = ComparePara
         one = replace(params, layer=layer)
         results[layer] = (encoding_model(aligned, acts, one), rsa(aligned, acts, one))
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
-                      lambda f: compare_tables(f, results, activations, to_dict(presentations)))
+                      lambda f: compare_tables(f, results, activations, to_dict(presentations)), force)
     if fig_dir is not None:
         family = acts.provenance.get("family", "model")
         if len(layers) == 1:
@@ -87,7 +89,7 @@ def run_compare_layers(nwb_path: str | Path, params: CompareParams = ComparePara
             with reading(nwb_path) as nwb:
                 curves = layer_summaries(nwb)
             makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title))))
-        save_figures(makers, "png", overwrite)
+        save_figure_folder(fig_dir, "compare", makers, "png", overwrite, force=force)
     return results
 
 

@@ -112,7 +112,7 @@ def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: d
 
 def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict | str | Path | None = None,
                    overwrite: bool = False, progress: bool = False, strict: bool = False,
-                   metadata_origin: str | None = None) -> Path:
+                   metadata_origin: str | None = None, force: bool = False) -> Path:
     """Write ``source`` as ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``; return the path.
 
     The metadata (a dict or a YAML file) is deep-merged over what the source gives and
@@ -125,14 +125,14 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
     origin = metadata_origin or yaml_path
     planned = _planned_path(source, user, out_dir)
     if planned is not None:
-        refuse_existing(planned, overwrite)                 # before the slow read
+        refuse_existing(planned, overwrite, force)                 # before the slow read
     data = source.read(progress=progress)
     meta = build_metadata(source.get_metadata(), user, origin, data.source_path, source.session_start_fallback(),
                           strict)
     out = dandi_path(out_dir, meta["Subject"]["subject_id"], meta["NWBFile"]["session_id"])
     nwb = new_nwbfile(meta)
     source.add_to_nwbfile(nwb, meta)
-    with atomic_output(out, overwrite) as tmp, NWBHDF5IO(tmp, "w") as io:
+    with atomic_output(out, overwrite, force) as tmp, NWBHDF5IO(tmp, "w") as io:
         io.write(nwb)
     return out
 
@@ -140,7 +140,7 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
 def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | str | Path | None = None,
                     overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False,
                     max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
-                    metadata_origin: str | None = None) -> Path:
+                    metadata_origin: str | None = None, force: bool = False) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
@@ -149,6 +149,7 @@ def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | 
     out_dir : folder of the DANDI-layout output
     metadata : dict or path of a YAML file with ``NWBFile:``/``Subject:``/``Ecephys:``/``Units:`` sections
     overwrite : replace an existing output file
+    force : with ``overwrite``, replace it even when its owner made it read-only
     layout : struct and field names of the source
 
     Returns
@@ -167,4 +168,4 @@ def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | 
     'sub-coco_ses-rec-fixshortvid1_ecephys.nwb'
     """
     return convert_source(L2StrSource(mat_path, layout, max_spike_time), out_dir, metadata, overwrite, progress,
-                          strict, metadata_origin)
+                          strict, metadata_origin, force)

@@ -24,7 +24,7 @@ from ..models.cache import cached_extract
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
-from ..nwb.atomic import atomic_output, refuse_existing, refuse_same_file
+from ..nwb.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations
 from ..nwb.source_fields import read_source_fields
@@ -76,9 +76,10 @@ def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | No
     return out
 
 
-def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = False) -> None:
+def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = False,
+              force: bool = False) -> None:
     """The lab's hidden_states.npy: (total windows, hidden), clips in order, windows in order."""
-    with atomic_output(Path(path), overwrite) as tmp, open(tmp, "wb") as fh:
+    with atomic_output(Path(path), overwrite, force) as tmp, open(tmp, "wb") as fh:
         np.save(fh, acts.layers[layer])
 
 
@@ -115,8 +116,8 @@ def run_extract_many(frames: str | Path, settings: ExtractionSettings = Extracti
                      nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                      clip_map: str | Path | None = None, progress: bool = False, extractor=None,
                      table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
-                     overwrite: bool = False, cache_dir: str | Path | None = None, debug: bool = False
-                     ) -> tuple[Activations | None, list[Outcome]]:
+                     overwrite: bool = False, cache_dir: str | Path | None = None, debug: bool = False,
+                     force: bool = False) -> tuple[Activations | None, list[Outcome]]:
     """Activations of the clips under ``frames``, computed once, written into every NWB file of ``nwb_paths``.
 
     Every file is matched to the clips first; a file that does not match (or cannot be
@@ -133,13 +134,14 @@ def run_extract_many(frames: str | Path, settings: ExtractionSettings = Extracti
     frames = Path(frames)
     if npy_path is not None:
         refuse_same_file(npy_path, *nwb_paths, clip_map)
-        refuse_existing(Path(npy_path), overwrite)       # before the slow part
+        refuse_existing(Path(npy_path), overwrite, force)       # before the slow part
     clips = discover_clips(frames)
     keys = [c.key for c in clips]
     mapping = read_clip_map(clip_map) if clip_map else None
     matched: dict[Path, tuple[list[str], dict[str, int]]] = {}
 
     def match(path: Path) -> str:
+        check_updatable(path, force)                    # updated in place: not if its owner made it read-only
         matched[path] = _target_names(path, keys, mapping, frames, presentations)
         return ""
     outcomes = {Path(p): run_job(match, Path(p), debug) for p in nwb_paths}     # fail fast, before the model runs
@@ -148,12 +150,12 @@ def run_extract_many(frames: str | Path, settings: ExtractionSettings = Extracti
     acts = cached_extract(clips, settings, cache_dir, lambda: extract(clips, settings, extractor, progress),
                           extractor)
     if npy_path is not None:
-        write_npy(acts, npy_path, overwrite=overwrite)
+        write_npy(acts, npy_path, overwrite=overwrite, force=force)
 
     def write(path: Path) -> str:
         names, index = matched[path]
         one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
-        replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, table)])
+        replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, table)], force)
         return f"{path} (table {table})"
     for path in matched:
         outcomes[path] = run_job(write, path, debug)

@@ -11,7 +11,7 @@ from ..nwb.recording import read_aligned
 from ..nwb.results import read_reliability_or_none
 from ..process.selection import select_units
 from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
-from ..viz.save import save_figures
+from ..viz.save import save_figure_folder
 
 
 def safe_name(text: str) -> str:
@@ -36,8 +36,11 @@ def clip_durations(nwb) -> dict[int, float]:
 
 def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapParams = HeatmapParams(),
                   progress: bool = False, presentations: PresentationSpec = PresentationSpec(),
-                  overwrite: bool = False) -> list[Path]:
+                  overwrite: bool = False, force: bool = False) -> list[Path]:
     """Write the population heatmap, one heatmap per unit and the reliability histograms.
+
+    With ``overwrite`` the previous run's figures are replaced as a set: a unit's figure from
+    an earlier run that this run does not draw (no longer responsive) is removed.
 
     Examples
     --------
@@ -60,4 +63,4 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
     if result is not None:
         makers[out_dir / f"r2_true_vs_null.{fmt}"] = lambda: histogram_figures(result, title)[0]
         makers[out_dir / f"dprime.{fmt}"] = lambda: histogram_figures(result, title)[1]
-    return save_figures(makers, fmt, overwrite, progress)
+    return save_figure_folder(out_dir, "heatmaps", makers, fmt, overwrite, progress, force)

@@ -9,13 +9,17 @@ from ..core.errors import NwbItError
 from ..nwb.activations import DEFAULT_TABLE, read_activations
 from ..nwb.io import reading
 from ..viz.activations import clip_figure, pca_figure
-from ..viz.save import save_figures
+from ..viz.save import save_figure_folder
 from .heatmaps import safe_name
 
 
 def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "last", fmt: str = "png",
-                     progress: bool = False, table: str = DEFAULT_TABLE, overwrite: bool = False) -> list[Path]:
-    """One heatmap per clip and one PCA trajectory figure, from an activations table of ``nwb_path``."""
+                     progress: bool = False, table: str = DEFAULT_TABLE, overwrite: bool = False,
+                     force: bool = False) -> list[Path]:
+    """One heatmap per clip and one PCA trajectory figure, from an activations table of ``nwb_path``.
+
+    With ``overwrite`` the previous run's figures in ``out_dir`` are replaced as a set.
+    """
     out_dir = Path(out_dir)
     with reading(nwb_path) as nwb:
         acts = read_activations(nwb, table)
@@ -36,4 +40,4 @@ def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "la
     title = f"{family} layer {layer}: windows of {len(acts.clip_keys)} clips"
     makers = {out_dir / f"pca_trajectory.{fmt}": lambda: pca_figure(values, acts.clip_of_window, in_clip, title),
               **makers}
-    return save_figures(makers, fmt, overwrite, progress)
+    return save_figure_folder(out_dir, "plot-activations", makers, fmt, overwrite, progress, force)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.results import ReliabilityResult
-from ..nwb.atomic import atomic_output, refuse_existing, refuse_same_file
+from ..nwb.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
@@ -23,13 +23,14 @@ from ..process.reliability import reliability
 def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(),
                     pickle_path: str | Path | None = None, progress: bool = False,
                     presentations: PresentationSpec = PresentationSpec(), store_binned: bool = False,
-                    overwrite: bool = False) -> ReliabilityResult:
+                    overwrite: bool = False, force: bool = False) -> ReliabilityResult:
     """Compute every unit's reliability statistics and store them in the same NWB file.
 
     ``params.lab_compat`` gives the lab notebook's numbers exactly (see
     :mod:`nwb_it.process.lab_reliability`). ``pickle_path`` also writes the lab's pickle of the
     responsive units' spikes, ``{'neuron_<unit>': [[onset-aligned times per repeat] per clip]}``.
     ``store_binned`` also writes the binned counts as ``BinnedAlignedSpikes`` (ndx-binned-spikes).
+    A file its owner made read-only is refused before anything is computed, unless ``force``.
 
     Examples
     --------
@@ -37,9 +38,10 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     >>> int(res.responsive.sum())                                                 # doctest: +SKIP
     75
     """
+    check_updatable(nwb_path, force)                  # it is updated in place
     if pickle_path is not None:
         refuse_same_file(pickle_path, nwb_path)
-        refuse_existing(Path(pickle_path), overwrite)
+        refuse_existing(Path(pickle_path), overwrite, force)
     with reading(nwb_path) as nwb:
         spikes, pres = read_spike_trains(nwb), read_presentations(nwb, presentations)
         resolution = nwb.units.resolution
@@ -50,7 +52,7 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     else:
         result = reliability(aligned, params, progress=progress)
     if pickle_path is not None:
-        with atomic_output(Path(pickle_path), overwrite) as tmp, open(tmp, "wb") as fh:
+        with atomic_output(Path(pickle_path), overwrite, force) as tmp, open(tmp, "wb") as fh:
             pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
     where = to_dict(presentations)
 
@@ -59,5 +61,5 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
         if store_binned:
             out.append(binned_aligned_spikes(f, aligned, pres, {**to_dict(params), "presentations": where}))
         return out
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables)
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
     return result

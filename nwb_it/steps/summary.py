@@ -38,7 +38,8 @@ def session_rows(path: Path) -> list[dict]:
     return rows or [base]
 
 
-def summarize_folder(folder: str | Path, out_dir: str | Path, overwrite: bool = False) -> list[Path]:
+def summarize_folder(folder: str | Path, out_dir: str | Path, overwrite: bool = False, force: bool = False
+                     ) -> list[Path]:
     """Write ``summary.csv`` and two figures for every NWB file under ``folder``.
 
     Examples
@@ -51,14 +52,14 @@ def summarize_folder(folder: str | Path, out_dir: str | Path, overwrite: bool = 
         raise NwbItError("no .nwb file found", folder)
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     for path in outputs:
-        refuse_existing(path, overwrite)
+        refuse_existing(path, overwrite, force)
     rows = [row for f in files for row in session_rows(f)]
-    with atomic_output(outputs[0], overwrite) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(outputs[0], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
         writer.writeheader()
         writer.writerows(rows)
     from ..viz.summary import responsive_figure, scores_figure
 
     save_figures({outputs[1]: lambda: responsive_figure(rows), outputs[2]: lambda: scores_figure(rows)},
-                 "png", overwrite)
+                 "png", overwrite, force=force)
     return outputs

@@ -5,6 +5,8 @@ nothing here chooses a backend or touches a user's notebook state.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,23 +15,56 @@ from matplotlib.figure import Figure
 from ..nwb.atomic import atomic_output, refuse_existing
 
 
-def save_figure(fig: Figure, path: str | Path, fmt: str = "png", overwrite: bool = False) -> Path:
+def save_figure(fig: Figure, path: str | Path, fmt: str = "png", overwrite: bool = False, force: bool = False
+                ) -> Path:
     """Write ``fig`` to ``path`` through a temporary file (the overwrite rule of every output); return the path."""
     path = Path(path)
-    with atomic_output(path, overwrite) as tmp:
+    with atomic_output(path, overwrite, force) as tmp:
         fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
     return path
 
 
 def save_figures(makers: dict[Path, Callable[[], Figure]], fmt: str = "png", overwrite: bool = False,
-                 progress: bool = False) -> list[Path]:
+                 progress: bool = False, force: bool = False) -> list[Path]:
     """Draw and save each figure in turn, refusing before writing any if one exists and ``overwrite`` is off."""
     from tqdm.auto import tqdm
 
     for path in makers:
-        refuse_existing(path, overwrite)
-    return [save_figure(make(), path, fmt, overwrite)
+        refuse_existing(path, overwrite, force)
+    return [save_figure(make(), path, fmt, overwrite, force)
             for path, make in tqdm(makers.items(), desc="figures", disable=not progress, leave=False)]
+
+
+def manifest_path(folder: Path, verb: str) -> Path:
+    """Where a verb records the figures it wrote into a folder (hidden: not a figure)."""
+    return Path(folder) / f".nwb_it-{verb}-figures.json"
+
+
+def save_figure_folder(folder: str | Path, verb: str, makers: dict[Path, Callable[[], Figure]], fmt: str = "png",
+                       overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+    """:func:`save_figures` into ``folder``, recording the set in a manifest; ``overwrite`` replaces that set.
+
+    Files the verb's previous run wrote there and this run does not (e.g. the figure of a
+    unit no longer responsive) are removed with ``overwrite``; nothing else is touched:
+    only names the manifest lists, inside ``folder``, that are regular files.
+    """
+    folder = Path(folder)
+    record = manifest_path(folder, verb)
+    before: list[str] = []
+    if record.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            before = [str(p) for p in json.loads(record.read_text()).get("files", [])]
+    paths = save_figures(makers, fmt, overwrite, progress, force)
+    now = sorted(p.relative_to(folder).as_posix() for p in paths)
+    if overwrite:
+        root = folder.resolve()
+        for name in set(before) - set(now):
+            stale = (folder / name)
+            if stale.resolve().parent.is_relative_to(root) and stale.is_file() and not stale.is_symlink():
+                stale.unlink()
+    with atomic_output(record, overwrite=True) as tmp:
+        tmp.write_text(json.dumps({"verb": verb, "files": now}, indent=1))
+    return paths
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6, 4), **kwargs):
