@@ -15,8 +15,8 @@ from ..core.errors import NwbItError
 from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
-ORDER = ("example", "convert", "validate", "reliability", "heatmaps", "extract-videomae", "extract-activations",
-         "plot-activations", "compare", "summary", "demo")
+ORDER = ("example", "example-model", "convert", "validate", "reliability", "heatmaps", "extract-videomae",
+         "extract-activations", "plot-activations", "compare", "summary", "demo")
 
 
 def verb(name: str):

@@ -66,6 +66,28 @@ def _example(sub) -> None:
     p.set_defaults(func=run)
 
 
+@verb("example-model")
+def _example_model(sub) -> None:
+    from ..models.registry import FAMILIES
+
+    p = command(sub, "example-model", "save a tiny random model of a family into a folder (offline, for trying "
+                "nwb_it; real weights: a folder saved with save_pretrained)")
+    p.add_argument("out", type=Path, help="model folder to create")
+    p.add_argument("--family", choices=sorted(FAMILIES), default="videomae", help="model family")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the weights")
+    overwrite_option(p, "an existing folder")
+
+    def run(args) -> int:
+        from ..examples.random_model import save_random_model
+        from ..nwb.atomic import atomic_folder
+
+        with atomic_folder(args.out, args.overwrite, args.force) as tmp:
+            save_random_model(tmp, args.family, args.seed)
+        print(f"{args.out}  (tiny random {args.family}; pass it as --model {args.out})")
+        return 0
+    p.set_defaults(func=run)
+
+
 @verb("convert")
 def _convert(sub) -> None:
     p = command(sub, "convert", "convert .mat sessions into DANDI-layout NWB files")

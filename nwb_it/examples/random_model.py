@@ -28,17 +28,18 @@ def save_random_videomae(folder: str | Path, seed: int = 0, **config) -> Path:
     >>> (folder / "config.json").is_file()
     True
     """
-    from ..models.base import quiet_transformers
+    from ..models.base import pil_processor, quiet_transformers
 
     with quiet_transformers():       # the import itself notes the PIL fallback
-        from transformers import VideoMAEConfig, VideoMAEImageProcessor, VideoMAEModel
+        from transformers import VideoMAEConfig, VideoMAEModel
 
     sizes = {**TINY, **config} if config.get("base") is not True else {}
     sizes.pop("base", None)
     cfg = VideoMAEConfig(use_mean_pooling=False, **sizes)
     side = cfg.image_size
-    processor = VideoMAEImageProcessor(size={"shortest_edge": side}, crop_size={"height": side, "width": side},
-                                       image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
+    processor = pil_processor("VideoMAEImageProcessor")(size={"shortest_edge": side},
+                                                        crop_size={"height": side, "width": side},
+                                                        image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
     return _save(folder, lambda: VideoMAEModel(cfg), processor, seed)
 
 
@@ -67,22 +68,23 @@ def save_random_model(folder: str | Path, family: str, seed: int = 0) -> Path:
     >>> (folder / "config.json").is_file()
     True
     """
-    from ..models.base import quiet_transformers
+    from ..models.base import pil_processor, quiet_transformers
 
     with quiet_transformers():
         import transformers as t
+    vit_processor, videomae_processor = pil_processor("ViTImageProcessor"), pil_processor("VideoMAEImageProcessor")
     square = {"height": SIDE, "width": SIDE}
     plain = dict(size=square, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
     if family == "videomae":
         return save_random_videomae(folder, seed)
     if family == "timesformer":
         cfg = t.TimesformerConfig(image_size=SIDE, patch_size=8, num_frames=4, intermediate_size=64, **TRANSFORMER)
-        proc = t.VideoMAEImageProcessor(size={"shortest_edge": SIDE}, crop_size=square, image_mean=IMAGENET_MEAN,
+        proc = videomae_processor(size={"shortest_edge": SIDE}, crop_size=square, image_mean=IMAGENET_MEAN,
                                         image_std=IMAGENET_STD)
         return _save(folder, lambda: t.TimesformerModel(cfg), proc, seed)
     if family == "vivit":
         cfg = t.VivitConfig(image_size=SIDE, num_frames=4, tubelet_size=[2, 8, 8], intermediate_size=64, **TRANSFORMER)
-        proc = t.VivitImageProcessor(size={"shortest_edge": SIDE}, crop_size=square)
+        proc = pil_processor("VivitImageProcessor")(size={"shortest_edge": SIDE}, crop_size=square)
         return _save(folder, lambda: t.VivitModel(cfg), proc, seed)
     if family == "vjepa2":
         from ..models.vjepa2 import FrameNormalizer
@@ -92,15 +94,15 @@ def save_random_model(folder: str | Path, family: str, seed: int = 0) -> Path:
         return _save(folder, lambda: t.VJEPA2Model(cfg), FrameNormalizer(IMAGENET_MEAN, IMAGENET_STD), seed)
     if family == "vit":
         cfg = t.ViTConfig(image_size=SIDE, patch_size=8, intermediate_size=64, **TRANSFORMER)
-        return _save(folder, lambda: t.ViTModel(cfg, add_pooling_layer=False), t.ViTImageProcessor(**plain),
+        return _save(folder, lambda: t.ViTModel(cfg, add_pooling_layer=False), vit_processor(**plain),
                      seed)
     if family == "dinov2":
         cfg = t.Dinov2Config(image_size=SIDE, patch_size=8, mlp_ratio=2, **TRANSFORMER)
-        return _save(folder, lambda: t.Dinov2Model(cfg), t.ViTImageProcessor(**plain), seed)
+        return _save(folder, lambda: t.Dinov2Model(cfg), vit_processor(**plain), seed)
     if family in ("clip_vision_model", "clip"):
         cfg = t.CLIPVisionConfig(image_size=SIDE, patch_size=8, intermediate_size=64, **TRANSFORMER)
-        return _save(folder, lambda: t.CLIPVisionModel(cfg), t.ViTImageProcessor(**plain), seed)
+        return _save(folder, lambda: t.CLIPVisionModel(cfg), vit_processor(**plain), seed)
     if family == "resnet":
         cfg = t.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1], layer_type="basic")
-        return _save(folder, lambda: t.ResNetModel(cfg), t.ViTImageProcessor(**plain), seed)
+        return _save(folder, lambda: t.ResNetModel(cfg), vit_processor(**plain), seed)
     raise ValueError(f"no tiny configuration for family {family!r}")

@@ -29,13 +29,27 @@ def quiet_transformers() -> Iterator[None]:
     without torchvision, which nwb_it expects: the project avoids torchvision)."""
     from transformers.utils import logging as hf_logging
 
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def pil_processor(name: str):
+    """transformers' image processor class ``name`` on its PIL backend (``<name>Pil`` where there is one).
+
+    transformers 5 backs the plain names with torchvision and falls back to PIL with a warning
+    when torchvision is missing, as it is beside the CPU torch build; naming the PIL class
+    chooses the same arithmetic without the warning.
+    """
+    import transformers
+
+    return getattr(transformers, f"{name}Pil", None) or getattr(transformers, name)
 
 
 def resolve_device(device: str) -> str:
@@ -64,7 +78,8 @@ def load_pretrained(model_cls, processor_cls, model: str | Path, ignore_missing:
     try:
         with quiet_transformers():
             net, info = model_cls.from_pretrained(source, local_files_only=True, output_loading_info=True)
-            processor = processor_cls.from_pretrained(source, local_files_only=True)
+            backend = {"backend": "pil"} if processor_cls.__name__ == "AutoImageProcessor" else {}
+            processor = processor_cls.from_pretrained(source, local_files_only=True, **backend)
     except OSError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NwbItError(f"model '{model}' not found locally ({first}); {OFFLINE_HINT}") from None
@@ -152,7 +167,7 @@ class FeatureExtractor(ABC):
             import transformers
         processor = cls.processor_class
         if isinstance(processor, str):
-            processor = getattr(transformers, processor)
+            processor = pil_processor(processor)
         net, proc = load_pretrained(getattr(transformers, cls.model_class), processor, model, cls.ignore_missing)
         return cls(prepare(net, device, dtype), proc, model)
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings, usable_cores
+from ..core.progress import progress_bar
 from ..core.results import Activations
 from .base import FeatureExtractor
 from .frames import Clip, grey_frame
@@ -105,7 +105,7 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
     workers = decode_workers(settings)
     with ClipStream(list(clips), ext.preprocess, grey, settings.pad, size, workers, ahead=max(2, workers),
                     device=ext.device) as stream, torch.inference_mode(), \
-            tqdm(total=len(todo), desc="windows", unit="win", disable=not progress, leave=False) as bar:
+            progress_bar(total=len(todo), desc="windows", unit="win", enabled=progress) as bar:
         for lo in range(0, len(todo), batch):
             part = todo[lo:lo + batch]
             x = torch.stack([grey_window if c < 0 else stream[c][w:w + n_frames] for _, c, w in part])

@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
@@ -133,6 +134,32 @@ def atomic_output(path: str | Path, overwrite: bool = False, force: bool = False
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path, overwrite: bool = False, force: bool = False) -> Iterator[Path]:
+    """Like :func:`atomic_output`, for a folder of files (e.g. a saved model): built beside, then renamed."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NwbItError("exists and is not a folder", path)
+    refuse_existing(path, overwrite, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{_fit(path.name, 200)}.nwb_it-{os.getpid()}-", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        for item in tmp.rglob("*"):              # what libraries wrote 0600 (safetensors) gets the umask's mode
+            os.chmod(item, (0o777 if item.is_dir() else 0o666) & ~_umask())
+        if path.exists():
+            old = path.with_name(tmp.name + ".old")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def lock_path(target: Path) -> Path:

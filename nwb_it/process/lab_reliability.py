@@ -25,9 +25,9 @@ halves are then scored with the vectorised :func:`~nwb_it.process.splits.split_h
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..core.params import ReliabilityParams
+from ..core.progress import progress_bar
 from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
 from .reliability import summarize
@@ -135,7 +135,7 @@ def lab_reliability(spikes: SpikeTrains, pres: Presentations, params: Reliabilit
     n_pres = len(pres)
     r_true = np.empty((spikes.n_units, params.n_perm))
     r_null = np.empty((spikes.n_units, params.n_perm))
-    for u in tqdm(range(spikes.n_units), desc="reliability (lab)", unit="unit", disable=not progress,
+    for u in progress_bar(range(spikes.n_units), desc="reliability (lab)", unit="unit", enabled=progress,
                   leave=False):
         rel, owner = onset_aligned(np.sort(spikes.unit(u)), pres, resolution)
         hist = lab_histograms(rel, owner, n_pres)

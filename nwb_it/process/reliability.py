@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse
-from tqdm.auto import tqdm
 
 from ..core.numeric import nan_quiet
 from ..core.params import FIRST_STAGE_DEALS, ReliabilityParams
+from ..core.progress import progress_bar
 from ..core.results import AlignedCounts, ReliabilityResult
 from .splits import (
     draw_keys,
@@ -259,7 +259,7 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
     observed, p_value = np.empty(n_units), np.empty(n_units)
-    with tqdm(total=n_units, desc="reliability", unit="unit", disable=not progress, leave=False) as bar:
+    with progress_bar(total=n_units, desc="reliability", unit="unit", enabled=progress) as bar:
         for rows, present in observation_groups(aligned):
             true_ranks = presentation_ranks(true_keys, present, clip_of)
             null_ranks = presentation_ranks(null_keys, present, clip_of) if params.null == "once" else None

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import usable_cores
+from ..core.progress import progress_bar
 
 Job = Callable[[Path], "str | tuple[str, str]"]
 CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
@@ -199,12 +200,10 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     >>> [o.status for o in outcomes]                                                 # doctest: +SKIP
     ['ok', 'ok']
     """
-    from tqdm.auto import tqdm
-
     paths = _unique(paths)
     if workers is not None and workers < 1:
         raise NwbItError(f"`workers={workers}`: at least 1")
-    bar = tqdm(total=len(paths), desc=desc, unit="session", disable=not progress or len(paths) < 2)
+    bar = progress_bar(total=len(paths), desc=desc, unit="session", enabled=progress and len(paths) > 1)
     outcomes: list[Outcome | None] = [None] * len(paths)
     try:
         here = scheduler is None and (workers == 1 or len(paths) == 1 or usable_cores() == 1)

@@ -73,7 +73,8 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     made, found = truth.responsive, rel.responsive
     read = truth.readout[np.isin(np.arange(n_units), enc.unit_ids)]
     result.nwb = nwb
-    result.files = {"session (.mat)": mat, "frames": frames, "NWB": nwb, "hidden_states": out_dir / "hidden_states.npy",
+    result.files = {"session (.mat)": mat, "frames": frames, "model": model_dir, "NWB": nwb,
+                    "hidden_states": out_dir / "hidden_states.npy",
                     "heatmaps": figures / "heatmaps", "activations": figures / "activations",
                     "compare": figures / "compare"}
     result.summary = {

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ..core.progress import progress_bar
 from ..nwb.atomic import atomic_output, refuse_existing
 
 
@@ -27,12 +28,10 @@ def save_figure(fig: Figure, path: str | Path, fmt: str = "png", overwrite: bool
 def save_figures(makers: dict[Path, Callable[[], Figure]], fmt: str = "png", overwrite: bool = False,
                  progress: bool = False, force: bool = False) -> list[Path]:
     """Draw and save each figure in turn, refusing before writing any if one exists and ``overwrite`` is off."""
-    from tqdm.auto import tqdm
-
     for path in makers:
         refuse_existing(path, overwrite, force)
     return [save_figure(make(), path, fmt, overwrite, force)
-            for path, make in tqdm(makers.items(), desc="figures", disable=not progress, leave=False)]
+            for path, make in progress_bar(makers.items(), desc="figures", enabled=progress)]
 
 
 def manifest_path(folder: Path, verb: str) -> Path:

@@ -9,9 +9,9 @@ from typing import Any
 
 import h5py
 import numpy as np
-from tqdm.auto import tqdm
 
 from ...core.errors import NwbItError
+from ...core.progress import progress_bar
 from ...core.session import Session
 from .decode import cell_elements, decode_h5, decode_v5, nested_spike_cells, struct_field_names, walk_spike_cells
 from .limits import max_bytes
@@ -101,7 +101,7 @@ def _read_v73(path: Path, layout: SourceLayout, progress: bool):
         if not isinstance(spikes_ds, h5py.Dataset) or spikes_ds.attrs.get("MATLAB_class") != b"cell":
             raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)
         n_units = int(np.prod(spikes_ds.shape))
-        with tqdm(total=n_units, desc=f"reading {path.name}", unit="unit", disable=not progress, leave=False) as bar:
+        with progress_bar(total=n_units, desc=f"reading {path.name}", unit="unit", enabled=progress) as bar:
             spikes = walk_spike_cells(f, spikes_ds, path, bar.update)
     return fields, spikes
 

@@ -1,0 +1,27 @@
+"""One way to show progress on long work: a tqdm bar on a terminal, nothing in logs and pipes.
+
+A bar drawn into a pipe or a log file cannot erase itself: it leaves every intermediate
+state behind (``360/361``, ``100% 3/3`` twice). So bars are shown only when standard
+error is a terminal, and cleared when done.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from tqdm.auto import tqdm
+
+
+def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", unit: str = "it",
+                 enabled: bool = True) -> tqdm:
+    """A tqdm bar when ``enabled`` and standard error is a terminal; a silent one otherwise.
+
+    Examples
+    --------
+    >>> with progress_bar(total=3, desc="units", enabled=False) as bar:
+    ...     bar.update(3)
+    >>> bar.n
+    3
+    """
+    shown = enabled and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not shown, leave=False)
