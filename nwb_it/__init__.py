@@ -13,8 +13,9 @@ from .formats.l2str import L2StrSource, SourceLayout, read_session
 from .nwb.session_file import build_nwbfile
 from .nwb.source_fields import read_source_fields
 from .steps.convert import convert_session
+from .steps.demo import example_metadata_path
 
 __version__ = package_version()
 
 __all__ = ["L2StrSource", "NwbItError", "Session", "SourceLayout", "__version__", "build_nwbfile", "convert_session",
-           "read_session", "read_source_fields", "write_example_session"]
+           "example_metadata_path", "read_session", "read_source_fields", "write_example_session"]

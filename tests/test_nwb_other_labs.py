@@ -1,69 +1,21 @@
 """Analyses on NWB files nwb_it did not write: start_time = onset, Allen-style presentations, partial units."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import numpy as np
 import pytest
-from pynwb import NWBHDF5IO, NWBFile
-from pynwb.epoch import TimeIntervals
+from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
 from nwb_it.core.params import PresentationSpec, ReliabilityParams
+from nwb_it.examples.other_lab import DRIVEN, N_STIM, write_other_lab_file
 from nwb_it.nwb.recording import read_aligned, read_presentations
 from nwb_it.nwb.results import read_reliability
 from nwb_it.steps.reliability import run_reliability
 
-N_UNITS, N_STIM = 8, 12
-DRIVEN = np.array([True, True, True, True, False, False, False, False])
-
-
-def _spikes(rng, onsets, stim):
-    """Driven units: a stimulus-specific bump 60-160 ms after onset; the others a flat 8 spikes/s."""
-    gain = rng.gamma(2, 60, (N_UNITS, N_STIM)) * DRIVEN[:, None]
-    out = []
-    for u in range(N_UNITS):
-        t = [rng.uniform(0, onsets[-1] + 2, rng.poisson(8 * (onsets[-1] + 2)))]
-        for onset, s in zip(onsets, stim):
-            t.append(onset + rng.uniform(0.06, 0.16, rng.poisson(gain[u, s] * 0.1)))
-        out.append(np.sort(np.concatenate(t)))
-    return out
-
-
-def build_file(path, layout: str, partial_unit: bool = False):
-    """A file written with pynwb only; presentations in random order, ragged repeats."""
-    rng = np.random.default_rng(5)
-    stim = rng.permutation(np.repeat(np.arange(N_STIM), 6))[: N_STIM * 6 - 5]        # ragged: 5 dropped
-    onsets = 1.0 + np.arange(stim.size) * 0.6 + rng.uniform(0, 0.05, stim.size)
-    nwb = NWBFile(session_description="another lab", identifier="x", session_start_time=datetime(
-        2024, 1, 1, tzinfo=timezone.utc))
-    spikes = _spikes(rng, onsets, stim)
-    session_end = onsets[-1] + 2
-    for u, t in enumerate(spikes):
-        obs = [[0.0, session_end / 2]] if (partial_unit and u == 0) else [[0.0, session_end]]
-        if partial_unit and u == 0:
-            t = t[t < session_end / 2]
-        nwb.add_unit(spike_times=t, obs_intervals=obs)
-    names = np.array([f"img_{s:02d}.png" for s in stim])
-    if layout == "trials":                       # start_time = onset, stop_time = stimulus offset (0.2 s)
-        nwb.add_trial_column("image", "stimulus image")
-        for onset, name in zip(onsets, names):
-            nwb.add_trial(start_time=onset, stop_time=onset + 0.2, image=name)
-    else:                                        # Allen-style: /intervals/natural_scenes_presentations
-        table = TimeIntervals(name="natural_scenes_presentations", description="Allen-style presentations")
-        table.add_column("image_index", "index of the image")
-        order = rng.permutation(stim.size)       # rows in any order
-        for i in order:
-            table.add_row(start_time=onsets[i], stop_time=onsets[i] + 0.25, image_index=float(stim[i]))
-        nwb.add_time_intervals(table)
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
-    return stim, onsets
-
 
 def test_trials_with_start_time_as_onset_and_a_string_column(tmp_path, capsys):
     path = tmp_path / "other.nwb"
-    stim, onsets = build_file(path, "trials")
+    stim, onsets = write_other_lab_file(path, "trials")
     spec = PresentationSpec(stimulus_column="image")
     with NWBHDF5IO(str(path), "r") as io:
         f = io.read()
@@ -89,7 +41,7 @@ def test_trials_with_start_time_as_onset_and_a_string_column(tmp_path, capsys):
 
 def test_allen_style_presentations_table(tmp_path):
     path = tmp_path / "allen.nwb"
-    stim, _ = build_file(path, "allen")
+    stim, _ = write_other_lab_file(path, "allen")
     spec = PresentationSpec(intervals="natural_scenes_presentations", stimulus_column="image_index")
     res = run_reliability(path, ReliabilityParams(n_perm=30), presentations=spec)
     assert res.responsive[DRIVEN].all() and not res.responsive[~DRIVEN].any()
@@ -106,7 +58,7 @@ def test_allen_style_presentations_table(tmp_path):
 
 def test_unit_observed_for_part_of_the_session(tmp_path):
     path = tmp_path / "partial.nwb"
-    stim, onsets = build_file(path, "trials", partial_unit=True)
+    stim, onsets = write_other_lab_file(path, "trials", partial_unit=True)
     spec = PresentationSpec(stimulus_column="image")
     with NWBHDF5IO(str(path), "r") as io:
         aligned = read_aligned(io.read(), spec=spec)
