@@ -27,6 +27,7 @@ from pynwb import NWBFile
 from ..core.errors import NwbItError
 from ..core.params import PresentationSpec
 from ..core.recording import Presentations
+from .source_fields import read_source_fields
 
 NWB_IT_ONSET = "stimulus_onset"
 SHOWN_ROWS = 5
@@ -152,6 +153,25 @@ def _own_indices(table, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         twice[np.flatnonzero(keep)[np.isin(pair, pair[first[count > 1]])]] = True
         raise NwbItError(f"/intervals/{table.name}: one (stimulus_index, repeat) on several rows ({_rows(twice)})")
     return clip.astype(np.int64), repeat.astype(np.int64)
+
+
+def _source_items(nwb: NWBFile) -> dict[str, int]:
+    """Every item name of the source (field ``itemnames``) -> its 0-based index, when the file keeps it."""
+    try:
+        items = read_source_fields(nwb).get("itemnames")
+    except KeyError:
+        return {}
+    if not isinstance(items, np.ndarray) or items.dtype != object:
+        return {}
+    return {str(name): i for i, name in enumerate(items.reshape(-1, order="F")) if isinstance(name, str)}
+
+
+def file_clips(nwb: NWBFile, pres: Presentations) -> dict[str, int]:
+    """Every clip the file knows -> its clip index: those presented, and for nwb_it's own files the source's
+    items never shown (a clip with zero repeats)."""
+    index = _source_items(nwb) if pres.bounded else {}
+    index.update(zip(pres.names.tolist(), np.asarray(pres.clip).tolist()))
+    return index
 
 
 def occurrence_repeat(clip: np.ndarray, onset: np.ndarray) -> np.ndarray:

@@ -8,9 +8,10 @@ from ..core.errors import NwbItError
 from ..core.params import RESPONSE_BIN, RESPONSE_WINDOW, PresentationSpec
 from ..core.recording import SpikeTrains
 from ..core.results import AlignedCounts
-from .presentations import occurrence_repeat, presentations_table, read_presentations
+from .presentations import file_clips, occurrence_repeat, presentations_table, read_presentations
 
-__all__ = ["occurrence_repeat", "presentations_table", "read_aligned", "read_presentations", "read_spike_trains"]
+__all__ = ["file_clips", "occurrence_repeat", "presentations_table", "read_aligned", "read_presentations",
+           "read_spike_trains"]
 
 def read_spike_trains(nwb: NWBFile) -> SpikeTrains:
     """Every unit's spike times (flat) with the bounds of each unit's run, names and observation intervals."""

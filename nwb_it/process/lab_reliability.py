@@ -135,8 +135,7 @@ def lab_reliability(spikes: SpikeTrains, pres: Presentations, params: Reliabilit
     n_pres = len(pres)
     r_true = np.empty((spikes.n_units, params.n_perm))
     r_null = np.empty((spikes.n_units, params.n_perm))
-    for u in progress_bar(range(spikes.n_units), desc="reliability (lab)", unit="unit", enabled=progress,
-                  leave=False):
+    for u in progress_bar(range(spikes.n_units), desc="reliability (lab)", unit="unit", enabled=progress):
         rel, owner = onset_aligned(np.sort(spikes.unit(u)), pres, resolution)
         hist = lab_histograms(rel, owner, n_pres)
         total = np.bincount(owner, minlength=n_pres)

@@ -26,8 +26,7 @@ from ..models.windows import extract
 from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..nwb.io import reading, replace_in_module
-from ..nwb.recording import read_presentations
-from ..nwb.source_fields import read_source_fields
+from ..nwb.recording import file_clips, read_presentations
 from .batch import Outcome, run_job
 
 
@@ -83,24 +82,10 @@ def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrit
         np.save(fh, acts.layers[layer])
 
 
-def _source_item_index(nwb) -> dict[str, int]:
-    """Every item name of the source (field ``itemnames``) -> its 0-based index, when the file keeps it."""
-    try:
-        items = read_source_fields(nwb).get("itemnames")
-    except KeyError:
-        return {}
-    if not isinstance(items, np.ndarray) or items.dtype != object:
-        return {}
-    return {str(name): i for i, name in enumerate(items.reshape(-1, order="F")) if isinstance(name, str)}
-
-
 def session_clips(nwb_path: str | Path, presentations: PresentationSpec = PresentationSpec()) -> dict[str, int]:
     """Every clip name of the session -> its clip index (shown clips, and for nwb_it's files the source's items)."""
     with reading(nwb_path) as nwb:
-        pres = read_presentations(nwb, presentations)
-        index = _source_item_index(nwb) if pres.bounded else {}   # clips never shown: only in the source's items
-    index.update(zip(pres.names.tolist(), pres.clip.tolist()))
-    return index
+        return file_clips(nwb, read_presentations(nwb, presentations))
 
 
 def _target_names(nwb_path: Path, keys: list[str], clip_map: dict[str, str] | None, frames: Path,

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..core.params import HeatmapParams, PresentationSpec
 from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
-from ..nwb.recording import read_aligned
+from ..nwb.recording import file_clips, read_aligned, read_presentations
 from ..nwb.results import read_reliability_or_none
 from ..process.selection import select_units
 from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
@@ -53,13 +53,14 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
         result = read_reliability_or_none(nwb)
         aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units),
                                presentations)
+        every_clip = file_clips(nwb, read_presentations(nwb, presentations))
     if params.clip_duration:
         durations = {int(c): params.clip_duration for c in aligned.clip_index}
     makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, title, durations)}
     for row in range(len(aligned.unit_ids)):
         name = f"unit{aligned.unit_ids[row]:04d}_{safe_name(aligned.unit_names[row])}.{fmt}"
         makers[out_dir / "units" / name] = (
-            lambda row=row: unit_figure(aligned, row, how, title, durations))
+            lambda row=row: unit_figure(aligned, row, how, title, durations, every_clip))
     if result is not None:
         makers[out_dir / f"r2_true_vs_null.{fmt}"] = lambda: histogram_figures(result, title)[0]
         makers[out_dir / f"dprime.{fmt}"] = lambda: histogram_figures(result, title)[1]

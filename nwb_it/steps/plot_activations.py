@@ -34,10 +34,12 @@ def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "la
         sel = acts.clip_of_window == c
         n_clip = int(last[sel].max()) - pad + 1       # the last window ends pad frames after the clip
         in_clip[sel] = (last[sel] >= 0) & (last[sel] < n_clip)
-        title = f"clip {key} ({acts.stimulus_names[c]}): layer {layer}"
+        name = acts.stimulus_names[c]
+        title = f"clip {key}{'' if name == key else f' (trials: {name})'}: {family} layer {layer}"
         makers[out_dir / "clips" / f"clip_{safe_name(key)}.{fmt}"] = (
             lambda sel=sel, n_clip=n_clip, title=title: clip_figure(values[sel], time[sel], last[sel], n_clip, title))
     title = f"{family} layer {layer}: windows of {len(acts.clip_keys)} clips"
-    makers = {out_dir / f"pca_trajectory.{fmt}": lambda: pca_figure(values, acts.clip_of_window, in_clip, title),
+    makers = {out_dir / f"pca_trajectory.{fmt}": lambda: pca_figure(values, acts.clip_of_window, in_clip, title,
+                                                                    list(acts.clip_keys)),
               **makers}
     return save_figure_folder(out_dir, "plot-activations", makers, fmt, overwrite, progress, force)

@@ -53,10 +53,18 @@ def score_vs_ceiling_figure(enc: EncodingResult, title: str) -> Figure:
 
 
 def rdm_figure(res: RSAResult, title: str, model_name: str = "model") -> Figure:
-    fig, axes = new_figure(1, 2, figsize=(10, 4.6))
+    """The neural and model RDMs side by side, clips named on both axes (every k-th when there are many)."""
+    n = len(res.clip_names)
+    side = min(14.0, max(4.6, 0.14 * n + 2.5))
+    fig, axes = new_figure(1, 2, figsize=(2 * side + 1, side))
+    step = max(1, int(np.ceil(n / 50)))
+    ticks = np.arange(0, n, step)
+    names = [res.clip_names[i] for i in ticks]
     for ax, rdm, name in zip(axes, (res.neural_rdm, res.model_rdm), ("IT population", model_name)):
         im = ax.imshow(rdm, cmap="viridis")
-        ax.set(title=f"{name} RDM", xlabel="clip", ylabel="clip")
+        ax.set_xticks(ticks, names, rotation=90, fontsize=6)
+        ax.set_yticks(ticks, names, fontsize=6)
+        ax.set(title=f"{name} RDM", xlabel="clip" + (f" (every {step}th named)" if step > 1 else ""), ylabel="clip")
         fig.colorbar(im, ax=ax, label="1 - Pearson r", fraction=0.046)
     fig.suptitle(f"{title}: Spearman rho = {res.rho:.2f}, noise ceiling {res.ceiling:.2f} "
                  f"(rho/ceiling {res.normalized:.2f})")

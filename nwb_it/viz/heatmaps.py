@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -26,7 +27,9 @@ def _heatmap(values: np.ndarray, edges: np.ndarray, how: str, cmap: str, offsets
     """Rows x time bins; clip onset dashed; each row's clip offset dotted where the clip length is known."""
     n_rows = values.shape[0]
     fig, ax = new_figure(figsize=(7.5, max(3, 0.16 * n_rows + 1.6)))
-    im = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=cmap, extent=(edges[0], edges[-1], n_rows, 0))
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="0.82")         # rows without data: light grey
+    im = ax.imshow(values, aspect="auto", interpolation="nearest", cmap=colours,
+                   extent=(edges[0], edges[-1], n_rows, 0))
     ax.axvline(0.0, color="w", lw=1.2, ls="--", label="clip onset")
     visible = offsets is not None and ((offsets >= edges[0]) & (offsets <= edges[-1])).any()
     if visible:
@@ -45,18 +48,18 @@ def _heatmap(values: np.ndarray, edges: np.ndarray, how: str, cmap: str, offsets
     return fig
 
 
-def clip_offsets(aligned: AlignedCounts, durations: dict[int, float] | None) -> np.ndarray | None:
-    """Each clip's length (s) in ``aligned``'s clip order; None when no length is known."""
+def clip_offsets(clip_index: np.ndarray, durations: dict[int, float] | None) -> np.ndarray | None:
+    """Each clip's length (s), for the clips ``clip_index``; None when no length is known."""
     if not durations:
         return None
-    return np.array([durations.get(int(c), np.nan) for c in aligned.clip_index])
+    return np.array([durations.get(int(c), np.nan) for c in clip_index])
 
 
 def population_figure(aligned: AlignedCounts, how: str = "zscore", title: str = "",
                       durations: dict[int, float] | None = None) -> Figure:
     """Units x time heatmap of clip-averaged rate, rows sorted by peak latency (unit names on the axis)."""
     rates, order = population_rates(aligned)
-    lengths = clip_offsets(aligned, durations)
+    lengths = clip_offsets(aligned.clip_index, durations)
     same = lengths is not None and np.isfinite(lengths).all() and np.ptp(lengths) < 1e-9
     offsets = np.full(order.size, lengths[0]) if same else None          # one offset only when all clips agree
     return _heatmap(normalize(rates[order], how, axis=1), aligned.edges, how, "viridis", offsets,
@@ -66,12 +69,23 @@ def population_figure(aligned: AlignedCounts, how: str = "zscore", title: str = 
 
 
 def unit_figure(aligned: AlignedCounts, row: int, how: str = "none", title: str = "",
-                durations: dict[int, float] | None = None) -> Figure:
-    """Clips x time heatmap of one unit's repeat-averaged rate; rows are the clips shown, named."""
-    labels = [f"{i}: {name}" for i, name in zip(aligned.clip_index, aligned.clip_names)]
-    return _heatmap(normalize(aligned.mean_rates()[row], how), aligned.edges, how, "magma",
-                    clip_offsets(aligned, durations), "clip (stimulus_index: name)",
-                    f"{title}\n{aligned.unit_names[row]} (unit {aligned.unit_ids[row]})", labels)
+                durations: dict[int, float] | None = None, all_clips: dict[str, int] | None = None) -> Figure:
+    """Clips x time heatmap of one unit's repeat-averaged rate, every clip of the file a named row.
+
+    ``all_clips`` (name -> stimulus_index): every clip the file knows, shown or not; clips never
+    presented get an empty (grey) row named "(never shown)", so no clip disappears silently.
+    """
+    shown = dict(zip((int(i) for i in aligned.clip_index), aligned.clip_names))
+    every = {**{int(i): name for name, i in (all_clips or {}).items()}, **shown}
+    index = np.array(sorted(every))
+    values = np.full((index.size, aligned.edges.size - 1), np.nan)
+    values[np.searchsorted(index, aligned.clip_index)] = normalize(aligned.mean_rates()[row], how)
+    labels = [f"{i}: {every[i]}" + ("" if i in shown else " (never shown)") for i in index]
+    missing = index.size - len(shown)
+    note = f"; {missing} clip(s) never shown (grey rows)" if missing else ""
+    return _heatmap(values, aligned.edges, how, "magma", clip_offsets(index, durations),
+                    "clip (stimulus_index: name)",
+                    f"{title}\n{aligned.unit_names[row]} (unit {aligned.unit_ids[row]}){note}", labels)
 
 
 def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figure, Figure]:
@@ -87,6 +101,7 @@ def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figur
     d = result.dprime[np.isfinite(result.dprime)]
     cutoff = result.params.cutoff
     ax.hist(d, bins=cutoff_bins(d, cutoff), color="tab:green")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))                 # a count of units
     ax.axvline(cutoff, color="k", ls="--", label=f"cutoff d' = {cutoff:g}")
     n_nan = int(np.isnan(result.dprime).sum())
     ax.set(xlabel="d'", ylabel="units",

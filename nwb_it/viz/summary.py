@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .save import new_figure
 
@@ -21,6 +22,7 @@ def responsive_figure(rows: list[dict]) -> Figure:
         ax.bar(x + offset, values, width=0.25, color=colour, label=key.replace("_", " "))
     ax.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
     ax.set(ylabel="units", title="units per session")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
 
