@@ -13,6 +13,7 @@ from nwb_it import convert_session
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import write_example_session
 from nwb_it.examples.null_session import null_aligned_counts
+from nwb_it.examples.other_lab import write_blank_and_images_file
 from nwb_it.nwb.recording import read_aligned
 from nwb_it.process.reliability import null_deal, reliability, split_half_r, split_positions
 from nwb_it.steps.reliability import run_reliability
@@ -136,28 +137,6 @@ def test_redealt_null_steadies_dprime_across_seeds():
     assert spread["redeal"] < spread["once"], spread
 
 
-def _blank_and_images_file(path, n_blank: int, n_images: int):
-    """A pynwb-only file: one blank shown ``n_blank`` times among ``n_images`` images shown once each."""
-    from datetime import datetime, timezone
-
-    from pynwb import NWBHDF5IO, NWBFile
-
-    rng = np.random.default_rng(0)
-    stim = np.concatenate([np.full(n_blank, "blank"), np.array([f"img{i:04d}" for i in range(n_images)])])
-    stim = stim[rng.permutation(stim.size)]
-    onset = 1.0 + np.arange(stim.size) * 0.5
-    nwb = NWBFile(session_description="x", identifier="x",
-                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
-    for _ in range(8):
-        nwb.add_unit(spike_times=np.sort(rng.uniform(0, onset[-1] + 2, int(5 * (onset[-1] + 2)))),
-                     obs_intervals=[[0.0, onset[-1] + 2]])
-    nwb.add_trial_column("stim", "stimulus")
-    for o, s in zip(onset, stim):
-        nwb.add_trial(start_time=o, stop_time=o + 0.4, stim=s)
-    with NWBHDF5IO(str(path), "w") as io:
-        io.write(nwb)
-
-
 def test_memory_follows_presentations_not_clips_times_repeats(tmp_path):
     """2000 blanks + 2000 images once: the dense (clip x repeat) layout asked for 2.98 GiB per array."""
     import resource
@@ -165,7 +144,7 @@ def test_memory_follows_presentations_not_clips_times_repeats(tmp_path):
     import sys
 
     path = tmp_path / "blank_and_images.nwb"
-    _blank_and_images_file(path, 2000, 2000)
+    write_blank_and_images_file(path, 2000, 2000)
 
     def cap():                                   # the child may not even reserve 2 GiB of address space
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))

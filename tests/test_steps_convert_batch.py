@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,6 +19,15 @@ def _yaml(tmp_path, meta=META):
     path = tmp_path / "meta.yaml"
     path.write_text(yaml.safe_dump(meta))
     return path
+
+
+def _two_days(mat, folder):
+    """One recording's file name in two day folders: ``day1/rec_...`` and ``day2/rec_...``."""
+    out = []
+    for day in ("day1", "day2"):
+        (folder / day).mkdir()
+        out.append(Path(shutil.copy(mat, folder / day / "rec_fixshortvid1_coco.mat")))
+    return out
 
 
 def _nwb_files(folder):
@@ -42,11 +52,7 @@ def test_sessions_of_one_stimulus_set_on_two_dates_become_two_files(small_mat, t
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_two_recordings_mapping_to_one_file_are_refused_before_anything_runs(small_mat, tmp_path, capsys,
                                                                               overwrite):
-    (tmp_path / "day1").mkdir()
-    (tmp_path / "day2").mkdir()
-    a, b = tmp_path / "day1" / "rec_fixshortvid1_coco.mat", tmp_path / "day2" / "rec_fixshortvid1_coco.mat"
-    shutil.copy(small_mat, a)
-    shutil.copy(small_mat, b)
+    a, b = _two_days(small_mat, tmp_path)
     out = tmp_path / "ds"
     argv = ["convert", str(a), str(b), "-o", str(out), "--metadata", str(_yaml(tmp_path))]
     assert main(argv + (["--overwrite"] if overwrite else [])) == 2
@@ -57,11 +63,7 @@ def test_two_recordings_mapping_to_one_file_are_refused_before_anything_runs(sma
 
 
 def test_session_table_gives_each_session_its_ids_and_times(small_mat, tmp_path):
-    (tmp_path / "day1").mkdir()
-    (tmp_path / "day2").mkdir()
-    a, b = tmp_path / "day1" / "rec_fixshortvid1_coco.mat", tmp_path / "day2" / "rec_fixshortvid1_coco.mat"
-    shutil.copy(small_mat, a)
-    shutil.copy(small_mat, b)
+    a, b = _two_days(small_mat, tmp_path)
     table = tmp_path / "sessions.csv"
     table.write_text("file,session_id,session_start_time,Subject.age,keywords\n"
                      f"{a},day1,2024-03-01T10:00:00-05:00,P7Y,IT cortex;video\n"

@@ -72,3 +72,28 @@ def write_other_lab_file(path: str | Path, layout: str = "allen", partial_unit: 
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return stim, onsets
+
+
+def write_blank_and_images_file(path: str | Path, n_blank: int = 2000, n_images: int = 2000, n_units: int = 8,
+                                seed: int = 0) -> Path:
+    """One blank shown ``n_blank`` times among ``n_images`` images shown once each, flat 5 spikes/s units.
+
+    Repeat counts as unequal as they get (trials column ``stim``): memory that followed
+    clips x the largest repeat count would grow with ``n_blank * n_images``.
+    """
+    rng = np.random.default_rng(seed)
+    stim = np.concatenate([np.full(n_blank, "blank"), np.array([f"img{i:05d}" for i in range(n_images)])])
+    stim = stim[rng.permutation(stim.size)]
+    onset = 1.0 + np.arange(stim.size) * 0.5
+    end = onset[-1] + 2
+    nwb = NWBFile(session_description="a blank among images shown once", identifier="blank-and-images",
+                  session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    for _ in range(n_units):
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, end, int(5 * end))), obs_intervals=[[0.0, end]])
+    nwb.add_trial_column("stim", "stimulus")
+    for o, s in zip(onset, stim):
+        nwb.add_trial(start_time=o, stop_time=o + 0.4, stim=s)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return Path(path)
+
