@@ -50,8 +50,9 @@ def _save(folder, make_net, processor, seed: int) -> Path:
     from ..models.base import quiet_transformers
 
     folder = Path(folder)
-    torch.manual_seed(seed)
-    net = make_net()
+    with torch.random.fork_rng(devices=[]):       # seeded for this model only: the caller's RNG state is kept
+        torch.manual_seed(seed)
+        net = make_net()
     with quiet_transformers():
         net.eval().save_pretrained(folder)
         processor.save_pretrained(folder)

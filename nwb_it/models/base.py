@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,7 +67,6 @@ def load_pretrained(model_cls, processor_cls, model: str | Path, ignore_missing:
     Never downloads. A checkpoint whose weights are missing (they would be random)
     is refused, except keys containing one of ``ignore_missing`` (e.g. a pre-training decoder).
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     local = Path(model).expanduser()
     source = str(local) if local.exists() else str(model)
     if not local.exists() and (str(model).startswith((".", "/", "~")) or str(model).count("/") > 1):
@@ -101,10 +99,24 @@ def prepare(net, device: str, dtype: str):
         if device != "cuda":
             raise NwbItError(f"`dtype={dtype}` is only offered on a GPU; use float32 on the CPU")
         net = net.to(getattr(torch, dtype))
-    if device == "cuda":
-        torch.backends.cudnn.allow_tf32 = False    # float32 parity with the CPU / the lab's script
-        torch.backends.cuda.matmul.allow_tf32 = False
     return net.to(device).eval()
+
+
+@contextlib.contextmanager
+def exact_float32(device: str) -> Iterator[None]:
+    """float32 matmuls without TF32 on a GPU (parity with the CPU and the lab's script) while the block runs;
+    torch's process-wide TF32 flags are restored after, so a caller's own setting survives."""
+    if device != "cuda":
+        yield
+        return
+    import torch
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def config_hash(net) -> str:
@@ -207,7 +219,8 @@ class FeatureExtractor(ABC):
 
     def forward(self, windows, layers: list[str], pool: str) -> dict[str, np.ndarray]:
         """Pooled activations of a batch of windows ``(batch, num_frames, 3, H, W)``: layer -> (batch, dim)."""
-        res = self.run(windows, any(n != "last" for n in layers))
+        with exact_float32(self.device):
+            res = self.run(windows, any(n != "last" for n in layers))
         out = {}
         for name in layers:
             hidden = res.last_hidden_state if name == "last" else res.hidden_states[int(name[5:])]

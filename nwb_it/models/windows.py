@@ -91,8 +91,7 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
                                                                                   settings.family)
     size, n_frames = ext.image_size, ext.num_frames
     names = ext.layer_names(settings.layers)
-    batch = batch_size_for(ext, settings)
-    torch.manual_seed(0)
+    batch = batch_size_for(ext, settings)         # the models run in eval mode: no random numbers are drawn
 
     rows, jobs, grey_rows = plan_windows(clips, n_frames, settings.pad)
     grey = ext.preprocess([grey_frame(size, settings.grey)])[0]

@@ -1,0 +1,49 @@
+"""Library calls leave the process as they found it: environment, RNG state, logger levels, torch flags."""
+from __future__ import annotations
+
+import logging
+import os
+
+import torch
+
+from nwb_it.core.params import ExtractionSettings, ReliabilityParams
+from nwb_it.examples.random_model import save_random_model
+from nwb_it.models.frames import discover_clips
+from nwb_it.models.windows import extract
+from nwb_it.nwb.io import reading
+from nwb_it.nwb.recording import read_aligned
+from nwb_it.process.reliability import reliability
+
+
+def _state():
+    import elephant.utils
+    from transformers.utils import logging as hf_logging
+
+    return {"environ": dict(os.environ), "torch_rng": torch.get_rng_state().clone(),
+            "tf32": (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32),
+            "elephant": elephant.utils.logger.level, "distributed": logging.getLogger("distributed").level,
+            "transformers": (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled())}
+
+
+def test_extraction_models_and_statistics_restore_process_state(small_nwb, tmp_path):
+    from nwb_it.examples import example_clip_names, write_example_frames
+
+    def work(run: int) -> None:
+        model = save_random_model(tmp_path / f"model{run}", "videomae", seed=3)
+        frames = write_example_frames(tmp_path / f"frames{run}", example_clip_names(3), n_frames=6)
+        extract(discover_clips(frames), ExtractionSettings(model=str(model), pad=2))
+        with reading(small_nwb) as nwb:
+            reliability(read_aligned(nwb), ReliabilityParams(n_perm=10))
+
+    environ = dict(os.environ)
+    work(0)                     # first imports may set their own state: the second run must change nothing
+    torch.manual_seed(1234)
+    before = _state()
+    work(1)
+    after = _state()
+    torch_own = {k for k in after["environ"] if k.startswith("TORCHINDUCTOR_")}   # torch's import notes its cache
+    changed = set(after["environ"].items()) ^ set(environ.items())
+    assert {k for k, _ in changed} <= torch_own, changed
+    assert torch.equal(after["torch_rng"], before["torch_rng"]), "the caller's torch random state is kept"
+    assert {k: v for k, v in after.items() if k not in ("environ", "torch_rng")} == \
+        {k: v for k, v in before.items() if k not in ("environ", "torch_rng")}
