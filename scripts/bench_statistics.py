@@ -31,9 +31,10 @@ def main() -> None:
     from nwb_it import convert_session, write_example_session
     from nwb_it.core.params import ReliabilityParams
     from nwb_it.examples.null_session import null_aligned_counts
-    from nwb_it.nwb import read_aligned, read_presentations, read_spike_trains
+    from nwb_it.nwb import read_presentations, read_spike_trains
     from nwb_it.process.lab_reliability import lab_reliability
     from nwb_it.process.reliability import reliability
+    from nwb_it.steps import read_aligned
 
     for null in ("redeal", "once"):
         p, resp = [], []

@@ -48,6 +48,61 @@ def test_process_imports_nothing_of_nwb_hdf5_or_plotting():
         assert all(m.split(".")[0] in {"core"} for m in relative), f"{module.name} reaches outside core: {relative}"
 
 
+def _nwb_it_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, top-level nwb_it package) of every import of nwb_it in a module, those inside functions included."""
+    rel = path.relative_to(PACKAGE).parts
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name.split(".")[1]) for a in node.names if a.name.startswith("nwb_it.")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                if node.module and node.module.startswith("nwb_it."):
+                    out.append((node.lineno, node.module.split(".")[1]))
+                continue
+            here = list(rel[:-1])[: len(rel) - node.level]
+            parts = here + (node.module.split(".") if node.module else [])
+            out += [(node.lineno, parts[0])] if parts else [(node.lineno, a.name) for a in node.names]
+    return [(line, name.removesuffix(".py")) for line, name in out]
+
+
+def test_every_layer_imports_only_its_own_package_and_the_layers_below():
+    import nwb_it
+
+    level = {pkg: i for i, names in enumerate(nwb_it.LAYERS) for pkg in names}
+    packages = {p.name.removesuffix(".py") for p in PACKAGE.iterdir()
+                if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem not in ("__init__",
+                                                                                                            "__main__"))}
+    assert packages == set(level), f"every package has a layer: {packages ^ set(level)}"
+    bad = []
+    for module in PACKAGE.rglob("*.py"):
+        own = module.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        if own in ("__init__", "__main__"):
+            continue                                 # the top: re-exports the public API
+        for line, target in _nwb_it_imports(module):
+            if target in level and target != own and level[target] >= level[own]:
+                bad.append(f"{module.relative_to(ROOT)}:{line} ({own}) imports {target}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_layer_order_is_stated_once_in_words_that_match():
+    import nwb_it
+
+    words = " -> ".join(" | ".join(names) for names in nwb_it.LAYERS)
+    assert words in nwb_it.__doc__, "the package docstring states LAYERS"
+    assert words in (ROOT / "README.md").read_text(), "the README's Layout states LAYERS"
+
+
+def test_the_layer_test_catches_an_upward_import(tmp_path, monkeypatch):
+    fake = PACKAGE / "core" / "_layer_probe.py"
+    fake.write_text("def f():\n    from ..steps import run_batch\n    return run_batch\n")
+    try:
+        with pytest.raises(AssertionError, match="_layer_probe.py:2 \\(core\\) imports steps"):
+            test_every_layer_imports_only_its_own_package_and_the_layers_below()
+    finally:
+        fake.unlink()
+
+
 def test_no_backend_chosen_or_pyplot_used_by_the_library():
     for module in PACKAGE.rglob("*.py"):
         text = module.read_text()

@@ -45,8 +45,9 @@ def test_store_binned_round_trip(small_nwb, tmp_path):
     import ndx_binned_spikes  # noqa: F401  (registers the extension's classes)
 
     from nwb_it.cli import main
-    from nwb_it.nwb.recording import read_aligned, read_presentations
+    from nwb_it.nwb.recording import read_presentations
     from nwb_it.nwb.validate import validate_nwb
+    from nwb_it.steps import read_aligned
 
     from .helpers import copy_to
 

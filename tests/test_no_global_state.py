@@ -11,8 +11,8 @@ from nwb_it.examples.random_model import save_random_model
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.windows import extract
 from nwb_it.nwb.io import reading
-from nwb_it.nwb.recording import read_aligned
 from nwb_it.process.reliability import reliability
+from nwb_it.steps import read_aligned
 
 
 def _state():

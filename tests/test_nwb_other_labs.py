@@ -8,8 +8,9 @@ from pynwb import NWBHDF5IO
 from nwb_it.cli import main
 from nwb_it.core.params import PresentationSpec, ReliabilityParams
 from nwb_it.examples.other_lab import DRIVEN, N_STIM, write_other_lab_file
-from nwb_it.nwb.recording import read_aligned, read_presentations
+from nwb_it.nwb.recording import read_presentations
 from nwb_it.nwb.results import read_reliability
+from nwb_it.steps import read_aligned
 from nwb_it.steps.reliability import run_reliability
 
 

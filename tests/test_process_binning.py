@@ -11,8 +11,9 @@ from pynwb import NWBHDF5IO
 
 from nwb_it import convert_session, read_session
 from nwb_it.examples import cell_array, write_mat73
-from nwb_it.nwb.recording import read_aligned, read_presentations, read_spike_trains
+from nwb_it.nwb.recording import read_presentations, read_spike_trains
 from nwb_it.process.binning import presentation_trains
+from nwb_it.steps import read_aligned
 
 from .helpers import META
 

@@ -14,8 +14,8 @@ from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import write_example_session
 from nwb_it.examples.null_session import null_aligned_counts
 from nwb_it.examples.other_lab import write_blank_and_images_file
-from nwb_it.nwb.recording import read_aligned
 from nwb_it.process.reliability import null_deal, reliability, split_half_r, split_positions
+from nwb_it.steps import read_aligned
 from nwb_it.steps.reliability import run_reliability
 
 from .helpers import META

@@ -6,8 +6,9 @@ from pynwb import NWBHDF5IO
 
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.core.results import RSAResult
-from nwb_it.nwb.recording import file_clips, read_aligned, read_presentations
+from nwb_it.nwb.recording import file_clips, read_presentations
 from nwb_it.process.reliability import reliability
+from nwb_it.steps import read_aligned
 from nwb_it.viz.activations import pca_figure
 from nwb_it.viz.compare import rdm_figure
 from nwb_it.viz.heatmaps import histogram_figures, unit_figure

@@ -45,7 +45,7 @@ def _example(sub) -> None:
 
     def run(args) -> int:
         from ..examples import example_clip_names, write_example_frames, write_example_session
-        from ..nwb.atomic import atomic_output
+        from ..io.atomic import atomic_output
 
         if not (1 <= args.units <= 256 and 1 <= args.clips <= 200 and 1 <= args.repeats <= 8):
             raise NwbItError("--units 1-256, --clips 1-200, --repeats 1-8")
@@ -79,7 +79,7 @@ def _example_model(sub) -> None:
 
     def run(args) -> int:
         from ..examples.random_model import save_random_model
-        from ..nwb.atomic import atomic_folder
+        from ..io.atomic import atomic_folder
 
         with atomic_folder(args.out, args.overwrite, args.force) as tmp:
             save_random_model(tmp, args.family, args.seed)
@@ -129,7 +129,7 @@ def _validate(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from ..nwb.atomic import TEMP_PATTERN
+        from ..io.atomic import TEMP_PATTERN
         from .jobs import validate_job
 
         # a folder's nwb_it temporaries (a write in progress, or a killed one's leftovers) are not files to check
@@ -152,7 +152,7 @@ def _demo(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
 
     def run(args) -> int:
-        from ..steps.demo import run_demo
+        from ..examples.demo import run_demo
 
         result = run_demo(args.out_dir, args.model, args.units, args.clips, args.repeats, overwrite=args.overwrite)
         for key, value in result.summary.items():

@@ -11,7 +11,7 @@ import numpy as np
 
 @dataclass
 class Session:
-    """One recording session, as read from an ``L2_str`` MAT file.
+    """One recording session, as a source format reads it (the lab's ``L2_str`` MAT struct is one).
 
     Spike times are kept flat (one float64 array) with a count per
     (unit, presentation), so every operation on them can be vectorised.
@@ -38,6 +38,15 @@ class Session:
         The MAT file's text header ("MATLAB 7.3 MAT-file, ... Created on: ...").
     created : datetime or None
         The header's ``Created on`` date (naive: MAT headers carry no timezone).
+    format : str
+        The source format, in words (e.g. "MATLAB 7.3").
+    struct : str
+        The name the source gives the whole session (e.g. ``L2_str``), for descriptions.
+    clip_field : str
+        The source field naming the clips (e.g. ``itemnames``), for descriptions.
+    order_field : str or None
+        The field in ``fields`` that gives each presentation's trial number, if any: the NWB
+        trials are laid on the clock in its order (else in clip order).
 
     Examples
     --------
@@ -58,6 +67,9 @@ class Session:
     header: str = ""
     created: datetime | None = None
     format: str = ""
+    struct: str = "session"
+    clip_field: str = "clip names"
+    order_field: str | None = None
 
     def __post_init__(self) -> None:
         self.n_repeats = np.asarray(self.n_repeats, dtype=np.int64)

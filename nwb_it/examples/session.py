@@ -14,6 +14,7 @@ all, and every spike time lies on a 30 kHz grid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,11 @@ class ExampleTruth:
 # rate grid for read-out units: (n_readout, n_clips, n_grid) spikes/s on GRID_T
 GRID_DT = 0.001
 GRID_T = np.arange(SPIKE_WINDOW[0], SPIKE_WINDOW[1] + GRID_DT / 2, GRID_DT)
+
+
+def example_metadata_path() -> Path:
+    """The example metadata YAML shipped with the package (what ``meta.yaml`` looks like)."""
+    return Path(str(resources.files("nwb_it") / "data" / "example_metadata.yaml"))
 
 
 def example_clip_names(n_clips: int) -> list[str]:

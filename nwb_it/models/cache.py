@@ -146,7 +146,7 @@ def _manifest(key: str, acts: Activations, arrays: dict[str, np.ndarray]) -> dic
 
 def store_cached(cache_dir: str | Path, key: str, acts: Activations) -> Path:
     """Write one entry atomically (a concurrent run writing the same key leaves one whole file)."""
-    from ..nwb.atomic import atomic_output
+    from ..io.atomic import atomic_output
 
     path = entry_path(cache_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pynwb import NWBHDF5IO, NWBFile
 
 from ..core.errors import NwbItError
-from .atomic import atomic_output, locked, refuse_existing
+from ..io.atomic import atomic_output, locked, refuse_existing
 
 
 def open_nwb(path: str | Path) -> NWBHDF5IO:

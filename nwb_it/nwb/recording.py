@@ -5,13 +5,10 @@ import numpy as np
 from pynwb import NWBFile
 
 from ..core.errors import NwbItError
-from ..core.params import RESPONSE_BIN, RESPONSE_WINDOW, PresentationSpec
 from ..core.recording import SpikeTrains
-from ..core.results import AlignedCounts
 from .presentations import file_clips, occurrence_repeat, presentations_table, read_presentations
 
-__all__ = ["file_clips", "occurrence_repeat", "presentations_table", "read_aligned", "read_presentations",
-           "read_spike_trains"]
+__all__ = ["file_clips", "occurrence_repeat", "presentations_table", "read_presentations", "read_spike_trains"]
 
 def read_spike_trains(nwb: NWBFile) -> SpikeTrains:
     """Every unit's spike times (flat) with the bounds of each unit's run, names and observation intervals."""
@@ -30,19 +27,3 @@ def read_spike_trains(nwb: NWBFile) -> SpikeTrains:
         ends = np.asarray(units.obs_intervals_index.data[:], dtype=np.int64)
         obs = np.split(flat, ends[:-1])
     return SpikeTrains(times=times, bounds=bounds, names=names, obs_intervals=obs)
-
-
-def read_aligned(nwb: NWBFile, window: tuple[float, float] = RESPONSE_WINDOW, bin_size: float = RESPONSE_BIN,
-                 units: np.ndarray | None = None, spec: PresentationSpec = PresentationSpec()) -> AlignedCounts:
-    """Onset-aligned binned counts of an open NWB file (see :func:`nwb_it.process.binning.bin_aligned`).
-
-    Examples
-    --------
-    >>> from pynwb import NWBHDF5IO                                          # doctest: +SKIP
-    >>> with NWBHDF5IO("sub-coco_ses-fixshortvid1_ecephys.nwb") as io:      # doctest: +SKIP
-    ...     read_aligned(io.read(), (-0.05, 0.30), 0.05).counts.shape     # units, clips, repeats, bins
-    (256, 199, 8, 7)
-    """
-    from ..process.binning import bin_aligned
-
-    return bin_aligned(read_spike_trains(nwb), read_presentations(nwb, spec), window, bin_size, units)

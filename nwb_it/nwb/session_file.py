@@ -18,7 +18,6 @@ from pynwb.misc import Units
 from ..core.errors import NwbItError
 from ..core.provenance import package_version
 from ..core.session import Session
-from ..formats.l2str.reader import SourceLayout
 from .source_fields import source_fields_table
 from .timeline import Timeline, make_timeline, per_presentation_values
 
@@ -55,7 +54,7 @@ def _add_electrodes(nwb: NWBFile, session: Session, meta: dict) -> np.ndarray:
     return np.searchsorted(unique, channels)
 
 
-def _trials(session: Session, timeline: Timeline, layout: SourceLayout) -> TimeIntervals:
+def _trials(session: Session, timeline: Timeline) -> TimeIntervals:
     """One row per presentation in trial order, columns built from arrays (no per-row add_trial)."""
     order = timeline.order
     clip, rep = session.presentation_clip[order], session.presentation_repeat[order]
@@ -65,7 +64,7 @@ def _trials(session: Session, timeline: Timeline, layout: SourceLayout) -> TimeI
         VectorData(name="stop_time", description="End of the presentation's window (s).", data=timeline.stop[order]),
         VectorData(name="stimulus_onset", description="Clip onset on the session clock (s): the source's spike "
                    "times are relative to this instant.", data=timeline.onset[order]),
-        VectorData(name="stimulus_name", description=f"Clip name (source field {layout.itemnames}).",
+        VectorData(name="stimulus_name", description=f"Clip name (source field {session.clip_field}).",
                    data=[session.clip_names[c] for c in clip]),
         VectorData(name="stimulus_index", description="0-based index of the clip in the source's item list.",
                    data=clip.astype(np.int64)),
@@ -77,7 +76,7 @@ def _trials(session: Session, timeline: Timeline, layout: SourceLayout) -> TimeI
         if values is not None and values.size == session.n_presentations:
             columns.append(VectorData(
                 name=name if name not in TRIAL_COLUMNS else f"source_{name}", data=values[order],
-                description=f"Source field {layout.struct}.{name}: this presentation's value, as in the source "
+                description=f"Source field {session.struct}.{name}: this presentation's value, as in the source "
                             "(one value per clip repeat there; meaning not documented)."))
     return TimeIntervals(name="trials", description="One row per clip presentation (clip x repeat), in trial "
                          "order on the session clock laid out by nwb_it (see general/stimulus).", columns=columns,
@@ -123,11 +122,15 @@ def new_nwbfile(metadata: dict) -> NWBFile:
     return NWBFile(subject=Subject(**subject_meta), **nwb_meta)
 
 
-def add_session(nwb: NWBFile, session: Session, meta: dict, layout: SourceLayout = SourceLayout()) -> None:
-    """Electrodes, units, trials (presentations on one clock) and the source's other fields of ``session``."""
+def add_session(nwb: NWBFile, session: Session, meta: dict) -> None:
+    """Electrodes, units, trials (presentations on one clock) and the source's other fields of ``session``.
+
+    Format-neutral: what it needs of the source (names for descriptions, the trial-order
+    field) comes from the :class:`~nwb_it.core.session.Session` itself.
+    """
     if session.n_presentations == 0:
         raise NwbItError("the session has no presentation (every clip has zero repeats)", session.source_path)
-    timeline = make_timeline(session, layout.trialnum)
+    timeline = make_timeline(session, session.order_field)
     if not nwb.stimulus_notes:
         nwb.stimulus_notes = (
             f"The source has no absolute clock. nwb_it laid the presentations on one: in {timeline.ordered_by} "
@@ -137,18 +140,18 @@ def add_session(nwb: NWBFile, session: Session, meta: dict, layout: SourceLayout
         name = session.source_path.name if session.source_path else "?"
         nwb.notes = (f"Converted by nwb_it {package_version()} from {name} ({session.format}; "
                                f"header: {session.header!r}).")
-    nwb.trials = _trials(session, timeline, layout)
+    nwb.trials = _trials(session, timeline)
     electrode = _add_electrodes(nwb, session, meta)
     _add_units(nwb, session, timeline, electrode, float(meta["Units"]["resolution"]))
-    table = source_fields_table(session.fields, layout.struct)
+    table = source_fields_table(session.fields, session.struct)
     if len(table):
         misc = nwb.processing.get("misc") or nwb.create_processing_module(
             "misc", "Source data kept verbatim by nwb_it.")
         misc.add(table)
 
 
-def build_nwbfile(session: Session, meta: dict, layout: SourceLayout = SourceLayout()) -> NWBFile:
+def build_nwbfile(session: Session, meta: dict) -> NWBFile:
     """The in-memory NWB file for a session and validated metadata (see ``nwb.metadata.build_metadata``)."""
     nwb = new_nwbfile(meta)
-    add_session(nwb, session, meta, layout)
+    add_session(nwb, session, meta)
     return nwb

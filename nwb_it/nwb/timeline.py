@@ -33,12 +33,12 @@ class Timeline:
     lo: float
     hi: float
     stride: float
-    ordered_by: str          # "trialnum" or "clip order"
+    ordered_by: str          # the order field's name (e.g. "trialnum") or "clip order"
 
 
-def presentation_order(session: Session, trialnum: str = "trialnum") -> tuple[np.ndarray, str]:
-    """Trial order from the ``trialnum`` field when it gives one number per presentation."""
-    values = per_presentation_values(session, session.fields.get(trialnum))
+def presentation_order(session: Session, trialnum: str | None = "trialnum") -> tuple[np.ndarray, str]:
+    """Trial order from the ``trialnum`` field when it gives one number per presentation (None: clip order)."""
+    values = per_presentation_values(session, session.fields.get(trialnum)) if trialnum else None
     if values is not None and values.dtype.kind in "fiu" and np.isfinite(values).all() \
             and np.unique(values).size == values.size:
         return np.argsort(values, kind="stable"), trialnum
@@ -60,7 +60,7 @@ def per_presentation_values(session: Session, value) -> np.ndarray | None:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def make_timeline(session: Session, trialnum: str = "trialnum", gap: float = GAP_S) -> Timeline:
+def make_timeline(session: Session, trialnum: str | None = "trialnum", gap: float = GAP_S) -> Timeline:
     order, ordered_by = presentation_order(session, trialnum)
     times = session.spike_times
     lo = min(MIN_WINDOW[0], float(times.min()) if times.size else 0.0)

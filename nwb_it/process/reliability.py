@@ -243,7 +243,7 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
 
     Examples
     --------
-    >>> from nwb_it.nwb import read_aligned                                        # doctest: +SKIP
+    >>> from nwb_it.steps import read_aligned                                      # doctest: +SKIP
     >>> res = reliability(read_aligned(nwbfile))                                  # doctest: +SKIP
     >>> res.to_dataframe().query("responsive").shape[0]                           # doctest: +SKIP
     75

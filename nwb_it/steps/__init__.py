@@ -2,6 +2,7 @@
 
 These are what the command line and the Python API call.
 """
+from .aligned import read_aligned
 from .batch import Outcome, run_batch
 from .compare import run_compare
 from .convert import convert_session, convert_source
@@ -10,5 +11,5 @@ from .heatmaps import make_heatmaps
 from .plot_activations import plot_activations
 from .reliability import run_reliability
 
-__all__ = ["Outcome", "convert_session", "convert_source", "make_heatmaps", "plot_activations", "run_batch",
-           "run_compare", "run_extract", "run_extract_many", "run_reliability"]
+__all__ = ["Outcome", "convert_session", "convert_source", "make_heatmaps", "plot_activations", "read_aligned",
+           "run_batch", "run_compare", "run_extract", "run_extract_many", "run_reliability"]

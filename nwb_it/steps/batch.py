@@ -156,7 +156,7 @@ class BatchInterrupted(KeyboardInterrupt):
 
 def remove_partial_outputs(folders: Sequence[Path]) -> list[Path]:
     """Temporary files of writers that no longer run, in ``folders`` and below (after a cancelled batch)."""
-    from ..nwb.atomic import remove_stale_temporaries
+    from ..io.atomic import remove_stale_temporaries
 
     removed = []
     for folder in dict.fromkeys(Path(f) for f in folders):

@@ -13,10 +13,9 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..core.params import CompareParams, PresentationSpec, to_dict
 from ..core.results import EncodingResult, RSAResult
+from ..io.atomic import check_updatable, refuse_existing
 from ..nwb.activations import DEFAULT_TABLE, read_activations
-from ..nwb.atomic import check_updatable, refuse_existing
 from ..nwb.io import reading, replace_in_module
-from ..nwb.recording import read_aligned
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, layer_summaries, read_reliability
 from ..process.encoding import encoding_model
 from ..process.rsa import rsa
@@ -24,6 +23,7 @@ from ..process.selection import select_units
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
 from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figure_folder
+from .aligned import read_aligned
 
 FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png")
 LAYER_FIGURES = ("layers_by_depth.png", "models_by_layer.png")

@@ -11,7 +11,7 @@ from ..core.errors import NwbItError
 from ..formats.base import SourceInterface
 from ..formats.l2str import L2StrSource, SourceLayout
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S
-from ..nwb.atomic import atomic_output, refuse_existing
+from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.metadata import (
     MetadataWarning,
     build_metadata,

@@ -20,11 +20,11 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings, PresentationSpec
 from ..core.results import Activations
+from ..io.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..models.cache import cached_extract
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
-from ..nwb.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import file_clips, read_presentations
 from .batch import Outcome, run_job

@@ -7,11 +7,12 @@ from pathlib import Path
 from ..core.params import HeatmapParams, PresentationSpec
 from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
-from ..nwb.recording import file_clips, read_aligned, read_presentations
+from ..nwb.recording import file_clips, read_presentations
 from ..nwb.results import read_reliability_or_none
 from ..process.selection import select_units
 from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
 from ..viz.save import save_figure_folder
+from .aligned import read_aligned
 
 
 def safe_name(text: str) -> str:

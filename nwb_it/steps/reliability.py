@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.results import ReliabilityResult
-from ..nwb.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
+from ..io.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..nwb.atomic import TEMP_PATTERN, atomic_output, refuse_existing
+from ..io.atomic import TEMP_PATTERN, atomic_output, refuse_existing
 from ..nwb.io import reading
 from ..nwb.results import layer_summaries, read_reliability_or_none
 from ..viz.save import save_figures

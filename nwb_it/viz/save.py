@@ -13,7 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..core.progress import progress_bar
-from ..nwb.atomic import atomic_output, refuse_existing
+from ..io.atomic import atomic_output, refuse_existing
 
 
 def save_figure(fig: Figure, path: str | Path, fmt: str = "png", overwrite: bool = False, force: bool = False

@@ -97,4 +97,4 @@ class L2StrSource(SourceInterface):
     def add_to_nwbfile(self, nwbfile, metadata: dict[str, Any]) -> None:
         from ...nwb.session_file import add_session
 
-        add_session(nwbfile, self.read(), metadata, self.layout)
+        add_session(nwbfile, self.read(), metadata)

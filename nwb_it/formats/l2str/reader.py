@@ -228,6 +228,7 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
                          f"{counts.shape[0]}", path)
     session = Session(unit_names=unit_names, clip_names=clip_names, n_repeats=n_repeats,
                       spike_counts=counts, spike_times=times, fields=fields, source_path=path,
-                      header=header, created=header_date(header), format=fmt)
+                      header=header, created=header_date(header), format=fmt, struct=layout.struct,
+                      clip_field=layout.itemnames, order_field=layout.trialnum)
     _check_spike_times(session, path, max_spike_time)
     return session

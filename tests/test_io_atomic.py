@@ -12,7 +12,7 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
-from nwb_it.nwb.atomic import atomic_output, remove_stale_temporaries
+from nwb_it.io.atomic import atomic_output, remove_stale_temporaries
 
 from .helpers import META, copy_to
 
@@ -193,7 +193,7 @@ def test_long_names_fit_the_file_systems_limit(tmp_path):
         assert len(tmp.name.encode()) <= 255
         tmp.write_text("ok")
     assert target.read_text() == "ok"
-    from nwb_it.nwb.atomic import lock_path, locked
+    from nwb_it.io.atomic import lock_path, locked
 
     with locked(target):
         assert len(lock_path(target).name.encode()) <= 255

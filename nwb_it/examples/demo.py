@@ -3,12 +3,23 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.params import CompareParams, ExtractionSettings, HeatmapParams
+from ..io.atomic import atomic_output, refuse_existing
+from ..nwb.validate import validate_nwb
+from ..steps.compare import run_compare
+from ..steps.convert import convert_session
+from ..steps.extract import run_extract
+from ..steps.heatmaps import make_heatmaps
+from ..steps.plot_activations import plot_activations
+from ..steps.reliability import run_reliability
+from .random_model import save_random_videomae
+from .readout import write_example_with_frames
+from .session import example_metadata_path
 
 
 @dataclass
@@ -16,11 +27,6 @@ class DemoResult:
     nwb: Path
     files: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, str] = field(default_factory=dict)
-
-
-def example_metadata_path() -> Path:
-    """The example metadata YAML shipped with the package."""
-    return Path(str(resources.files("nwb_it") / "data" / "example_metadata.yaml"))
 
 
 def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int = 32, n_clips: int = 30,
@@ -35,18 +41,6 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     >>> result = run_demo("demo_out", n_units=8, n_clips=12, n_repeats=4)   # doctest: +SKIP
     >>> result.summary["compare"]                                          # doctest: +SKIP
     """
-    from ..core.params import CompareParams, ExtractionSettings, HeatmapParams
-    from ..examples.random_model import save_random_videomae
-    from ..examples.readout import write_example_with_frames
-    from ..nwb.atomic import atomic_output, refuse_existing
-    from ..nwb.validate import validate_nwb
-    from .compare import run_compare
-    from .convert import convert_session
-    from .extract import run_extract
-    from .heatmaps import make_heatmaps
-    from .plot_activations import plot_activations
-    from .reliability import run_reliability
-
     out_dir = Path(out_dir)
     mat = out_dir / "raw" / "demo_fixshortvid1_coco.mat"
     frames = out_dir / "raw" / "frames"
