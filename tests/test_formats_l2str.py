@@ -7,7 +7,7 @@ import mat73
 import numpy as np
 import pytest
 
-from nwb_it import read_session
+from nwb_it import NwbItError, read_session
 from nwb_it.examples import cell_array
 from nwb_it.formats.l2str.decode import walk_spike_cells
 
@@ -110,3 +110,22 @@ def test_reading_a_valid_file_never_asks_hdf5_for_an_object_name(small_mat, monk
     monkeypatch.setattr(h5py._hl.base.HLObject, "name", property(no_name))
     again = read_session(small_mat)
     assert nested_equal(again.fields, expected.fields)
+
+
+def test_a_reader_that_hangs_or_crashes_is_one_error_within_its_time_limit(small_mat, monkeypatch):
+    """A damaged v7.3 file can make the HDF5 library loop forever: the read runs in a child with a time limit."""
+    import os
+    import time
+
+    from nwb_it.formats.l2str import isolate, reader
+
+    monkeypatch.setattr(isolate, "BASE_SECONDS", 2.0)
+    monkeypatch.setattr(isolate, "SECONDS_PER_MB", 0.0)
+    monkeypatch.setattr(reader, "_read_v73", lambda *args: time.sleep(600))        # a read that never ends
+    start = time.monotonic()
+    with pytest.raises(NwbItError, match="did not finish within 2 s"):
+        reader.read_session(small_mat)
+    assert time.monotonic() - start < 30
+    monkeypatch.setattr(reader, "_read_v73", lambda *args: os._exit(11))          # a read that kills its process
+    with pytest.raises(NwbItError, match=r"crashed on this file \(exit code 11\)"):
+        reader.read_session(small_mat)

@@ -57,7 +57,9 @@ def corrupt(source: Path, folder: Path, n: int, seed: int) -> list[Path]:
             data = data[: int(rng.integers(200, len(data)))]
         else:
             start = int(rng.integers(128, len(data) - 64))
-            data[start:start + int(rng.integers(16, 512))] = bytes(min(512, len(data) - start))[:0] or b"\0" * 16
+            stop = min(len(data), start + int(rng.integers(16, 512)))
+            data[start:stop] = bytes(stop - start)            # zeroed in place: the file keeps its length
+        assert kind == 2 or len(data) == len(raw)
         path = folder / f"f{i:03d}_set_monkey.mat"
         path.write_bytes(bytes(data))
         out.append(path)

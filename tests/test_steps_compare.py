@@ -1,6 +1,7 @@
 """Model vs brain: ground-truth read-out units, clip-split folds, alignment, and the demo end to end."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -13,8 +14,10 @@ from nwb_it.core.params import CompareParams, ExtractionSettings
 from nwb_it.core.provenance import read_provenance
 from nwb_it.examples.random_model import save_random_videomae
 from nwb_it.examples.readout import write_example_with_frames
+from nwb_it.nwb.activations import read_activations
 from nwb_it.nwb.validate import validate_nwb
-from nwb_it.process.encoding import clip_folds
+from nwb_it.process.encoding import clip_folds, encoding_model
+from nwb_it.steps import read_aligned
 from nwb_it.steps.compare import run_compare
 from nwb_it.steps.extract import run_extract
 from nwb_it.steps.reliability import run_reliability
@@ -71,11 +74,20 @@ def test_folds_never_split_a_clip(truth_nwb):
     assert set(enc.fold_of_clip) == set(range(5))
     folds = clip_folds(36, 10, 0)
     assert np.bincount(folds).min() >= 3
-    # every (clip, bin) row of a clip is predicted from the same fold: rows inherit their clip's fold
-    rows = np.repeat(enc.fold_of_clip, enc.measured.shape[2])
-    for f in range(5):
-        clips_in_fold = set(np.repeat(np.arange(len(enc.clip_names)), enc.measured.shape[2])[rows == f])
-        assert all(enc.fold_of_clip[list(clips_in_fold)] == f)
+    # no leakage: a clip's prediction comes from a model that never saw that clip. Changing one clip's
+    # responses leaves its own prediction exactly as it was, and moves the predictions of other folds.
+    params = CompareParams(folds=5, units="all")
+    with NWBHDF5IO(str(nwb), "r") as io:
+        f = io.read()
+        aligned, acts = read_aligned(f, params.window, params.bin_size), read_activations(f)
+    before = encoding_model(aligned, acts, params)
+    clip = 3
+    changed = aligned.presentation_counts.copy()
+    changed[:, aligned.clip_of == clip] = changed[:, aligned.clip_of == clip] * 3 + 2
+    after = encoding_model(dataclasses.replace(aligned, presentation_counts=changed), acts, params)
+    own = before.fold_of_clip == before.fold_of_clip[clip]
+    np.testing.assert_allclose(after.predicted[:, own], before.predicted[:, own], rtol=1e-9, atol=1e-9)
+    assert not np.allclose(after.predicted[:, ~own], before.predicted[:, ~own]), "the others were trained on it"
 
 
 def test_compare_needs_the_earlier_steps(small_nwb, tmp_path, capsys):

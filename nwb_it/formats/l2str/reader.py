@@ -14,6 +14,7 @@ from ...core.errors import NwbItError
 from ...core.progress import progress_bar
 from ...core.session import Session
 from .decode import cell_elements, decode_h5, decode_v5, nested_spike_cells, struct_field_names, walk_spike_cells
+from .isolate import run_isolated
 from .limits import max_bytes
 
 MAX_SPIKE_TIME_S = 60.0             # spike times are relative to a clip's onset: minutes away is a damaged value
@@ -106,43 +107,15 @@ def _read_v73(path: Path, layout: SourceLayout, progress: bool):
     return fields, spikes
 
 
-def _loadmat_child(path: str, limit: int, conn) -> None:
-    """Runs in a forked child: scipy.io.loadmat can kill the process on a damaged v5 file."""
-    import resource
-
+def _loadmat(path: Path) -> dict:
     import scipy.io
 
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))   # a damaged size field fails here, not the machine
-        conn.send((True, scipy.io.loadmat(path, struct_as_record=True, squeeze_me=False)))
-    except BaseException as exc:
-        conn.send((False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
-    finally:
-        conn.close()
+    return scipy.io.loadmat(path, struct_as_record=True, squeeze_me=False)
 
 
 def loadmat_isolated(path: Path) -> dict:
     """``scipy.io.loadmat`` in a child process with a memory cap; a crash there is a clear error here."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    limit = V5_READER_BASE_BYTES + max_bytes(path)
-    child = ctx.Process(target=_loadmat_child, args=(str(path), limit, send), daemon=True)
-    child.start()
-    send.close()
-    try:
-        ok, payload = receive.recv()
-    except EOFError:
-        ok, payload = None, None
-    finally:
-        child.join()
-        receive.close()
-    if ok is None:
-        raise NwbItError(f"the MATLAB v5 reader crashed on this file (exit code {child.exitcode}): it is corrupt", path)
-    if not ok:
-        raise NwbItError(f"cannot read as a MATLAB v5/v7 file ({payload})", path)
-    return payload
+    return run_isolated(_loadmat, (path,), path, "MATLAB v5/v7", V5_READER_BASE_BYTES + max_bytes(path))
 
 
 def _read_v5(path: Path, layout: SourceLayout):
@@ -209,8 +182,9 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
     """
     path = Path(path)
     header, version = read_mat_header(path)
-    if version == 0x0200:
-        fields, (n_repeats, counts, times) = _read_guarded(_read_v73, path, layout, progress)
+    if version == 0x0200:        # the HDF5 library can loop forever on a damaged file: a child with a time limit
+        fields, (n_repeats, counts, times) = run_isolated(_read_guarded, (_read_v73, path, layout, progress), path,
+                                                          "MATLAB v7.3 (HDF5)")
         fmt = "MATLAB v7.3 (HDF5)"
     else:
         fields, (n_repeats, counts, times) = _read_guarded(_read_v5, path, layout)
