@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import warnings
 
+import neo
 import numpy as np
 import pytest
 import quantities as pq
@@ -12,7 +13,7 @@ from pynwb import NWBHDF5IO
 from nwb_it import convert_session, read_session
 from nwb_it.examples import cell_array, write_mat73
 from nwb_it.nwb.recording import read_presentations, read_spike_trains
-from nwb_it.process.binning import presentation_trains
+from nwb_it.process.binning import TOLERANCE_S
 from nwb_it.steps import read_aligned
 
 from .helpers import META
@@ -65,6 +66,23 @@ def test_edges_and_ragged_repeats(edge_session):
     np.testing.assert_array_equal(a.counts[0, 0, 0], [2, 2, 2, 1, 1, 1, 2])   # 0.30 in the last bin
     np.testing.assert_array_equal(a.counts[1, 1, 0], [0, 0, 0, 0, 0, 0, 2])   # 0.25 opens the last bin
     assert a.counts[2].sum() == 0 and a.counts[:, 1, 1].sum() == 0
+
+
+def presentation_trains(spikes, pres, window, units=None):
+    """The simple way: one onset-aligned ``neo.SpikeTrain`` per unit and presentation (table order).
+
+    Slow for whole sessions; kept as the reference ``bin_aligned`` is tested against.
+    """
+    unit_ids = np.arange(spikes.n_units) if units is None else np.asarray(units, dtype=int)
+    out = []
+    for u in unit_ids:
+        t = np.sort(spikes.unit(u))
+        row = []
+        for onset in pres.onset:
+            rel = t[(t >= onset + window[0] - TOLERANCE_S) & (t <= onset + window[1] + TOLERANCE_S)] - onset
+            row.append(neo.SpikeTrain(np.clip(rel, *window), units="s", t_start=window[0], t_stop=window[1]))
+        out.append(row)
+    return out
 
 
 def test_presentation_clock_equals_per_presentation_elephant(small_nwb):

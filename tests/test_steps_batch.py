@@ -309,3 +309,15 @@ def test_ctrl_c_during_a_two_worker_run_leaves_no_partial_file_and_reports_hones
     assert {name[:8] for name, status in rows.items() if status == "ok"} == written, (rows, written)
     assert "cancelled" in rows.values() and "cancelled" in stdout.splitlines()[-1]
     assert "Traceback" not in stderr and "leaked" not in stderr and "Error" not in stderr, stderr[-2000:]
+
+
+def test_v5_and_v73_sessions_convert_on_dask_workers(small_mat_v5, small_mat, tmp_path, capsys):
+    """Readers run in a forked child; Dask's workers are daemonic processes, which multiprocessing refuses."""
+    a, b = tmp_path / "20240301_fixshortvid1_coco.mat", tmp_path / "20240302_fixshortvid1_coco.mat"
+    shutil.copy(small_mat_v5, a)
+    shutil.copy(small_mat, b)
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(yaml.safe_dump(META))
+    assert main(["convert", str(a), str(b), "-o", str(tmp_path / "out"), "--metadata", str(meta),
+                 "--workers", "2"]) == 0, capsys.readouterr()
+    assert len(list((tmp_path / "out").rglob("*.nwb"))) == 2

@@ -24,7 +24,8 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     if generic:
         p.add_argument("--name", help="name of the activations table (default: <family>_activations)")
         p.add_argument("--family", choices=sorted(FAMILIES), help="model family (default: from the folder's config)")
-    p.add_argument("--batch-size", type=int, help="windows per forward pass (default 4 on CPU, 32 on GPU)")
+    p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 4 on the CPU; on a GPU the "
+                   "largest power of two up to 64 whose activations fit in half its free memory)")
     p.add_argument("--layers", default=default(ExtractionSettings, "layers"),
                    help="last | all | comma-separated hidden_states indices")
     p.add_argument("--pool", choices=["mean", "max"], default=default(ExtractionSettings, "pool"),

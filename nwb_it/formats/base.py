@@ -18,9 +18,6 @@ from ..core.session import Session
 class SourceInterface(ABC):
     """One recording session in some source format."""
 
-    #: short name of the format, e.g. "L2_str MAT"
-    format_name: str = ""
-
     @abstractmethod
     def read(self, progress: bool = False) -> Session:
         """The session (read once; later calls return the same object)."""

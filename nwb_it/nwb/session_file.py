@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,11 +21,6 @@ from .source_fields import source_fields_table
 from .timeline import Timeline, make_timeline, per_presentation_values
 
 TRIAL_COLUMNS = ("start_time", "stop_time", "stimulus_onset", "stimulus_name", "stimulus_index", "repeat")
-
-
-def dandi_path(out_dir: str | Path, subject_id: str, session_id: str) -> Path:
-    """``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``."""
-    return Path(out_dir) / f"sub-{subject_id}" / f"sub-{subject_id}_ses-{session_id}_ecephys.nwb"
 
 
 def unit_channels(unit_names: list[str]) -> tuple[np.ndarray, str]:

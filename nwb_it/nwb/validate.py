@@ -6,8 +6,6 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 
-SEVERITIES = ("CRITICAL", "BEST_PRACTICE_VIOLATION", "BEST_PRACTICE_SUGGESTION")
-
 
 @dataclass
 class Finding:

@@ -138,24 +138,6 @@ def bin_aligned(spikes: SpikeTrains, pres: Presentations, window: tuple[float, f
                          seen=seen)
 
 
-def presentation_trains(spikes: SpikeTrains, pres: Presentations, window: tuple[float, float] = RESPONSE_WINDOW,
-                        units: np.ndarray | None = None) -> list[list[neo.SpikeTrain]]:
-    """The simple way: one onset-aligned ``neo.SpikeTrain`` per unit and presentation (table order).
-
-    Slow for whole sessions; kept as the reference ``bin_aligned`` is tested against.
-    """
-    unit_ids = np.arange(spikes.n_units) if units is None else np.asarray(units, dtype=int)
-    out = []
-    for u in unit_ids:
-        t = np.sort(spikes.unit(u))
-        row = []
-        for onset in pres.onset:
-            rel = t[(t >= onset + window[0] - TOLERANCE_S) & (t <= onset + window[1] + TOLERANCE_S)] - onset
-            row.append(neo.SpikeTrain(np.clip(rel, *window), units="s", t_start=window[0], t_stop=window[1]))
-        out.append(row)
-    return out
-
-
 def nested_spikes(spikes: SpikeTrains, pres: Presentations, units: np.ndarray) -> dict[str, list[list[np.ndarray]]]:
     """The lab's nested layout: ``{'neuron_<unit>': [[onset-aligned spike times per repeat] per clip]}``.
 

@@ -51,7 +51,7 @@ from .stats import benjamini_hochberg, spearman_brown
 __all__ = ["agreement", "draw_keys", "null_deal", "permutation_p", "presentation_ranks", "redealt_null_r",
            "reliability", "split_half_r", "split_half_r_by_presentation", "split_positions", "summarize"]
 
-TRUE_SPLITS, NULL_SPLITS, NULL_DEALS, TEST_DEALS = 0, 1, 2, 3        # random streams
+NULL_DEALS, TEST_DEALS = 2, 3                # random streams (0 and 1 were the splits' streams; kept apart)
 CANDIDATE_P = 0.1            # units at or below this after the first deals get the rest
 DEAL_BLOCK = 25              # deals drawn (and summed) together
 TIE = 1e-6                   # relative: deals summed in float32 (exact counts) tie with the observed value

@@ -66,7 +66,7 @@ def load():
 
 
 class CWalk:
-    """Same interface as ``matfile._Walk``, on file addresses instead of h5py references."""
+    """Same interface as :class:`nwb_it.formats.l2str.decode._Walk`, on file addresses instead of h5py references."""
 
     def __init__(self, lib, f: h5py.File, path):
         self.lib, self.fid, self.path = lib, f.id.id, path

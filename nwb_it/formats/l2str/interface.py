@@ -50,8 +50,6 @@ class L2StrSource(SourceInterface):
     'coco'
     """
 
-    format_name = "L2_str MAT"
-
     def __init__(self, file_path: str | Path, layout: SourceLayout = SourceLayout(),
                  max_spike_time: float = MAX_SPIKE_TIME_S):
         self.file_path = Path(file_path)
