@@ -168,3 +168,16 @@ def test_ruff_clean():
         pytest.fail("ruff not installed (pip install -e .[test])")
     run = subprocess.run([ruff, "check", "nwb_it", "tests", "scripts"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
+
+
+@pytest.mark.parametrize("package", ["nwb_it", "nwb_it.process", "nwb_it.models", "nwb_it.steps", "nwb_it.nwb",
+                                     "nwb_it.io", "nwb_it.examples"])
+def test_the_public_api_is_declared_and_documented(package):
+    import importlib
+    import inspect
+
+    module = importlib.import_module(package)
+    assert module.__all__, f"{package} declares its public names"
+    undocumented = [name for name in module.__all__ if (inspect.isfunction(obj := getattr(module, name))
+                    or inspect.isclass(obj)) and not (obj.__doc__ or "").strip()]
+    assert not undocumented, f"{package}: {undocumented}"

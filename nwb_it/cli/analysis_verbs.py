@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import (
+    DEFAULT_ACTIVATIONS,
     NORMALIZATIONS,
     NULL_CHOICES,
     UNIT_CHOICES,
@@ -114,7 +115,7 @@ def _compare(sub) -> None:
     p.add_argument("--seed", type=int, default=default(CompareParams, "seed"), help="random seed")
     p.add_argument("--layers", "--layer", dest="layer", default=default(CompareParams, "layer"),
                    help="activations layer(s): one name, comma-separated names or indices, or all")
-    p.add_argument("--activations", default="videomae_activations",
+    p.add_argument("--activations", default=DEFAULT_ACTIVATIONS,
                    help="activations table to compare (as named by extract-activations --name)")
     p.add_argument("--rsa-windows", choices=["response", "all"], default=default(CompareParams, "rsa_windows"),
                    help="model RDM from a clip's windows in the response window, or from all of them")

@@ -5,7 +5,7 @@ from functools import partial
 from pathlib import Path
 
 from ..core.errors import NwbItError
-from ..core.params import ExtractionSettings, default
+from ..core.params import DEFAULT_ACTIVATIONS, ExtractionSettings, default
 from ..models.registry import FAMILIES
 from . import verb
 from .options import absolute, command, overwrite_option, presentation_options, report, spec
@@ -56,7 +56,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
             raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
         grey = int(args.grey) if args.grey.isdigit() else args.grey
         family = (args.family or family_of(args.model)) if generic else "videomae"
-        table = (args.name or f"{family}_activations") if generic else "videomae_activations"
+        table = (args.name or f"{family}_activations") if generic else DEFAULT_ACTIVATIONS
         settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
                                       fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                                       family=family, workers=args.workers)
@@ -92,7 +92,7 @@ def _plot_activations(sub) -> None:
     p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
     p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
-    p.add_argument("--activations", default="videomae_activations",
+    p.add_argument("--activations", default=DEFAULT_ACTIVATIONS,
                    help="activations table to plot (processing/misc/<NAME>, e.g. timesformer_activations)")
     p.add_argument("--layer", default="last", help="layer to plot")
     p.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format")

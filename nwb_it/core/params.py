@@ -27,6 +27,12 @@ RESPONSE_BIN = 0.05
 #: Which units an analysis uses: those the reliability step called responsive, or all.
 UNIT_CHOICES = ("responsive", "all")
 NORMALIZATIONS = ("zscore", "minmax", "none")
+#: The processing module of what nwb_it keeps beside the recording (the source's other fields, model
+#: activations), and its one description (the first writer of a module sets it: every writer uses this one).
+MISC_MODULE = "misc"
+MISC_DESCRIPTION = "Source data kept verbatim, and model activations, by nwb_it."
+#: The activations table of ``extract-videomae`` (the lab's numbers); other extractions name their own.
+DEFAULT_ACTIVATIONS = "videomae_activations"
 #: How the reliability null deals presentations across clips: a new deal per null split, or the lab's single deal.
 NULL_CHOICES = ("redeal", "once")
 

@@ -15,12 +15,11 @@ from hdmf.common import DynamicTable, VectorData
 from pynwb import NWBFile
 
 from ..core.errors import NwbItError
+from ..core.params import DEFAULT_ACTIVATIONS, MISC_DESCRIPTION, MISC_MODULE
 from ..core.provenance import read_provenance, with_provenance
 from ..core.results import Activations
 
-MODULE = "misc"
-MODULE_DESCRIPTION = "Source data kept verbatim, and model activations, by nwb_it."
-DEFAULT_TABLE = "videomae_activations"
+MODULE, MODULE_DESCRIPTION, DEFAULT_TABLE = MISC_MODULE, MISC_DESCRIPTION, DEFAULT_ACTIVATIONS
 PREFIX = "activations_"
 
 

@@ -13,14 +13,13 @@ from hdmf.common import DynamicTable, DynamicTableRegion, VectorData
 from pynwb import NWBFile
 
 from ..core.errors import NwbItError
-from ..core.params import ReliabilityParams, from_dict, to_dict
+from ..core.params import DEFAULT_ACTIVATIONS, MISC_MODULE, ReliabilityParams, from_dict, to_dict
 from ..core.provenance import read_provenance, with_provenance
 from ..core.results import EncodingResult, ReliabilityResult, RSAResult
 
 MODULE = "ecephys"
 MODULE_DESCRIPTION = "Extracellular electrophysiology analyses by nwb_it."
 RELIABILITY, ENCODING, RSA = "reliability", "encoding", "rsa"
-DEFAULT_ACTIVATIONS, ACTIVATIONS_MODULE = "videomae_activations", "misc"
 
 RELIABILITY_COLUMNS = {
     "unit_name": "Unit name (units table unit_name).",
@@ -156,7 +155,7 @@ def compare_tables(nwb: NWBFile, results: dict[str, tuple[EncodingResult, RSARes
 
 def _model_provenance(nwb: NWBFile, activations: str) -> dict:
     try:
-        return read_provenance(nwb.processing[ACTIVATIONS_MODULE][activations].description).get("model", {})
+        return read_provenance(nwb.processing[MISC_MODULE][activations].description).get("model", {})
     except KeyError:
         return {}
 

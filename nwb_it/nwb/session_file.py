@@ -15,6 +15,7 @@ from pynwb.file import Subject
 from pynwb.misc import Units
 
 from ..core.errors import NwbItError
+from ..core.params import MISC_DESCRIPTION, MISC_MODULE
 from ..core.provenance import package_version
 from ..core.session import Session
 from .source_fields import source_fields_table
@@ -139,8 +140,7 @@ def add_session(nwb: NWBFile, session: Session, meta: dict) -> None:
     _add_units(nwb, session, timeline, electrode, float(meta["Units"]["resolution"]))
     table = source_fields_table(session.fields, session.struct)
     if len(table):
-        misc = nwb.processing.get("misc") or nwb.create_processing_module(
-            "misc", "Source data kept verbatim by nwb_it.")
+        misc = nwb.processing.get(MISC_MODULE) or nwb.create_processing_module(MISC_MODULE, MISC_DESCRIPTION)
         misc.add(table)
 
 

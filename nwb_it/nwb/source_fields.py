@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from hdmf.common import DynamicTable, VectorData, VectorIndex
 
+from ..core.params import MISC_MODULE
+
 TABLE_NAME = "source_fields"
 _NUMERIC_CLASS = {"f8": "double", "f4": "single", "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
                   "u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "b1": "logical"}
@@ -109,7 +111,7 @@ def read_source_fields(nwbfile) -> dict[str, Any]:
     >>> with NWBHDF5IO("sub-coco_ses-fixshortvid1_ecephys.nwb") as io:  # doctest: +SKIP
     ...     fields = read_source_fields(io.read())
     """
-    table = nwbfile.processing["misc"][TABLE_NAME]
+    table = nwbfile.processing[MISC_MODULE][TABLE_NAME]
     cols = [table[c][:] for c in ("field", "matlab_class", "shape", "values", "text")]
     rows = [(p, c, tuple(int(x) for x in s), np.asarray(v, dtype=np.float64), t)
             for p, c, s, v, t in zip(*cols)]
