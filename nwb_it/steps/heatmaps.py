@@ -7,12 +7,12 @@ from pathlib import Path
 from ..core.params import HeatmapParams, PresentationSpec
 from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
-from ..nwb.recording import file_clips, read_presentations
+from ..nwb.recording import file_clips, read_presentations, read_spike_trains
 from ..nwb.results import read_reliability_or_none
+from ..process.binning import bin_aligned
 from ..process.selection import select_units
 from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
 from ..viz.save import save_figure_folder
-from .aligned import read_aligned
 
 
 def safe_name(text: str) -> str:
@@ -52,9 +52,10 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
         title = session_title(nwb)
         durations = clip_durations(nwb)
         result = read_reliability_or_none(nwb)
-        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(result, params.units),
-                               presentations)
-        every_clip = file_clips(nwb, read_presentations(nwb, presentations))
+        pres = read_presentations(nwb, presentations)                     # read once: binned and listed
+        aligned = bin_aligned(read_spike_trains(nwb), pres, params.window, params.bin_size,
+                              select_units(result, params.units))
+        every_clip = file_clips(nwb, pres)
     if params.clip_duration:
         durations = {int(c): params.clip_duration for c in aligned.clip_index}
     makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, title, durations)}
