@@ -321,3 +321,20 @@ def test_v5_and_v73_sessions_convert_on_dask_workers(small_mat_v5, small_mat, tm
     assert main(["convert", str(a), str(b), "-o", str(tmp_path / "out"), "--metadata", str(meta),
                  "--workers", "2"]) == 0, capsys.readouterr()
     assert len(list((tmp_path / "out").rglob("*.nwb"))) == 2
+
+
+def test_a_batch_started_from_another_thread_runs_on_a_cluster(sessions):
+    """Signal handlers belong to the main thread: a notebook's worker thread can still start a cluster."""
+    import threading
+    from functools import partial
+
+    from nwb_it.cli.jobs import validate_job
+    from nwb_it.steps.batch import run_batch
+
+    mats, _ = sessions
+    found = {}
+    thread = threading.Thread(target=lambda: found.update(out=run_batch(partial(validate_job), mats[:2], workers=2,
+                                                                        progress=False)))
+    thread.start()
+    thread.join(120)
+    assert [o.status for o in found["out"]] == ["failed", "failed"], "validate refuses .mat files: ran, one line each"

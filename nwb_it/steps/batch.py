@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -137,13 +138,16 @@ def cluster_client(workers: int, scheduler: str | None):
             raise NwbItError(f"no Dask scheduler answered at {scheduler} within {CONNECT_TIMEOUT_S:g} s "
                              f"({type(exc).__name__}); start one with `dask scheduler` and workers with "
                              "`dask worker ADDRESS`") from None
-    # the worker processes ignore Ctrl-C (they inherit SIGINT ignored): this process cancels their tasks
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the worker processes ignore Ctrl-C (they inherit SIGINT ignored): this process cancels their tasks.
+    # Signal handlers belong to the main thread: called from another thread, the workers keep the default.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:                           # the client owns this cluster: closing it stops the worker processes
         return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 class BatchInterrupted(KeyboardInterrupt):
