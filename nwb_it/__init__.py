@@ -18,7 +18,16 @@ from .examples import example_metadata_path, write_example_session
 from .formats.l2str import L2StrSource, SourceLayout, read_session
 from .nwb.session_file import build_nwbfile
 from .nwb.source_fields import read_source_fields
-from .steps.convert import convert_session
+from .steps import (
+    run_compare,
+    run_convert,
+    run_extract,
+    run_extract_batch,
+    run_heatmaps,
+    run_plot_activations,
+    run_reliability,
+    run_summary,
+)
 
 __version__ = package_version()
 
@@ -27,4 +36,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (("core",), ("io",), ("nwb",), ("formats",
                                        ("steps",), ("examples", "neuroconv"), ("cli",))
 
 __all__ = ["LAYERS", "L2StrSource", "NwbItError", "Session", "SourceLayout", "__version__", "build_nwbfile",
-           "convert_session", "example_metadata_path", "read_session", "read_source_fields", "write_example_session"]
+           "example_metadata_path", "read_session", "read_source_fields", "run_compare", "run_convert", "run_extract",
+           "run_extract_batch", "run_heatmaps", "run_plot_activations", "run_reliability", "run_summary",
+           "write_example_session"]

@@ -24,7 +24,7 @@ if what == "mat73":
     import mat73
     mat73.loadmat(mat)
 else:
-    from nwb_it import convert_session
+    from nwb_it import run_convert
     convert_session(mat, out, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
                                "Subject": {"age": "P7Y"}}, overwrite=True)
 seconds = time.perf_counter() - t

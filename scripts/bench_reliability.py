@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--seed-units", type=int, default=3)
     args = ap.parse_args()
-    from nwb_it import convert_session, read_session, write_example_session
+    from nwb_it import read_session, run_convert, write_example_session
     from nwb_it.steps.reliability import run_reliability
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +64,7 @@ def main() -> None:
         write_example_session(mat, args.units, args.clips, args.repeats, seed=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            nwb = convert_session(mat, tmp, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"}})
+            nwb = run_convert(mat, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"}}, out_dir=tmp)
         session = read_session(mat)
         nested = session.nested()
         print(f"session: {session.n_units} units x {session.n_clips} clips, {session.n_presentations} presentations")

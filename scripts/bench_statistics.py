@@ -28,7 +28,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     from pynwb import NWBHDF5IO
 
-    from nwb_it import convert_session, write_example_session
+    from nwb_it import run_convert, write_example_session
     from nwb_it.core.params import ReliabilityParams
     from nwb_it.examples.null_session import null_aligned_counts
     from nwb_it.nwb import read_presentations, read_spike_trains
@@ -50,8 +50,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         mat = Path(tmp) / "bench_fixshortvid1_coco.mat"
         truth = write_example_session(mat, 64, 200, 8, seed=0)
-        nwb = convert_session(mat, tmp, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
-                                        "Subject": {"age": "P7Y"}})
+        nwb = run_convert(mat, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
+                                        "Subject": {"age": "P7Y"}}, out_dir=tmp)
         with NWBHDF5IO(str(nwb), "r") as io:
             f = io.read()
             aligned = read_aligned(f)

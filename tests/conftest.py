@@ -36,11 +36,11 @@ def small_struct():
 
 @pytest.fixture(scope="session")
 def small_nwb(tmp_path_factory, small_mat) -> Path:
-    from nwb_it import convert_session
+    from nwb_it import run_convert
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return convert_session(small_mat, tmp_path_factory.mktemp("nwb"), META)
+        return run_convert(small_mat, META, out_dir=tmp_path_factory.mktemp("nwb"))
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_new_files_get_the_umask_and_replaced_files_keep_their_mode(small_mat, tmp_path, umask, expected):
     old = os.umask(umask)
     try:
-        from nwb_it import convert_session
+        from nwb_it import run_convert
 
-        out = convert_session(small_mat, tmp_path, META)
+        out = run_convert(small_mat, META, out_dir=tmp_path)
         figures = tmp_path / "figs"
         assert main(["reliability", str(out), "--n-perm", "10", "--export-pickle", str(tmp_path / "r.pkl")]) == 0
         assert main(["heatmaps", str(out), "-o", str(figures), "--units", "all"]) == 0

@@ -8,7 +8,7 @@ import pytest
 import torch
 from pynwb import NWBHDF5IO
 
-from nwb_it import convert_session
+from nwb_it import run_convert
 from nwb_it.cli import main
 from nwb_it.examples import write_example_frames
 from nwb_it.examples.random_model import save_random_model, save_random_videomae
@@ -16,7 +16,7 @@ from nwb_it.examples.readout import write_example_with_frames
 from nwb_it.models.registry import FAMILIES, load_extractor
 from nwb_it.nwb.activations import activation_tables, read_activations
 from nwb_it.nwb.validate import validate_nwb
-from nwb_it.steps.compare import run_compare_layers
+from nwb_it.steps.compare import run_compare
 from nwb_it.steps.reliability import run_reliability
 
 from .helpers import META, SMALL, copy_to
@@ -93,14 +93,15 @@ def test_per_layer_compare_ranks_the_deepest_layers_first(tmp_path):
                               n_repeats=6, seed=2, n_readout=6)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = convert_session(d / "t_fixshortvid1_coco.mat", d, META)
+        nwb = run_convert(d / "t_fixshortvid1_coco.mat", META, out_dir=d)
     run_reliability(nwb)
     assert main(["extract-activations", str(d / "frames"), "--model", str(model), "--nwb", str(nwb),
                  "--layers", "all", "--name", "tiny_videomae"]) == 0
     from nwb_it.core.params import CompareParams
 
     # 4 PCs, as the read-out used: then only a layer whose leading components are the last layer's can explain it
-    results = run_compare_layers(nwb, CompareParams(layer="all", units="all", n_pcs=4), d / "figs", "tiny_videomae")
+    results = run_compare(nwb, CompareParams(layer="all", units="all", n_pcs=4), out_dir=d / "figs",
+                          activations="tiny_videomae")
     readout = np.arange(16) < 6
     medians = {k: np.nanmedian(enc.normalized[readout]) for k, (enc, _) in results.items()}
     ranked = sorted(medians, key=medians.get, reverse=True)

@@ -20,7 +20,7 @@ from nwb_it.models.videomae import VideoMAEExtractor
 from nwb_it.models.windows import extract
 from nwb_it.nwb.activations import read_activations
 from nwb_it.nwb.io import reading
-from nwb_it.steps.extract import run_extract, run_extract_many
+from nwb_it.steps.extract import run_extract, run_extract_batch
 
 from .helpers import SMALL, copy_to
 
@@ -61,12 +61,12 @@ def _table(path):
 
 def test_two_files_written_from_one_computation(small_nwb, clip_frames, counting, tmp_path, tiny_videomae):
     settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
-    single = run_extract(clip_frames, settings, _copy(small_nwb, tmp_path / "one"), extractor=counting)
+    single = run_extract(clip_frames, settings, nwb_paths=[_copy(small_nwb, tmp_path / "one")], extractor=counting)
     calls_for_one = CountingExtractor.calls
     assert calls_for_one == single.n_model_calls > 0
     a, b = _copy(small_nwb, tmp_path / "a"), _copy(small_nwb, tmp_path / "b")
     CountingExtractor.calls = 0
-    acts, outcomes = run_extract_many(clip_frames, settings, [a, b], extractor=counting)
+    acts, outcomes = run_extract_batch(clip_frames, settings, nwb_paths=[a, b], extractor=counting)
     assert CountingExtractor.calls == calls_for_one, "two targets, one computation"
     assert [o.status for o in outcomes] == ["ok", "ok"]
     ta, tb = _table(a), _table(b)
@@ -94,12 +94,12 @@ def test_cache_hit_runs_no_model_and_equals_a_fresh_run(small_nwb, clip_frames, 
     settings = ExtractionSettings(model=str(tiny_videomae), pad=2, layers="all")
     cache = tmp_path / "cache"
     fresh = run_extract(clip_frames, settings, extractor=counting, npy_path=tmp_path / "fresh.npy")
-    first = run_extract(clip_frames, settings, _copy(small_nwb, tmp_path / "a"), extractor=counting,
+    first = run_extract(clip_frames, settings, nwb_paths=[_copy(small_nwb, tmp_path / "a")], extractor=counting,
                         cache_dir=cache)
     assert not first.cached and len(list(cache.rglob("*.npz"))) == 1
     CountingExtractor.calls = 0
     target = _copy(small_nwb, tmp_path / "b")
-    hit = run_extract(clip_frames, settings, target, cache_dir=cache)       # no extractor: none is loaded
+    hit = run_extract(clip_frames, settings, nwb_paths=[target], cache_dir=cache)       # no extractor: none is loaded
     assert hit.cached and CountingExtractor.calls == 0
     stored = _table(target)
     for name in fresh.layers:
@@ -182,7 +182,7 @@ def test_a_tampered_cache_entry_is_never_written(small_nwb, clip_frames, tiny_vi
         _tamper(entry, how, keep_digest)                                 # is new content, not damage
         target = _copy(small_nwb, tmp_path / f"{how}{keep_digest}")
         with pytest.warns(CacheWarning, match="cache entry not used"):
-            again = run_extract(clip_frames, settings, target, cache_dir=cache)
+            again = run_extract(clip_frames, settings, nwb_paths=[target], cache_dir=cache)
         assert not again.cached
         stored = _table(target)
         assert stored.clip_keys == NAMES
@@ -197,7 +197,8 @@ def test_an_unusable_cache_folder_fails_before_the_model_and_a_failed_store_stil
     for bad in (not_a_folder, not_a_folder / "sub"):
         CountingExtractor.calls = 0
         with pytest.raises(NwbItError, match="activations cache"):
-            run_extract(clip_frames, settings, _copy(small_nwb, tmp_path / "t"), extractor=counting, cache_dir=bad)
+            run_extract(clip_frames, settings, nwb_paths=[_copy(small_nwb, tmp_path / "t")], extractor=counting,
+                        cache_dir=bad)
         assert CountingExtractor.calls == 0, "refused before the model ran"
     cache = tmp_path / "cache"
     key = activations_key(tiny_videomae, discover_clips(clip_frames), settings, "videomae", "cpu")
@@ -205,7 +206,7 @@ def test_an_unusable_cache_folder_fails_before_the_model_and_a_failed_store_stil
     (cache / key[:2]).write_text("a file where the entry's folder goes")
     target = _copy(small_nwb, tmp_path / "written")
     with pytest.warns(CacheWarning, match="could not be stored"):
-        run_extract(clip_frames, settings, target, extractor=counting, cache_dir=cache)
+        run_extract(clip_frames, settings, nwb_paths=[target], extractor=counting, cache_dir=cache)
     assert _table(target).clip_keys == NAMES, "the NWB file is written all the same"
 
 

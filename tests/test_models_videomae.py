@@ -11,7 +11,7 @@ from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
 from nwb_it.core.errors import NwbItError
-from nwb_it.core.params import ExtractionSettings
+from nwb_it.core.params import ActivationPlotParams, ExtractionSettings
 from nwb_it.examples import write_example_frames
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.videomae import VideoMAEExtractor
@@ -19,7 +19,7 @@ from nwb_it.models.windows import extract
 from nwb_it.nwb.activations import read_activations
 from nwb_it.nwb.validate import validate_nwb
 from nwb_it.steps.extract import match_clips, run_extract
-from nwb_it.steps.plot_activations import plot_activations
+from nwb_it.steps.plot_activations import run_plot_activations
 
 from .helpers import SMALL, copy_to
 
@@ -106,8 +106,8 @@ def test_nwb_round_trip_and_rerun(tiny, small_nwb, tmp_path):
     names = [f"{k + 1}_clip{k + 1:03d}" for k in range(SMALL["n_clips"])]
     folder = write_example_frames(tmp_path / "frames", names, n_frames=6)
     npy = tmp_path / "hidden_states.npy"
-    acts = run_extract(folder, ExtractionSettings(model=str(tiny), pad=3), nwb, npy)
-    run_extract(folder, ExtractionSettings(model=str(tiny), pad=3, layers="1,2"), nwb)
+    acts = run_extract(folder, ExtractionSettings(model=str(tiny), pad=3), nwb_paths=[nwb], npy_path=npy)
+    run_extract(folder, ExtractionSettings(model=str(tiny), pad=3, layers="1,2"), nwb_paths=[nwb])
     with NWBHDF5IO(str(nwb), "r") as io:
         f = io.read()
         table = read_activations(f)
@@ -126,7 +126,7 @@ def test_nwb_round_trip_and_rerun(tiny, small_nwb, tmp_path):
     assert table.layers["layer1"].shape == (n_win * len(names), 32)
     np.testing.assert_array_equal(np.load(npy), acts.layers["last"])
     assert not [x for x in validate_nwb(nwb) if x.blocking]
-    paths = plot_activations(nwb, tmp_path / "figs", layer="layer1")
+    paths = run_plot_activations(nwb, ActivationPlotParams(layer="layer1"), out_dir=tmp_path / "figs")
     assert len(paths) == 1 + len(names)
 
 

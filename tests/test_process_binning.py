@@ -10,7 +10,7 @@ import quantities as pq
 from elephant.conversion import BinnedSpikeTrain
 from pynwb import NWBHDF5IO
 
-from nwb_it import convert_session, read_session
+from nwb_it import read_session, run_convert
 from nwb_it.examples import cell_array, write_mat73
 from nwb_it.nwb.recording import read_presentations, read_spike_trains
 from nwb_it.process.binning import TOLERANCE_S
@@ -37,7 +37,7 @@ def edge_session(tmp_path_factory):
     write_mat73(mat, {"L2_str": struct})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return mat, convert_session(mat, d, META)
+        return mat, run_convert(mat, META, out_dir=d)
 
 
 def _histograms(session, aligned):

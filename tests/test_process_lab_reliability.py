@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pynwb import NWBHDF5IO
 
-from nwb_it import convert_session, read_session
+from nwb_it import read_session, run_convert
 from nwb_it.cli import main
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import make_example_struct, write_mat73
@@ -83,7 +83,7 @@ def lab_session(tmp_path_factory):
     write_mat73(mat, {"L2_str": struct})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = convert_session(mat, d, META)
+        nwb = run_convert(mat, META, out_dir=d)
     return mat, nwb
 
 

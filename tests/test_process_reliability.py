@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pynwb import NWBHDF5IO
 
-from nwb_it import convert_session
+from nwb_it import run_convert
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import write_example_session
 from nwb_it.examples.null_session import null_aligned_counts
@@ -57,7 +57,7 @@ def test_precision_recall_on_known_units(tmp_path):
     truth = write_example_session(mat, n_units=40, n_clips=30, n_repeats=6, seed=11)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = convert_session(mat, tmp_path, META)
+        nwb = run_convert(mat, META, out_dir=tmp_path)
     res = run_reliability(nwb)
     found, made = res.responsive, truth.responsive
     precision = (found & made).sum() / max(found.sum(), 1)
@@ -110,7 +110,7 @@ def test_agreement_ranks_units_like_the_split_half_r2(small_nwb, tmp_path):
     write_example_session(mat, n_units=30, n_clips=25, n_repeats=6, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = convert_session(mat, tmp_path, META)
+        nwb = run_convert(mat, META, out_dir=tmp_path)
     with NWBHDF5IO(str(nwb), "r") as io:
         df = reliability(read_aligned(io.read()), ReliabilityParams(n_perm=50)).to_dataframe()
     ok = df.agreement.notna()

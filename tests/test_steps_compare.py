@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
 
-from nwb_it import convert_session
+from nwb_it import run_convert
 from nwb_it.cli import main
 from nwb_it.core.params import CompareParams, ExtractionSettings
 from nwb_it.core.provenance import read_provenance
@@ -35,15 +35,15 @@ def truth_nwb(tmp_path_factory):
                                       n_repeats=6, seed=2, n_readout=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = convert_session(d / "t_fixshortvid1_coco.mat", d, META)
+        nwb = run_convert(d / "t_fixshortvid1_coco.mat", META, out_dir=d)
     run_reliability(nwb)
-    run_extract(d / "frames", ExtractionSettings(model=str(model)), nwb)
+    run_extract(d / "frames", ExtractionSettings(model=str(model)), nwb_paths=[nwb])
     return nwb, truth
 
 
 def test_readout_units_score_high_unrelated_low(truth_nwb, tmp_path):
     nwb, truth = truth_nwb
-    enc, res = run_compare(nwb, CompareParams(units="all"), fig_dir=tmp_path / "figs")
+    enc, res = run_compare(nwb, CompareParams(units="all"), out_dir=tmp_path / "figs")["last"]
     score = enc.normalized
     readout = truth.readout
     unrelated = truth.responsive & ~truth.readout
@@ -61,15 +61,15 @@ def test_readout_units_score_high_unrelated_low(truth_nwb, tmp_path):
 def test_alignment_matters(truth_nwb):
     nwb, truth = truth_nwb
     one_lag = CompareParams(lags=(0.05,), units="all")
-    aligned, _ = run_compare(nwb, one_lag)
+    aligned, _ = run_compare(nwb, one_lag)["last"]
     for shift in (1 / 30, -1 / 30):
-        shifted, _ = run_compare(nwb, CompareParams(lags=(0.05,), time_offset=shift, units="all"))
+        shifted, _ = run_compare(nwb, CompareParams(lags=(0.05,), time_offset=shift, units="all"))["last"]
         assert shifted.normalized[truth.readout].mean() < aligned.normalized[truth.readout].mean() - 0.05
 
 
 def test_folds_never_split_a_clip(truth_nwb):
     nwb, _ = truth_nwb
-    enc, _ = run_compare(nwb, CompareParams(folds=5, units="all"))
+    enc, _ = run_compare(nwb, CompareParams(folds=5, units="all"))["last"]
     assert enc.fold_of_clip.shape == (len(enc.clip_names),)
     assert set(enc.fold_of_clip) == set(range(5))
     folds = clip_folds(36, 10, 0)
@@ -109,7 +109,7 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 def test_baselines_signed_scores_and_interval(truth_nwb):
     nwb, truth = truth_nwb
-    enc, _ = run_compare(nwb, CompareParams(units="all"))
+    enc, _ = run_compare(nwb, CompareParams(units="all"))["last"]
     read = truth.readout
     assert 0.85 <= np.nanmedian(enc.normalized[read]) <= 1.15, "a model the units read out scores ~ its ceiling"
     assert np.all(enc.normalized_clip_shuffled[read] < enc.normalized[read] - 0.3), "another clip's features fail"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
 
-from nwb_it import NwbItError, convert_session, read_session, read_source_fields
+from nwb_it import NwbItError, read_session, read_source_fields, run_convert
 from nwb_it.nwb.session_file import unit_channels
 
 from .helpers import META, nested_equal
@@ -69,7 +69,7 @@ def test_source_fields_recoverable(small_mat, small_nwb):
 def test_v73_and_v5_give_the_same_nwb(small_mat, small_mat_v5, small_nwb, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        other = convert_session(small_mat_v5, tmp_path, META)
+        other = run_convert(small_mat_v5, META, out_dir=tmp_path)
     io_a, a = _read(small_nwb)
     io_b, b = _read(other)
     with io_a, io_b:
@@ -97,24 +97,24 @@ def test_electrodes_from_unit_names(small_nwb):
 
 
 def test_refuses_to_overwrite_and_keeps_existing(small_mat, tmp_path):
-    out = convert_session(small_mat, tmp_path, META)
+    out = run_convert(small_mat, META, out_dir=tmp_path)
     before = out.read_bytes()
     with pytest.raises(NwbItError, match="overwrite=True"):
-        convert_session(small_mat, tmp_path, META)
+        run_convert(small_mat, META, out_dir=tmp_path)
     assert out.read_bytes() == before
-    assert convert_session(small_mat, tmp_path, META, overwrite=True) == out
+    assert run_convert(small_mat, META, out_dir=tmp_path, overwrite=True) == out
     assert out.read_bytes() != before
 
 
 def test_failure_mid_write_leaves_existing_file(small_mat, tmp_path, monkeypatch):
-    out = convert_session(small_mat, tmp_path, META)
+    out = run_convert(small_mat, META, out_dir=tmp_path)
     before = out.read_bytes()
 
     def explode(self, *args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C during the write
     monkeypatch.setattr(NWBHDF5IO, "write", explode)
     with pytest.raises(KeyboardInterrupt):
-        convert_session(small_mat, tmp_path, META, overwrite=True)
+        run_convert(small_mat, META, out_dir=tmp_path, overwrite=True)
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name], "no temporary file left"
 
@@ -124,7 +124,7 @@ def test_metadata_yaml_merged(small_mat, tmp_path):
     yaml_path.write_text("NWBFile:\n  session_start_time: 2023-05-02T09:30:00+02:00\n  lab: Livingstone\n"
                          "Subject:\n  subject_id: Coco1\n  age: P5Y/P7Y\n  sex: F\n"
                          "Units:\n  resolution: 5.0e-05\n")
-    out = convert_session(small_mat, tmp_path / "o", yaml_path)
+    out = run_convert(small_mat, yaml_path, out_dir=tmp_path / "o")
     assert out.parts[-2:] == ("sub-Coco1", "sub-Coco1_ses-rec-fixshortvid1_ecephys.nwb")
     io, nwb = _read(out)
     with io:
@@ -136,7 +136,7 @@ def test_metadata_yaml_merged(small_mat, tmp_path):
 def test_start_time_from_header_warns(small_mat, tmp_path):
     meta = {"Subject": {"age": "P7Y"}}
     with pytest.warns(UserWarning, match="Created on"):
-        out = convert_session(small_mat, tmp_path, meta)
+        out = run_convert(small_mat, meta, out_dir=tmp_path)
     s = read_session(small_mat)
     io, nwb = _read(out)
     with io:
@@ -156,5 +156,5 @@ def test_invalid_metadata_refused_before_writing(small_mat, tmp_path, section, k
     meta = {"NWBFile": dict(META["NWBFile"]), "Subject": dict(META["Subject"]), "Units": {}}
     meta[section][key] = value
     with pytest.raises(NwbItError, match=message):
-        convert_session(small_mat, tmp_path, meta)
+        run_convert(small_mat, meta, out_dir=tmp_path)
     assert not any(tmp_path.rglob("*")), "nothing written"

@@ -12,7 +12,7 @@ from nwb_it.core.params import HeatmapParams, ReliabilityParams
 from nwb_it.core.provenance import read_provenance
 from nwb_it.nwb.results import read_reliability
 from nwb_it.nwb.validate import validate_nwb
-from nwb_it.steps.heatmaps import make_heatmaps
+from nwb_it.steps.heatmaps import run_heatmaps
 from nwb_it.steps.reliability import run_reliability
 
 from .helpers import copy_to
@@ -56,9 +56,9 @@ def test_figures(small_nwb, tmp_path):
     run_reliability(path, ReliabilityParams(n_perm=20))
     with NWBHDF5IO(str(path), "r") as io:
         n_resp = int(read_reliability(io.read()).responsive.sum())
-    paths = make_heatmaps(path, tmp_path / "figs", HeatmapParams(units="all"))
+    paths = run_heatmaps(path, HeatmapParams(units="all"), out_dir=tmp_path / "figs")
     assert len(paths) == 1 + 6 + 2
-    paths = make_heatmaps(path, tmp_path / "figs2", HeatmapParams())
+    paths = run_heatmaps(path, HeatmapParams(), out_dir=tmp_path / "figs2")
     assert len(paths) == 1 + n_resp + 2
     for p in paths:
         image = mpimg.imread(p)

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..core.errors import NwbItError
 from ..core.params import (
     DEFAULT_ACTIVATIONS,
+    FIGURE_FORMATS,
     NORMALIZATIONS,
     NULL_CHOICES,
     UNIT_CHOICES,
@@ -47,6 +48,8 @@ def _reliability(sub) -> None:
                    help="the lab notebook's numbers exactly (its edges, silent repeats dropped, its random order)")
     p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here (with several "
                    "files: a folder, one <file>_responsive.pkl each)")
+    p.add_argument("-o", "--out-dir", type=Path, help="also draw the r² (true vs null) and d' histograms here (several "
+                   "files: a sub-folder each)")
     p.add_argument("--store-binned", action="store_true",
                    help="also store the binned counts as BinnedAlignedSpikes (ndx-binned-spikes) for other tools")
     overwrite_option(p, "an existing --export-pickle file")
@@ -57,12 +60,13 @@ def _reliability(sub) -> None:
     def run(args) -> int:
         from .jobs import reliability_job
 
-        params = ReliabilityParams(tuple(args.window), args.bin, args.n_perm, args.seed, args.cutoff, args.null,
-                                   args.n_null, args.lab_compat)
+        params = ReliabilityParams(window=tuple(args.window), bin_size=args.bin, n_perm=args.n_perm, seed=args.seed,
+                                   cutoff=args.cutoff, null=args.null, n_null=args.n_null, lab_compat=args.lab_compat)
         many = len(args.nwb) > 1
-        if many and args.export_pickle:
-            unique_stems(args.nwb, "pickle")
+        if many and (args.export_pickle or args.out_dir):
+            unique_stems(args.nwb, "pickle" if args.export_pickle else "figure folder")
         job = partial(reliability_job, params=params, pickle_out=absolute(args.export_pickle),
+                      out_dir=absolute(args.out_dir),
                       many=many, presentations=spec(args), store_binned=args.store_binned, overwrite=args.overwrite,
                       force=args.force,
                       progress=not many)
@@ -80,7 +84,7 @@ def _heatmaps(sub) -> None:
     p.add_argument("--normalize", choices=NORMALIZATIONS, default=default(HeatmapParams, "normalize"),
                    help="per-unit scaling of the population heatmap")
     p.add_argument("--units", choices=UNIT_CHOICES, default=default(HeatmapParams, "units"), help="units to plot")
-    p.add_argument("--format", choices=["png", "pdf"], default=default(HeatmapParams, "fmt"), help="figure format")
+    p.add_argument("--format", choices=FIGURE_FORMATS, default=default(HeatmapParams, "fmt"), help="figure format")
     p.add_argument("--clip-duration", type=float, default=default(HeatmapParams, "clip_duration"),
                    help="clip length (s) to mark the offset; default: from the activations table (frames / fps), "
                         "no mark when unknown")
@@ -92,8 +96,8 @@ def _heatmaps(sub) -> None:
     def run(args) -> int:
         from .jobs import heatmaps_job
 
-        params = HeatmapParams(tuple(args.window), args.bin, args.normalize, args.units, args.format,
-                               args.clip_duration or None)
+        params = HeatmapParams(window=tuple(args.window), bin_size=args.bin, normalize=args.normalize,
+                               units=args.units, fmt=args.format, clip_duration=args.clip_duration or None)
         many = len(args.nwb) > 1
         if many:
             unique_stems(args.nwb, "figure folder")

@@ -23,11 +23,10 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
                 max_spike_time: float, strict: bool, progress: bool = False, force: bool = False) -> str:
     """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata."""
-    from ..steps.convert import convert_session
+    from ..steps.convert import run_convert
 
-    return str(convert_session(mat, out_dir, metadata[Path(mat).absolute()], overwrite, layout, progress=progress,
-                               max_spike_time=max_spike_time, strict=strict, metadata_origin=origin,
-                               force=force))
+    return str(run_convert(mat, metadata[Path(mat).absolute()], out_dir=out_dir, overwrite=overwrite, layout=layout,
+               progress=progress, max_spike_time=max_spike_time, strict=strict, metadata_origin=origin, force=force))
 
 
 def validate_job(path: Path) -> tuple[str, str]:
@@ -42,12 +41,13 @@ def validate_job(path: Path) -> tuple[str, str]:
 
 def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | None, many: bool,
                     presentations: PresentationSpec, store_binned: bool, overwrite: bool,
-                    progress: bool = False, force: bool = False) -> str:
+                    progress: bool = False, force: bool = False, out_dir: Path | None = None) -> str:
     from ..steps.reliability import run_reliability
 
     pickle_path = per_session(pickle_out, nwb, many, "_responsive.pkl")
-    res = run_reliability(nwb, params, pickle_path, progress=progress, presentations=presentations,
-                          store_binned=store_binned, overwrite=overwrite, force=force)
+    folder = per_session(out_dir, nwb, many)
+    res = run_reliability(nwb, params, out_dir=folder, pickle_path=pickle_path, progress=progress,
+                          presentations=presentations, store_binned=store_binned, overwrite=overwrite, force=force)
     d = res.dprime
     finite = d[np.isfinite(d)]
     tested = "" if params.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"
@@ -58,25 +58,27 @@ def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | Non
         lines.append("d' min/25%/median/75%/max: " + " / ".join(f"{v:.2f}" for v in q))
     if pickle_path is not None:
         lines.append(f"responsive units' spikes: {pickle_path}")
+    if folder is not None:
+        lines.append(f"histograms: {folder}")
     return "\n".join(lines)
 
 
 def heatmaps_job(nwb: Path, out_dir: Path, many: bool, params: HeatmapParams, presentations: PresentationSpec,
                  overwrite: bool, progress: bool = False, force: bool = False) -> str:
-    from ..steps.heatmaps import make_heatmaps
+    from ..steps.heatmaps import run_heatmaps
 
     folder = per_session(out_dir, nwb, many)
-    paths = make_heatmaps(nwb, folder, params, progress=progress, presentations=presentations, overwrite=overwrite,
-                          force=force)
+    paths = run_heatmaps(nwb, params, out_dir=folder, progress=progress, presentations=presentations,
+                         overwrite=overwrite, force=force)
     return f"{nwb}: {len(paths)} figures in {folder}"
 
 
 def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bool, activations: str,
                 presentations: PresentationSpec, overwrite: bool, force: bool = False) -> str:
-    from ..steps.compare import run_compare_layers
+    from ..steps.compare import run_compare
 
-    results = run_compare_layers(nwb, params, per_session(out_dir, nwb, many), activations, presentations, overwrite,
-                                 force)
+    results = run_compare(nwb, params, out_dir=per_session(out_dir, nwb, many), activations=activations,
+                          presentations=presentations, overwrite=overwrite, force=force)
     if len(results) > 1:
         lines = [f"{nwb}:"]
         for layer, (enc, res) in results.items():
@@ -98,11 +100,11 @@ def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, c
                 cache: Path | None, table: str, presentations: PresentationSpec, overwrite: bool,
                 progress: bool = False, debug: bool = False, force: bool = False):
     """Activations once, written into every target: a line on what ran, and one outcome per target."""
-    from ..steps.extract import run_extract_many
+    from ..steps.extract import run_extract_batch
 
-    acts, outcomes = run_extract_many(frames, settings, targets, npy, clip_map, progress, table=table,
-                                      presentations=presentations, overwrite=overwrite, cache_dir=cache, debug=debug,
-                                      force=force)
+    acts, outcomes = run_extract_batch(frames, settings, nwb_paths=targets, npy_path=npy, clip_map=clip_map,
+                                       table=table, presentations=presentations, cache_dir=cache, overwrite=overwrite,
+                                       progress=progress, force=force, debug=debug)
     if acts is None:
         return "no file matched the clips: nothing computed", outcomes
     total = len(acts.window)

@@ -5,7 +5,7 @@ from functools import partial
 from pathlib import Path
 
 from ..core.errors import NwbItError
-from ..core.params import DEFAULT_ACTIVATIONS, ExtractionSettings, default
+from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionSettings, default
 from ..models.registry import FAMILIES
 from . import verb
 from .options import absolute, command, overwrite_option, presentation_options, report, spec
@@ -92,17 +92,19 @@ def _plot_activations(sub) -> None:
     p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
     p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
-    p.add_argument("--activations", default=DEFAULT_ACTIVATIONS,
+    p.add_argument("--activations", default=default(ActivationPlotParams, "table"),
                    help="activations table to plot (processing/misc/<NAME>, e.g. timesformer_activations)")
-    p.add_argument("--layer", default="last", help="layer to plot")
-    p.add_argument("--format", choices=["png", "pdf"], default="png", help="figure format")
+    p.add_argument("--layer", default=default(ActivationPlotParams, "layer"), help="layer to plot")
+    p.add_argument("--format", choices=FIGURE_FORMATS, default=default(ActivationPlotParams, "fmt"),
+                   help="figure format")
     overwrite_option(p, "existing figures (the previous run's set: its stale figures are removed)")
 
     def run(args) -> int:
-        from ..steps.plot_activations import plot_activations
+        from ..steps.plot_activations import run_plot_activations
 
-        paths = plot_activations(args.nwb, args.out_dir, args.layer, args.format, progress=True,
-                                 table=args.activations, overwrite=args.overwrite, force=args.force)
+        params = ActivationPlotParams(layer=args.layer, fmt=args.format, table=args.activations)
+        paths = run_plot_activations(args.nwb, params, out_dir=args.out_dir, progress=True, overwrite=args.overwrite,
+                                     force=args.force)
         print(f"{len(paths)} figures in {args.out_dir}")
         return 0
     p.set_defaults(func=run)

@@ -171,9 +171,9 @@ def _summary(sub) -> None:
     overwrite_option(p, "an earlier summary")
 
     def run(args) -> int:
-        from ..steps.summary import summarize_folder
+        from ..steps.summary import run_summary
 
-        for path in summarize_folder(args.folder, args.out_dir, args.overwrite, args.force):
+        for path in run_summary(args.folder, out_dir=args.out_dir, overwrite=args.overwrite, force=args.force):
             print(path)
         return 0
     p.set_defaults(func=run)

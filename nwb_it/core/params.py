@@ -27,6 +27,8 @@ RESPONSE_BIN = 0.05
 #: Which units an analysis uses: those the reliability step called responsive, or all.
 UNIT_CHOICES = ("responsive", "all")
 NORMALIZATIONS = ("zscore", "minmax", "none")
+#: Figure formats every drawing verb writes.
+FIGURE_FORMATS = ("png", "pdf")
 #: The processing module of what nwb_it keeps beside the recording (the source's other fields, model
 #: activations), and its one description (the first writer of a module sets it: every writer uses this one).
 MISC_MODULE = "misc"
@@ -55,7 +57,7 @@ def check_window(window: tuple[float, float], bin_size: float, option: str = "wi
                                        f"{bin_size:g} s bins")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PresentationSpec:
     """Where a file keeps its stimulus presentations (any NWB file, not only nwb_it's).
 
@@ -74,7 +76,7 @@ class PresentationSpec:
     drop_invalid: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReliabilityParams:
     """Split-half reliability of each unit (``nwb-it reliability``).
 
@@ -110,7 +112,7 @@ class ReliabilityParams:
             raise InvalidParameter("n_null", f"`n_null={self.n_null}`: must be at least {FIRST_STAGE_DEALS}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HeatmapParams:
     """Firing-rate heatmaps (``nwb-it heatmaps``)."""
 
@@ -127,9 +129,11 @@ class HeatmapParams:
             raise InvalidParameter("normalize", f"`normalize={self.normalize}`: use {', '.join(NORMALIZATIONS)}")
         if self.units not in UNIT_CHOICES:
             raise InvalidParameter("units", f"`units={self.units}`: use {' or '.join(UNIT_CHOICES)}")
+        if self.fmt not in FIGURE_FORMATS:
+            raise InvalidParameter("fmt", f"`fmt={self.fmt}`: use {' or '.join(FIGURE_FORMATS)}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompareParams:
     """Encoding model and RSA of model activations against IT responses (``nwb-it compare``)."""
 
@@ -159,7 +163,7 @@ class CompareParams:
             raise InvalidParameter("rsa_windows", f"`rsa_windows={self.rsa_windows}`: use response or all")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExtractionSettings:
     """Sliding-window model activations of the clips (``nwb-it extract-videomae``).
 
@@ -189,6 +193,26 @@ class ExtractionSettings:
             raise InvalidParameter("batch_size", f"`batch_size={self.batch_size}`: must be >= 1")
         if self.workers is not None and self.workers < 1:
             raise InvalidParameter("workers", f"`workers={self.workers}`: must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivationPlotParams:
+    """Figures of one activations table (``nwb-it plot-activations``).
+
+    Parameters
+    ----------
+    layer : the layer drawn
+    table : the activations table (as named by ``extract-activations --name``)
+    fmt : figure format, "png" or "pdf"
+    """
+
+    layer: str = "last"
+    table: str = DEFAULT_ACTIVATIONS
+    fmt: str = "png"
+
+    def __post_init__(self) -> None:
+        if self.fmt not in FIGURE_FORMATS:
+            raise InvalidParameter("fmt", f"`fmt={self.fmt}`: use {' or '.join(FIGURE_FORMATS)}")
 
 
 P = TypeVar("P")

@@ -186,7 +186,7 @@ class EncodingResult:
 
     ``r_clip_shuffled``: the same model fed another clip's features at the same times;
     ``r_onset_only``: a model of the time since onset alone. ``median_ci``: the 95 %
-    bootstrap interval (over clips) of the median normalised score.
+    bootstrap interval (over clips) of the median normalized score.
     """
 
     unit_ids: np.ndarray

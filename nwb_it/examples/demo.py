@@ -12,10 +12,10 @@ from ..core.params import CompareParams, ExtractionSettings, HeatmapParams
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.validate import validate_nwb
 from ..steps.compare import run_compare
-from ..steps.convert import convert_session
+from ..steps.convert import run_convert
 from ..steps.extract import run_extract
-from ..steps.heatmaps import make_heatmaps
-from ..steps.plot_activations import plot_activations
+from ..steps.heatmaps import run_heatmaps
+from ..steps.plot_activations import run_plot_activations
 from ..steps.reliability import run_reliability
 from .random_model import save_random_videomae
 from .readout import write_example_with_frames
@@ -54,13 +54,13 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
                                           n_readout)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = convert_session(mat, out_dir / "nwb", example_metadata_path(), overwrite=overwrite)
+        nwb = run_convert(mat, example_metadata_path(), out_dir=out_dir / "nwb", overwrite=overwrite)
     rel = run_reliability(nwb)
-    heat = make_heatmaps(nwb, figures / "heatmaps", HeatmapParams(), overwrite=overwrite)
-    acts = run_extract(frames, ExtractionSettings(model=str(model_dir)), nwb, out_dir / "hidden_states.npy",
-                       overwrite=overwrite)
-    act_figs = plot_activations(nwb, figures / "activations", overwrite=overwrite)
-    enc, rsa = run_compare(nwb, CompareParams(), fig_dir=figures / "compare", overwrite=overwrite)
+    heat = run_heatmaps(nwb, HeatmapParams(), out_dir=figures / "heatmaps", overwrite=overwrite)
+    acts = run_extract(frames, ExtractionSettings(model=str(model_dir)), nwb_paths=[nwb],
+                       npy_path=out_dir / "hidden_states.npy", overwrite=overwrite)
+    act_figs = run_plot_activations(nwb, out_dir=figures / "activations", overwrite=overwrite)
+    enc, rsa = run_compare(nwb, CompareParams(), out_dir=figures / "compare", overwrite=overwrite)["last"]
     blocking = [str(f) for f in validate_nwb(nwb) if f.blocking]
     if blocking:
         raise NwbItError(f"demo output fails validation: {blocking[0]}", nwb)

@@ -16,7 +16,7 @@ TRANSFORMER = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2)
 
 
 def save_random_videomae(folder: str | Path, seed: int = 0, **config) -> Path:
-    """Save a random ``VideoMAEModel`` (default: the tiny TINY sizes) with an ImageNet-normalising processor.
+    """Save a random ``VideoMAEModel`` (default: the tiny TINY sizes) with an ImageNet-normalizing processor.
 
     ``save_random_videomae(d, base=True)`` gives the videomae-base architecture. Returns the folder.
 

@@ -2,7 +2,7 @@
 
 :class:`ClipStream` holds only the clips the current batch of windows needs plus
 ``ahead`` clips being decoded, so peak memory does not grow with the number of clips.
-Decoding (PIL) and the processor's resize/normalise run in a thread pool, chunk by
+Decoding (PIL) and the processor's resize/normalize run in a thread pool, chunk by
 chunk, while the model runs (PIL and torch release the GIL in their heavy parts).
 
 On CUDA a clip's padded frames are uploaded once, from pinned memory, on a side

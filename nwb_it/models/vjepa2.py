@@ -2,7 +2,7 @@
 
 No CLS token; tubelets time-major, ``(crop_size / patch_size)**2`` tokens each. Its
 video processor needs torchvision, which nwb_it avoids: frames (already resized to
-``crop_size``) are rescaled and normalised with the mean and std the checkpoint's
+``crop_size``) are rescaled and normalized with the mean and std the checkpoint's
 ``video_preprocessor_config.json`` (or ``preprocessor_config.json``) gives.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ CONFIG_FILES = ("video_preprocessor_config.json", "preprocessor_config.json")
 
 
 class FrameNormalizer:
-    """Per-frame rescale and normalise, as the checkpoint's preprocessor config says."""
+    """Per-frame rescale and normalize, as the checkpoint's preprocessor config says."""
 
     def __init__(self, image_mean, image_std, rescale_factor: float = 1 / 255):
         self.image_mean, self.image_std, self.rescale_factor = list(image_mean), list(image_std), rescale_factor

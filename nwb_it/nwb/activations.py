@@ -19,11 +19,11 @@ from ..core.params import DEFAULT_ACTIVATIONS, MISC_DESCRIPTION, MISC_MODULE
 from ..core.provenance import read_provenance, with_provenance
 from ..core.results import Activations
 
-MODULE, MODULE_DESCRIPTION, DEFAULT_TABLE = MISC_MODULE, MISC_DESCRIPTION, DEFAULT_ACTIVATIONS
+MODULE, MODULE_DESCRIPTION = MISC_MODULE, MISC_DESCRIPTION
 PREFIX = "activations_"
 
 
-def activations_table(acts: Activations, name: str = DEFAULT_TABLE) -> DynamicTable:
+def activations_table(acts: Activations, name: str = DEFAULT_ACTIVATIONS) -> DynamicTable:
     """The table for activations matched to a session's clips (``acts.stimulus_names`` set)."""
     if acts.stimulus_names is None or acts.stimulus_index is None:
         raise ValueError("match the activations to the session's clips first")
@@ -63,7 +63,7 @@ def activation_tables(nwb: NWBFile) -> list[str]:
             if isinstance(table, DynamicTable) and any(c.startswith(PREFIX) for c in table.colnames)]
 
 
-def read_activations(nwb: NWBFile, name: str = DEFAULT_TABLE, with_layers: bool = True) -> Activations:
+def read_activations(nwb: NWBFile, name: str = DEFAULT_ACTIVATIONS, with_layers: bool = True) -> Activations:
     """The activations table ``name`` of an open NWB file (``with_layers=False``: windows and clips only)."""
     module = nwb.processing.get(MODULE)
     if module is None or name not in module.data_interfaces:

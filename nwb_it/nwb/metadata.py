@@ -229,7 +229,7 @@ def dandi_experimenter(meta: dict) -> str | None:
 DANDI_RULES: list[Callable[[dict], str | None]] = [dandi_subject_age, dandi_experimenter]
 
 
-def _normalise(meta: dict) -> dict:
+def _normalize(meta: dict) -> dict:
     """YAML strings that stand for dates and lists, as pynwb wants them."""
     nwbfile = meta.setdefault("NWBFile", {})
     start = nwbfile.get("session_start_time")
@@ -251,7 +251,7 @@ def metadata_problems(source: dict, user: dict, start_may_come_later: bool = Fal
     problem = check_sections(user)
     if problem:
         return [problem]
-    meta = _normalise(deep_merge(source, user))
+    meta = _normalize(deep_merge(source, user))
     if start_may_come_later and meta["NWBFile"].get("session_start_time") is None:
         meta["NWBFile"]["session_start_time"] = datetime(2000, 1, 1, tzinfo=timezone.utc)
     return [p for rule in RULES if (p := rule(meta))]
@@ -295,7 +295,7 @@ def build_metadata(source: dict, user: dict | None = None, metadata_origin: str 
     problem = check_sections(user)
     if problem:
         raise metadata_error([problem], user, source_path, metadata_origin)
-    meta = _normalise(deep_merge(source, user))
+    meta = _normalize(deep_merge(source, user))
     if meta["NWBFile"].get("session_start_time") is None and start_fallback is not None:
         start, fallback = start_fallback
         meta["NWBFile"]["session_start_time"] = start.replace(tzinfo=timezone.utc)

@@ -37,7 +37,10 @@ def unit_channels(unit_names: list[str]) -> tuple[np.ndarray, str]:
 
 
 def _add_electrodes(nwb: NWBFile, session: Session, meta: dict) -> np.ndarray:
-    eco = meta["Ecephys"]
+    eco = meta.get("Ecephys", {})
+    if "Device" not in eco or "ElectrodeGroup" not in eco:
+        raise NwbItError("metadata has no Ecephys.Device and Ecephys.ElectrodeGroup (name, description, location): "
+                         "give them in the source's get_metadata or in the metadata YAML", session.source_path)
     device = nwb.create_device(**eco["Device"])
     group_meta = dict(eco["ElectrodeGroup"])
     group = nwb.create_electrode_group(device=device, **group_meta)

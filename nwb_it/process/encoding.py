@@ -8,7 +8,7 @@ the lags concatenated, and a ridge regression fitted with its penalty chosen per
 by inner cross-validation over training clips. Outer folds split by clip, never by
 bins of one clip. Score: Pearson r between the held-out predictions and the PSTH;
 noise ceiling: Spearman-Brown corrected split-half reliability of the PSTH
-(``2 r_half / (1 + r_half)``, mean over random splits); normalised score
+(``2 r_half / (1 + r_half)``, mean over random splits); normalized score
 ``r**2 / ceiling`` (the ceiling is on the r**2 scale: Brain-Score's 2026 convention).
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def clip_derangement(n_clips: int, seed: int) -> np.ndarray:
 
 def median_score_interval(predicted: np.ndarray, measured: np.ndarray, ceiling: np.ndarray, n_boot: int,
                           seed: int) -> tuple[float, float]:
-    """95 % bootstrap interval of the median normalised score, clips resampled with replacement.
+    """95 % bootstrap interval of the median normalized score, clips resampled with replacement.
 
     ``predicted``/``measured``: (units, clips, bins). Per-clip sums make each resample a
     matrix product; the ceilings are held fixed.

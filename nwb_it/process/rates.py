@@ -1,4 +1,4 @@
-"""Firing-rate maps for the heatmaps: population time courses and per-unit normalisation."""
+"""Firing-rate maps for the heatmaps: population time courses and per-unit normalization."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +18,7 @@ def normalize(x: np.ndarray, how: str, axis: int | None = None) -> np.ndarray:
     array([0. , 0.5, 1. ])
     """
     if how not in NORMALIZATIONS:
-        raise NwbItError(f"unknown normalisation {how!r} (use {', '.join(NORMALIZATIONS)})")
+        raise NwbItError(f"unknown normalization {how!r} (use {', '.join(NORMALIZATIONS)})")
     if how == "none":
         return x
     with nan_quiet():

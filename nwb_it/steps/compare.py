@@ -5,16 +5,16 @@ Tables in ``processing/ecephys``: ``encoding`` and ``rsa`` (see :mod:`nwb_it.nwb
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import CompareParams, PresentationSpec, to_dict
-from ..core.results import EncodingResult, RSAResult
+from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, to_dict
+from ..core.results import Activations, AlignedCounts, EncodingResult, RSAResult
 from ..io.atomic import check_updatable, refuse_existing
-from ..nwb.activations import DEFAULT_TABLE, read_activations
+from ..nwb.activations import read_activations
 from ..nwb.io import reading, replace_in_module
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, layer_summaries, read_reliability
 from ..process.encoding import encoding_model
@@ -39,72 +39,107 @@ def chosen_layers(spec: str, stored: list[str], table: str) -> list[str]:
     return names
 
 
-def run_compare_layers(nwb_path: str | Path, params: CompareParams = CompareParams(),
-                       fig_dir: str | Path | None = None, activations: str = DEFAULT_TABLE,
-                       presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
-                       force: bool = False) -> dict[str, tuple[EncodingResult, RSAResult]]:
+@dataclass(frozen=True)
+class CompareData:
+    """What :func:`compute_compare` reads of a file: the units' binned responses and the model's activations."""
+
+    aligned: AlignedCounts
+    activations: Activations
+    layers: list[str]
+    title: str
+
+
+def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParams(), *,
+                      activations: str = DEFAULT_ACTIVATIONS,
+                      presentations: PresentationSpec = PresentationSpec()) -> CompareData:
+    """The selected units' responses (fully observed units only, with a warning) and the activations table.
+
+    Units observed (``obs_intervals``) during only part of the presentations are left out:
+    the encoding model and the RDMs need every clip's responses.
+    """
+    with reading(nwb_path) as nwb:
+        rel = read_reliability(nwb)
+        acts = read_activations(nwb, activations)
+        layers = chosen_layers(params.layer, list(acts.layers), activations)
+        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units), presentations)
+        title = f"session {nwb.session_id}"
+    full = aligned.fully_observed()
+    if full.size < aligned.unit_ids.size:
+        warnings.warn(f"{nwb_path}: {aligned.unit_ids.size - full.size} unit(s) observed during only part of the "
+                      "presentations are left out of compare", stacklevel=3)
+        aligned = aligned.select_units(full)
+    if np.isin(aligned.clip_index, acts.stimulus_index).sum() < max(params.folds, 4):
+        raise NwbItError(f"fewer clips with both spikes and activations than folds ({params.folds})", nwb_path)
+    return CompareData(aligned, acts, layers, title)
+
+
+def compute_compare(data: CompareData, params: CompareParams = CompareParams()) -> dict[str, tuple[EncodingResult,
+                                                                                                  RSAResult]]:
+    """Encoding model + RSA of every layer of ``data`` (pure: nothing read or written)."""
+    return {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer)),
+                    rsa(data.aligned, data.activations, one))
+            for layer in data.layers}
+
+
+def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
+                  activations: str = DEFAULT_ACTIVATIONS, presentations: PresentationSpec = PresentationSpec(),
+                  force: bool = False) -> None:
+    """Store ``results`` as the ``encoding``/``rsa`` tables (``_<table>`` for other activations), replacing them."""
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
+                      lambda f: compare_tables(f, results, activations, to_dict(presentations)), force)
+
+
+def figure_names(n_layers: int) -> tuple[str, ...]:
+    """The figures :func:`draw_compare` writes for one layer, or for several."""
+    return FIGURES if n_layers == 1 else LAYER_FIGURES
+
+
+def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, title: str = "",
+                 family: str = "model", curves: list[dict] | None = None, overwrite: bool = False,
+                 force: bool = False) -> list[Path]:
+    """One layer: best units, score vs ceiling, RDMs. Several: score against depth and a models x layers ranking
+    from ``curves`` (:func:`nwb_it.nwb.results.layer_summaries`: every model compared in the file)."""
+    figures = [Path(out_dir) / name for name in figure_names(len(results))]
+    if len(results) == 1:
+        enc, res = next(iter(results.values()))
+        makers = dict(zip(figures, (lambda: best_units_figure(enc, title), lambda: score_vs_ceiling_figure(enc, title),
+                                    lambda: rdm_figure(res, title, family))))
+    else:
+        if curves is None:
+            raise NwbItError("`curves` is needed to draw several layers (nwb_it.nwb.results.layer_summaries)")
+        makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title))))
+    return save_figure_folder(out_dir, "compare", makers, "png", overwrite, force=force)
+
+
+def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *, out_dir: str | Path | None = None,
+                presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, progress: bool = False,
+                force: bool = False, activations: str = DEFAULT_ACTIVATIONS
+                ) -> dict[str, tuple[EncodingResult, RSAResult]]:
     """Encoding model + RSA for every layer ``params.layer`` names ('all', 'a,b' or one), stored in the file.
 
     Tables ``encoding``/``rsa`` (for ``videomae_activations``) or ``encoding_<table>``/``rsa_<table>``
     hold one row per (unit, layer) / layer, with a ``layer`` column. With several layers the
     figures are the median score (95 % bootstrap interval) against relative depth, one line per
-    model compared in this file, and a ranking of models x layers.
-
-    Units observed (``obs_intervals``) during only part of the presentations are left out:
-    the encoding model and the RDMs need every clip's responses. A file its owner made
-    read-only is refused before anything is computed, unless ``force``.
-    """
-    check_updatable(nwb_path, force)                  # it is updated in place
-    with reading(nwb_path) as nwb:
-        rel = read_reliability(nwb)
-        acts = read_activations(nwb, activations)
-        layers = chosen_layers(params.layer, list(acts.layers), activations)
-        names = FIGURES if len(layers) == 1 else LAYER_FIGURES
-        figures = [] if fig_dir is None else [Path(fig_dir) / name for name in names]
-        for path in figures:
-            refuse_existing(path, overwrite, force)          # before the slow part
-        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units), presentations)
-        full = aligned.fully_observed()
-        if full.size < aligned.unit_ids.size:
-            warnings.warn(f"{nwb_path}: {aligned.unit_ids.size - full.size} unit(s) observed during only part of the "
-                          "presentations are left out of compare", stacklevel=2)
-            aligned = aligned.select_units(full)
-        title = f"session {nwb.session_id}"
-        if np.isin(aligned.clip_index, acts.stimulus_index).sum() < max(params.folds, 4):
-            raise NwbItError(f"fewer clips with both spikes and activations than folds ({params.folds})")
-    results = {}
-    for layer in layers:
-        one = replace(params, layer=layer)
-        results[layer] = (encoding_model(aligned, acts, one), rsa(aligned, acts, one))
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
-                      lambda f: compare_tables(f, results, activations, to_dict(presentations)), force)
-    if fig_dir is not None:
-        family = acts.provenance.get("family", "model")
-        if len(layers) == 1:
-            enc, res = results[layers[0]]
-            makers = dict(zip(figures, (lambda: best_units_figure(enc, title),
-                                        lambda: score_vs_ceiling_figure(enc, title),
-                                        lambda: rdm_figure(res, title, family))))
-        else:
-            with reading(nwb_path) as nwb:
-                curves = layer_summaries(nwb)
-            makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title))))
-        save_figure_folder(fig_dir, "compare", makers, "png", overwrite, force=force)
-    return results
-
-
-def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), fig_dir: str | Path | None = None,
-                activations: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
-                overwrite: bool = False) -> tuple[EncodingResult, RSAResult]:
-    """Encoding model + RSA of one layer (``params.layer``); see :func:`run_compare_layers`.
+    model compared in this file, and a ranking of models x layers. Returns ``{layer: (encoding, rsa)}``.
+    A file its owner made read-only is refused before anything is computed, unless ``force``.
 
     Examples
     --------
-    >>> enc, res = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", fig_dir="figures")  # doctest: +SKIP
-    >>> float(np.nanmedian(enc.normalized))                                                   # doctest: +SKIP
-    0.83
+    >>> results = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", out_dir="figures")  # doctest: +SKIP
+    >>> enc, res = results["last"]                                                          # doctest: +SKIP
     """
-    results = run_compare_layers(nwb_path, params, fig_dir, activations, presentations, overwrite)
-    if len(results) != 1:
-        raise NwbItError(f"`layer={params.layer}` names {len(results)} layers; use run_compare_layers")
-    return next(iter(results.values()))
+    check_updatable(nwb_path, force)                  # it is updated in place
+    data = read_compare_data(nwb_path, params, activations=activations, presentations=presentations)
+    if out_dir is not None:
+        for name in figure_names(len(data.layers)):
+            refuse_existing(Path(out_dir) / name, overwrite, force)          # before the slow part
+    results = compute_compare(data, params)
+    write_compare(nwb_path, results, activations=activations, presentations=presentations, force=force)
+    if out_dir is not None:
+        curves = None
+        if len(results) > 1:
+            with reading(nwb_path) as nwb:
+                curves = layer_summaries(nwb)
+        draw_compare(results, out_dir, title=data.title, family=data.activations.provenance.get("family", "model"),
+                     curves=curves, overwrite=overwrite, force=force)
+    return results

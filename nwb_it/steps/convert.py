@@ -110,9 +110,9 @@ def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: d
     return plans
 
 
-def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict | str | Path | None = None,
-                   overwrite: bool = False, progress: bool = False, strict: bool = False,
-                   metadata_origin: str | None = None, force: bool = False) -> Path:
+def convert_source(source: SourceInterface, metadata: dict | str | Path | None = None, *, out_dir: str | Path,
+                   overwrite: bool = False, progress: bool = False, force: bool = False, strict: bool = False,
+                   metadata_origin: str | None = None) -> Path:
     """Write ``source`` as ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``; return the path.
 
     The metadata (a dict or a YAML file) is deep-merged over what the source gives and
@@ -137,17 +137,17 @@ def convert_source(source: SourceInterface, out_dir: str | Path, metadata: dict 
     return out
 
 
-def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | str | Path | None = None,
-                    overwrite: bool = False, layout: SourceLayout = SourceLayout(), progress: bool = False,
-                    max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
-                    metadata_origin: str | None = None, force: bool = False) -> Path:
+def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None, *, out_dir: str | Path,
+                overwrite: bool = False, progress: bool = False, force: bool = False,
+                layout: SourceLayout = SourceLayout(), max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
+                metadata_origin: str | None = None) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
     ----------
     mat_path : path of the ``.mat`` session (v7.3 or v5/v7)
-    out_dir : folder of the DANDI-layout output
     metadata : dict or path of a YAML file with ``NWBFile:``/``Subject:``/``Ecephys:``/``Units:`` sections
+    out_dir : folder of the DANDI-layout output
     overwrite : replace an existing output file
     force : with ``overwrite``, replace it even when its owner made it read-only
     layout : struct and field names of the source
@@ -164,8 +164,9 @@ def convert_session(mat_path: str | Path, out_dir: str | Path, metadata: dict | 
     >>> d = tempfile.mkdtemp(); mat = os.path.join(d, "rec_fixshortvid1_coco.mat")
     >>> _ = write_example_session(mat, n_units=3, n_clips=4, n_repeats=3)
     >>> meta = {"NWBFile": {"session_start_time": "2024-01-01T10:00:00+00:00"}, "Subject": {"age": "P7Y"}}
-    >>> convert_session(mat, d, meta).name
+    >>> run_convert(mat, meta, out_dir=d).name
     'sub-coco_ses-rec-fixshortvid1_ecephys.nwb'
     """
-    return convert_source(L2StrSource(mat_path, layout, max_spike_time), out_dir, metadata, overwrite, progress,
-                          strict, metadata_origin, force)
+    return convert_source(L2StrSource(mat_path, layout, max_spike_time), metadata, out_dir=out_dir,
+                          overwrite=overwrite, progress=progress, force=force, strict=strict,
+                          metadata_origin=metadata_origin)

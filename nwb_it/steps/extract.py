@@ -3,7 +3,7 @@
 The table is ``processing/misc/videomae_activations`` (see :mod:`nwb_it.nwb.activations`).
 Clips are matched to the trials' ``stimulus_name`` (or the source's ``itemnames``, for
 clips never shown): exactly; else through a CSV ``clip_key,stimulus_name``; else after
-normalising both (lower case, extension dropped, runs of space/-/. turned into _,
+normalizing both (lower case, extension dropped, runs of space/-/. turned into _,
 leading zeros of numbers dropped).
 """
 from __future__ import annotations
@@ -18,19 +18,19 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import ExtractionSettings, PresentationSpec
+from ..core.params import DEFAULT_ACTIVATIONS, ExtractionSettings, PresentationSpec
 from ..core.results import Activations
 from ..io.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..models.cache import cached_extract
 from ..models.frames import discover_clips
 from ..models.windows import extract
-from ..nwb.activations import DEFAULT_TABLE, MODULE, MODULE_DESCRIPTION, activations_table
+from ..nwb.activations import MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import file_clips, read_presentations
 from .batch import Outcome, run_job
 
 
-def normalise_name(name: str) -> str:
+def _normalize_name(name: str) -> str:
     name = re.sub(r"\.(png|jpe?g|avi|mp4|mov|mat)$", "", name.strip().lower())
     name = re.sub(r"[\s\-.]+", "_", name)
     return re.sub(r"\d+", lambda m: str(int(m.group())), name)
@@ -56,7 +56,7 @@ def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | No
     exact = set(names)
     by_norm: dict[str, list[str]] = {}
     for n in exact:
-        by_norm.setdefault(normalise_name(n), []).append(n)
+        by_norm.setdefault(_normalize_name(n), []).append(n)
     out, missing = [], []
     for key in keys:
         if clip_map and key in clip_map:
@@ -64,8 +64,8 @@ def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | No
             (out if target in exact else missing).append(target if target in exact else f"{key} -> {target}")
         elif key in exact:
             out.append(key)
-        elif len(by_norm.get(normalise_name(key), [])) == 1:
-            out.append(by_norm[normalise_name(key)][0])
+        elif len(by_norm.get(_normalize_name(key), [])) == 1:
+            out.append(by_norm[_normalize_name(key)][0])
         else:
             missing.append(key)
     if missing:
@@ -97,12 +97,12 @@ def _target_names(nwb_path: Path, keys: list[str], clip_map: dict[str, str] | No
         raise NwbItError(exc.problem, exc.path or frames) from None
 
 
-def run_extract_many(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
-                     nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
-                     clip_map: str | Path | None = None, progress: bool = False, extractor=None,
-                     table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
-                     overwrite: bool = False, cache_dir: str | Path | None = None, debug: bool = False,
-                     force: bool = False) -> tuple[Activations | None, list[Outcome]]:
+def run_extract_batch(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(), *,
+                      nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
+                      clip_map: str | Path | None = None, table: str = DEFAULT_ACTIVATIONS,
+                      presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
+                      overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
+                      debug: bool = False) -> tuple[Activations | None, list[Outcome]]:
     """Activations of the clips under ``frames``, computed once, written into every NWB file of ``nwb_paths``.
 
     Every file is matched to the clips first; a file that does not match (or cannot be
@@ -113,8 +113,8 @@ def run_extract_many(frames: str | Path, settings: ExtractionSettings = Extracti
 
     Examples
     --------
-    >>> acts, outcomes = run_extract_many("frames", ExtractionSettings(model="videomae_folder"),
-    ...                                   ["ses-1.nwb", "ses-2.nwb"], cache_dir="cache")   # doctest: +SKIP
+    >>> acts, outcomes = run_extract_batch("frames", ExtractionSettings(model="videomae_folder"),
+    ...                                    nwb_paths=["ses-1.nwb", "ses-2.nwb"], cache_dir="cache")  # doctest: +SKIP
     """
     frames = Path(frames)
     if npy_path is not None:
@@ -147,25 +147,25 @@ def run_extract_many(frames: str | Path, settings: ExtractionSettings = Extracti
     return acts, list(outcomes.values())
 
 
-def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(),
-                nwb_path: str | Path | None = None, npy_path: str | Path | None = None,
-                clip_map: str | Path | None = None, progress: bool = False, extractor=None,
-                table: str = DEFAULT_TABLE, presentations: PresentationSpec = PresentationSpec(),
-                overwrite: bool = False, cache_dir: str | Path | None = None) -> Activations:
-    """Extract activations for every clip under ``frames``; write them into ``nwb_path`` and/or ``npy_path``.
+def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(), *,
+                nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
+                clip_map: str | Path | None = None, table: str = DEFAULT_ACTIVATIONS,
+                presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
+                overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None) -> Activations:
+    """Extract activations for every clip under ``frames``; write them into ``nwb_paths`` and/or ``npy_path``.
 
-    Clips are matched to the NWB file's trials before the model runs, so a mismatch
-    fails fast. Re-running replaces the previous table; units and trials are untouched.
-    Many files from one computation: :func:`run_extract_many`.
+    Clips are matched to every NWB file's trials before the model runs, so a mismatch
+    fails fast; the first file that fails raises (:func:`run_extract_batch` reports each
+    file instead). Re-running replaces the previous table; units and trials are untouched.
 
     Examples
     --------
     >>> acts = run_extract("frames", ExtractionSettings(model="videomae_folder"),
-    ...                    nwb_path="sub-coco_ses-fixshortvid1_ecephys.nwb")     # doctest: +SKIP
+    ...                    nwb_paths=["sub-coco_ses-fixshortvid1_ecephys.nwb"])   # doctest: +SKIP
     """
-    targets = [] if nwb_path is None else [nwb_path]
-    acts, outcomes = run_extract_many(frames, settings, targets, npy_path, clip_map, progress, extractor, table,
-                                      presentations, overwrite, cache_dir)
+    acts, outcomes = run_extract_batch(frames, settings, nwb_paths=nwb_paths, npy_path=npy_path, clip_map=clip_map,
+                                       table=table, presentations=presentations, cache_dir=cache_dir,
+                                       overwrite=overwrite, progress=progress, force=force, extractor=extractor)
     for o in outcomes:
         for message in o.warnings:
             warnings.warn(message, stacklevel=2)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.params import HeatmapParams, PresentationSpec
+from ..core.results import AlignedCounts, ReliabilityResult
 from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
 from ..nwb.recording import file_clips, read_presentations, read_spike_trains
@@ -13,6 +15,7 @@ from ..process.binning import bin_aligned
 from ..process.selection import select_units
 from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
 from ..viz.save import save_figure_folder
+from .reliability import FIGURES as RELIABILITY_FIGURES
 
 
 def safe_name(text: str) -> str:
@@ -20,11 +23,11 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
-def session_title(nwb) -> str:
+def _session_title(nwb) -> str:
     return f"session {nwb.session_id}, subject {nwb.subject.subject_id if nwb.subject else '?'}"
 
 
-def clip_durations(nwb) -> dict[int, float]:
+def _clip_durations(nwb) -> dict[int, float]:
     """Each clip's length in seconds (its frames / fps) from the file's first activations table; {} without one."""
     names = activation_tables(nwb)
     if not names:
@@ -35,22 +38,23 @@ def clip_durations(nwb) -> dict[int, float]:
             for c in range(len(acts.clip_keys))}
 
 
-def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapParams = HeatmapParams(),
-                  progress: bool = False, presentations: PresentationSpec = PresentationSpec(),
-                  overwrite: bool = False, force: bool = False) -> list[Path]:
-    """Write the population heatmap, one heatmap per unit and the reliability histograms.
+@dataclass(frozen=True)
+class HeatmapData:
+    """What the heatmaps are drawn from: binned responses, clip lengths, the reliability result (if stored)."""
 
-    With ``overwrite`` the previous run's figures are replaced as a set: a unit's figure from
-    an earlier run that this run does not draw (no longer responsive) is removed.
+    aligned: AlignedCounts
+    durations: dict[int, float]
+    reliability: ReliabilityResult | None
+    every_clip: dict[int, str]
+    title: str
 
-    Examples
-    --------
-    >>> paths = make_heatmaps("sub-coco_ses-fixshortvid1_ecephys.nwb", "figures")   # doctest: +SKIP
-    """
-    out_dir, fmt, how = Path(out_dir), params.fmt, params.normalize
+
+def read_heatmap_data(nwb_path: str | Path, params: HeatmapParams = HeatmapParams(), *,
+                      presentations: PresentationSpec = PresentationSpec()) -> HeatmapData:
+    """The selected units' binned responses, every clip of the file, clip lengths and the reliability table."""
     with reading(nwb_path) as nwb:
-        title = session_title(nwb)
-        durations = clip_durations(nwb)
+        title = _session_title(nwb)
+        durations = _clip_durations(nwb)
         result = read_reliability_or_none(nwb)
         pres = read_presentations(nwb, presentations)                     # read once: binned and listed
         aligned = bin_aligned(read_spike_trains(nwb), pres, params.window, params.bin_size,
@@ -58,12 +62,35 @@ def make_heatmaps(nwb_path: str | Path, out_dir: str | Path, params: HeatmapPara
         every_clip = file_clips(nwb, pres)
     if params.clip_duration:
         durations = {int(c): params.clip_duration for c in aligned.clip_index}
-    makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, title, durations)}
+    return HeatmapData(aligned, durations, result, every_clip, title)
+
+
+def draw_heatmaps(data: HeatmapData, out_dir: str | Path, params: HeatmapParams = HeatmapParams(), *,
+                  overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+    """The population heatmap, one heatmap per unit (``units/``) and, with a reliability result, its histograms."""
+    out_dir, fmt, how, aligned = Path(out_dir), params.fmt, params.normalize, data.aligned
+    makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, data.title, data.durations)}
     for row in range(len(aligned.unit_ids)):
         name = f"unit{aligned.unit_ids[row]:04d}_{safe_name(aligned.unit_names[row])}.{fmt}"
         makers[out_dir / "units" / name] = (
-            lambda row=row: unit_figure(aligned, row, how, title, durations, every_clip))
-    if result is not None:
-        makers[out_dir / f"r2_true_vs_null.{fmt}"] = lambda: histogram_figures(result, title)[0]
-        makers[out_dir / f"dprime.{fmt}"] = lambda: histogram_figures(result, title)[1]
+            lambda row=row: unit_figure(aligned, row, how, data.title, data.durations, data.every_clip))
+    if data.reliability is not None:
+        for i, name in enumerate(RELIABILITY_FIGURES):
+            makers[out_dir / f"{name}.{fmt}"] = lambda i=i: histogram_figures(data.reliability, data.title)[i]
     return save_figure_folder(out_dir, "heatmaps", makers, fmt, overwrite, progress, force)
+
+
+def run_heatmaps(nwb_path: str | Path, params: HeatmapParams = HeatmapParams(), *, out_dir: str | Path,
+                 presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
+                 progress: bool = False, force: bool = False) -> list[Path]:
+    """Write the population heatmap, one heatmap per unit and the reliability histograms into ``out_dir``.
+
+    With ``overwrite`` the previous run's figures are replaced as a set: a unit's figure from
+    an earlier run that this run does not draw (no longer responsive) is removed.
+
+    Examples
+    --------
+    >>> paths = run_heatmaps("sub-coco_ses-fixshortvid1_ecephys.nwb", out_dir="figures")   # doctest: +SKIP
+    """
+    data = read_heatmap_data(nwb_path, params, presentations=presentations)
+    return draw_heatmaps(data, out_dir, params, overwrite=overwrite, progress=progress, force=force)

@@ -6,25 +6,29 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..nwb.activations import DEFAULT_TABLE, read_activations
+from ..core.params import ActivationPlotParams
+from ..core.results import Activations
+from ..nwb.activations import read_activations
 from ..nwb.io import reading
 from ..viz.activations import clip_figure, pca_figure
 from ..viz.save import save_figure_folder
 from .heatmaps import safe_name
 
 
-def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "last", fmt: str = "png",
-                     progress: bool = False, table: str = DEFAULT_TABLE, overwrite: bool = False,
-                     force: bool = False) -> list[Path]:
-    """One heatmap per clip and one PCA trajectory figure, from an activations table of ``nwb_path``.
-
-    With ``overwrite`` the previous run's figures in ``out_dir`` are replaced as a set.
-    """
-    out_dir = Path(out_dir)
+def read_activation_data(nwb_path: str | Path, params: ActivationPlotParams = ActivationPlotParams()) -> Activations:
+    """The activations table ``params.table`` of ``nwb_path``, checked to hold ``params.layer``."""
     with reading(nwb_path) as nwb:
-        acts = read_activations(nwb, table)
-    if layer not in acts.layers:
-        raise NwbItError(f"no layer '{layer}' in the activations table (have: {', '.join(acts.layers)})", nwb_path)
+        acts = read_activations(nwb, params.table)
+    if params.layer not in acts.layers:
+        raise NwbItError(f"no layer '{params.layer}' in the activations table '{params.table}' (have: "
+                         f"{', '.join(acts.layers)})", nwb_path)
+    return acts
+
+
+def draw_activations(acts: Activations, out_dir: str | Path, params: ActivationPlotParams = ActivationPlotParams(),
+                     *, overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+    """One heatmap per clip (``clips/``) and one PCA trajectory of layer ``params.layer`` of ``acts``."""
+    out_dir, layer, fmt = Path(out_dir), params.layer, params.fmt
     values, last, time = acts.layers[layer], acts.last_frame, acts.time
     pad = int(acts.provenance["pad"])
     family = acts.provenance.get("family", "model")
@@ -43,3 +47,18 @@ def plot_activations(nwb_path: str | Path, out_dir: str | Path, layer: str = "la
                                                                     list(acts.clip_keys)),
               **makers}
     return save_figure_folder(out_dir, "plot-activations", makers, fmt, overwrite, progress, force)
+
+
+def run_plot_activations(nwb_path: str | Path, params: ActivationPlotParams = ActivationPlotParams(), *,
+                         out_dir: str | Path, overwrite: bool = False, progress: bool = False,
+                         force: bool = False) -> list[Path]:
+    """One heatmap per clip and one PCA trajectory figure, from an activations table of ``nwb_path``.
+
+    With ``overwrite`` the previous run's figures in ``out_dir`` are replaced as a set.
+
+    Examples
+    --------
+    >>> paths = run_plot_activations("ses.nwb", ActivationPlotParams(layer="last"), out_dir="figs")  # doctest: +SKIP
+    """
+    acts = read_activation_data(nwb_path, params)
+    return draw_activations(acts, out_dir, params, overwrite=overwrite, progress=progress, force=force)

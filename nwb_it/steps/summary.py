@@ -38,13 +38,13 @@ def session_rows(path: Path) -> list[dict]:
     return rows or [base]
 
 
-def summarize_folder(folder: str | Path, out_dir: str | Path, overwrite: bool = False, force: bool = False
-                     ) -> list[Path]:
+def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = False, progress: bool = False,
+                force: bool = False) -> list[Path]:
     """Write ``summary.csv`` and two figures for every NWB file under ``folder``.
 
     Examples
     --------
-    >>> summarize_folder("dandiset", "summary")         # doctest: +SKIP
+    >>> run_summary("dandiset", out_dir="summary")         # doctest: +SKIP
     """
     folder, out_dir = Path(folder), Path(out_dir)
     files = sorted(f for f in folder.rglob("*.nwb") if not TEMP_PATTERN.match(f.name))

@@ -1,7 +1,7 @@
 """Firing-rate heatmaps and the reliability histograms (the lab's heatmaps.ipynb and real_stats.ipynb).
 
 * population: units x time, each unit's rate averaged over clips and repeats,
-  normalised per unit, rows sorted by peak latency;
+  normalized per unit, rows sorted by peak latency;
 * one clips x time heatmap of repeat-averaged rate per unit;
 * ``r2_true_vs_null`` and ``dprime`` histograms, as the lab's real_stats notebook drew them.
 """
