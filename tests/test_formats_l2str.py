@@ -9,7 +9,8 @@ import pytest
 
 from nwb_it import NwbItError, read_session
 from nwb_it.examples import cell_array
-from nwb_it.formats.l2str.decode import walk_spike_cells
+from nwb_it.formats.l2str.cells import walk_spike_cells
+from nwb_it.formats.l2str.reader import v73_cells
 
 from .helpers import nested_equal
 
@@ -61,8 +62,8 @@ def test_hdf5storage_v73_and_v5_read_the_same(small_mat, small_mat_v5, small_str
 
 def test_fast_walk_equals_h5py_walk(small_mat):
     with h5py.File(small_mat, "r") as f:
-        fast = walk_spike_cells(f, f["L2_str/spikes"], small_mat, fast=True)
-        slow = walk_spike_cells(f, f["L2_str/spikes"], small_mat, fast=False)
+        fast = walk_spike_cells(v73_cells(f, f["L2_str/spikes"], small_mat, fast=True), small_mat)
+        slow = walk_spike_cells(v73_cells(f, f["L2_str/spikes"], small_mat, fast=False), small_mat)
     for a, b in zip(fast, slow):
         np.testing.assert_array_equal(a, b)
 
@@ -129,3 +130,41 @@ def test_a_reader_that_hangs_or_crashes_is_one_error_within_its_time_limit(small
     monkeypatch.setattr(reader, "_read_v73", lambda *args: os._exit(11))          # a read that kills its process
     with pytest.raises(NwbItError, match=r"crashed on this file \(exit code 11\)"):
         reader.read_session(small_mat)
+
+
+def _faulty_spikes(fault: str) -> list:
+    good = [[np.array([[0.1, 0.2]]), np.array([[0.3]])], [np.array([[0.4]]), np.zeros((0, 0))]]
+    units = [good, [list(r) for r in good]]
+    if fault == "fewer clips":
+        units[1] = units[1][:1]
+    elif fault == "fewer repeats":
+        units[1][1] = units[1][1][:1]
+    elif fault == "a cell for spike times":
+        units[1][0][1] = cell_array([np.array([[0.5]])])
+    elif fault == "integers for spike times":
+        units[1][0][1] = np.array([[3, 4]], dtype=np.int32)
+    return units
+
+
+@pytest.mark.parametrize("fault", ["fewer clips", "fewer repeats", "a cell for spike times",
+                                   "integers for spike times"])
+def test_every_cell_reader_raises_the_same_message(tmp_path, fault):
+    """The checks live in the one walk: v7.3 (C library and h5py) and v5 give the same line."""
+    import scipy.io
+
+    units = _faulty_spikes(fault)
+    spikes = cell_array([cell_array([cell_array(list(reps)) for reps in clips]) for clips in units])
+    struct = {"spikes": spikes, "itemnames": cell_array(["a", "b"]), "neuron_id": cell_array(["u1", "u2"])}
+    v73, v5 = tmp_path / "x_set_m.mat", tmp_path / "y_set_m.mat"
+    hdf5storage.savemat(str(v73), {"L2_str": struct}, format="7.3", matlab_compatible=True)
+    scipy.io.savemat(v5, {"L2_str": struct})
+    messages = []
+    for fast in (True, False):
+        with h5py.File(v73, "r") as f, pytest.raises(NwbItError) as err:
+            walk_spike_cells(v73_cells(f, f["L2_str/spikes"], v73, fast=fast), v73)
+        messages.append(err.value.problem)
+    with pytest.raises(NwbItError) as err:
+        read_session(v5)
+    messages.append(err.value.problem)
+    assert len(set(messages)) == 1, messages
+    assert "spikes{2}" in messages[0]

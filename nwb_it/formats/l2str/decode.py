@@ -3,7 +3,7 @@
 Decoded values keep MATLAB's shape: numeric arrays are ndarrays with the MATLAB
 dimensions, cells are object ndarrays, structs are dicts (struct arrays: object
 ndarrays of dicts), char arrays are ``str``. The spike cells are not decoded here:
-``walk_spike_cells`` reads them through h5py's low-level API straight into flat arrays.
+:mod:`nwb_it.formats.l2str.cells` reads them straight into flat arrays.
 """
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ import h5py
 import numpy as np
 
 from ...core.errors import NwbItError
-from . import h5fast
 from .limits import max_bytes
-
-IEEE_FLOATS = (h5py.h5t.IEEE_F64LE, h5py.h5t.IEEE_F64BE, h5py.h5t.IEEE_F32LE, h5py.h5t.IEEE_F32BE)
 
 
 def _attr_str(obj, name: str) -> str:
@@ -104,162 +101,3 @@ def decode_v5(value: Any) -> Any:
                 return "".join(strings)              # an n-by-1 char vector: one string (see char_value)
             return strings[0] if len(strings) == 1 else ("" if not strings else np.array(strings, dtype=object))
     return value
-
-
-def cell_elements(value: Any, what: str, path) -> list:
-    """Elements of a cell that must be a vector (n-by-1, 1-by-n or empty)."""
-    if not isinstance(value, np.ndarray) or value.dtype != object:
-        raise NwbItError(f"{what} is not a cell array", path)
-    if value.ndim > 2 or (value.ndim == 2 and min(value.shape) > 1):
-        raise NwbItError(f"{what} is a {value.shape[0]}x{value.shape[1]} cell; expected a vector", path)
-    return list(value.reshape(-1))
-
-
-class _Walk:
-    """Reads spikes{u}{k}{r} into flat arrays through h5py's low-level API.
-
-    One h5r.dereference + one DatasetID.read per cell element; the spike values go
-    straight into a preallocated buffer, so no Python object is made per spike array.
-    """
-
-    def __init__(self, f: h5py.File, path):
-        self.fid = f.id
-        self.path = path
-        self.buffer = np.empty(1 << 16, dtype=np.float64)
-        self.used = 0
-        self.max_bytes = max_bytes(path)
-
-    def open(self, ref) -> h5py.h5d.DatasetID:
-        obj = h5py.h5r.dereference(ref, self.fid)
-        if not isinstance(obj, h5py.h5d.DatasetID):
-            raise NwbItError("spikes is not a nested cell array (found a struct inside)", self.path)
-        return obj
-
-    def refs(self, ref, what: str) -> np.ndarray:
-        dsid = ref if isinstance(ref, h5py.h5d.DatasetID) else self.open(ref)
-        tid = dsid.get_type()
-        if tid.get_class() != h5py.h5t.REFERENCE:
-            if self.is_empty(dsid, tid):
-                return np.empty(0, dtype=h5py.ref_dtype)
-            raise NwbItError(f"spikes is not a nested cell array ({what} is not a cell)", self.path)
-        shape = dsid.shape
-        if len(shape) > 2 or (len(shape) == 2 and min(shape) > 1):
-            raise NwbItError(f"spikes: {what} is a {shape[1]}x{shape[0]} cell; expected a vector", self.path)
-        out = np.empty(shape, dtype=h5py.ref_dtype)
-        dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
-        return out.reshape(-1)
-
-    @staticmethod
-    def is_empty(dsid, tid) -> bool:
-        return (tid.get_class() == h5py.h5t.INTEGER and h5py.h5a.exists(dsid, b"MATLAB_empty"))
-
-    def spikes(self, ref, where: str) -> int:
-        """Append one repeat's spike times to the buffer; return how many."""
-        dsid = self.open(ref)
-        tid = dsid.get_type()
-        cls = tid.get_class()
-        if cls != h5py.h5t.FLOAT:
-            if self.is_empty(dsid, tid):
-                return 0
-            raise NwbItError(f"spikes{where} holds {'a cell' if cls == h5py.h5t.REFERENCE else 'non-float data'}"
-                             " where spike times (double) are expected", self.path)
-        if not any(tid.equal(t) for t in IEEE_FLOATS):
-            raise NwbItError(f"spikes{where} has a damaged floating-point type (not IEEE 754): file corrupt", self.path)
-        shape = dsid.shape
-        n = int(np.prod(shape))
-        if 8 * n > self.max_bytes:
-            raise NwbItError(f"spikes{where} declares {n} values, more than the file could hold: file corrupt",
-                             self.path)
-        if self.used + n > self.buffer.size:
-            self.buffer = np.resize(self.buffer, max(2 * self.buffer.size, self.used + n))
-        view = self.buffer[self.used:self.used + n].reshape(shape)
-        if tid.get_size() == 8:
-            dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, view)
-        else:
-            tmp = np.empty(shape, dtype=np.float32)
-            dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, tmp)
-            view[...] = tmp
-        self.used += n
-        return n
-
-
-def walk_spike_cells(f: h5py.File, spikes_ds: h5py.Dataset, path, progress=None, fast: bool = True
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read ``spikes{u}{k}{r}`` of a v7.3 file.
-
-    ``fast`` uses the HDF5 C library directly (see ``h5fast``); otherwise, or where
-    that library cannot be found, h5py's low-level API. Both give identical arrays.
-
-    Returns
-    -------
-    n_repeats : (n_clips,) int
-    counts : (n_units, n_presentations) int
-    times : float64 flat array, unit-major then clip, repeat
-    """
-    lib = h5fast.load() if fast else None
-    walk = h5fast.CWalk(lib, f, path) if lib is not None else _Walk(f, path)
-    units = (walk.refs_of_id(spikes_ds.id.id, "spikes", close=False) if lib is not None
-             else walk.refs(spikes_ds.id, "spikes"))
-    n_repeats = None
-    all_counts = []
-    for u, unit_ref in enumerate(units):
-        clips = walk.refs(unit_ref, f"{{{u + 1}}}")
-        if n_repeats is None:
-            n_repeats = np.empty(len(clips), dtype=np.int64)
-        elif len(clips) != n_repeats.size:
-            raise NwbItError(f"spikes{{{u + 1}}} has {len(clips)} clips but spikes{{1}} has "
-                             f"{n_repeats.size}", path)
-        counts = []
-        for k, clip_ref in enumerate(clips):
-            repeats = walk.refs(clip_ref, f"{{{u + 1}}}{{{k + 1}}}")
-            if u == 0:
-                n_repeats[k] = len(repeats)
-            elif len(repeats) != n_repeats[k]:
-                raise NwbItError(f"spikes{{{u + 1}}}{{{k + 1}}} has {len(repeats)} repeats but "
-                                 f"spikes{{1}}{{{k + 1}}} has {n_repeats[k]}", path)
-            counts.extend(walk.spikes(r, f"{{{u + 1}}}{{{k + 1}}}{{{i + 1}}}")
-                          for i, r in enumerate(repeats))
-        all_counts.append(counts)
-        if progress is not None:
-            progress(1)
-    if n_repeats is None:
-        n_repeats = np.zeros(0, dtype=np.int64)
-    counts = np.asarray(all_counts, dtype=np.int64).reshape(len(units), int(n_repeats.sum()))
-    return n_repeats, counts, walk.buffer[:walk.used].copy()
-
-
-def nested_spike_cells(spikes: Any, path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The same as ``walk_spike_cells`` for an already decoded value (v5 files)."""
-    units = cell_elements(spikes, "spikes", path)
-    n_repeats = None
-    counts, times = [], []
-    for u, unit in enumerate(units):
-        clips = cell_elements(unit, f"spikes{{{u + 1}}}", path) if _nonempty(unit) else []
-        if n_repeats is None:
-            n_repeats = np.empty(len(clips), dtype=np.int64)
-        elif len(clips) != n_repeats.size:
-            raise NwbItError(f"spikes{{{u + 1}}} has {len(clips)} clips but spikes{{1}} has "
-                             f"{n_repeats.size}", path)
-        for k, clip in enumerate(clips):
-            where = f"spikes{{{u + 1}}}{{{k + 1}}}"
-            repeats = cell_elements(clip, where, path) if _nonempty(clip) else []
-            if u == 0:
-                n_repeats[k] = len(repeats)
-            elif len(repeats) != n_repeats[k]:
-                raise NwbItError(f"{where} has {len(repeats)} repeats but spikes{{1}}{{{k + 1}}} "
-                                 f"has {n_repeats[k]}", path)
-            for r, rep in enumerate(repeats):
-                arr = np.asarray(rep)
-                if arr.size and (arr.dtype == object or arr.dtype.kind != "f"):
-                    raise NwbItError(f"{where}{{{r + 1}}} holds {'a cell' if arr.dtype == object else arr.dtype}"
-                                     " where spike times (double) are expected", path)
-                times.append(arr.astype(np.float64).reshape(-1, order="F"))
-                counts.append(arr.size)
-    if n_repeats is None:
-        n_repeats = np.zeros(0, dtype=np.int64)
-    flat = np.concatenate(times) if times else np.zeros(0)
-    return n_repeats, np.asarray(counts, dtype=np.int64).reshape(len(units), -1), flat
-
-
-def _nonempty(value: Any) -> bool:
-    return not (isinstance(value, np.ndarray) and value.size == 0 and value.dtype != object)

@@ -23,10 +23,19 @@ import h5py
 import numpy as np
 
 from ...core.errors import NwbItError
-from .limits import max_bytes
+from .cells import (
+    STRUCT_INSIDE,
+    SpikeBuffer,
+    damaged_float_message,
+    integer_name,
+    not_a_cell_message,
+    not_a_vector_message,
+    not_spike_times_message,
+)
 
 _hid = ctypes.c_int64
 H5T_INTEGER, H5T_FLOAT, H5T_REFERENCE = 0, 1, 7
+H5T_SGN_2 = 1               # H5Tget_sign: two's complement (signed)
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +59,8 @@ def load():
                     ("H5Aexists", ctypes.c_int, [_hid, ctypes.c_char_p]),
                     ("H5Dread", ctypes.c_int, [_hid, _hid, _hid, _hid, _hid, ctypes.c_void_p]),
                     ("H5Sclose", ctypes.c_int, [_hid]), ("H5Tclose", ctypes.c_int, [_hid]),
-                    ("H5Oclose", ctypes.c_int, [_hid]), ("H5Tequal", ctypes.c_int, [_hid, _hid])]:
+                    ("H5Oclose", ctypes.c_int, [_hid]), ("H5Tequal", ctypes.c_int, [_hid, _hid]),
+                    ("H5Tget_size", ctypes.c_size_t, [_hid]), ("H5Tget_sign", ctypes.c_int, [_hid])]:
                 getattr(lib, fn).restype = res
                 getattr(lib, fn).argtypes = args
             lib.H5open()
@@ -65,51 +75,58 @@ def load():
     return None
 
 
-class CWalk:
-    """Same interface as :class:`nwb_it.formats.l2str.decode._Walk`, on file addresses instead of h5py references."""
+class CCells:
+    """A :class:`~nwb_it.formats.l2str.cells.CellReader` on file addresses, through the HDF5 C library."""
 
-    def __init__(self, lib, f: h5py.File, path):
-        self.lib, self.fid, self.path = lib, f.id.id, path
-        self.buffer = np.empty(1 << 16, dtype=np.float64)
-        self.used = 0
+    def __init__(self, lib, f: h5py.File, spikes: h5py.Dataset, path):
+        self.lib, self.fid, self.top, self.path = lib, f.id.id, spikes.id.id, path
+        self._spikes = spikes               # keeps the top dataset (and so ``self.top``) open while we walk
+        self.buffer = SpikeBuffer(path)
         self._dims = np.zeros(32, dtype=np.uint64)
-        self.max_bytes = max_bytes(path)
 
-    def open(self, addr) -> int:
+    def units(self) -> np.ndarray:
+        return self._refs(self.top, "spikes", close=False)
+
+    def cells(self, addr, what: str) -> np.ndarray:
+        return self._refs(self._open(addr), what)
+
+    def _open(self, addr) -> int:
         oid = self.lib.H5Oopen_by_addr(self.fid, int(addr))
         if oid < 0:
             raise NwbItError(f"cannot open the object at address {int(addr)} (file truncated or corrupt)", self.path)
         return oid
 
-    def _class(self, oid: int, ieee: list[bool] | None = None) -> int:
+    def _class(self, oid: int, ieee: list[bool] | None = None, integer: list[str] | None = None) -> int:
         tid = self.lib.H5Dget_type(oid)
         if tid < 0:
             self.lib.H5Oclose(oid)
-            raise NwbItError("spikes is not a nested cell array (found a struct inside)", self.path)
+            raise NwbItError(STRUCT_INSIDE, self.path)
         cls = self.lib.H5Tget_class(tid)
         if ieee is not None and cls == H5T_FLOAT:
             ieee.append(any(self.lib.H5Tequal(tid, t) > 0 for t in self.lib.ieee_floats))
+        if integer is not None and cls == H5T_INTEGER:
+            integer.append(integer_name(self.lib.H5Tget_size(tid), self.lib.H5Tget_sign(tid) == H5T_SGN_2))
         self.lib.H5Tclose(tid)
         return cls
 
     def _is_empty(self, oid: int) -> bool:
         return self.lib.H5Aexists(oid, b"MATLAB_empty") > 0
 
-    def refs_of_id(self, oid: int, what: str, close: bool = True) -> np.ndarray:
+    def _refs(self, oid: int, what: str, close: bool = True) -> np.ndarray:
         lib = self.lib
         try:
             cls = self._class(oid)
             if cls != H5T_REFERENCE:
                 if cls == H5T_INTEGER and self._is_empty(oid):
                     return np.zeros(0, dtype=np.uint64)
-                raise NwbItError(f"spikes is not a nested cell array ({what} is not a cell)", self.path)
+                raise NwbItError(not_a_cell_message(what), self.path)
             space = lib.H5Dget_space(oid)
             ndim = lib.H5Sget_simple_extent_dims(space, self._dims.ctypes.data, None)
             n = lib.H5Sget_simple_extent_npoints(space)
             lib.H5Sclose(space)
             dims = self._dims[:ndim]
             if ndim > 2 or (ndim == 2 and dims.min() > 1):
-                raise NwbItError(f"spikes: {what} is a {dims[-1]}x{dims[0]} cell; expected a vector", self.path)
+                raise NwbItError(not_a_vector_message(what, int(dims[-1]), int(dims[0])), self.path)
             out = np.empty(n, dtype=np.uint64)
             if lib.H5Dread(oid, lib.ref_t, 0, 0, 0, out.ctypes.data) < 0:
                 raise NwbItError(f"cannot read {what} (file truncated or corrupt)", self.path)
@@ -118,34 +135,27 @@ class CWalk:
             if close:
                 lib.H5Oclose(oid)
 
-    def refs(self, addr, what: str) -> np.ndarray:
-        return self.refs_of_id(self.open(addr), what)
-
     def spikes(self, addr, where: str) -> int:
         lib = self.lib
-        oid = self.open(addr)
+        oid = self._open(addr)
         try:
             ieee: list[bool] = []
-            cls = self._class(oid, ieee)
+            integer: list[str] = []
+            cls = self._class(oid, ieee, integer)
             if cls != H5T_FLOAT:
                 if cls == H5T_INTEGER and self._is_empty(oid):
                     return 0
-                raise NwbItError(f"spikes{where} holds {'a cell' if cls == H5T_REFERENCE else 'non-float data'}"
-                                 " where spike times (double) are expected", self.path)
+                found = "a cell" if cls == H5T_REFERENCE else integer[0] if integer else "non-float data"
+                raise NwbItError(not_spike_times_message(where, found), self.path)
             if not ieee[0]:
-                raise NwbItError(f"spikes{where} has a damaged floating-point type (not IEEE 754): file corrupt",
-                                 self.path)
+                raise NwbItError(damaged_float_message(where), self.path)
             space = lib.H5Dget_space(oid)
             n = lib.H5Sget_simple_extent_npoints(space)
             lib.H5Sclose(space)
-            if n < 0 or 8 * n > self.max_bytes:
-                raise NwbItError(f"spikes{where} declares {n} values, more than the file could hold: file corrupt",
-                                 self.path)
-            if self.used + n > self.buffer.size:
-                self.buffer = np.resize(self.buffer, max(2 * self.buffer.size, self.used + n))
-            if lib.H5Dread(oid, lib.double_t, 0, 0, 0, self.buffer.ctypes.data + 8 * self.used) < 0:
+            at = self.buffer.reserve(n, where)
+            if lib.H5Dread(oid, lib.double_t, 0, 0, 0, self.buffer.values.ctypes.data + 8 * at) < 0:
                 raise NwbItError(f"cannot read spikes{where} (file truncated or corrupt)", self.path)
-            self.used += n
+            self.buffer.used += n
             return n
         finally:
             lib.H5Oclose(oid)

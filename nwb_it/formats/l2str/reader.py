@@ -13,7 +13,9 @@ import numpy as np
 from ...core.errors import NwbItError
 from ...core.progress import progress_bar
 from ...core.session import Session
-from .decode import cell_elements, decode_h5, decode_v5, nested_spike_cells, struct_field_names, walk_spike_cells
+from . import h5fast
+from .cells import DecodedCells, H5pyCells, cell_elements, walk_spike_cells
+from .decode import decode_h5, decode_v5, struct_field_names
 from .isolate import run_isolated
 from .limits import max_bytes
 
@@ -86,6 +88,12 @@ def _check_spike_times(session: Session, path: Path, bound: float) -> None:
                          "--max-spike-time sets the bound)", path)
 
 
+def v73_cells(f: h5py.File, spikes: h5py.Dataset, path, fast: bool = True):
+    """The cell reader of a v7.3 file: the HDF5 C library's (``fast``, where it can be found), else h5py's."""
+    lib = h5fast.load() if fast else None
+    return h5fast.CCells(lib, f, spikes, path) if lib is not None else H5pyCells(f, spikes, path)
+
+
 def _read_v73(path: Path, layout: SourceLayout, progress: bool):
     f = h5py.File(path, "r")
     with f:
@@ -103,7 +111,7 @@ def _read_v73(path: Path, layout: SourceLayout, progress: bool):
             raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)
         n_units = int(np.prod(spikes_ds.shape))
         with progress_bar(total=n_units, desc=f"reading {path.name}", unit="unit", enabled=progress) as bar:
-            spikes = walk_spike_cells(f, spikes_ds, path, bar.update)
+            spikes = walk_spike_cells(v73_cells(f, spikes_ds, path), path, bar.update)
     return fields, spikes
 
 
@@ -129,7 +137,7 @@ def _read_v5(path: Path, layout: SourceLayout):
     if layout.spikes not in struct:
         raise NwbItError(f"'{layout.struct}' has no field '{layout.spikes}' (fields: {', '.join(struct)})", path)
     fields = {k: v for k, v in struct.items() if k != layout.spikes}
-    return fields, nested_spike_cells(struct[layout.spikes], path)
+    return fields, walk_spike_cells(DecodedCells(struct[layout.spikes], path), path)
 
 
 def _read_guarded(reader, path: Path, *args):
