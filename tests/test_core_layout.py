@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import nwb_it
 from nwb_it.cli import build_parser
 from nwb_it.cli.options import as_flags
 from nwb_it.core.errors import InvalidParameter, NwbItError
@@ -181,3 +182,31 @@ def test_the_public_api_is_declared_and_documented(package):
     undocumented = [name for name in module.__all__ if (inspect.isfunction(obj := getattr(module, name))
                     or inspect.isclass(obj)) and not (obj.__doc__ or "").strip()]
     assert not undocumented, f"{package}: {undocumented}"
+
+
+#: Modules slow to import or needed only by one path: the only ones a library function may import in its body.
+HEAVY = {"torch", "transformers", "PIL", "scipy", "nwbinspector", "distributed", "huggingface_hub",
+         "ndx_binned_spikes"}
+
+
+def _imports_inside_functions(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Import):
+                    found += [(sub.lineno, a.name) for a in sub.names]
+                elif isinstance(sub, ast.ImportFrom):
+                    found.append((sub.lineno, "." * sub.level + (sub.module or "")))
+    return found
+
+
+def test_imports_inside_functions_only_for_heavy_dependencies():
+    """Outside the CLI (which defers its runners so `--help` is fast), a function imports in its body only a
+    heavy or optional dependency; everything else is imported at the top of the module."""
+    package = Path(nwb_it.__file__).parent
+    wrong = [f"{p.relative_to(package)}:{line} {name}" for p in package.rglob("*.py")
+             if "cli" not in p.relative_to(package).parts
+             for line, name in _imports_inside_functions(p) if name.split(".")[0] not in HEAVY]
+    assert not wrong, wrong

@@ -2,6 +2,8 @@
 
 Verbs live in ``session_verbs`` (example, convert, validate, demo), ``analysis_verbs``
 (reliability, heatmaps, compare) and ``model_verbs`` (extract-videomae, plot-activations).
+The CLI imports the runners inside each verb's ``run``: ``nwb-it --help`` and a mistyped
+option then answer without loading pynwb, Dask or torch.
 """
 from __future__ import annotations
 

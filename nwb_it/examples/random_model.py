@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..models.base import pil_processor, quiet_transformers
+from ..models.vjepa2 import FrameNormalizer
+
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 TINY = dict(image_size=32, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=2,
@@ -28,7 +31,6 @@ def save_random_videomae(folder: str | Path, seed: int = 0, **config) -> Path:
     >>> (folder / "config.json").is_file()
     True
     """
-    from ..models.base import pil_processor, quiet_transformers
 
     with quiet_transformers():       # the import itself notes the PIL fallback
         from transformers import VideoMAEConfig, VideoMAEModel
@@ -47,7 +49,6 @@ def _save(folder, make_net, processor, seed: int) -> Path:
     """Seed, then build the model (its random weights depend on the seed alone), then save it with its processor."""
     import torch
 
-    from ..models.base import quiet_transformers
 
     folder = Path(folder)
     with torch.random.fork_rng(devices=[]):       # seeded for this model only: the caller's RNG state is kept
@@ -69,7 +70,6 @@ def save_random_model(folder: str | Path, family: str, seed: int = 0) -> Path:
     >>> (folder / "config.json").is_file()
     True
     """
-    from ..models.base import pil_processor, quiet_transformers
 
     with quiet_transformers():
         import transformers as t
@@ -88,7 +88,6 @@ def save_random_model(folder: str | Path, family: str, seed: int = 0) -> Path:
         proc = pil_processor("VivitImageProcessor")(size={"shortest_edge": SIDE}, crop_size=square)
         return _save(folder, lambda: t.VivitModel(cfg), proc, seed)
     if family == "vjepa2":
-        from ..models.vjepa2 import FrameNormalizer
 
         cfg = t.VJEPA2Config(crop_size=SIDE, patch_size=8, frames_per_clip=4, tubelet_size=2, mlp_ratio=2,
                              pred_hidden_size=16, pred_num_hidden_layers=1, pred_num_attention_heads=2, **TRANSFORMER)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core.session import Session
+from ..nwb.metadata import metadata_schema
 
 
 class SourceInterface(ABC):
@@ -28,7 +29,6 @@ class SourceInterface(ABC):
 
     def get_metadata_schema(self) -> dict[str, Any]:
         """JSON schema of the metadata this source accepts."""
-        from ..nwb.metadata import metadata_schema
 
         return metadata_schema()
 

@@ -37,7 +37,11 @@ from ..core.errors import NwbItError
 from ..core.params import ExtractionSettings
 from ..core.provenance import package_version
 from ..core.results import Activations
+from ..io.atomic import atomic_output
+from .base import resolve_device
 from .frames import Clip
+from .registry import family_of
+from .windows import plan_windows
 
 CACHE_FORMAT = "nwb_it-activations-2"     # 2: a manifest and a digest beside the arrays, verified on read
 SKIPPED = {"README.md", ".gitattributes"}     # model-card files: not what computes
@@ -146,7 +150,6 @@ def _manifest(key: str, acts: Activations, arrays: dict[str, np.ndarray]) -> dic
 
 def store_cached(cache_dir: str | Path, key: str, acts: Activations) -> Path:
     """Write one entry atomically (a concurrent run writing the same key leaves one whole file)."""
-    from ..io.atomic import atomic_output
 
     path = entry_path(cache_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +184,6 @@ def entry_problem(manifest: dict, arrays: dict[str, np.ndarray], key: str, clips
     if keys != manifest["clip_keys"] or (clips is not None and keys != [c.key for c in clips]):
         return "its clip keys are not this run's clips"
     if clips is not None and manifest["num_frames"] > 0:
-        from .windows import plan_windows
 
         rows = plan_windows(clips, manifest["num_frames"], manifest["pad"])[0]
         if not all(np.array_equal(arrays[n], rows[:, i]) for i, n in enumerate(("clip_of_window", "window",
@@ -240,8 +242,6 @@ def cached_extract(clips: Sequence[Clip], settings: ExtractionSettings, cache_di
     """
     if cache_dir is None:
         return compute()
-    from .base import resolve_device
-    from .registry import family_of
 
     cache_dir = check_cache_dir(cache_dir)
     if extractor is not None:

@@ -9,6 +9,7 @@ every name has one, else by name); frames ordered by the integer in the last tok
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,6 @@ def load_frame(path: Path, size: int):
 
     PIL refuses images over its pixel limit (a decompression bomb): that is one error line too.
     """
-    import warnings
 
     from PIL import Image
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
+import pynwb
+
 from ..core.errors import NwbItError
 
 
@@ -35,9 +38,7 @@ def validate_nwb(path: str | Path) -> list[Finding]:
     >>> [f for f in findings if f.blocking]                                         # doctest: +SKIP
     []
     """
-    import h5py
-    import pynwb
-    from nwbinspector import Importance, inspect_nwbfile, load_config
+    from nwbinspector import Importance, inspect_nwbfile, load_config  # slow to import: only when validating
 
     path = Path(path)
     if not path.is_file():

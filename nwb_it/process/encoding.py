@@ -19,8 +19,8 @@ import numpy as np
 
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
-from ..core.results import Activations, AlignedCounts, EncodingResult
-from .splits import split_positions
+from ..core.results import Activations, AlignedCounts, EncodingResult, normalized_score
+from .splits import half_means
 from .stats import pca, pearson_columns, spearman_brown
 
 ALPHAS = np.logspace(-3, 5, 17)
@@ -106,7 +106,6 @@ def median_score_interval(predicted: np.ndarray, measured: np.ndarray, ceiling: 
     ``predicted``/``measured``: (units, clips, bins). Per-clip sums make each resample a
     matrix product; the ceilings are held fixed.
     """
-    from ..core.results import normalized_score
 
     p, m = predicted, measured
     sums = np.stack([p.sum(2), m.sum(2), (p * p).sum(2), (m * m).sum(2), (p * m).sum(2)])   # (5, units, clips)
@@ -157,21 +156,6 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
                           r_onset_only=pearson_columns(onset_pred, y),
                           median_ci=median_score_interval(predicted, psth, ceiling, params.n_boot, params.seed),
                           clip_names=[n for n, k in zip(aligned.clip_names, keep) if k], params=params)
-
-
-def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean counts of two random halves of each kept clip's repeats: two (units, clips, bins) arrays."""
-    mask = aligned.mask[keep]
-    rank = split_positions(rng, mask, 1)[0]
-    half = (mask.sum(1) // 2)[:, None]
-    a, b = (rank < half) & mask, (rank >= half) & mask
-    counts = aligned.counts[:, keep]
-    with nan_quiet():
-        ma = (counts * a[None, :, :, None]).sum(2) / a.sum(1)[None, :, None]
-        mb = (counts * b[None, :, :, None]).sum(2) / b.sum(1)[None, :, None]
-    ok = mask.sum(1) >= 2
-    return ma[:, ok], mb[:, ok]
 
 
 def psth_ceiling(aligned: AlignedCounts, keep: np.ndarray, seed: int, n_splits: int = 20) -> np.ndarray:

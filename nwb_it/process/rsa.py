@@ -20,7 +20,8 @@ from scipy.stats import spearmanr
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.results import Activations, AlignedCounts, RSAResult
-from .encoding import half_means, layer_values
+from .encoding import layer_values
+from .splits import half_means
 from .stats import spearman_brown
 
 N_SPLITS = 10

@@ -3,7 +3,7 @@
 Two layouts of the same splits:
 
 * dense, (clips x repeats) grids: :func:`split_positions`, :func:`split_half_r` (the lab-compatible
-  replay and the encoding ceiling use them);
+  replay uses them), :func:`half_means` (two halves' mean counts: the encoding and RSA ceilings);
 * per presentation, memory that follows the presentations whatever the largest repeat count:
   :func:`draw_keys` (the same random numbers as the dense grid), :func:`presentation_ranks`,
   :func:`split_half_r_by_presentation` (the default reliability path).
@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse
 
 from ..core.numeric import nan_quiet
+from ..core.results import AlignedCounts
 
 
 def split_positions(rng: np.random.Generator | np.ndarray, mask: np.ndarray, n_perm: int) -> np.ndarray:
@@ -145,3 +146,18 @@ def split_half_r_by_presentation(x: np.ndarray, ranks: np.ndarray, present: np.n
             out[:, lo:lo + k] = (np.einsum("pkub,pkub->up", a, b) / np.sqrt(
                 np.einsum("pkub,pkub->up", a, a) * np.einsum("pkub,pkub->up", b, b)))
     return np.clip(out, -1.0, 1.0)
+
+
+def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean counts of two random halves of each kept clip's repeats: two (units, clips, bins) arrays."""
+    mask = aligned.mask[keep]
+    rank = split_positions(rng, mask, 1)[0]
+    half = (mask.sum(1) // 2)[:, None]
+    a, b = (rank < half) & mask, (rank >= half) & mask
+    counts = aligned.counts[:, keep]
+    with nan_quiet():
+        ma = (counts * a[None, :, :, None]).sum(2) / a.sum(1)[None, :, None]
+        mb = (counts * b[None, :, :, None]).sum(2) / b.sum(1)[None, :, None]
+    ok = mask.sum(1) >= 2
+    return ma[:, ok], mb[:, ok]

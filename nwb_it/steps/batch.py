@@ -21,8 +21,10 @@ job's parameters, never from the worker.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -35,6 +37,7 @@ from pathlib import Path
 from ..core.errors import NwbItError
 from ..core.params import usable_cores
 from ..core.progress import progress_bar
+from ..io.atomic import remove_stale_temporaries
 
 Job = Callable[[Path], "str | tuple[str, str]"]
 CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
@@ -108,7 +111,6 @@ def check_scheduler_address(address: str) -> str:
 
 def _probe_scheduler(address: str, timeout: float) -> None:
     """Connect and complete distributed's handshake within ``timeout`` seconds, in a thread of its own loop."""
-    import asyncio
 
     from distributed.comm import connect
 
@@ -160,7 +162,6 @@ class BatchInterrupted(KeyboardInterrupt):
 
 def remove_partial_outputs(folders: Sequence[Path]) -> list[Path]:
     """Temporary files of writers that no longer run, in ``folders`` and below (after a cancelled batch)."""
-    from ..io.atomic import remove_stale_temporaries
 
     removed = []
     for folder in dict.fromkeys(Path(f) for f in folders):
@@ -275,7 +276,6 @@ def _quiet_logger(name: str):
 def _stop_local_workers(client) -> None:
     """Kill a LocalCluster's worker processes at once: a cancelled task must not finish its write meanwhile
     (a running task cannot be interrupted; its temporary file is removed afterwards)."""
-    import os
 
     for nanny in list(getattr(client.cluster, "workers", {}).values()):
         pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)

@@ -20,6 +20,7 @@ from ..nwb.metadata import (
     metadata_error,
     metadata_problems,
 )
+from ..nwb.session_file import new_nwbfile
 from ..nwb.session_table import load_session_table, rows_for
 
 
@@ -119,7 +120,6 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
     validated before anything is written; the write is atomic. ``strict`` refuses what
     ``dandi validate`` would flag (no subject age, ...) instead of warning.
     """
-    from ..nwb.session_file import new_nwbfile
 
     user, yaml_path = _user_metadata(metadata)
     origin = metadata_origin or yaml_path

@@ -16,6 +16,7 @@ from ..io.atomic import TEMP_PATTERN, atomic_output, refuse_existing
 from ..nwb.io import reading
 from ..nwb.results import layer_summaries, read_reliability_or_none
 from ..viz.save import save_figures
+from ..viz.summary import responsive_figure, scores_figure
 
 COLUMNS = ("file", "session_id", "subject_id", "units", "responsive", "q_below_0.05", "activations", "family",
            "layer", "median_score", "ci_low", "ci_high", "above_clip_shuffled", "above_onset_only")
@@ -58,7 +59,6 @@ def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = Fa
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
         writer.writeheader()
         writer.writerows(rows)
-    from ..viz.summary import responsive_figure, scores_figure
 
     save_figures({outputs[1]: lambda: responsive_figure(rows), outputs[2]: lambda: scores_figure(rows)},
                  "png", overwrite, force=force)

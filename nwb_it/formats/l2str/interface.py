@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.session import Session
+from ...nwb.session_file import add_session
 from ..base import SourceInterface
 from .reader import MAX_SPIKE_TIME_S, SourceLayout, read_mat_header, read_session
 
@@ -93,6 +94,5 @@ class L2StrSource(SourceInterface):
         return None if created is None else (created, "the MAT header's 'Created on'")
 
     def add_to_nwbfile(self, nwbfile, metadata: dict[str, Any]) -> None:
-        from ...nwb.session_file import add_session
 
         add_session(nwbfile, self.read(), metadata)
