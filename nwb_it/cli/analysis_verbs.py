@@ -66,10 +66,8 @@ def _reliability(sub) -> None:
         if many and (args.export_pickle or args.out_dir):
             unique_stems(args.nwb, "pickle" if args.export_pickle else "figure folder")
         job = partial(reliability_job, params=params, pickle_out=absolute(args.export_pickle),
-                      out_dir=absolute(args.out_dir),
-                      many=many, presentations=spec(args), store_binned=args.store_binned, overwrite=args.overwrite,
-                      force=args.force,
-                      progress=not many)
+                      out_dir=absolute(args.out_dir), many=many, presentations=spec(args),
+                      store_binned=args.store_binned, overwrite=args.overwrite, force=args.force, progress=not many)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)
 
