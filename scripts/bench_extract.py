@@ -24,13 +24,13 @@ CHILD = r"""
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
 frames, model, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-from nwb_it.core.params import ExtractionSettings
+from nwb_it.core.params import ExtractionParams
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.windows import extract
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 clips = discover_clips(frames)[:n]
 t = time.perf_counter()
-acts = extract(clips, ExtractionSettings(model=model, device="cpu"))
+acts = extract(clips, ExtractionParams(model=model, device="cpu"))
 print(json.dumps({"seconds": time.perf_counter() - t, "windows": len(acts.window),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "before_mb": base / 1024}))

@@ -32,7 +32,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from nwb_it.core.params import ExtractionSettings
+    from nwb_it.core.params import ExtractionParams
     from nwb_it.examples import example_clip_names, write_example_frames
     from nwb_it.examples.random_model import save_random_videomae
     from nwb_it.models.base import resolve_device
@@ -48,7 +48,7 @@ def main() -> None:
         clips = discover_clips(frames)
         ext = VideoMAEExtractor.load(model, device)
         net, cfg = ext.net, ext.net.config
-        settings = ExtractionSettings(model=str(model), batch_size=args.batch_size, device=device)
+        settings = ExtractionParams(model=str(model), batch_size=args.batch_size, device=device)
         n_windows = args.clips * (args.frames + 2 * settings.pad - cfg.num_frames + 1)
 
         x = torch.randn(args.batch_size, cfg.num_frames, 3, cfg.image_size, cfg.image_size, device=device)
@@ -81,13 +81,13 @@ def main() -> None:
 def _gpu(ext, clips, settings, reference, peak_tflops: float) -> None:
     import torch
 
-    from nwb_it.core.params import ExtractionSettings
+    from nwb_it.core.params import ExtractionParams
     from nwb_it.models.videomae import VideoMAEExtractor
     from nwb_it.models.windows import extract
 
     def rate(batch, dtype):
         model = ext if dtype == "float32" else VideoMAEExtractor.load(settings.model, "cuda", dtype)
-        s = ExtractionSettings(model=settings.model, batch_size=batch, device="cuda", dtype=dtype)
+        s = ExtractionParams(model=settings.model, batch_size=batch, device="cuda", dtype=dtype)
         torch.cuda.synchronize()
         t = time.perf_counter()
         acts = extract(clips, s, extractor=model)

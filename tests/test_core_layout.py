@@ -17,7 +17,7 @@ from nwb_it.cli.options import as_flags
 from nwb_it.core.errors import InvalidParameter, NwbItError
 from nwb_it.core.params import (
     CompareParams,
-    ExtractionSettings,
+    ExtractionParams,
     HeatmapParams,
     ReliabilityParams,
     from_dict,
@@ -125,7 +125,7 @@ def test_modules_under_400_lines():
                                  "clip_duration": "clip_duration"}),
     ("compare", CompareParams, {"bin": "bin_size", "folds": "folds", "seed": "seed", "layer": "layer",
                                 "units": "units"}),
-    ("extract-videomae", ExtractionSettings, {"model": "model", "layers": "layers", "pool": "pool", "pad": "pad",
+    ("extract-videomae", ExtractionParams, {"model": "model", "layers": "layers", "pool": "pool", "pad": "pad",
                                               "fps": "fps", "dtype": "dtype"}),
 ])
 def test_cli_defaults_are_the_dataclass_defaults(verb, cls, fields):
@@ -142,7 +142,7 @@ def test_cli_defaults_are_the_dataclass_defaults(verb, cls, fields):
 
 def test_params_round_trip_and_option_errors():
     for params in (ReliabilityParams(n_perm=7, window=(-0.1, 0.3)), CompareParams(lags=(0.0, 0.1)),
-                   ExtractionSettings(pad=3), HeatmapParams(units="all")):
+                   ExtractionParams(pad=3), HeatmapParams(units="all")):
         assert from_dict(type(params), to_dict(params)) == params
         assert dataclasses.is_dataclass(params)
         with pytest.raises(dataclasses.FrozenInstanceError):

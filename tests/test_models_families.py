@@ -69,14 +69,14 @@ def test_now_tokens_are_the_last_frames(checkpoints, family):
 
 
 def test_frame_wise_windows_are_frames_on_the_same_clock(checkpoints, tmp_path):
-    from nwb_it.core.params import ExtractionSettings
+    from nwb_it.core.params import ExtractionParams
     from nwb_it.models.frames import discover_clips
     from nwb_it.models.windows import extract
 
     frames = write_example_frames(tmp_path / "f", ["1_clip001", "2_clip002"], n_frames=6)
     clips = discover_clips(frames)
-    image = extract(clips, ExtractionSettings(model=str(checkpoints["dinov2"]), pad=3))
-    video = extract(clips, ExtractionSettings(model=str(checkpoints["videomae"]), pad=3))
+    image = extract(clips, ExtractionParams(model=str(checkpoints["dinov2"]), pad=3))
+    video = extract(clips, ExtractionParams(model=str(checkpoints["videomae"]), pad=3))
     first = image.clip_of_window == 0
     np.testing.assert_array_equal(image.last_frame[first], np.arange(-3, 6 + 3))   # one window per frame
     assert set(image.last_frame) >= set(video.last_frame), "the same clock: window time = last frame / fps"

@@ -11,7 +11,7 @@ from PIL import Image
 
 from nwb_it.cli import main
 from nwb_it.core.errors import NwbItError
-from nwb_it.core.params import ExtractionSettings
+from nwb_it.core.params import ExtractionParams
 from nwb_it.examples import write_example_frames
 from nwb_it.models.cache import CacheWarning, activations_key, arrays_digest, entry_path, load_cached
 from nwb_it.models.frames import discover_clips
@@ -60,7 +60,7 @@ def _table(path):
 
 
 def test_two_files_written_from_one_computation(small_nwb, clip_frames, counting, tmp_path, tiny_videomae):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2)
     single = run_extract(clip_frames, settings, nwb_paths=[_copy(small_nwb, tmp_path / "one")], extractor=counting)
     calls_for_one = CountingExtractor.calls
     assert calls_for_one == single.n_model_calls > 0
@@ -91,7 +91,7 @@ def test_a_target_that_does_not_match_fails_alone(small_nwb, clip_frames, counti
 
 def test_cache_hit_runs_no_model_and_equals_a_fresh_run(small_nwb, clip_frames, counting, tmp_path,
                                                        tiny_videomae):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2, layers="all")
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2, layers="all")
     cache = tmp_path / "cache"
     fresh = run_extract(clip_frames, settings, extractor=counting, npy_path=tmp_path / "fresh.npy")
     first = run_extract(clip_frames, settings, nwb_paths=[_copy(small_nwb, tmp_path / "a")], extractor=counting,
@@ -110,7 +110,7 @@ def test_cache_hit_runs_no_model_and_equals_a_fresh_run(small_nwb, clip_frames, 
 
 
 def test_cache_key_follows_content_not_names_of_folders(clip_frames, tiny_videomae, tmp_path):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2)
     clips = discover_clips(clip_frames)
     key = activations_key(tiny_videomae, clips, settings, "videomae", "cpu")
     moved = shutil.copytree(clip_frames, tmp_path / "elsewhere")
@@ -119,18 +119,18 @@ def test_cache_key_follows_content_not_names_of_folders(clip_frames, tiny_videom
     one = discover_clips(moved)[0].frames[2]
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(one)             # one frame's pixels change
     assert activations_key(tiny_videomae, discover_clips(moved), settings, "videomae", "cpu") != key
-    for changed in (ExtractionSettings(model=str(tiny_videomae), pad=3),
-                    ExtractionSettings(model=str(tiny_videomae), pad=2, pool="max"),
-                    ExtractionSettings(model=str(tiny_videomae), pad=2, grey=0)):
+    for changed in (ExtractionParams(model=str(tiny_videomae), pad=3),
+                    ExtractionParams(model=str(tiny_videomae), pad=2, pool="max"),
+                    ExtractionParams(model=str(tiny_videomae), pad=2, grey=0)):
         assert activations_key(tiny_videomae, clips, changed, "videomae", "cpu") != key
-    same = ExtractionSettings(model=str(tiny_videomae), pad=2, batch_size=7, workers=1)
+    same = ExtractionParams(model=str(tiny_videomae), pad=2, batch_size=7, workers=1)
     assert activations_key(tiny_videomae, clips, same, "videomae", "cpu") == key
     (model_copy / "model.safetensors").write_bytes((model_copy / "model.safetensors").read_bytes()[:-1] + b"\0")
     assert activations_key(model_copy, clips, settings, "videomae", "cpu") != key, "weights are content"
 
 
 def test_a_damaged_cache_entry_is_recomputed(clip_frames, tiny_videomae, tmp_path, counting):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2)
     cache = tmp_path / "cache"
     run_extract(clip_frames, settings, npy_path=tmp_path / "a.npy", extractor=counting, cache_dir=cache)
     entry = next(cache.rglob("*.npz"))
@@ -174,7 +174,7 @@ def _tamper(entry, how: str, keep_digest: bool) -> None:
 
 @pytest.mark.parametrize("how", ["rows", "width", "keys", "value"])
 def test_a_tampered_cache_entry_is_never_written(small_nwb, clip_frames, tiny_videomae, tmp_path, counting, how):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2)
     cache = tmp_path / "cache"
     fresh = run_extract(clip_frames, settings, npy_path=tmp_path / "a.npy", extractor=counting, cache_dir=cache)
     entry = next(cache.rglob("*.npz"))
@@ -191,7 +191,7 @@ def test_a_tampered_cache_entry_is_never_written(small_nwb, clip_frames, tiny_vi
 
 def test_an_unusable_cache_folder_fails_before_the_model_and_a_failed_store_still_writes(
         small_nwb, clip_frames, tiny_videomae, tmp_path, counting):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2)
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2)
     not_a_folder = tmp_path / "cache.txt"
     not_a_folder.write_text("x")
     for bad in (not_a_folder, not_a_folder / "sub"):
@@ -212,10 +212,10 @@ def test_an_unusable_cache_folder_fails_before_the_model_and_a_failed_store_stil
 
 def test_a_cache_hit_names_this_runs_model(clip_frames, tiny_videomae, tmp_path, counting):
     cache = tmp_path / "cache"
-    run_extract(clip_frames, ExtractionSettings(model=str(tiny_videomae), pad=2), npy_path=tmp_path / "a.npy",
+    run_extract(clip_frames, ExtractionParams(model=str(tiny_videomae), pad=2), npy_path=tmp_path / "a.npy",
                 extractor=counting, cache_dir=cache)
     moved = shutil.copytree(tiny_videomae, tmp_path / "same_model_elsewhere")
-    hit = run_extract(clip_frames, ExtractionSettings(model=str(moved), pad=2), npy_path=tmp_path / "b.npy",
+    hit = run_extract(clip_frames, ExtractionParams(model=str(moved), pad=2), npy_path=tmp_path / "b.npy",
                       cache_dir=cache)
     assert hit.cached and hit.provenance["model"] == str(moved)
 
@@ -235,9 +235,9 @@ def test_stream_decodes_each_frame_once_and_holds_a_few_clips(clip_frames, count
 
 
 def test_streamed_extraction_does_not_depend_on_workers_or_clip_count(clip_frames, counting, tiny_videomae):
-    settings = ExtractionSettings(model=str(tiny_videomae), pad=2, batch_size=3)
-    one = extract(discover_clips(clip_frames), ExtractionSettings(**{**settings.__dict__, "workers": 1}), counting)
-    many = extract(discover_clips(clip_frames) * 3, ExtractionSettings(**{**settings.__dict__, "workers": 4}),
+    settings = ExtractionParams(model=str(tiny_videomae), pad=2, batch_size=3)
+    one = extract(discover_clips(clip_frames), ExtractionParams(**{**settings.__dict__, "workers": 1}), counting)
+    many = extract(discover_clips(clip_frames) * 3, ExtractionParams(**{**settings.__dict__, "workers": 4}),
                    counting)
     n = len(one.window)
     for k in range(3):
@@ -249,7 +249,7 @@ def test_a_damaged_frame_is_one_error_from_a_decode_thread(tmp_path, counting, t
     broken = discover_clips(folder)[1].frames[3]
     broken.write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(NwbItError, match="cannot read frame") as err:
-        extract(discover_clips(folder), ExtractionSettings(model=str(tiny_videomae), pad=2), counting)
+        extract(discover_clips(folder), ExtractionParams(model=str(tiny_videomae), pad=2), counting)
     assert str(broken) in str(err.value)
 
 

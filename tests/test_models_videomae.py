@@ -11,7 +11,7 @@ from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
 from nwb_it.core.errors import NwbItError
-from nwb_it.core.params import ActivationPlotParams, ExtractionSettings
+from nwb_it.core.params import ActivationPlotParams, ExtractionParams
 from nwb_it.examples import write_example_frames
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.videomae import VideoMAEExtractor
@@ -68,7 +68,7 @@ def test_equals_plain_loop(tiny, frames):
     assert [c.key for c in clips] == ["1_clip001", "2_clip002", "10_clip010"]
     assert [f.name for f in clips[0].frames][:3] == ["1_clip001_1.png", "1_clip001_2.png", "1_clip001_3.png"]
     for pad, batch in ((16, 4), (2, 3)):
-        acts = extract(clips, ExtractionSettings(model=str(tiny), pad=pad, batch_size=batch))
+        acts = extract(clips, ExtractionParams(model=str(tiny), pad=pad, batch_size=batch))
         ref = _seed_loop(clips, tiny, pad)
         assert acts.layers["last"].shape == ref.shape
         assert np.abs(acts.layers["last"] - ref).max() <= 1e-5
@@ -80,7 +80,7 @@ def test_window_counts_and_grey_computed_once(tiny, frames, pad):
     ext = VideoMAEExtractor.load(tiny)
     seen = []
     hook = ext.net.register_forward_hook(lambda m, args, kwargs_out: seen.append(1))
-    acts = extract(clips, ExtractionSettings(pad=pad, batch_size=1), extractor=ext)
+    acts = extract(clips, ExtractionParams(pad=pad, batch_size=1), extractor=ext)
     hook.remove()
     T = ext.num_frames
     per_clip = [len(c.frames) + 2 * pad - T + 1 for c in clips]
@@ -94,10 +94,10 @@ def test_window_counts_and_grey_computed_once(tiny, frames, pad):
 
 def test_layers_and_pooling(tiny, frames):
     clips = discover_clips(frames)
-    acts = extract(clips, ExtractionSettings(model=str(tiny), layers="all", pool="max", pad=2))
+    acts = extract(clips, ExtractionParams(model=str(tiny), layers="all", pool="max", pad=2))
     assert list(acts.layers) == ["layer0", "layer1", "layer2", "last"]
     assert not np.allclose(acts.layers["layer2"], acts.layers["last"]), "last = after the final LayerNorm"
-    mean = extract(clips, ExtractionSettings(model=str(tiny), pad=2)).layers["last"]
+    mean = extract(clips, ExtractionParams(model=str(tiny), pad=2)).layers["last"]
     assert (acts.layers["last"] >= mean - 1e-6).all()
 
 
@@ -106,8 +106,8 @@ def test_nwb_round_trip_and_rerun(tiny, small_nwb, tmp_path):
     names = [f"{k + 1}_clip{k + 1:03d}" for k in range(SMALL["n_clips"])]
     folder = write_example_frames(tmp_path / "frames", names, n_frames=6)
     npy = tmp_path / "hidden_states.npy"
-    acts = run_extract(folder, ExtractionSettings(model=str(tiny), pad=3), nwb_paths=[nwb], npy_path=npy)
-    run_extract(folder, ExtractionSettings(model=str(tiny), pad=3, layers="1,2"), nwb_paths=[nwb])
+    acts = run_extract(folder, ExtractionParams(model=str(tiny), pad=3), nwb_paths=[nwb], npy_path=npy)
+    run_extract(folder, ExtractionParams(model=str(tiny), pad=3, layers="1,2"), nwb_paths=[nwb])
     with NWBHDF5IO(str(nwb), "r") as io:
         f = io.read()
         table = read_activations(f)
@@ -171,8 +171,8 @@ def test_subfolder_layout_and_grey_image(tiny, frames, tmp_path):
     assert [[f.name for f in c.frames] for c in nested] == [[f.name for f in c.frames] for c in flat]
     grey_png = tmp_path / "grey.png"
     Image.new("RGB", (50, 50), (128, 128, 128)).save(grey_png)
-    base = extract(nested, ExtractionSettings(model=str(tiny), pad=2))
-    same = extract(nested, ExtractionSettings(model=str(tiny), pad=2, grey=str(grey_png)))
-    darker = extract(nested, ExtractionSettings(model=str(tiny), pad=2, grey=40))
+    base = extract(nested, ExtractionParams(model=str(tiny), pad=2))
+    same = extract(nested, ExtractionParams(model=str(tiny), pad=2, grey=str(grey_png)))
+    darker = extract(nested, ExtractionParams(model=str(tiny), pad=2, grey=40))
     np.testing.assert_array_equal(base.layers["last"], same.layers["last"])
     assert not np.allclose(base.layers["last"], darker.layers["last"])

@@ -17,7 +17,7 @@ from hdmf.common import DynamicTable
 from matplotlib.figure import Figure
 
 from nwb_it.core.errors import NwbItError
-from nwb_it.core.params import ExtractionSettings, ReliabilityParams
+from nwb_it.core.params import ExtractionParams, ReliabilityParams
 from nwb_it.core.results import AlignedCounts
 from nwb_it.core.session import Session
 from nwb_it.formats.base import SourceInterface
@@ -101,8 +101,8 @@ def test_a_new_model_family_extracts(tmp_path, tiny_videomae, small_nwb, monkeyp
     frames = write_example_frames(tmp_path / "frames", clips, n_frames=4, size=16)
     (tmp_path / "nwb").mkdir()
     target = copy_to(small_nwb, tmp_path / "nwb")
-    acts = run_extract(frames, ExtractionSettings(model=str(tiny_videomae), pad=1), nwb_paths=[target], extractor=ext,
-                       table="first_token_activations")
+    acts = run_extract(frames, ExtractionParams(model=str(tiny_videomae), pad=1), nwb_paths=[target], extractor=ext,
+                       activations="first_token_activations")
     assert acts.provenance["family"] == VideoMAEFirstToken.family
     assert acts.layers["last"].shape[1] == ext.net.config.hidden_size
 

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from nwb_it.core.params import ExtractionSettings, ReliabilityParams
+from nwb_it.core.params import ExtractionParams, ReliabilityParams
 from nwb_it.examples.random_model import save_random_model
 from nwb_it.models.frames import discover_clips
 from nwb_it.models.windows import extract
@@ -31,7 +31,7 @@ def test_extraction_models_and_statistics_restore_process_state(small_nwb, tmp_p
     def work(run: int) -> None:
         model = save_random_model(tmp_path / f"model{run}", "videomae", seed=3)
         frames = write_example_frames(tmp_path / f"frames{run}", example_clip_names(3), n_frames=6)
-        extract(discover_clips(frames), ExtractionSettings(model=str(model), pad=2))
+        extract(discover_clips(frames), ExtractionParams(model=str(model), pad=2))
         with reading(small_nwb) as nwb:
             reliability(read_aligned(nwb), ReliabilityParams(n_perm=10))
 

@@ -10,7 +10,7 @@ from pynwb import NWBHDF5IO
 
 from nwb_it import run_convert
 from nwb_it.cli import main
-from nwb_it.core.params import CompareParams, ExtractionSettings
+from nwb_it.core.params import CompareParams, ExtractionParams
 from nwb_it.core.provenance import read_provenance
 from nwb_it.examples.random_model import save_random_videomae
 from nwb_it.examples.readout import write_example_with_frames
@@ -37,7 +37,7 @@ def truth_nwb(tmp_path_factory):
         warnings.simplefilter("ignore")
         nwb = run_convert(d / "t_fixshortvid1_coco.mat", META, out_dir=d)
     run_reliability(nwb)
-    run_extract(d / "frames", ExtractionSettings(model=str(model)), nwb_paths=[nwb])
+    run_extract(d / "frames", ExtractionParams(model=str(model)), nwb_paths=[nwb])
     return nwb, truth
 
 

@@ -103,8 +103,8 @@ def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, c
     from ..steps.extract import run_extract_batch
 
     acts, outcomes = run_extract_batch(frames, settings, nwb_paths=targets, npy_path=npy, clip_map=clip_map,
-                                       table=table, presentations=presentations, cache_dir=cache, overwrite=overwrite,
-                                       progress=progress, force=force, debug=debug)
+                                       activations=table, presentations=presentations, cache_dir=cache,
+                                       overwrite=overwrite, progress=progress, force=force, debug=debug)
     if acts is None:
         return "no file matched the clips: nothing computed", outcomes
     total = len(acts.window)

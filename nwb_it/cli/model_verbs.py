@@ -5,7 +5,7 @@ from functools import partial
 from pathlib import Path
 
 from ..core.errors import NwbItError
-from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionSettings, default
+from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionParams, default
 from ..models.registry import FAMILIES
 from . import verb
 from .options import absolute, command, overwrite_option, presentation_options, report, spec
@@ -19,26 +19,26 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     p.add_argument("--cache", type=Path, help="activations cache folder: reuse what this model, these frames and "
                    "these settings gave before (content-addressed), store what is computed")
     p.add_argument("--npy", type=Path, help="also write the lab's hidden_states.npy (last layer)")
-    p.add_argument("--model", default=default(ExtractionSettings, "model"),
+    p.add_argument("--model", default=default(ExtractionParams, "model"),
                    help="Hugging Face id (local cache only) or model folder")
     if generic:
         p.add_argument("--name", help="name of the activations table (default: <family>_activations)")
         p.add_argument("--family", choices=sorted(FAMILIES), help="model family (default: from the folder's config)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 4 on the CPU; on a GPU the "
                    "largest power of two up to 64 whose activations fit in half its free memory)")
-    p.add_argument("--layers", default=default(ExtractionSettings, "layers"),
+    p.add_argument("--layers", default=default(ExtractionParams, "layers"),
                    help="last | all | comma-separated hidden_states indices")
-    p.add_argument("--pool", choices=["mean", "max"], default=default(ExtractionSettings, "pool"),
+    p.add_argument("--pool", choices=["mean", "max"], default=default(ExtractionParams, "pool"),
                    help="pooling of the tokens that stand for 'now'")
-    p.add_argument("--pad", type=int, default=default(ExtractionSettings, "pad"),
+    p.add_argument("--pad", type=int, default=default(ExtractionParams, "pad"),
                    help="grey frames before and after each clip")
-    p.add_argument("--grey", default=str(default(ExtractionSettings, "grey")),
+    p.add_argument("--grey", default=str(default(ExtractionParams, "grey")),
                    help="grey level 0-255 or a padding image file")
-    p.add_argument("--fps", type=float, default=default(ExtractionSettings, "fps"),
+    p.add_argument("--fps", type=float, default=default(ExtractionParams, "fps"),
                    help="frame rate of the clips (window times)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=default(ExtractionSettings, "device"),
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=default(ExtractionParams, "device"),
                    help="where the model runs")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=default(ExtractionSettings, "dtype"),
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=default(ExtractionParams, "dtype"),
                    help="model precision (reduced precision on a GPU only)")
     p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name")
     g = p.add_argument_group("parallel work")
@@ -57,7 +57,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         grey = int(args.grey) if args.grey.isdigit() else args.grey
         family = (args.family or family_of(args.model)) if generic else "videomae"
         table = (args.name or f"{family}_activations") if generic else DEFAULT_ACTIVATIONS
-        settings = ExtractionSettings(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
+        settings = ExtractionParams(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
                                       fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                                       family=family, workers=args.workers)
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
@@ -92,7 +92,7 @@ def _plot_activations(sub) -> None:
     p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
     p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
-    p.add_argument("--activations", default=default(ActivationPlotParams, "table"),
+    p.add_argument("--activations", default=default(ActivationPlotParams, "activations"),
                    help="activations table to plot (processing/misc/<NAME>, e.g. timesformer_activations)")
     p.add_argument("--layer", default=default(ActivationPlotParams, "layer"), help="layer to plot")
     p.add_argument("--format", choices=FIGURE_FORMATS, default=default(ActivationPlotParams, "fmt"),
@@ -102,7 +102,7 @@ def _plot_activations(sub) -> None:
     def run(args) -> int:
         from ..steps.plot_activations import run_plot_activations
 
-        params = ActivationPlotParams(layer=args.layer, fmt=args.format, table=args.activations)
+        params = ActivationPlotParams(layer=args.layer, fmt=args.format, activations=args.activations)
         paths = run_plot_activations(args.nwb, params, out_dir=args.out_dir, progress=True, overwrite=args.overwrite,
                                      force=args.force)
         print(f"{len(paths)} figures in {args.out_dir}")

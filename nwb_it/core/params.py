@@ -164,7 +164,7 @@ class CompareParams:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExtractionSettings:
+class ExtractionParams:
     """Sliding-window model activations of the clips (``nwb-it extract-videomae``).
 
     The defaults reproduce the lab's ``videomae_grey_screen_extract.py``.
@@ -202,12 +202,12 @@ class ActivationPlotParams:
     Parameters
     ----------
     layer : the layer drawn
-    table : the activations table (as named by ``extract-activations --name``)
+    activations : the activations table (as named by ``extract-activations --name``)
     fmt : figure format, "png" or "pdf"
     """
 
     layer: str = "last"
-    table: str = DEFAULT_ACTIVATIONS
+    activations: str = DEFAULT_ACTIVATIONS
     fmt: str = "png"
 
     def __post_init__(self) -> None:

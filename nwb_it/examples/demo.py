@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import CompareParams, ExtractionSettings, HeatmapParams
+from ..core.params import CompareParams, ExtractionParams, HeatmapParams
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.validate import validate_nwb
 from ..steps.compare import run_compare
@@ -57,7 +57,7 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
         nwb = run_convert(mat, example_metadata_path(), out_dir=out_dir / "nwb", overwrite=overwrite)
     rel = run_reliability(nwb)
     heat = run_heatmaps(nwb, HeatmapParams(), out_dir=figures / "heatmaps", overwrite=overwrite)
-    acts = run_extract(frames, ExtractionSettings(model=str(model_dir)), nwb_paths=[nwb],
+    acts = run_extract(frames, ExtractionParams(model=str(model_dir)), nwb_paths=[nwb],
                        npy_path=out_dir / "hidden_states.npy", overwrite=overwrite)
     act_figs = run_plot_activations(nwb, out_dir=figures / "activations", overwrite=overwrite)
     enc, rsa = run_compare(nwb, CompareParams(), out_dir=figures / "compare", overwrite=overwrite)["last"]

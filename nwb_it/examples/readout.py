@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.params import ExtractionSettings
+from ..core.params import ExtractionParams
 from ..core.results import Activations
 from ..models.frames import discover_clips
 from ..models.windows import extract
@@ -57,6 +57,6 @@ def write_example_with_frames(mat_path: str | Path, frames_dir: str | Path, mode
     write_example_frames(frames_dir, example_clip_names(n_clips), n_frames=n_frames, size=frame_size, seed=seed)
     rates = None
     if n_readout:
-        acts = extract(discover_clips(frames_dir), ExtractionSettings(model=str(model), fps=fps))
+        acts = extract(discover_clips(frames_dir), ExtractionParams(model=str(model), fps=fps))
         rates = readout_rates(acts, n_readout, fps, seed)
     return write_example_session(mat_path, n_units, n_clips, n_repeats, seed, readout_rates=rates)

@@ -17,7 +17,7 @@ request and the arrays; an entry that fails any check warns and is recomputed, n
 
 Examples
 --------
->>> key = activations_key("MCG-NJU/videomae-base", discover_clips("frames"), ExtractionSettings())  # doctest: +SKIP
+>>> key = activations_key("MCG-NJU/videomae-base", discover_clips("frames"), ExtractionParams())  # doctest: +SKIP
 >>> load_cached("cache", key) is None                                                            # doctest: +SKIP
 True
 """
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import ExtractionSettings
+from ..core.params import ExtractionParams
 from ..core.provenance import package_version
 from ..core.results import Activations
 from ..io.atomic import atomic_output
@@ -93,7 +93,7 @@ def frames_digest(clips: Sequence[Clip]) -> str:
     return h.hexdigest()
 
 
-def activations_key(model: str | Path, clips: Sequence[Clip], settings: ExtractionSettings, family: str,
+def activations_key(model: str | Path, clips: Sequence[Clip], settings: ExtractionParams, family: str,
                     device: str) -> str:
     """The cache key of these clips through this model with these settings."""
     grey = settings.grey if isinstance(settings.grey, int) else _file_digest(Path(settings.grey))
@@ -231,7 +231,7 @@ def load_cached(cache_dir: str | Path, key: str, clips: Sequence[Clip] | None = 
                        provenance=provenance, cached=True)
 
 
-def cached_extract(clips: Sequence[Clip], settings: ExtractionSettings, cache_dir: str | Path | None,
+def cached_extract(clips: Sequence[Clip], settings: ExtractionParams, cache_dir: str | Path | None,
                    compute, extractor=None) -> Activations:
     """``compute()`` unless ``cache_dir`` holds a verified entry of this key; a computed result is stored there.
 

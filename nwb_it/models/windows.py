@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import ExtractionSettings, usable_cores
+from ..core.params import ExtractionParams, usable_cores
 from ..core.progress import progress_bar
 from ..core.results import Activations
 from .base import FeatureExtractor
@@ -47,7 +47,7 @@ def plan_windows(clips: Sequence[Clip], n_frames: int, pad: int) -> tuple[np.nda
     return np.asarray(rows, dtype=np.int64).reshape(-1, 3), jobs, grey_rows
 
 
-def batch_size_for(ext: FeatureExtractor, settings: ExtractionSettings) -> int:
+def batch_size_for(ext: FeatureExtractor, settings: ExtractionParams) -> int:
     """``--batch-size``, else 4 on the CPU and on a GPU what its free memory holds (:func:`auto_batch_size`)."""
     if settings.batch_size:
         return settings.batch_size
@@ -66,12 +66,12 @@ def batch_size_for(ext: FeatureExtractor, settings: ExtractionSettings) -> int:
                            int(getattr(cfg, "num_attention_heads", 12)), torch.finfo(ext.dtype).bits // 8)
 
 
-def decode_workers(settings: ExtractionSettings) -> int:
+def decode_workers(settings: ExtractionParams) -> int:
     """Frame decode threads: ``settings.workers``, else this machine's cores (at most 8)."""
     return settings.workers or min(8, usable_cores())
 
 
-def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSettings(),
+def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams(),
             extractor: FeatureExtractor | None = None, progress: bool = False) -> Activations:
     """Pooled activations of every sliding window of every clip.
 
@@ -81,7 +81,7 @@ def extract(clips: Sequence[Clip], settings: ExtractionSettings = ExtractionSett
     Examples
     --------
     >>> from nwb_it.models.frames import discover_clips
-    >>> acts = extract(discover_clips("frames"), ExtractionSettings(model="tiny_videomae"))  # doctest: +SKIP
+    >>> acts = extract(discover_clips("frames"), ExtractionParams(model="tiny_videomae"))  # doctest: +SKIP
     >>> acts.layers["last"].shape                                                              # doctest: +SKIP
     (64, 768)
     """

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
-from ..core.params import DEFAULT_ACTIVATIONS, ExtractionSettings, PresentationSpec
+from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpec
 from ..core.results import Activations
 from ..io.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
 from ..models.cache import cached_extract
@@ -97,9 +97,9 @@ def _target_names(nwb_path: Path, keys: list[str], clip_map: dict[str, str] | No
         raise NwbItError(exc.problem, exc.path or frames) from None
 
 
-def run_extract_batch(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(), *,
+def run_extract_batch(frames: str | Path, params: ExtractionParams = ExtractionParams(), *,
                       nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
-                      clip_map: str | Path | None = None, table: str = DEFAULT_ACTIVATIONS,
+                      clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                       presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
                       overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
                       debug: bool = False) -> tuple[Activations | None, list[Outcome]]:
@@ -108,12 +108,12 @@ def run_extract_batch(frames: str | Path, settings: ExtractionSettings = Extract
     Every file is matched to the clips first; a file that does not match (or cannot be
     written) fails alone: its :class:`~nwb_it.steps.batch.Outcome` says why and the
     others are written. ``cache_dir`` reuses (or stores) the activations of this model,
-    these frames and these settings (:mod:`nwb_it.models.cache`). Returns the activations
+    these frames and these params (:mod:`nwb_it.models.cache`). Returns the activations
     (None when no file matched and no ``npy_path`` was asked for) and one outcome per file.
 
     Examples
     --------
-    >>> acts, outcomes = run_extract_batch("frames", ExtractionSettings(model="videomae_folder"),
+    >>> acts, outcomes = run_extract_batch("frames", ExtractionParams(model="videomae_folder"),
     ...                                    nwb_paths=["ses-1.nwb", "ses-2.nwb"], cache_dir="cache")  # doctest: +SKIP
     """
     frames = Path(frames)
@@ -132,7 +132,7 @@ def run_extract_batch(frames: str | Path, settings: ExtractionSettings = Extract
     outcomes = {Path(p): run_job(match, Path(p), debug) for p in nwb_paths}     # fail fast, before the model runs
     if not matched and npy_path is None:
         return None, list(outcomes.values())
-    acts = cached_extract(clips, settings, cache_dir, lambda: extract(clips, settings, extractor, progress),
+    acts = cached_extract(clips, params, cache_dir, lambda: extract(clips, params, extractor, progress),
                           extractor)
     if npy_path is not None:
         write_npy(acts, npy_path, overwrite=overwrite, force=force)
@@ -140,16 +140,16 @@ def run_extract_batch(frames: str | Path, settings: ExtractionSettings = Extract
     def write(path: Path) -> str:
         names, index = matched[path]
         one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
-        replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, table)], force)
-        return f"{path} (table {table})"
+        replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)], force)
+        return f"{path} (table {activations})"
     for path in matched:
         outcomes[path] = run_job(write, path, debug)
     return acts, list(outcomes.values())
 
 
-def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSettings(), *,
+def run_extract(frames: str | Path, params: ExtractionParams = ExtractionParams(), *,
                 nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
-                clip_map: str | Path | None = None, table: str = DEFAULT_ACTIVATIONS,
+                clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                 presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
                 overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None) -> Activations:
     """Extract activations for every clip under ``frames``; write them into ``nwb_paths`` and/or ``npy_path``.
@@ -160,11 +160,11 @@ def run_extract(frames: str | Path, settings: ExtractionSettings = ExtractionSet
 
     Examples
     --------
-    >>> acts = run_extract("frames", ExtractionSettings(model="videomae_folder"),
+    >>> acts = run_extract("frames", ExtractionParams(model="videomae_folder"),
     ...                    nwb_paths=["sub-coco_ses-fixshortvid1_ecephys.nwb"])   # doctest: +SKIP
     """
-    acts, outcomes = run_extract_batch(frames, settings, nwb_paths=nwb_paths, npy_path=npy_path, clip_map=clip_map,
-                                       table=table, presentations=presentations, cache_dir=cache_dir,
+    acts, outcomes = run_extract_batch(frames, params, nwb_paths=nwb_paths, npy_path=npy_path, clip_map=clip_map,
+                                       activations=activations, presentations=presentations, cache_dir=cache_dir,
                                        overwrite=overwrite, progress=progress, force=force, extractor=extractor)
     for o in outcomes:
         for message in o.warnings:

@@ -16,11 +16,11 @@ from .heatmaps import safe_name
 
 
 def read_activation_data(nwb_path: str | Path, params: ActivationPlotParams = ActivationPlotParams()) -> Activations:
-    """The activations table ``params.table`` of ``nwb_path``, checked to hold ``params.layer``."""
+    """The activations table ``params.activations`` of ``nwb_path``, checked to hold ``params.layer``."""
     with reading(nwb_path) as nwb:
-        acts = read_activations(nwb, params.table)
+        acts = read_activations(nwb, params.activations)
     if params.layer not in acts.layers:
-        raise NwbItError(f"no layer '{params.layer}' in the activations table '{params.table}' (have: "
+        raise NwbItError(f"no layer '{params.layer}' in the activations table '{params.activations}' (have: "
                          f"{', '.join(acts.layers)})", nwb_path)
     return acts
 
