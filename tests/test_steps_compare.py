@@ -12,6 +12,7 @@ from nwb_it import run_convert
 from nwb_it.cli import main
 from nwb_it.core.params import CompareParams, ExtractionParams
 from nwb_it.core.provenance import read_provenance
+from nwb_it.core.results import normalized_score
 from nwb_it.examples.random_model import save_random_videomae
 from nwb_it.examples.readout import write_example_with_frames
 from nwb_it.nwb.activations import read_activations
@@ -118,7 +119,8 @@ def test_baselines_signed_scores_and_interval(truth_nwb):
     assert s["ci_low"] <= s["median"] <= s["ci_high"] and s["ci_high"] - s["ci_low"] > 0
     negative = enc.r < 0
     assert not np.any(enc.normalized[negative] > 0), "r < 0 gives a negative score (NaN without a ceiling)"
-    assert np.any(enc.normalized[negative] < 0)
+    signed = negative & (enc.ceiling > 0)
+    assert np.all(enc.normalized[signed] < 0) and normalized_score(np.array([-0.5]), np.array([0.5]))[0] == -0.5
     with NWBHDF5IO(str(nwb), "r") as io:
         table = io.read().processing["ecephys"]["encoding"]
         stored = read_provenance(table.description)["summary"]["last"]

@@ -35,6 +35,11 @@ MISC_MODULE = "misc"
 MISC_DESCRIPTION = "Source data kept verbatim, and model activations, by nwb_it."
 #: The activations table of ``extract-videomae`` (the lab's numbers); other extractions name their own.
 DEFAULT_ACTIVATIONS = "videomae_activations"
+#: himalaya backends of the encoding ridge ("auto": torch_cuda with a GPU, else numpy).
+RIDGE_BACKENDS = ("numpy", "torch", "torch_cuda", "auto")
+#: Neural RDMs of RSA: cross-validated across halves of the repeats (Euclidean = crossnobis with identity noise,
+#: or Poisson-cv on counts), or the old 1 - Pearson of repeat means (biased by unequal repeats).
+RSA_DISTANCES = ("crossnobis", "poisson", "correlation")
 #: How the reliability null deals presentations across clips: a new deal per null split, or the lab's single deal.
 NULL_CHOICES = ("redeal", "once")
 
@@ -149,7 +154,11 @@ class CompareParams:
     time_offset: float = 0.0      # shifts the activations' clock (to test the alignment)
     rsa_windows: str = "response"  # model RDM from the windows in the response window, or "all" of a clip's
     rsa_zscore: bool = False       # z-score each unit across clips before the neural RDM
-    n_boot: int = 1000             # bootstrap resamples of clips for the median score's interval
+    n_boot: int = 1000             # bootstrap resamples of clips for the intervals (median score, RSA rho)
+    min_ceiling: float = 0.1       # units whose PSTH ceiling is below this are reported but left out of medians
+    backend: str = "numpy"         # himalaya backend of the ridge: numpy, torch, torch_cuda or auto
+    rsa_distance: str = "crossnobis"   # neural RDM: cross-validated (crossnobis, poisson) or the old correlation
+    n_perm_rsa: int = 1000         # clip-label permutations behind the RSA p-value
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
@@ -159,6 +168,13 @@ class CompareParams:
             raise InvalidParameter("lags", "`lags`: give at least one latency")
         if self.units not in UNIT_CHOICES:
             raise InvalidParameter("units", f"`units={self.units}`: use {' or '.join(UNIT_CHOICES)}")
+        if self.backend not in RIDGE_BACKENDS:
+            raise InvalidParameter("backend", f"`backend={self.backend}`: use {', '.join(RIDGE_BACKENDS)}")
+        if self.rsa_distance not in RSA_DISTANCES:
+            raise InvalidParameter("rsa_distance", f"`rsa_distance={self.rsa_distance}`: use "
+                                                   f"{', '.join(RSA_DISTANCES)}")
+        if self.n_boot < 10 or self.n_perm_rsa < 10:
+            raise InvalidParameter("n_boot", f"`n_boot={self.n_boot}`, `n_perm_rsa={self.n_perm_rsa}`: at least 10")
         if self.rsa_windows not in ("response", "all"):
             raise InvalidParameter("rsa_windows", f"`rsa_windows={self.rsa_windows}`: use response or all")
 

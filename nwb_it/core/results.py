@@ -181,19 +181,56 @@ def normalized_score(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class TimeEncodingResult:
+    """The encoding model's scores bin by bin after onset (``nwb-it compare``'s ``encoding_time`` table).
+
+    Per unit and bin: the held-out r over clips (within each outer fold, mean over folds), the
+    bin's own split-half (Spearman-Brown) ceiling over clips, the two baselines' r, and per
+    bin the 95 % bootstrap interval (over clips) of the median normalized score of the
+    ``included`` units (ceiling >= ``min_ceiling``).
+    """
+
+    bin_start: np.ndarray          # (bins,) seconds from onset
+    bin_stop: np.ndarray
+    r: np.ndarray                  # (units, bins)
+    ceiling: np.ndarray            # (units, bins)
+    r_clip_shuffled: np.ndarray    # (units, bins)
+    r_onset_only: np.ndarray       # (units, bins)
+    median_ci: np.ndarray          # (bins, 2)
+    included: np.ndarray           # (units,) bool: counted in the medians
+
+    @property
+    def normalized(self) -> np.ndarray:
+        return normalized_score(self.r, self.ceiling)
+
+    def medians(self) -> dict[str, np.ndarray]:
+        """Per bin over the included units: median normalized score (and of each baseline); the population
+        convention Brain-Score quotes, median(sign(r) r²) / median(ceiling)."""
+        inc = self.included
+        with nan_quiet():
+            return {"median": np.nanmedian(self.normalized[inc], 0),
+                    "clip_shuffled": np.nanmedian(normalized_score(self.r_clip_shuffled, self.ceiling)[inc], 0),
+                    "onset_only": np.nanmedian(normalized_score(self.r_onset_only, self.ceiling)[inc], 0),
+                    "population": (np.nanmedian(np.sign(self.r[inc]) * self.r[inc] ** 2, 0)
+                                   / np.nanmedian(self.ceiling[inc], 0))}
+
+
+@dataclass
 class EncodingResult:
     """Cross-validated encoding model of each unit's PSTH, with two baselines.
 
-    ``r_clip_shuffled``: the same model fed another clip's features at the same times;
-    ``r_onset_only``: a model of the time since onset alone. ``median_ci``: the 95 %
-    bootstrap interval (over clips) of the median normalized score.
+    ``r``: held-out Pearson r within each outer fold, mean over folds. ``r_clip_shuffled``:
+    the same model fed another clip's features at the same times; ``r_onset_only``: the mean
+    time course of the training clips. ``median_ci``: the 95 % bootstrap interval (over
+    clips) of the median normalized score of the units whose ceiling reaches
+    ``params.min_ceiling``. ``time``: the same scores bin by bin.
     """
 
     unit_ids: np.ndarray
     unit_names: list[str]
     r: np.ndarray                 # (units,) held-out Pearson r
     ceiling: np.ndarray           # (units,) split-half reliability (Spearman-Brown), on the r² scale
-    alpha: np.ndarray             # (units,) ridge penalty chosen most often
+    alpha: np.ndarray             # (units,) ridge penalty: geometric median over folds of the one chosen
     predicted: np.ndarray         # (units, clips, bins) held-out predictions
     measured: np.ndarray          # (units, clips, bins)
     fold_of_clip: np.ndarray      # (clips,) outer fold of every clip
@@ -203,6 +240,7 @@ class EncodingResult:
     median_ci: tuple[float, float] = (np.nan, np.nan)
     clip_names: list[str] = field(default_factory=list)
     params: CompareParams = field(default_factory=CompareParams)
+    time: TimeEncodingResult | None = None
 
     @property
     def normalized(self) -> np.ndarray:
@@ -217,23 +255,38 @@ class EncodingResult:
     def normalized_onset_only(self) -> np.ndarray:
         return normalized_score(self.r_onset_only, self.ceiling)
 
-    def summary(self) -> dict[str, float]:
-        """Medians over units: the score, its interval, and how far it stands above each baseline."""
+    @property
+    def included(self) -> np.ndarray:
+        """Units counted in the medians: ceiling >= ``params.min_ceiling``."""
         with nan_quiet():
-            return {"median": float(np.nanmedian(self.normalized)), "ci_low": self.median_ci[0],
-                    "ci_high": self.median_ci[1],
-                    "above_clip_shuffled": float(np.nanmedian(self.normalized - self.normalized_clip_shuffled)),
-                    "above_onset_only": float(np.nanmedian(self.normalized - self.normalized_onset_only))}
+            return self.ceiling >= self.params.min_ceiling
+
+    def summary(self) -> dict[str, float]:
+        """Medians over the included units: the score, its interval, how far it stands above each baseline,
+        the population convention (median sign(r) r² / median ceiling) and the unit counts."""
+        inc = self.included
+        with nan_quiet():
+            return {"median": float(np.nanmedian(self.normalized[inc])), "ci_low": float(self.median_ci[0]),
+                    "ci_high": float(self.median_ci[1]),
+                    "above_clip_shuffled": float(np.nanmedian((self.normalized - self.normalized_clip_shuffled)[inc])),
+                    "above_onset_only": float(np.nanmedian((self.normalized - self.normalized_onset_only)[inc])),
+                    "population": float(np.nanmedian(np.sign(self.r[inc]) * self.r[inc] ** 2)
+                                        / np.nanmedian(self.ceiling[inc])),
+                    "units_scored": int(inc.sum()), "units_below_ceiling": int((~inc).sum())}
 
 
 @dataclass
 class RSAResult:
     """Representational similarity of IT and a model over clips.
 
-    ``ceiling`` is on the ρ scale: the Spearman ρ a perfect model is expected to reach
-    against the measured RDM, ``sqrt(SB(ρ_AB))`` from RDMs of two halves of the repeats;
-    ``ceiling_lower``/``ceiling_upper`` are rsatoolbox-style bounds at the half level
-    (one half vs the other; one half vs the mean of both).
+    The neural RDM is cross-validated by default (``distance``): the distance of two
+    clips is the product of their differences in two disjoint halves of the repeats,
+    averaged over random halvings, so noise adds no bias however many repeats a clip
+    has. ``ceiling`` is on the ρ scale: the Spearman ρ a perfect model is expected to
+    reach, ``sqrt(SB(ρ_AB))`` from RDMs of two disjoint halves of the repeats;
+    ``ceiling_lower``/``ceiling_upper`` are rsatoolbox's bounds on those half RDMs.
+    ``rho_ci``/``ceiling_ci``: 95 % bootstrap intervals over clips; ``p_value``: the
+    fraction of clip-label permutations of the model RDM with ρ at least as large.
     """
 
     rho: float
@@ -243,6 +296,10 @@ class RSAResult:
     ceiling_lower: float = np.nan
     ceiling_upper: float = np.nan
     clip_names: list[str] = field(default_factory=list)
+    rho_ci: tuple[float, float] = (np.nan, np.nan)
+    ceiling_ci: tuple[float, float] = (np.nan, np.nan)
+    p_value: float = np.nan
+    distance: str = "crossnobis"
 
     @property
     def normalized(self) -> float:

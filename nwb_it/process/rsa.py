@@ -1,30 +1,41 @@
-"""Representational similarity analysis of IT responses and model activations over clips.
+"""Representational similarity analysis of IT responses and model activations over clips (on rsatoolbox).
 
-Neural RDM: 1 - Pearson between the population's mean rates in the response window
-(optionally with each unit z-scored across clips); model RDM: 1 - Pearson between each
-clip's activations averaged over its windows in the same response window (by default;
-``rsa_windows="all"`` averages all of a clip's windows). ``rho``: Spearman between
-their upper triangles.
+Neural RDM (``rsa_distance``):
 
-Ceiling, on the same ρ scale: RDMs of two random halves of the repeats agree at ρ_AB;
-the full-data RDM's reliability is SB(ρ_AB), and a perfect model's expected ρ with it
-is ``sqrt(SB(ρ_AB))`` (mean over 10 splits), so ``rho / ceiling`` is ~1 for a perfect
-model. rsatoolbox-style bounds at the half level are kept beside it: lower = ρ(A, B),
-upper = mean of ρ(A, mean RDM) and ρ(B, mean RDM).
+* ``crossnobis`` (default): rsatoolbox's cross-validated distance with identity noise
+  (cross-validated squared Euclidean) between clips' rate patterns in the response
+  window, the two folds being two random halves of each clip's repeats, averaged over
+  halvings. Noise is independent between the halves, so it adds no bias to any distance
+  however many repeats a clip has (1 - Pearson of repeat means does: clips with fewer
+  repeats look more distinct);
+* ``poisson``: rsatoolbox's cross-validated symmetrised KL divergence for Poisson counts;
+* ``correlation``: the old 1 - Pearson of repeat means, biased by unequal repeats.
+
+Model RDM, of each clip's activations averaged over its windows in the response window
+(``rsa_windows="all"``: all of them): squared Euclidean per feature beside a
+cross-validated neural RDM (the distance crossnobis estimates), 1 - Pearson beside
+``correlation``. ``rho``: Spearman between the
+upper triangles. Ceiling on the ρ scale: RDMs of two disjoint halves of the repeats
+(each cross-validated within its half, so over clips with at least 4 repeats) agree at
+ρ_AB; a perfect model's expected ρ with the full RDM is ``sqrt(SB(ρ_AB))``; rsatoolbox's
+``boot_noise_ceiling`` gives the lower/upper bounds of the half RDMs. Intervals: clips
+resampled with replacement (pairs of a clip with itself left out, ranks of the full
+data kept); p-value: clip labels of the model RDM permuted.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.results import Activations, AlignedCounts, RSAResult
 from .encoding import layer_values
-from .splits import half_means
+from .splits import half_means, presentation_ranks_in_clip
 from .stats import spearman_brown
 
 N_SPLITS = 10
+#: rsatoolbox's method for each cross-validated ``rsa_distance``.
+RSATOOLBOX_METHODS = {"crossnobis": "crossnobis", "poisson": "poisson_cv"}
 
 
 def rdm(x: np.ndarray) -> np.ndarray:
@@ -32,14 +43,10 @@ def rdm(x: np.ndarray) -> np.ndarray:
     return 1.0 - np.corrcoef(x)
 
 
-def _population(rates: np.ndarray, zscore: bool) -> np.ndarray:
-    """(units, clips) -> (clips, units), each unit z-scored across clips when asked."""
-    x = rates.T
-    if zscore:
-        with nan_quiet():
-            x = (x - x.mean(0)) / x.std(0)
-        x = np.nan_to_num(x)
-    return x
+def euclidean_rdm(x: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of the rows of ``x`` per feature (what crossnobis estimates without noise)."""
+    sq = (x * x).sum(1)
+    return np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0) / x.shape[1]
 
 
 def model_patterns(acts: Activations, clips: np.ndarray, params: CompareParams) -> np.ndarray:
@@ -56,29 +63,169 @@ def model_patterns(acts: Activations, clips: np.ndarray, params: CompareParams) 
     return np.stack(out)
 
 
+def cv_rdm(patterns: np.ndarray, clip: np.ndarray, fold: np.ndarray, n_clips: int, distance: str) -> np.ndarray:
+    """rsatoolbox's cross-validated RDM (n_clips x n_clips) of presentation ``patterns`` (presentations, units)."""
+    from rsatoolbox.data import Dataset  # heavy: only when RSA runs
+    from rsatoolbox.rdm import calc_rdm
+
+    ds = Dataset(patterns, obs_descriptors={"clip": clip, "fold": fold})
+    with nan_quiet():                    # rsatoolbox casts its NaN-filled pattern buffers: nothing to report
+        rdms = calc_rdm(ds, method=RSATOOLBOX_METHODS[distance], descriptor="clip", cv_descriptor="fold")
+    order = np.asarray(rdms.pattern_descriptors["clip"], dtype=np.int64)
+    out = np.full((n_clips, n_clips), np.nan)
+    out[np.ix_(order, order)] = rdms.get_matrices()[0]
+    return out
+
+
+def _halves(ranks: np.ndarray, n_in_clip: np.ndarray) -> np.ndarray:
+    """Half (0/1) of every presentation from its random rank within its clip."""
+    return (ranks >= n_in_clip // 2).astype(np.int64)
+
+
+def _response_patterns(aligned: AlignedCounts, in_resp: np.ndarray) -> np.ndarray:
+    """(presentations, units): each presentation's rate in the response window (spikes/s)."""
+    width = float(np.diff(aligned.edges)[in_resp].sum())
+    return aligned.presentation_counts[:, :, in_resp].sum(2).T / width
+
+
+def neural_rdms(aligned: AlignedCounts, keep: np.ndarray, in_resp: np.ndarray, params: CompareParams,
+                rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The neural RDM over the kept clips and, per halving, the two disjoint halves' own RDMs."""
+    kept = np.flatnonzero(keep)
+    local = np.full(keep.size, -1)
+    local[kept] = np.arange(kept.size)
+    sel = keep[aligned.clip_of]
+    clip, patterns = local[aligned.clip_of[sel]], _response_patterns(aligned, in_resp)[sel]
+    if params.rsa_distance == "poisson":
+        patterns = patterns * float(np.diff(aligned.edges)[in_resp].sum())   # back to counts
+    elif params.rsa_zscore:                       # each unit scaled by its sd across clip means
+        means = np.stack([patterns[clip == c].mean(0) for c in range(kept.size)])
+        sd = means.std(0)
+        patterns = patterns / np.where(sd > 0, sd, 1.0)
+    n = np.bincount(clip, minlength=kept.size)
+    full, halves = [], []
+    for _ in range(N_SPLITS):
+        rank = presentation_ranks_in_clip(clip, rng)
+        half = _halves(rank, n[clip])
+        full.append(cv_rdm(patterns, clip, half, kept.size, params.rsa_distance))
+        quarter = rank % 2                                                  # two folds inside each half
+        enough = n[clip] >= 4
+        pair = tuple(cv_rdm(patterns[(half == h) & enough], clip[(half == h) & enough],
+                            quarter[(half == h) & enough], kept.size, params.rsa_distance) for h in (0, 1))
+        halves.append(pair)
+    return np.mean(full, 0), halves
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata  # heavy-ish: scipy.stats only when RSA runs
+
+    return rankdata(values)
+
+
+def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pearson r of ``a`` and ``b`` (pairs,) under each row of weights ``w`` (boot, pairs)."""
+    n = w.sum(1)
+    ma, mb = w @ a / n, w @ b / n
+    cov = w @ (a * b) / n - ma * mb
+    with nan_quiet():
+        return cov / np.sqrt((w @ (a * a) / n - ma ** 2) * (w @ (b * b) / n - mb ** 2))
+
+
+def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """ρ of two RDMs' upper triangles with clips resampled (pairs of a clip with itself left out): (n_boot,)."""
+    n = x.shape[0]
+    iu = np.triu_indices(n, 1)
+    ok = np.isfinite(x[iu]) & np.isfinite(y[iu])
+    i, j = iu[0][ok], iu[1][ok]
+    rx, ry = _ranks(x[i, j]), _ranks(y[i, j])
+    counts = np.random.default_rng([seed, 95]).multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)
+    return _weighted_pearson(rx, ry, counts[:, i] * counts[:, j])
+
+
+def permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm: int, seed: int) -> float:
+    """(1 + #permutations with ρ >= observed) / (1 + n_perm), clip labels of the model RDM permuted."""
+    n = neural.shape[0]
+    iu = np.triu_indices(n, 1)
+    rn = _ranks(neural[iu])
+    full = np.zeros((n, n))
+    full[iu] = _ranks(model[iu])
+    full = full + full.T
+    rn = (rn - rn.mean()) / rn.std()
+    mean, sd = full[iu].mean(), full[iu].std()
+    rng = np.random.default_rng([seed, 94])
+    perms = np.stack([rng.permutation(n) for _ in range(n_perm)])
+    permuted = full[perms[:, iu[0]], perms[:, iu[1]]]                   # (n_perm, pairs)
+    null = ((permuted - mean) / sd) @ rn / rn.size
+    return float((1 + np.sum(null >= rho - 1e-12)) / (1 + n_perm))
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    with nan_quiet():
+        low, high = np.nanpercentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()) -> RSAResult:
-    """Neural vs model RDM over the clips both have, with a noise ceiling on the ρ scale."""
+    """Neural vs model RDM over the clips both have, with a noise ceiling on the ρ scale, intervals and a p."""
+    from rsatoolbox.inference import boot_noise_ceiling  # heavy: only when RSA runs
+    from rsatoolbox.rdm import RDMs
+
     keep = np.isin(aligned.clip_index, acts.window_stimulus_index) & (aligned.mask.sum(1) >= 2)
     clips = aligned.clip_index[keep]
     centres = aligned.bin_centres
     in_resp = (centres >= params.response_window[0]) & (centres < params.response_window[1])
-    with nan_quiet():
-        neural = _population(np.nanmean(aligned.mean_rates()[:, keep][:, :, in_resp], axis=2), params.rsa_zscore)
-    iu = np.triu_indices(clips.size, 1)
-    n_rdm, m_rdm = rdm(neural), rdm(model_patterns(acts, clips, params))
-    rho = spearmanr(n_rdm[iu], m_rdm[iu]).statistic
     rng = np.random.default_rng([params.seed, 98])
-    between, upper = [], []
-    for _ in range(N_SPLITS):
-        ma, mb = half_means(aligned, keep, rng)
-        ra = rdm(_population(ma[:, :, in_resp].mean(2), params.rsa_zscore))[iu]
-        rb = rdm(_population(mb[:, :, in_resp].mean(2), params.rsa_zscore))[iu]
-        mean = (ra + rb) / 2
-        between.append(spearmanr(ra, rb).statistic)
-        upper.append((spearmanr(ra, mean).statistic + spearmanr(rb, mean).statistic) / 2)
+    iu = np.triu_indices(clips.size, 1)
+    patterns = model_patterns(acts, clips, params)
+    m_rdm = rdm(patterns) if params.rsa_distance == "correlation" else euclidean_rdm(patterns)
+    if params.rsa_distance == "correlation":
+        n_rdm, halves = _correlation_rdms(aligned, keep, in_resp, params, rng)
+    else:
+        n_rdm, halves = neural_rdms(aligned, keep, in_resp, params, rng)
+    rho = float(_spearman(n_rdm[iu], m_rdm[iu]))
+    between, lows, highs = [], [], []
+    for a, b in halves:
+        ok = np.isfinite(a[iu]) & np.isfinite(b[iu])
+        between.append(_spearman(a[iu][ok], b[iu][ok]))
+        bounds = boot_noise_ceiling(RDMs(np.stack([a[iu][ok], b[iu][ok]])), method="spearman")
+        lows.append(bounds[0])
+        highs.append(bounds[1])
     with nan_quiet():
         lower = float(np.nanmean(between))
         ceiling = float(np.sqrt(spearman_brown(lower))) if lower > 0 else np.nan
-        return RSAResult(rho=float(rho), ceiling=ceiling, neural_rdm=n_rdm, model_rdm=m_rdm, ceiling_lower=lower,
-                         ceiling_upper=float(np.nanmean(upper)),
-                         clip_names=[n for n, k in zip(aligned.clip_names, keep) if k])
+    a0, b0 = halves[0]
+    return RSAResult(rho=rho, ceiling=ceiling, neural_rdm=n_rdm, model_rdm=m_rdm, ceiling_lower=float(np.nanmean(lows)),
+                     ceiling_upper=float(np.nanmean(highs)),
+                     clip_names=[n for n, k in zip(aligned.clip_names, keep) if k],
+                     rho_ci=_interval(bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
+                     ceiling_ci=_interval(bootstrap_rho(a0, b0, params.n_boot, params.seed)),
+                     p_value=permutation_p(n_rdm, m_rdm, rho, params.n_perm_rsa, params.seed),
+                     distance=params.rsa_distance)
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    with nan_quiet():
+        return float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
+
+
+def _population(rates: np.ndarray, zscore: bool) -> np.ndarray:
+    """(units, clips) -> (clips, units), each unit z-scored across clips when asked."""
+    x = rates.T
+    if zscore:
+        with nan_quiet():
+            x = (x - x.mean(0)) / x.std(0)
+        x = np.nan_to_num(x)
+    return x
+
+
+def _correlation_rdms(aligned: AlignedCounts, keep: np.ndarray, in_resp: np.ndarray, params: CompareParams,
+                      rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The old neural RDMs: 1 - Pearson of repeat means (full data; two random halves per split)."""
+    z = params.rsa_zscore
+    with nan_quiet():
+        full = rdm(_population(np.nanmean(aligned.mean_rates()[:, keep][:, :, in_resp], axis=2), z))
+    halves = []
+    for _ in range(N_SPLITS):
+        ma, mb = half_means(aligned, keep, rng)
+        halves.append((rdm(_population(ma[:, :, in_resp].mean(2), z)), rdm(_population(mb[:, :, in_resp].mean(2), z))))
+    return full, halves

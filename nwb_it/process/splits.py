@@ -161,3 +161,14 @@ def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generato
         mb = (counts * b[None, :, :, None]).sum(2) / b.sum(1)[None, :, None]
     ok = mask.sum(1) >= 2
     return ma[:, ok], mb[:, ok]
+
+
+def presentation_ranks_in_clip(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random order of each clip's presentations: every presentation's rank (0, 1, ...) within its clip."""
+    order = np.lexsort((rng.random(clip.size), clip))
+    sorted_clip = clip[order]
+    starts = np.flatnonzero(np.r_[True, sorted_clip[1:] != sorted_clip[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, clip.size]))
+    ranks = np.empty(clip.size, dtype=np.int64)
+    ranks[order] = np.arange(clip.size) - first
+    return ranks

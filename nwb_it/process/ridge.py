@@ -1,0 +1,107 @@
+"""Ridge regression for the encoding models, on himalaya (numpy on the CPU, torch or torch_cuda).
+
+himalaya chooses a penalty per target (unit) by the held-out squared error of inner
+cross-validation folds (never by Pearson r, which is blind to shrinkage), solves every
+penalty from one SVD, and runs the same code on numpy and torch. Features are
+standardised on the training rows first, so the penalty grid does not depend on the
+activations' scale.
+
+himalaya keeps its backend in a module global: :func:`himalaya_backend` sets it for one
+block and restores the previous one (a lock keeps two threads from interleaving).
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=(60, 4)); y = x @ rng.normal(size=(4, 2))
+>>> groups = np.repeat(np.arange(12), 5)
+>>> pred, alphas = ridge_cv_predict(x[:50], y[:50], x[50:], groups[:50])
+>>> bool(np.corrcoef(pred[:, 0], y[50:, 0])[0, 1] > 0.99)
+True
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..core.errors import InvalidParameter
+from ..core.params import RIDGE_BACKENDS
+
+#: The ridge penalties tried (on standardised features).
+ALPHAS = np.logspace(-3, 6, 19)
+#: himalaya backends nwb_it runs on; "auto" = torch_cuda where a GPU is there, else numpy.
+BACKENDS = RIDGE_BACKENDS
+_LOCK = threading.RLock()
+
+
+def resolve_backend(name: str) -> str:
+    """The himalaya backend ``name`` stands for ("auto": torch_cuda with a GPU, else numpy)."""
+    if name not in BACKENDS:
+        raise InvalidParameter("backend", f"`backend={name}`: use {', '.join(BACKENDS)}")
+    if name != "auto":
+        return name
+    try:
+        import torch  # optional: only asked whether a GPU is there
+
+        return "torch_cuda" if torch.cuda.is_available() else "numpy"
+    except ImportError:
+        return "numpy"
+
+
+@contextlib.contextmanager
+def himalaya_backend(name: str) -> Iterator[object]:
+    """himalaya's backend set to ``name`` inside the block, the previous one restored after."""
+    from himalaya.backend import get_backend, set_backend  # heavy: only when a ridge is fitted
+
+    with _LOCK:
+        before = get_backend()
+        try:
+            yield set_backend(resolve_backend(name))
+        finally:
+            set_backend(before)
+
+
+def standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Columns z-scored with the training rows' mean and sd (constant columns left at 0)."""
+    mean, sd = train.mean(0), train.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return [(x - mean) / sd for x in (train, *others)]
+
+
+def group_splits(groups: np.ndarray, n_splits: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner folds that keep each group (a clip's rows) together: a list of (train rows, test rows)."""
+    uniq = np.unique(groups)
+    fold_of = np.arange(uniq.size) % min(n_splits, uniq.size)
+    fold = fold_of[np.searchsorted(uniq, groups)]
+    return [(np.flatnonzero(fold != g), np.flatnonzero(fold == g)) for g in range(fold_of.max() + 1)]
+
+
+def ridge_cv_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, groups: np.ndarray,
+                     alphas: np.ndarray = ALPHAS, backend: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """Fit ridge with a penalty per target chosen by inner folds over ``groups``; predict ``x_test``.
+
+    Parameters
+    ----------
+    x_train, y_train : (rows, features), (rows, targets)
+    x_test : (test rows, features)
+    groups : (rows,) group of every training row (inner folds never split a group)
+    alphas : penalties tried
+    backend : himalaya backend ("numpy", "torch", "torch_cuda" or "auto")
+
+    Returns
+    -------
+    predictions (test rows, targets) as float64 numpy, and the chosen penalty of every target.
+    """
+    from himalaya.ridge import solve_ridge_cv_svd  # heavy: only when a ridge is fitted
+
+    xs_train, xs_test = standardize(x_train, x_test)
+    with himalaya_backend(backend) as bk:
+        xt, yt = bk.asarray(xs_train), bk.asarray(y_train)
+        best, coefs, _, intercept = solve_ridge_cv_svd(
+            xt, yt, alphas=bk.asarray(alphas), fit_intercept=True, cv=group_splits(groups),
+            local_alpha=True, warn=False)
+        pred = bk.asarray(xs_test) @ bk.asarray(coefs) + bk.asarray(intercept)
+        return np.asarray(bk.to_numpy(pred), dtype=np.float64), np.asarray(bk.to_numpy(best), dtype=np.float64)

@@ -1,0 +1,116 @@
+"""How held-out predictions are scored: per outer fold, over clips, pooled or bin by bin.
+
+Every score here is computed **within each outer fold** (the fold's held-out clips) and
+averaged over folds, as Brain-Score's cross-regressed correlation does. Pooling the
+held-out predictions of all folds first would correlate predictions made by different
+fits: a baseline whose prediction only differs between folds (the onset-only mean time
+course of the training clips) then correlates *negatively* with clip-selective units
+(each fold's held-out clips are missing from its own mean), which is not a property of
+the units. A prediction that is constant within a fold carries no information there
+and scores 0.
+
+Arrays are (units, clips, bins); ``fold`` gives every clip's outer fold.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.numeric import nan_quiet
+
+
+def _r_from_sums(n, sp, sm, spp, smm, spm) -> np.ndarray:
+    """Pearson r from weighted sums; 0 where the prediction is constant and the measure is not."""
+    with nan_quiet():
+        vp, vm = spp - sp ** 2 / n, smm - sm ** 2 / n
+        r = (spm - sp * sm / n) / np.sqrt(vp * vm)
+    flat_prediction = (vp <= 1e-12 * np.maximum(spp, 1e-300)) & (vm > 1e-12 * np.maximum(smm, 1e-300))
+    return np.where(flat_prediction, 0.0, r)
+
+
+def _clip_sums(predicted: np.ndarray, measured: np.ndarray, by_bin: bool) -> np.ndarray:
+    """(5, units, clips[, bins]) sums of p, m, p², m², p·m: over bins per clip, or per clip and bin."""
+    p, m = predicted, measured
+    terms = np.stack([p, m, p * p, m * m, p * m])
+    return terms if by_bin else terms.sum(-1)
+
+
+def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin: bool = False,
+           weights: np.ndarray | None = None) -> np.ndarray:
+    """Mean over outer folds of the held-out Pearson r of every unit.
+
+    Parameters
+    ----------
+    predicted, measured : (units, clips, bins)
+    fold : (clips,) outer fold of every clip
+    by_bin : False: r over the fold's (clip, bin) cells, (units,); True: r over the fold's clips in every bin,
+        (units, bins)
+    weights : (boot, clips) clip weights (a bootstrap's counts); None = each clip once
+
+    Returns
+    -------
+    (units,) / (units, bins), or with ``weights`` (boot, units) / (boot, units, bins).
+    """
+    sums = _clip_sums(predicted, measured, by_bin)                 # (5, units, clips[, bins])
+    single = weights is None
+    w = np.ones((1, predicted.shape[1])) if single else np.asarray(weights, dtype=np.float64)
+    per_cell = 1 if by_bin else predicted.shape[2]
+    out = []
+    for f in np.unique(fold):
+        in_f = fold == f
+        s = np.moveaxis(sums[:, :, in_f], 2, -1)                    # (5, units[, bins], clips_f)
+        stats = s @ w[:, in_f].T                                     # (5, units[, bins], boot)
+        n = (w[:, in_f].sum(1) * per_cell)
+        out.append(_r_from_sums(n, *stats))
+    with nan_quiet():
+        r = np.nanmean(np.stack(out), axis=0)                        # (units[, bins], boot)
+    r = np.moveaxis(r, -1, 0)
+    return r[0] if single else r
+
+
+def split_half_ceiling(ma: np.ndarray, mb: np.ndarray, by_bin: bool = False, fold: np.ndarray | None = None
+                       ) -> np.ndarray:
+    """Spearman-Brown corrected r between two halves' means: over (clip, bin) cells, or over clips per bin.
+
+    With ``fold`` (clips,), on each fold's clips, averaged over folds: the cells the held-out r is computed on.
+    """
+    if fold is not None:
+        with nan_quiet():
+            return np.nanmean(np.stack([split_half_ceiling(ma[:, fold == f], mb[:, fold == f], by_bin)
+                                        for f in np.unique(fold)]), 0)
+    if by_bin:
+        a, b = ma - ma.mean(1, keepdims=True), mb - mb.mean(1, keepdims=True)
+        with nan_quiet():
+            r = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    else:
+        a = ma.reshape(ma.shape[0], -1)
+        b = mb.reshape(mb.shape[0], -1)
+        a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+        with nan_quiet():
+            r = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    with nan_quiet():
+        return 2 * r / (1 + r)
+
+
+def normalized(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """sign(r) r² / ceiling (NaN where the ceiling is not positive)."""
+    with nan_quiet():
+        return np.where(ceiling > 0, np.sign(r) * r ** 2 / ceiling, np.nan)
+
+
+def median_interval(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, ceiling: np.ndarray,
+                    included: np.ndarray, n_boot: int, seed: int, by_bin: bool = False) -> np.ndarray:
+    """95 % bootstrap interval (clips resampled within their folds) of the median normalized score.
+
+    Over the ``included`` units; ceilings held fixed. Returns (2,) or, ``by_bin``, (bins, 2).
+    """
+    n_clips = predicted.shape[1]
+    rng = np.random.default_rng([seed, 96])
+    weights = np.zeros((n_boot, n_clips))
+    for f in np.unique(fold):                                      # each fold keeps its size
+        idx = np.flatnonzero(fold == f)
+        weights[:, idx] = rng.multinomial(idx.size, np.full(idx.size, 1 / idx.size), size=n_boot)
+    r = fold_r(predicted[included], measured[included], fold, by_bin, weights)   # (boot, units[, bins])
+    with nan_quiet():
+        medians = np.nanmedian(normalized(r, ceiling[included][None]), axis=1)    # (boot[, bins])
+        low, high = np.nanpercentile(medians, [2.5, 97.5], axis=0)
+    return np.stack([low, high], axis=-1)
