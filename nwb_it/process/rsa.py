@@ -125,9 +125,9 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Pearson r of ``a`` and ``b`` (pairs,) under each row of weights ``w`` (boot, pairs)."""
     n = w.sum(1)
-    ma, mb = w @ a / n, w @ b / n
-    cov = w @ (a * b) / n - ma * mb
-    with nan_quiet():
+    with nan_quiet():                      # no pair left (too few clips): NaN
+        ma, mb = w @ a / n, w @ b / n
+        cov = w @ (a * b) / n - ma * mb
         return cov / np.sqrt((w @ (a * a) / n - ma ** 2) * (w @ (b * b) / n - mb ** 2))
 
 
