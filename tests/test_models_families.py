@@ -107,8 +107,9 @@ def test_per_layer_compare_ranks_the_deepest_layers_first(tmp_path):
     ranked = sorted(medians, key=medians.get, reverse=True)
     assert set(ranked[:2]) == {"last", "layer4"}, medians
     assert ranked[-1] == "layer0" and medians["last"] > medians["layer0"] + 0.3, medians
-    assert sorted(p.name for p in (d / "figs").iterdir()) == [".nwb_it-compare-figures.json", "layers_by_depth.png",
-                                                              "models_by_layer.png"], "the figures and their manifest"
+    assert sorted(p.name for p in (d / "figs").iterdir()) == [
+        ".nwb_it-compare-figures.json", "best_layer_by_time.png", "encoding_time_by_layer.png", "layers_by_depth.png",
+        "models_by_layer.png"], "the figures and their manifest"
     with NWBHDF5IO(str(nwb), "r") as io:
         table = io.read().processing["ecephys"]["encoding_tiny_videomae"]
         assert set(table["layer"][:]) == set(medians) and len(table) == 16 * len(medians)

@@ -50,10 +50,10 @@ def test_readout_units_score_high_unrelated_low(truth_nwb, tmp_path):
     unrelated = truth.responsive & ~truth.readout
     assert np.nanmin(score[readout]) >= 0.8, score[readout]
     assert np.nanmedian(score[unrelated]) < 0.5 and np.nanmedian(score[unrelated]) < np.nanmedian(score[readout]) - 0.4
-    assert len(list((tmp_path / "figs").glob("*.png"))) == 3
+    assert len(list((tmp_path / "figs").glob("*.png"))) == 5
     with NWBHDF5IO(str(nwb), "r") as io:
         f = io.read()
-        assert set(f.processing["ecephys"].data_interfaces) == {"reliability", "encoding", "rsa"}
+        assert set(f.processing["ecephys"].data_interfaces) == {"reliability", "encoding", "encoding_time", "rsa"}
         assert len(f.processing["ecephys"]["encoding"]) == 20
         assert f.processing["ecephys"]["rsa"]["neural_rdm"].data.shape[1:] == (res.neural_rdm.shape)
     assert not [x for x in validate_nwb(nwb) if x.blocking]

@@ -113,7 +113,8 @@ def _compare(sub) -> None:
     window_options(p, CompareParams, "PSTH window around clip onset (s)")
     p.add_argument("--lags", default=",".join(f"{x:g}" for x in default(CompareParams, "lags")),
                    help="latencies in seconds, comma-separated")
-    p.add_argument("--folds", type=int, default=default(CompareParams, "folds"), help="outer folds (split by clip)")
+    p.add_argument("--folds", type=int, default=default(CompareParams, "folds"),
+                   help="outer folds, split by clip (fewer where a fold would hold fewer than 5 clips)")
     p.add_argument("--seed", type=int, default=default(CompareParams, "seed"), help="random seed")
     p.add_argument("--layers", "--layer", dest="layer", default=default(CompareParams, "layer"),
                    help="activations layer(s): one name, comma-separated names or indices, or all")

@@ -145,7 +145,7 @@ class CompareParams:
     window: tuple[float, float] = (0.0, 0.40)
     bin_size: float = 0.05
     lags: tuple[float, ...] = (0.0, 0.025, 0.05, 0.075, 0.1)
-    folds: int = 10
+    folds: int = 10                # outer folds (split by clip), fewer where a fold would hold < 5 clips
     seed: int = 0
     n_pcs: int = 20
     response_window: tuple[float, float] = (0.05, 0.30)

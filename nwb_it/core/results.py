@@ -187,7 +187,7 @@ class TimeEncodingResult:
     Per unit and bin: the held-out r over clips (within each outer fold, mean over folds), the
     bin's own split-half (Spearman-Brown) ceiling over clips, the two baselines' r, and per
     bin the 95 % bootstrap interval (over clips) of the median normalized score of the
-    ``included`` units (ceiling >= ``min_ceiling``).
+    ``included`` cells (the unit counts overall and its ceiling in the bin reaches ``min_ceiling``).
     """
 
     bin_start: np.ndarray          # (bins,) seconds from onset
@@ -197,22 +197,22 @@ class TimeEncodingResult:
     r_clip_shuffled: np.ndarray    # (units, bins)
     r_onset_only: np.ndarray       # (units, bins)
     median_ci: np.ndarray          # (bins, 2)
-    included: np.ndarray           # (units,) bool: counted in the medians
+    included: np.ndarray           # (units, bins) bool: the unit's ceiling in this bin reaches min_ceiling
 
     @property
     def normalized(self) -> np.ndarray:
         return normalized_score(self.r, self.ceiling)
 
     def medians(self) -> dict[str, np.ndarray]:
-        """Per bin over the included units: median normalized score (and of each baseline); the population
-        convention Brain-Score quotes, median(sign(r) r²) / median(ceiling)."""
-        inc = self.included
-        with nan_quiet():
-            return {"median": np.nanmedian(self.normalized[inc], 0),
-                    "clip_shuffled": np.nanmedian(normalized_score(self.r_clip_shuffled, self.ceiling)[inc], 0),
-                    "onset_only": np.nanmedian(normalized_score(self.r_onset_only, self.ceiling)[inc], 0),
-                    "population": (np.nanmedian(np.sign(self.r[inc]) * self.r[inc] ** 2, 0)
-                                   / np.nanmedian(self.ceiling[inc], 0))}
+        """Per bin over the included (unit, bin) cells: median normalized score (and of each baseline); the
+        population convention Brain-Score quotes, median(sign(r) r²) / median(ceiling)."""
+        def median(x: np.ndarray) -> np.ndarray:
+            with nan_quiet():
+                return np.nanmedian(np.where(self.included, x, np.nan), 0)
+        return {"median": median(self.normalized),
+                "clip_shuffled": median(normalized_score(self.r_clip_shuffled, self.ceiling)),
+                "onset_only": median(normalized_score(self.r_onset_only, self.ceiling)),
+                "population": median(np.sign(self.r) * self.r ** 2) / median(self.ceiling)}
 
 
 @dataclass

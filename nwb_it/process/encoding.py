@@ -14,8 +14,9 @@ each outer fold, averaged over folds, over the fold's (clip, bin) cells (``r``) 
 by bin over its clips (``time``: when after onset the model matches). Noise ceiling:
 Spearman-Brown corrected split-half reliability of the PSTH (mean over random splits),
 on the same cells (each fold's clips, mean over folds); normalized score
-``sign(r) r**2 / ceiling``. Baselines, scored the same way: the model fed another clip's features at the same times (clip-shuffled) and
-the mean time course of the training clips (onset-only, closed form: no penalty).
+``sign(r) r**2 / ceiling``. Baselines, scored the same way: the model fed another
+clip's features at the same times (clip-shuffled) and the mean time course of the
+training clips (onset-only, closed form: no penalty).
 Units whose ceiling is below ``min_ceiling`` are reported but left out of the medians.
 """
 from __future__ import annotations
@@ -44,9 +45,13 @@ def window_features(act_clip: np.ndarray, act_time: np.ndarray, clips: np.ndarra
     return out
 
 
+#: Fewest clips an outer fold holds: scores are computed within folds (fewer folds for few clips).
+MIN_CLIPS_PER_FOLD = 5
+
+
 def clip_folds(n_clips: int, n_folds: int, seed: int) -> np.ndarray:
-    """Outer fold of every clip (folds split clips, never bins of one clip)."""
-    folds = min(n_folds, n_clips)
+    """Outer fold of every clip (folds split clips, never bins of one clip), at least 5 clips a fold when possible."""
+    folds = max(2, min(n_folds, n_clips // MIN_CLIPS_PER_FOLD))
     return np.random.default_rng(seed).permutation(np.arange(n_clips) % folds)
 
 
@@ -126,15 +131,17 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     predicted, shuffled, chosen = _fit_folds(values, rows, psth, fold, params)
     onset = onset_only(psth, fold)
     ceiling, ceiling_bins = psth_ceilings(aligned, keep, fold, params.seed)
-    included = ceiling >= params.min_ceiling
+    with nan_quiet():
+        included = ceiling >= params.min_ceiling
+        cells = included[:, None] & (ceiling_bins >= params.min_ceiling)      # a bin's own ceiling counts too
     alpha = np.exp(np.median(np.log(chosen), axis=0))                    # the fold's penalties' geometric median
     time = TimeEncodingResult(
         bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=fold_r(predicted, psth, fold, by_bin=True),
         ceiling=ceiling_bins, r_clip_shuffled=fold_r(shuffled, psth, fold, by_bin=True),
         r_onset_only=fold_r(onset, psth, fold, by_bin=True),
-        median_ci=median_interval(predicted, psth, fold, ceiling_bins, included, params.n_boot, params.seed,
-                                  by_bin=True),
-        included=included)
+        median_ci=median_interval(predicted, psth, fold, np.where(cells, ceiling_bins, np.nan), included,
+                                  params.n_boot, params.seed, by_bin=True),
+        included=cells)
     return EncodingResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names,
                           r=fold_r(predicted, psth, fold), ceiling=ceiling, alpha=alpha, predicted=predicted,
                           measured=psth, fold_of_clip=fold, bin_centres=aligned.bin_centres,

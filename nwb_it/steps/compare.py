@@ -15,18 +15,21 @@ from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, 
 from ..core.results import Activations, AlignedCounts, EncodingResult, RSAResult
 from ..io.atomic import check_updatable, refuse_existing
 from ..nwb.activations import read_activations
+from ..nwb.compare_tables import compare_tables, layer_summaries, time_summary
 from ..nwb.io import reading, replace_in_module
-from ..nwb.results import MODULE, MODULE_DESCRIPTION, compare_tables, layer_summaries, read_reliability
+from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability
 from ..process.encoding import encoding_model
 from ..process.rsa import rsa
 from ..process.selection import select_units
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
 from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figure_folder
+from ..viz.time import best_layer_figure, time_course_figure, unit_time_figure
 from .aligned import read_aligned
 
-FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png")
-LAYER_FIGURES = ("layers_by_depth.png", "models_by_layer.png")
+FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png", "encoding_time.png",
+           "encoding_time_units.png")
+LAYER_FIGURES = ("layers_by_depth.png", "models_by_layer.png", "encoding_time_by_layer.png", "best_layer_by_time.png")
 
 
 def chosen_layers(spec: str, stored: list[str], table: str) -> list[str]:
@@ -94,20 +97,32 @@ def figure_names(n_layers: int) -> tuple[str, ...]:
     return FIGURES if n_layers == 1 else LAYER_FIGURES
 
 
+def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activations: str, family: str
+                  ) -> list[dict]:
+    """``results`` in the shape :func:`~nwb_it.nwb.compare_tables.layer_summaries` reads back from a file."""
+    return [{"activations": activations, "family": family, "n_layers": None,
+             "summary": {k: enc.summary() for k, (enc, _) in results.items()},
+             "time": {k: time_summary(enc) for k, (enc, _) in results.items()}}]
+
+
 def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, title: str = "",
                  family: str = "model", curves: list[dict] | None = None, overwrite: bool = False,
                  force: bool = False) -> list[Path]:
-    """One layer: best units, score vs ceiling, RDMs. Several: score against depth and a models x layers ranking
-    from ``curves`` (:func:`nwb_it.nwb.results.layer_summaries`: every model compared in the file)."""
+    """One layer: best units, score vs ceiling, RDMs, the score through time and per unit and bin. Several: score
+    against depth, a models x layers ranking, the score through time per layer and the best layer per bin, from
+    ``curves`` (:func:`nwb_it.nwb.compare_tables.layer_summaries`: every model compared in the file; default: these
+    results only)."""
     figures = [Path(out_dir) / name for name in figure_names(len(results))]
+    curves = curves if curves is not None else result_curves(results, family, family)
     if len(results) == 1:
         enc, res = next(iter(results.values()))
         makers = dict(zip(figures, (lambda: best_units_figure(enc, title), lambda: score_vs_ceiling_figure(enc, title),
-                                    lambda: rdm_figure(res, title, family))))
+                                    lambda: rdm_figure(res, title, family), lambda: time_course_figure(curves, title),
+                                    lambda: unit_time_figure(enc, title))))
     else:
-        if curves is None:
-            raise NwbItError("`curves` is needed to draw several layers (nwb_it.nwb.results.layer_summaries)")
-        makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title))))
+        makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title),
+                                    lambda: time_course_figure(curves, title),
+                                    lambda: best_layer_figure(curves, title))))
     return save_figure_folder(out_dir, "compare", makers, "png", overwrite, force=force)
 
 
@@ -136,10 +151,11 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     results = compute_compare(data, params)
     write_compare(nwb_path, results, activations=activations, presentations=presentations, force=force)
     if out_dir is not None:
-        curves = None
-        if len(results) > 1:
+        family = data.activations.provenance.get("family", "model")
+        curves = result_curves(results, activations, family)
+        if len(results) > 1:                             # every model compared in this file
             with reading(nwb_path) as nwb:
                 curves = layer_summaries(nwb)
-        draw_compare(results, out_dir, title=data.title, family=data.activations.provenance.get("family", "model"),
-                     curves=curves, overwrite=overwrite, force=force)
+        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, overwrite=overwrite,
+                     force=force)
     return results

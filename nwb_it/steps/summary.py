@@ -13,8 +13,9 @@ import numpy as np
 
 from ..core.errors import NwbItError
 from ..io.atomic import TEMP_PATTERN, atomic_output, refuse_existing
+from ..nwb.compare_tables import layer_summaries
 from ..nwb.io import reading
-from ..nwb.results import layer_summaries, read_reliability_or_none
+from ..nwb.results import read_reliability_or_none
 from ..viz.save import save_figures
 from ..viz.summary import responsive_figure, scores_figure
 
