@@ -282,9 +282,10 @@ class RSAResult:
     The neural RDM is cross-validated by default (``distance``): the distance of two
     clips is the product of their differences in two disjoint halves of the repeats,
     averaged over random halvings, so noise adds no bias however many repeats a clip
-    has. ``ceiling`` is on the ρ scale: the Spearman ρ a perfect model is expected to
-    reach, ``sqrt(SB(ρ_AB))`` from RDMs of two disjoint halves of the repeats;
-    ``ceiling_lower``/``ceiling_upper`` are rsatoolbox's bounds on those half RDMs.
+    has. ``ceiling`` is on the ρ scale: the ρ a perfect model is expected to reach with the
+    RDM of one half of the repeats, ``sqrt(ρ_AB)`` from two disjoint halves; ``rho_halves``
+    is the model's own mean ρ with those half RDMs, and ``normalized`` their ratio;
+    ``ceiling_lower``/``ceiling_upper`` are rsatoolbox's bounds on the half RDMs.
     ``rho_ci``/``ceiling_ci``: 95 % bootstrap intervals over clips; ``p_value``: the
     fraction of clip-label permutations of the model RDM with ρ at least as large.
     """
@@ -300,10 +301,12 @@ class RSAResult:
     ceiling_ci: tuple[float, float] = (np.nan, np.nan)
     p_value: float = np.nan
     distance: str = "crossnobis"
+    rho_halves: float = np.nan
 
     @property
     def normalized(self) -> float:
-        return self.rho / self.ceiling if self.ceiling > 0 else np.nan
+        """The model's ρ with the half RDMs over a perfect model's (``ceiling``)."""
+        return self.rho_halves / self.ceiling if self.ceiling > 0 else np.nan
 
 
 @dataclass

@@ -60,11 +60,12 @@ RSA_COLUMNS = {
     "rho_ci_low": "2.5 % bootstrap quantile of rho, clips resampled.",
     "rho_ci_high": "97.5 % bootstrap quantile of rho, clips resampled.",
     "p_value": "Fraction of clip-label permutations of the model RDM with rho at least as large (1 + k)/(1 + n).",
-    "ceiling": "Noise ceiling on the rho scale: sqrt(Spearman-Brown(rho between the RDMs of two disjoint halves of "
-               "the repeats)), mean over halvings.",
+    "rho_halves": "Mean Spearman rho of the model RDM with the RDMs of two disjoint halves of the repeats.",
+    "ceiling": "Noise ceiling on the rho scale: a perfect model's expected rho with a half RDM, sqrt(rho between "
+               "the two halves' RDMs), mean over halvings.",
     "ceiling_ci_low": "2.5 % bootstrap quantile of the half-RDM agreement, clips resampled.",
     "ceiling_ci_high": "97.5 % bootstrap quantile of the half-RDM agreement, clips resampled.",
-    "normalized": "rho / ceiling.",
+    "normalized": "rho_halves / ceiling.",
     "ceiling_lower": "rsatoolbox boot_noise_ceiling lower bound of the two half RDMs.",
     "ceiling_upper": "rsatoolbox boot_noise_ceiling upper bound of the two half RDMs.",
     "neural_rdm": "Neural RDM (clips x clips).",
@@ -125,7 +126,8 @@ def _rsa_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> dict[st
     rsas = [r for _, r in results.values()]
     return {"layer": list(results), "distance": [r.distance for r in rsas], "rho": [r.rho for r in rsas],
             "rho_ci_low": [r.rho_ci[0] for r in rsas], "rho_ci_high": [r.rho_ci[1] for r in rsas],
-            "p_value": [r.p_value for r in rsas], "ceiling": [r.ceiling for r in rsas],
+            "p_value": [r.p_value for r in rsas], "rho_halves": [r.rho_halves for r in rsas],
+            "ceiling": [r.ceiling for r in rsas],
             "ceiling_ci_low": [r.ceiling_ci[0] for r in rsas], "ceiling_ci_high": [r.ceiling_ci[1] for r in rsas],
             "normalized": [r.normalized for r in rsas], "ceiling_lower": [r.ceiling_lower for r in rsas],
             "ceiling_upper": [r.ceiling_upper for r in rsas], "neural_rdm": np.stack([r.neural_rdm for r in rsas]),

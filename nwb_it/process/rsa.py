@@ -15,10 +15,14 @@ Model RDM, of each clip's activations averaged over its windows in the response 
 (``rsa_windows="all"``: all of them): squared Euclidean per feature beside a
 cross-validated neural RDM (the distance crossnobis estimates), 1 - Pearson beside
 ``correlation``. ``rho``: Spearman between the
-upper triangles. Ceiling on the ρ scale: RDMs of two disjoint halves of the repeats
-(each cross-validated within its half, so over clips with at least 4 repeats) agree at
-ρ_AB; a perfect model's expected ρ with the full RDM is ``sqrt(SB(ρ_AB))``; rsatoolbox's
-``boot_noise_ceiling`` gives the lower/upper bounds of the half RDMs. Intervals: clips
+upper triangles. Ceiling, measured where it can be measured: two disjoint halves of the
+repeats give two RDMs (each cross-validated within its half, so over clips with at least 4
+repeats) that agree at ρ_AB; a perfect model's expected ρ with one half RDM is
+``sqrt(ρ_AB)`` (the ``ceiling``), and the model's own mean ρ with the half RDMs
+(``rho_halves``) over it is the normalized score; rsatoolbox's ``boot_noise_ceiling`` gives
+the lower/upper bounds on the same half RDMs. (Scaling ρ_AB up to the full data with
+Spearman-Brown does not hold for cross-validated distances, whose noise has a product term.)
+Intervals: clips
 resampled with replacement (pairs of a clip with itself left out, ranks of the full
 data kept); p-value: clip labels of the model RDM permuted.
 """
@@ -31,7 +35,6 @@ from ..core.params import CompareParams
 from ..core.results import Activations, AlignedCounts, RSAResult
 from .encoding import layer_values
 from .splits import half_means, presentation_ranks_in_clip
-from .stats import spearman_brown
 
 N_SPLITS = 10
 #: rsatoolbox's method for each cross-validated ``rsa_distance``.
@@ -183,19 +186,21 @@ def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = Compa
     else:
         n_rdm, halves = neural_rdms(aligned, keep, in_resp, params, rng)
     rho = float(_spearman(n_rdm[iu], m_rdm[iu]))
-    between, lows, highs = [], [], []
+    between, lows, highs, model_vs_half = [], [], [], []
     for a, b in halves:
         ok = np.isfinite(a[iu]) & np.isfinite(b[iu])
         between.append(_spearman(a[iu][ok], b[iu][ok]))
-        bounds = boot_noise_ceiling(RDMs(np.stack([a[iu][ok], b[iu][ok]])), method="spearman")
+        model_vs_half.append((_spearman(a[iu][ok], m_rdm[iu][ok]) + _spearman(b[iu][ok], m_rdm[iu][ok])) / 2)
+        with nan_quiet():
+            bounds = boot_noise_ceiling(RDMs(np.stack([a[iu][ok], b[iu][ok]])), method="spearman")
         lows.append(bounds[0])
         highs.append(bounds[1])
     with nan_quiet():
-        lower = float(np.nanmean(between))
-        ceiling = float(np.sqrt(spearman_brown(lower))) if lower > 0 else np.nan
+        agreement = float(np.nanmean(between))
+        ceiling = float(np.sqrt(agreement)) if agreement > 0 else np.nan      # a perfect model's rho with a half
     a0, b0 = halves[0]
     return RSAResult(rho=rho, ceiling=ceiling, neural_rdm=n_rdm, model_rdm=m_rdm, ceiling_lower=float(np.nanmean(lows)),
-                     ceiling_upper=float(np.nanmean(highs)),
+                     ceiling_upper=float(np.nanmean(highs)), rho_halves=float(np.nanmean(model_vs_half)),
                      clip_names=[n for n, k in zip(aligned.clip_names, keep) if k],
                      rho_ci=_interval(bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
                      ceiling_ci=_interval(bootstrap_rho(a0, b0, params.n_boot, params.seed)),

@@ -1,0 +1,122 @@
+"""The comparison's statistics on synthetic sessions with a known truth (issue: the temporal comparison)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nwb_it.core.params import CompareParams
+from nwb_it.process.encoding import encoding_model
+from nwb_it.process.rsa import rsa
+
+from .synthetic import BIN, activations_from_features, aligned_from_rates
+
+N_CLIPS, N_BINS, DIM = 60, 8, 6
+PARAMS = CompareParams(window=(0.0, N_BINS * BIN), lags=(0.0,), n_pcs=DIM, units="all", n_boot=200, n_perm_rsa=200)
+
+
+@pytest.fixture(scope="module")
+def features():
+    return np.random.default_rng(1).normal(size=(N_CLIPS, N_BINS, DIM))
+
+
+def _drive(features: np.ndarray, seed: int) -> np.ndarray:
+    """A unit's model-driven rate (clips, bins): a read-out of the features, 5..45 spikes/s."""
+    w = np.random.default_rng(seed).normal(size=DIM)
+    x = features @ w
+    return 25 + 20 * x / np.abs(x).max()
+
+
+def test_units_following_the_model_late_score_late_and_early_ones_early(features):
+    late, early = np.arange(N_BINS) >= N_BINS // 2, np.arange(N_BINS) < N_BINS // 2
+    rates = []
+    for u in range(24):
+        drive = _drive(features, u)
+        phase = late if u < 12 else early
+        rates.append(np.where(phase[None, :], drive, 25.0))            # flat and clip-blind outside its phase
+    aligned = aligned_from_rates(np.stack(rates), np.full(N_CLIPS, 8), seed=2)
+    enc = encoding_model(aligned, activations_from_features(features), PARAMS)
+    t = enc.time
+    late_units, early_units = np.arange(24) < 12, np.arange(24) >= 12
+    assert np.nanmedian(t.r[late_units][:, late]) > 0.4 and np.nanmedian(t.r[early_units][:, early]) > 0.4
+    score = t.normalized
+    assert np.nanmedian(score[late_units][:, late]) > 0.7 and np.nanmedian(score[early_units][:, early]) > 0.7
+    assert abs(np.nanmedian(t.r[late_units][:, early])) < 0.15 and abs(np.nanmedian(t.r[early_units][:, late])) < 0.15
+    assert not t.included[late_units][:, early].any(), "a bin without explainable variance is not counted"
+    medians = t.medians()["median"]
+    assert np.all(np.isfinite(medians)) and np.all(medians > 0.5)
+
+
+def test_pure_time_course_units_onset_only_near_one_and_clip_selective_flat_units_near_zero(features):
+    t = (np.arange(N_BINS) + 0.5) * BIN
+    course = 5 + 60 * np.exp(-((t - 0.12) / 0.05) ** 2)
+    time_only = np.broadcast_to(course, (12, N_CLIPS, N_BINS))
+    clip_rates = np.random.default_rng(3).gamma(3.0, 8.0, (12, N_CLIPS))
+    flat = np.broadcast_to(clip_rates[:, :, None], (12, N_CLIPS, N_BINS))
+    aligned = aligned_from_rates(np.concatenate([time_only, flat]), np.full(N_CLIPS, 8), seed=4)
+    enc = encoding_model(aligned, activations_from_features(features), PARAMS)
+    onset = enc.normalized_onset_only
+    assert 0.85 <= np.nanmedian(onset[:12]) <= 1.15, onset[:12]
+    assert np.nanmedian(onset[12:]) <= 0.02 and np.nanmax(onset[12:]) <= 0.1, onset[12:]
+
+
+def test_scores_do_not_depend_on_the_activations_scale(features):
+    rates = np.stack([_drive(features, u) for u in range(8)])
+    aligned = aligned_from_rates(rates, np.full(N_CLIPS, 6), seed=5)
+    base = encoding_model(aligned, activations_from_features(features), PARAMS)
+    for scale in (1000.0, 0.001):
+        other = encoding_model(aligned, activations_from_features(features * scale), PARAMS)
+        np.testing.assert_allclose(other.r, base.r, atol=1e-6)
+        np.testing.assert_allclose(other.time.r, base.time.r, atol=1e-6)
+
+
+def test_himalaya_numpy_and_torch_backends_agree(features):
+    pytest.importorskip("torch")
+    rates = np.stack([_drive(features, u) for u in range(6)])
+    aligned = aligned_from_rates(rates, np.full(N_CLIPS, 6), seed=6)
+    acts = activations_from_features(features)
+    a = encoding_model(aligned, acts, PARAMS)
+    b = encoding_model(aligned, acts, CompareParams(**{**PARAMS.__dict__, "backend": "torch"}))
+    np.testing.assert_allclose(a.r, b.r, atol=1e-6)
+    np.testing.assert_allclose(a.predicted, b.predicted, rtol=1e-6, atol=1e-6)
+
+
+def test_himalaya_backend_is_restored():
+    from himalaya.backend import get_backend, set_backend
+
+    from nwb_it.process.ridge import himalaya_backend
+
+    set_backend("numpy")
+    with himalaya_backend("torch"):
+        assert get_backend().name == "torch"
+    assert get_backend().name == "numpy"
+
+
+def _noise_only_unequal_repeats():
+    repeats = np.where(np.arange(N_CLIPS) % 2 == 0, 4, 10)
+    baseline = np.random.default_rng(10).gamma(3.0, 5.0, 40)             # units differ, clips do not
+    rates = np.broadcast_to(baseline[:, None, None], (40, N_CLIPS, N_BINS)).copy()
+    aligned = aligned_from_rates(rates, repeats, seed=7)
+    # a model whose clips are the more distinct the fewer repeats they had (what noise does to repeat means)
+    rng = np.random.default_rng(8)
+    common, direction = rng.normal(size=(1, 1, DIM)), rng.normal(size=(N_CLIPS, 1, DIM))
+    features = np.broadcast_to(common + 2 * direction / np.sqrt(repeats)[:, None, None], (N_CLIPS, N_BINS, DIM))
+    return aligned, activations_from_features(np.ascontiguousarray(features))
+
+
+def test_rsa_on_noise_with_unequal_repeats_finds_nothing():
+    aligned, acts = _noise_only_unequal_repeats()
+    old = rsa(aligned, acts, CompareParams(**{**PARAMS.__dict__, "rsa_distance": "correlation"}))
+    assert old.rho > 0.1 and old.ceiling > 0.3, "the old 1 - Pearson RDM is biased by unequal repeats (replaced)"
+    for distance in ("crossnobis", "poisson"):
+        res = rsa(aligned, acts, CompareParams(**{**PARAMS.__dict__, "rsa_distance": distance}))
+        assert abs(res.rho) < 0.1, (distance, res.rho)
+        assert res.ceiling_ci[0] <= 0 <= res.ceiling_ci[1], (distance, res.ceiling_ci)
+        assert res.p_value > 0.05
+
+
+def test_rsa_of_a_true_model_has_a_small_p_and_an_interval_around_rho(features):
+    rates = np.stack([_drive(features, u) for u in range(30)])
+    aligned = aligned_from_rates(rates, np.full(N_CLIPS, 16), seed=9)
+    res = rsa(aligned, activations_from_features(features), PARAMS)
+    assert res.p_value < 0.01 and res.rho_ci[0] < res.rho < res.rho_ci[1]
+    assert 0.8 <= res.normalized <= 1.2, (res.rho_halves, res.ceiling)
