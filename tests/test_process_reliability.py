@@ -176,3 +176,21 @@ def test_per_presentation_splits_equal_the_dense_ones(small_nwb):
     got = split_half_r_by_presentation(x, ranks, present, a.clip_of, len(a.clip_names), a.n_units)
     want = split_half_r(a.counts, a.mask, split_positions(keys, a.mask, 0))
     np.testing.assert_allclose(got, want, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("n_strong", [1, 3, 5])
+def test_a_few_strong_units_among_300_all_pass_benjamini_hochberg(n_strong):
+    """Sequential deals give a unit far beyond its null a p small enough for BH over 300 units."""
+    from .synthetic import aligned_from_rates
+
+    rng = np.random.default_rng(n_strong)
+    rates = np.full((300, 60, 7), 10.0)
+    rates[:n_strong] = rng.gamma(1.0, 20.0, (n_strong, 60, 1))         # strongly clip-selective
+    res = reliability(aligned_from_rates(rates, np.full(60, 6), seed=n_strong), ReliabilityParams(n_perm=20))
+    assert np.all(res.q_value[:n_strong] < 0.05), res.q_value[:n_strong]
+    assert np.all(res.n_deals[:n_strong] == ReliabilityParams().n_null_max)
+    null = res.p_value[n_strong:]
+    assert 0.02 <= np.mean(null < 0.05) <= 0.08
+    assert np.sum(res.q_value[n_strong:] < 0.05) <= 1, "BH keeps false discoveries rare (FDR 5 %)"
+    assert np.all(res.n_deals[n_strong:] <= ReliabilityParams().n_null_max)
+    assert np.mean(res.n_deals[n_strong:] > ReliabilityParams().n_null) < 0.05, "null units stop early"

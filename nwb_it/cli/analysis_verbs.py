@@ -43,7 +43,10 @@ def _reliability(sub) -> None:
     p.add_argument("--null", choices=NULL_CHOICES, default=default(ReliabilityParams, "null"),
                    help="d' null: a new deal of the presentations per null split, or the lab's single deal")
     p.add_argument("--n-null", type=int, default=default(ReliabilityParams, "n_null"),
-                   help="most deals of the permutation test behind p_value")
+                   help="deals of the permutation test for every unit with p <= 0.1 after 100")
+    p.add_argument("--n-null-max", type=int, default=default(ReliabilityParams, "n_null_max"),
+                   help="most deals of a unit still beyond (almost) all of them after --n-null (sequential test: "
+                        "small enough p-values for Benjamini-Hochberg over many units)")
     p.add_argument("--lab-compat", action="store_true",
                    help="the lab notebook's numbers exactly (its edges, silent repeats dropped, its random order)")
     p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here (with several "
@@ -61,7 +64,8 @@ def _reliability(sub) -> None:
         from .jobs import reliability_job
 
         params = ReliabilityParams(window=tuple(args.window), bin_size=args.bin, n_perm=args.n_perm, seed=args.seed,
-                                   cutoff=args.cutoff, null=args.null, n_null=args.n_null, lab_compat=args.lab_compat)
+                                   cutoff=args.cutoff, null=args.null, n_null=args.n_null,
+                                   n_null_max=args.n_null_max, lab_compat=args.lab_compat)
         many = len(args.nwb) > 1
         if many and (args.export_pickle or args.out_dir):
             unique_stems(args.nwb, "pickle" if args.export_pickle else "figure folder")

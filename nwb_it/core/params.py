@@ -93,7 +93,8 @@ class ReliabilityParams:
     seed : seed of every random draw
     cutoff : a unit is responsive when d' > cutoff
     null : "redeal" (each null split gets its own deal of the presentations) or "once" (the lab's single deal)
-    n_null : deals of the permutation test behind ``p_value`` (at most; see ``process.reliability``)
+    n_null : deals of the permutation test behind ``p_value`` for every unit with p <= 0.1 after 100
+    n_null_max : most deals of a unit still beyond (almost) all of its deals after ``n_null`` (sequential)
     lab_compat : reproduce the lab notebook's numbers exactly (its edges, silent repeats dropped, its
         random-number order); window, bin_size and null are then the notebook's
     """
@@ -105,6 +106,7 @@ class ReliabilityParams:
     cutoff: float = 3.0
     null: str = "redeal"
     n_null: int = 1000
+    n_null_max: int = 20000
     lab_compat: bool = False
 
     def __post_init__(self) -> None:
@@ -115,6 +117,9 @@ class ReliabilityParams:
             raise InvalidParameter("null", f"`null={self.null}`: use {' or '.join(NULL_CHOICES)}")
         if self.n_null < FIRST_STAGE_DEALS:
             raise InvalidParameter("n_null", f"`n_null={self.n_null}`: must be at least {FIRST_STAGE_DEALS}")
+        if self.n_null_max < self.n_null:
+            raise InvalidParameter("n_null_max", f"`n_null_max={self.n_null_max}`: must be at least `n_null` "
+                                                 f"({self.n_null})")
 
 
 @dataclass(frozen=True, kw_only=True)

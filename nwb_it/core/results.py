@@ -157,6 +157,7 @@ class ReliabilityResult:
     p_value: np.ndarray
     q_value: np.ndarray
     params: ReliabilityParams = field(default_factory=ReliabilityParams)
+    n_deals: np.ndarray | None = None      # (units,) deals behind each p_value
 
     @property
     def responsive(self) -> np.ndarray:
@@ -170,7 +171,9 @@ class ReliabilityResult:
                 "r2_true_mean": np.nanmean(self.r2_true, 1), "r2_true_sd": np.nanstd(self.r2_true, 1),
                 "r2_null_mean": np.nanmean(self.r2_null, 1), "r2_null_sd": np.nanstd(self.r2_null, 1),
                 "spearman_brown_mean_r": self.spearman_brown_mean_r, "agreement": self.agreement,
-                "p_value": self.p_value, "q_value": self.q_value},
+                "p_value": self.p_value, "q_value": self.q_value,
+                "n_deals": (np.zeros(len(self.unit_names), dtype=np.int64) if self.n_deals is None
+                            else self.n_deals)},
                 index=pd.Index(self.unit_ids, name="unit"))
 
 

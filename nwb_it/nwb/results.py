@@ -35,6 +35,8 @@ RELIABILITY_COLUMNS = {
     "p_value": "Permutation p-value of the agreement against independent deals of the presentations across "
                "clips: (1 + #deals >= observed) / (1 + #deals); NaN in lab-compatible mode.",
     "q_value": "Benjamini-Hochberg adjusted p_value over the units of this file.",
+    "n_deals": "Deals behind the unit's p_value (sequential: more for units beyond almost all of them; 0 in "
+               "lab-compatible mode).",
 }
 
 
@@ -71,9 +73,10 @@ def read_reliability(nwb: NWBFile) -> ReliabilityResult:
     prov = read_provenance(table.description)
     col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "spearman_brown_mean_r", "agreement", "p_value",
                                                      "q_value", "r2_true", "r2_null", "r_true")}
+    deals = np.asarray(table["n_deals"].data[:]) if "n_deals" in table.colnames else None   # older files: absent
     return ReliabilityResult(unit_ids=np.asarray(table["unit"].data[:]),
                              unit_names=[str(n) for n in table["unit_name"].data[:]], **col,
-                             params=from_dict(ReliabilityParams, prov.get("parameters", {})))
+                             params=from_dict(ReliabilityParams, prov.get("parameters", {})), n_deals=deals)
 
 
 def read_reliability_or_none(nwb: NWBFile) -> ReliabilityResult | None:

@@ -20,7 +20,10 @@ Counts per presentation in bins of the analysis window come from
   independent deals of the presentations across clips;
   ``p_value = (1 + #{deals >= true}) / (1 + deals)``. Every unit gets 100 deals;
   units with p <= 0.1 after them get up to ``n_null`` (stopping early only ever makes
-  p larger). ``q_value``: Benjamini-Hochberg over the units of the file.
+  p larger); units with fewer than 10 exceedances by then are dealt on (x4 a stage, up
+  to ``n_null_max``: Besag-Clifford sequential sampling), so a unit far beyond its null
+  gets a p small enough for Benjamini-Hochberg over hundreds of units (``n_deals``
+  records each unit's deals). ``q_value``: Benjamini-Hochberg over the units of the file.
 * ``spearman_brown_mean_r``: Spearman-Brown of the mean split-half r, ``2 r̄ / (1 + r̄)``.
 
 Random numbers: splits and deals depend on the seed alone and are shared by all
@@ -53,6 +56,7 @@ __all__ = ["agreement", "draw_keys", "null_deal", "permutation_p", "presentation
 
 NULL_DEALS, TEST_DEALS = 2, 3                # random streams (0 and 1 were the splits' streams; kept apart)
 CANDIDATE_P = 0.1            # units at or below this after the first deals get the rest
+SEQUENTIAL_HITS = 10         # past n_null, a unit is dealt on until this many deals reach its observed value
 DEAL_BLOCK = 25              # deals drawn (and summed) together
 TIE = 1e-6                   # relative: deals summed in float32 (exact counts) tie with the observed value
 
@@ -183,27 +187,39 @@ def _exceedances(flat: np.ndarray, n_k: np.ndarray, units: np.ndarray, observed:
     return count
 
 
-def permutation_p(flat: np.ndarray, n_k: np.ndarray, n_units: int, seed: int, n_null: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Observed agreement and its permutation p-value for every unit (see module doc).
+def permutation_p(flat: np.ndarray, n_k: np.ndarray, n_units: int, seed: int, n_null: int,
+                  n_null_max: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed agreement, its permutation p-value and the deals used, for every unit (see module doc).
 
     ``flat``: float32 counts as (presentation slots, units * bins), clip-major; ``n_k``: presentations per clip.
+    Deals come in stages: 100 for every unit, up to ``n_null`` for units with p <= 0.1 so far, then, four times
+    more a stage up to ``n_null_max``, for units that still have fewer than ``SEQUENTIAL_HITS`` exceedances
+    (Besag & Clifford's sequential test: a unit far beyond its null keeps being dealt until its p is small
+    enough for a false-discovery correction over many units, the others stop early).
     """
     observed = agreement(flat, n_k, n_units)
+    n_deals = np.zeros(n_units, dtype=np.int64)
     if not (n_k >= 2).any():
-        return observed, np.full(observed.shape, np.nan)
-    everyone = np.arange(n_units)
-    exceed = _exceedances(flat, n_k, everyone, observed, seed, 0, FIRST_STAGE_DEALS)
-    n_deals = np.full(observed.shape, FIRST_STAGE_DEALS)
-    candidates = np.flatnonzero((1 + exceed) / (1 + FIRST_STAGE_DEALS) <= CANDIDATE_P)
-    if candidates.size and n_null > FIRST_STAGE_DEALS:
-        n_bins = flat.shape[1] // n_units
-        columns = (candidates[:, None] * n_bins + np.arange(n_bins)).ravel()
-        exceed[candidates] += _exceedances(np.ascontiguousarray(flat[:, columns]), n_k, candidates,
-                                           observed[candidates], seed, FIRST_STAGE_DEALS, n_null)
-        n_deals[candidates] = n_null
+        return observed, np.full(observed.shape, np.nan), n_deals
+    n_bins = flat.shape[1] // n_units
+    exceed = np.zeros(n_units, dtype=np.int64)
+    stages = [FIRST_STAGE_DEALS, max(n_null, FIRST_STAGE_DEALS)]
+    while n_null_max is not None and stages[-1] < n_null_max:
+        stages.append(min(4 * stages[-1], n_null_max))
+    active = np.arange(n_units)
+    for stage, stop in enumerate(stages):
+        if active.size and stop > n_deals[active[0]]:
+            columns = (active[:, None] * n_bins + np.arange(n_bins)).ravel()
+            exceed[active] += _exceedances(np.ascontiguousarray(flat[:, columns]), n_k, active, observed[active],
+                                           seed, int(n_deals[active[0]]), stop)
+            n_deals[active] = stop
+        p_now = (1 + exceed) / (1 + n_deals)
+        if stage == 0:
+            active = np.flatnonzero(p_now <= CANDIDATE_P)
+        else:
+            active = active[exceed[active] < SEQUENTIAL_HITS]
     p = (1 + exceed) / (1 + n_deals)
-    return observed, np.where(np.isfinite(observed), p, np.nan)
+    return observed, np.where(np.isfinite(observed), p, np.nan), n_deals
 
 
 def summarize(unit_ids: np.ndarray, unit_names: list[str], r_true: np.ndarray, r2_null: np.ndarray,
@@ -258,7 +274,7 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     pc = aligned.presentation_counts
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
-    observed, p_value = np.empty(n_units), np.empty(n_units)
+    observed, p_value, n_deals = np.empty(n_units), np.empty(n_units), np.zeros(n_units, dtype=np.int64)
     with progress_bar(total=n_units, desc="reliability", unit="unit", enabled=progress) as bar:
         for rows, present in observation_groups(aligned):
             true_ranks = presentation_ranks(true_keys, present, clip_of)
@@ -283,5 +299,8 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
                                          dtype=np.float32)
             if params.null == "redeal":
                 r_null[rows] = redealt_null_r(slots, n_k, rows.size, params.n_perm, params.seed)
-            observed[rows], p_value[rows] = permutation_p(slots, n_k, rows.size, params.seed, params.n_null)
-    return summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params, observed, p_value)
+            observed[rows], p_value[rows], n_deals[rows] = permutation_p(slots, n_k, rows.size, params.seed,
+                                                                         params.n_null, params.n_null_max)
+    result = summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params, observed, p_value)
+    result.n_deals = n_deals
+    return result

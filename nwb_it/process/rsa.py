@@ -145,7 +145,7 @@ def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.nd
     return _weighted_pearson(rx, ry, counts[:, i] * counts[:, j])
 
 
-def permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm: int, seed: int) -> float:
+def rdm_permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm: int, seed: int) -> float:
     """(1 + #permutations with ρ >= observed) / (1 + n_perm), clip labels of the model RDM permuted."""
     n = neural.shape[0]
     iu = np.triu_indices(n, 1)
@@ -204,7 +204,7 @@ def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = Compa
                      clip_names=[n for n, k in zip(aligned.clip_names, keep) if k],
                      rho_ci=_interval(bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
                      ceiling_ci=_interval(bootstrap_rho(a0, b0, params.n_boot, params.seed)),
-                     p_value=permutation_p(n_rdm, m_rdm, rho, params.n_perm_rsa, params.seed),
+                     p_value=rdm_permutation_p(n_rdm, m_rdm, rho, params.n_perm_rsa, params.seed),
                      distance=params.rsa_distance)
 
 
