@@ -120,3 +120,34 @@ def test_rsa_of_a_true_model_has_a_small_p_and_an_interval_around_rho(features):
     res = rsa(aligned, activations_from_features(features), PARAMS)
     assert res.p_value < 0.01 and res.rho_ci[0] < res.rho < res.rho_ci[1]
     assert 0.8 <= res.normalized <= 1.2, (res.rho_halves, res.ceiling)
+
+
+def test_split_selection_ceilings_match_an_independent_replicate():
+    """Units chosen on half A and measured on half B have the ceilings an independent replicate gives them;
+    chosen and measured on the same half, their ceilings are inflated (double dipping)."""
+    from nwb_it.core.params import ReliabilityParams
+    from nwb_it.process.encoding import psth_ceilings
+    from nwb_it.process.selection import split_selection
+
+    rng = np.random.default_rng(11)
+    strength = rng.uniform(0, 0.6, 200)                      # many units near the selection threshold
+    rates = 12 + 8 * strength[:, None, None] * rng.normal(size=(200, N_CLIPS, 1))
+    rates = np.clip(np.broadcast_to(rates, (200, N_CLIPS, N_BINS)), 0.5, None)
+    session, replicate = (aligned_from_rates(rates, np.full(N_CLIPS, 8), seed=s) for s in (12, 13))
+    params = ReliabilityParams(n_perm=20, window=(0.0, N_BINS * BIN))
+    rows, scoring, _ = split_selection(session, session, params, seed=0)
+    assert 10 < rows.size < 190, rows.size
+    fold = np.arange(N_CLIPS) % 5
+
+    def ceilings(aligned):
+        return psth_ceilings(aligned, np.ones(len(aligned.clip_names), dtype=bool), fold[:len(aligned.clip_names)],
+                             seed=0)[0]
+    honest = ceilings(scoring)
+    # the replicate, halved the same way, for the same units
+    _, replicate_half, _ = split_selection(replicate.select_units(rows), replicate.select_units(rows), params, seed=0)
+    independent = ceilings(replicate.select_units(rows).select_presentations(np.isin(
+        replicate.rows, replicate_half.rows)))
+    assert abs(np.nanmean(honest) - np.nanmean(independent)) < 0.05, (np.nanmean(honest), np.nanmean(independent))
+    rank = scoring.rows                                       # the selection half, scored: what double dipping does
+    dipped = ceilings(session.select_units(rows).select_presentations(~np.isin(session.rows, rank)))
+    assert np.nanmean(dipped) > np.nanmean(independent) + 0.03, (np.nanmean(dipped), np.nanmean(independent))

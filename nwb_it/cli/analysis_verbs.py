@@ -10,6 +10,9 @@ from ..core.params import (
     FIGURE_FORMATS,
     NORMALIZATIONS,
     NULL_CHOICES,
+    RIDGE_BACKENDS,
+    RSA_DISTANCES,
+    SELECTIONS,
     UNIT_CHOICES,
     CompareParams,
     HeatmapParams,
@@ -127,6 +130,16 @@ def _compare(sub) -> None:
     p.add_argument("--rsa-windows", choices=["response", "all"], default=default(CompareParams, "rsa_windows"),
                    help="model RDM from a clip's windows in the response window, or from all of them")
     p.add_argument("--rsa-zscore", action="store_true", help="z-score each unit across clips before the neural RDM")
+    p.add_argument("--rsa-distance", choices=RSA_DISTANCES, default=default(CompareParams, "rsa_distance"),
+                   help="neural RDM: cross-validated across halves of the repeats (crossnobis, poisson) or the old "
+                        "1 - Pearson of repeat means (correlation: biased by unequal repeats)")
+    p.add_argument("--selection", choices=SELECTIONS, default=default(CompareParams, "selection"),
+                   help="responsive units from the reliability table, or chosen on half of the repeats and scored "
+                        "on the other half (split: no double dipping)")
+    p.add_argument("--min-ceiling", type=float, default=default(CompareParams, "min_ceiling"),
+                   help="units whose PSTH ceiling is below this are reported but left out of the medians")
+    p.add_argument("--backend", choices=RIDGE_BACKENDS, default=default(CompareParams, "backend"),
+                   help="himalaya backend of the ridge (auto: torch_cuda with a GPU, else numpy)")
     p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures (several files: a sub-folder each)")
     overwrite_option(p, "existing figures")
     presentation_options(p)
@@ -142,7 +155,8 @@ def _compare(sub) -> None:
             raise NwbItError(f"--lags {args.lags!r}: comma-separated seconds, e.g. 0,0.05,0.1") from None
         params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
                                seed=args.seed, layer=args.layer, units=args.units, rsa_windows=args.rsa_windows,
-                               rsa_zscore=args.rsa_zscore)
+                               rsa_zscore=args.rsa_zscore, rsa_distance=args.rsa_distance, selection=args.selection,
+                               min_ceiling=args.min_ceiling, backend=args.backend)
         many = len(args.nwb) > 1
         if many and args.out_dir:
             unique_stems(args.nwb, "figure folder")

@@ -35,6 +35,9 @@ MISC_MODULE = "misc"
 MISC_DESCRIPTION = "Source data kept verbatim, and model activations, by nwb_it."
 #: The activations table of ``extract-videomae`` (the lab's numbers); other extractions name their own.
 DEFAULT_ACTIVATIONS = "videomae_activations"
+#: How compare picks its units: the reliability table's responsive units, or chosen on half of the repeats and
+#: scored on the other half (no double dipping).
+SELECTIONS = ("reliability", "split")
 #: himalaya backends of the encoding ridge ("auto": torch_cuda with a GPU, else numpy).
 RIDGE_BACKENDS = ("numpy", "torch", "torch_cuda", "auto")
 #: Neural RDMs of RSA: cross-validated across halves of the repeats (Euclidean = crossnobis with identity noise,
@@ -164,6 +167,8 @@ class CompareParams:
     backend: str = "numpy"         # himalaya backend of the ridge: numpy, torch, torch_cuda or auto
     rsa_distance: str = "crossnobis"   # neural RDM: cross-validated (crossnobis, poisson) or the old correlation
     n_perm_rsa: int = 1000         # clip-label permutations behind the RSA p-value
+    selection: str = "reliability"  # responsive units from the reliability table, or "split": chosen on half the
+    #                                 repeats (d' > the table's cutoff) and scored on the other half
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
@@ -180,6 +185,8 @@ class CompareParams:
                                                    f"{', '.join(RSA_DISTANCES)}")
         if self.n_boot < 10 or self.n_perm_rsa < 10:
             raise InvalidParameter("n_boot", f"`n_boot={self.n_boot}`, `n_perm_rsa={self.n_perm_rsa}`: at least 10")
+        if self.selection not in SELECTIONS:
+            raise InvalidParameter("selection", f"`selection={self.selection}`: use {' or '.join(SELECTIONS)}")
         if self.rsa_windows not in ("response", "all"):
             raise InvalidParameter("rsa_windows", f"`rsa_windows={self.rsa_windows}`: use response or all")
 

@@ -69,6 +69,16 @@ class AlignedCounts:
                                    unit_ids=self.unit_ids[rows], unit_names=[self.unit_names[r] for r in rows],
                                    seen=None if self.seen is None else self.seen[rows])
 
+    def select_presentations(self, keep: np.ndarray) -> AlignedCounts:
+        """The same units on a subset of the presentations (a clip left without any drops out)."""
+        keep = np.asarray(keep, dtype=bool)
+        clips = np.unique(self.clip_of[keep])
+        return dataclasses.replace(self, presentation_counts=self.presentation_counts[:, keep],
+                                   clip_of=np.searchsorted(clips, self.clip_of[keep]), repeat=self.repeat[keep],
+                                   rows=self.rows[keep], clip_names=[self.clip_names[c] for c in clips],
+                                   clip_index=self.clip_index[clips],
+                                   seen=None if self.seen is None else self.seen[:, keep])
+
     def fully_observed(self) -> np.ndarray:
         """Rows of the units observed during every presentation."""
         if self.seen is None:

@@ -20,7 +20,7 @@ from ..nwb.io import reading, replace_in_module
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability
 from ..process.encoding import encoding_model
 from ..process.rsa import rsa
-from ..process.selection import select_units
+from ..process.selection import select_units, split_selection
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
 from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figure_folder
@@ -58,14 +58,26 @@ def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParam
     """The selected units' responses (fully observed units only, with a warning) and the activations table.
 
     Units observed (``obs_intervals``) during only part of the presentations are left out:
-    the encoding model and the RDMs need every clip's responses.
+    the encoding model and the RDMs need every clip's responses. With ``params.selection ==
+    "split"`` the units are chosen on half of every clip's repeats (d' > the reliability
+    table's cutoff, its window and bins) and only the other half is compared
+    (:func:`nwb_it.process.selection.split_selection`).
     """
     with reading(nwb_path) as nwb:
         rel = read_reliability(nwb)
         acts = read_activations(nwb, activations)
         layers = chosen_layers(params.layer, list(acts.layers), activations)
-        aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units), presentations)
         title = f"session {nwb.session_id}"
+        if params.selection == "split":
+            rp = rel.params
+            by_rel = read_aligned(nwb, rp.window, rp.bin_size, None, presentations)
+            aligned = read_aligned(nwb, params.window, params.bin_size, None, presentations)
+        else:
+            aligned = read_aligned(nwb, params.window, params.bin_size, select_units(rel, params.units),
+                                   presentations)
+    if params.selection == "split":
+        full = np.intersect1d(aligned.fully_observed(), by_rel.fully_observed())
+        _, aligned, _ = split_selection(by_rel.select_units(full), aligned.select_units(full), rp, params.seed)
     full = aligned.fully_observed()
     if full.size < aligned.unit_ids.size:
         warnings.warn(f"{nwb_path}: {aligned.unit_ids.size - full.size} unit(s) observed during only part of the "
