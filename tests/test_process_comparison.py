@@ -151,3 +151,18 @@ def test_split_selection_ceilings_match_an_independent_replicate():
     rank = scoring.rows                                       # the selection half, scored: what double dipping does
     dipped = ceilings(session.select_units(rows).select_presentations(~np.isin(session.rows, rank)))
     assert np.nanmean(dipped) > np.nanmean(independent) + 0.03, (np.nanmean(dipped), np.nanmean(independent))
+
+
+def test_ridge_equals_himalayas_own_solver():
+    """The per-target penalty search gives himalaya's solve_ridge_cv_svd predictions and penalties."""
+    from nwb_it.process.ridge import himalaya_ridge_cv_predict, ridge_cv_predict
+
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(400, 30)) * rng.uniform(0.01, 100, 30)          # wildly different feature scales
+    y = x @ rng.normal(size=(30, 12)) / 50 + rng.normal(size=(400, 12)) * rng.uniform(0.1, 10, 12)
+    groups = np.repeat(np.arange(50), 8)
+    ours, ours_alpha = ridge_cv_predict(x[:320], y[:320], x[320:], groups[:320])
+    theirs, their_alpha = himalaya_ridge_cv_predict(x[:320], y[:320], x[320:], groups[:320])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(ours_alpha, their_alpha)
+    assert np.unique(ours_alpha).size > 1, "penalties differ between targets"

@@ -10,7 +10,7 @@ from .rates import normalize, population_rates
 from .reliability import agreement, permutation_p, reliability
 from .ridge import ridge_cv_predict
 from .rsa import rdm, rsa
-from .scores import fold_r, median_interval, normalized
+from .scores import fold_r, median_intervals, normalized
 from .selection import select_units
 from .splits import draw_keys, presentation_ranks, split_half_r, split_half_r_by_presentation, split_positions
 from .stats import benjamini_hochberg, pca, pearson_columns, spearman_brown
@@ -18,5 +18,5 @@ from .stats import benjamini_hochberg, pca, pearson_columns, spearman_brown
 __all__ = ["agreement", "benjamini_hochberg", "bin_aligned", "clip_folds", "draw_keys", "encoding_model",
            "lab_reliability", "nested_spikes", "normalize", "pca", "pearson_columns", "permutation_p",
            "population_rates", "presentation_ranks", "psth_ceilings", "rdm", "reliability", "ridge_cv_predict", "rsa",
-           "select_units", "fold_r", "median_interval", "normalized", "onset_only",
+           "select_units", "fold_r", "median_intervals", "normalized", "onset_only",
            "spearman_brown", "split_half_r", "split_half_r_by_presentation", "split_positions"]

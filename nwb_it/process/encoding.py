@@ -27,9 +27,9 @@ from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.results import Activations, AlignedCounts, EncodingResult, TimeEncodingResult
 from .ridge import ridge_cv_predict
-from .scores import fold_r, median_interval, split_half_ceiling
+from .scores import fold_r, median_intervals, split_half_ceiling
 from .splits import half_means
-from .stats import pca
+from .stats import FoldPCA
 
 
 def window_features(act_clip: np.ndarray, act_time: np.ndarray, clips: np.ndarray, centres: np.ndarray,
@@ -99,10 +99,11 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
     other = clip_derangement(n_clips, params.seed)
     predicted, shuffled = np.zeros_like(y), np.zeros_like(y)
     chosen = np.zeros((fold.max() + 1, n_units))
+    referenced = np.unique(rows)
+    fold_pca = FoldPCA(values, referenced)                     # one Gram matrix; each fold removes its clips'
     for f in range(fold.max() + 1):
-        train_clips = np.flatnonzero(fold != f)
-        used = np.unique(rows[train_clips])
-        pcs, _ = pca(values, min(params.n_pcs, used.size - 1, values.shape[1]), fit_rows=used)   # one PCA a fold
+        used = np.unique(rows[fold != f])
+        pcs = fold_pca.scores(np.setdiff1d(referenced, used), min(params.n_pcs, used.size - 1, values.shape[1]))
         train, test = fold[row_clip] != f, fold[row_clip] == f
         for feature_rows, out in ((rows, predicted), (rows[other], shuffled)):
             x = pcs[feature_rows].reshape(n_clips * n_bins, -1)                  # lags concatenated
@@ -135,17 +136,16 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
         included = ceiling >= params.min_ceiling
         cells = included[:, None] & (ceiling_bins >= params.min_ceiling)      # a bin's own ceiling counts too
     alpha = np.exp(np.median(np.log(chosen), axis=0))                    # the fold's penalties' geometric median
+    pooled_ci, bins_ci = median_intervals(predicted, psth, fold, ceiling, np.where(cells, ceiling_bins, np.nan),
+                                          included, params.n_boot, params.seed)
     time = TimeEncodingResult(
         bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=fold_r(predicted, psth, fold, by_bin=True),
         ceiling=ceiling_bins, r_clip_shuffled=fold_r(shuffled, psth, fold, by_bin=True),
         r_onset_only=fold_r(onset, psth, fold, by_bin=True),
-        median_ci=median_interval(predicted, psth, fold, np.where(cells, ceiling_bins, np.nan), included,
-                                  params.n_boot, params.seed, by_bin=True),
-        included=cells)
+        median_ci=bins_ci, included=cells)
     return EncodingResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names,
                           r=fold_r(predicted, psth, fold), ceiling=ceiling, alpha=alpha, predicted=predicted,
                           measured=psth, fold_of_clip=fold, bin_centres=aligned.bin_centres,
                           r_clip_shuffled=fold_r(shuffled, psth, fold), r_onset_only=fold_r(onset, psth, fold),
-                          median_ci=tuple(median_interval(predicted, psth, fold, ceiling, included, params.n_boot,
-                                                          params.seed)),
+                          median_ci=tuple(float(x) for x in pooled_ci),
                           clip_names=[n for n, k in zip(aligned.clip_names, keep) if k], params=params, time=time)

@@ -79,6 +79,39 @@ def group_splits(groups: np.ndarray, n_splits: int = 3) -> list[tuple[np.ndarray
     return [(np.flatnonzero(fold != g), np.flatnonzero(fold == g)) for g in range(fold_of.max() + 1)]
 
 
+def _ridge_cv_svd(bk, x, y, x_test, alphas, splits):
+    """Per-target ridge penalty by inner-fold squared error, refit, predict, on ``bk``'s arrays (numpy or torch).
+
+    The same criterion and refit as himalaya's ``solve_ridge_cv_svd`` (``local_alpha=True``, its default
+    ``l2_neg_loss``; equal predictions, tested), computed from one eigendecomposition of the features' Gram
+    matrix per fit: a penalty's coefficients are ``V diag(1 / (s² + alpha)) V' X'Y`` and its held-out squared
+    error follows from ``P'y`` and ``P'P`` of the projected test rows, so no (alphas x test x train) hat
+    matrix is formed (himalaya's way: 50 times the flops at encoding-model shapes).
+    """
+    eigh = np.linalg.eigh if bk.name == "numpy" else bk.eigh      # LAPACK's driver: 3x scipy's here
+
+    def factors(rows):
+        xm, ym = x[rows].mean(0), y[rows].mean(0)
+        xc = x[rows] - xm
+        w, v = eigh(xc.T @ xc)
+        return xm, ym, bk.clip(w, 0, None), v, v.T @ (xc.T @ (y[rows] - ym))      # eigvals, V, V'X'Y
+
+    n_alphas = alphas.shape[0]
+    score = bk.zeros_like(y, shape=(n_alphas, y.shape[1]))
+    for train, test in splits:
+        xm, ym, w, v, vxy = factors(bk.asarray(train))
+        proj = (x[bk.asarray(test)] - xm) @ v                                     # test rows in the V basis
+        y_test = y[bk.asarray(test)] - ym
+        py, pp, yy = proj.T @ y_test, proj.T @ proj, (y_test ** 2).sum(0)
+        for a in range(n_alphas):
+            c = vxy / (w + alphas[a])[:, None]                                   # coefficients in the V basis
+            score[a] -= (yy - 2 * (py * c).sum(0) + ((pp @ c) * c).sum(0)) / y_test.shape[0]
+    best = bk.argmax(score, 0)
+    xm, ym, w, v, vxy = factors(bk.arange(x.shape[0]))
+    coef = v @ (vxy / (w[None, :] + alphas[best][:, None]).T)                  # each target its own penalty
+    return (x_test - xm) @ coef + ym, alphas[best]
+
+
 def ridge_cv_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, groups: np.ndarray,
                      alphas: np.ndarray = ALPHAS, backend: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
     """Fit ridge with a penalty per target chosen by inner folds over ``groups``; predict ``x_test``.
@@ -95,13 +128,22 @@ def ridge_cv_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarra
     -------
     predictions (test rows, targets) as float64 numpy, and the chosen penalty of every target.
     """
+    xs_train, xs_test = standardize(x_train, x_test)
+    with himalaya_backend(backend) as bk:
+        to = lambda a: bk.asarray(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+        pred, best = _ridge_cv_svd(bk, to(xs_train), to(y_train), to(xs_test), to(alphas), group_splits(groups))
+        return np.asarray(bk.to_numpy(pred), dtype=np.float64), np.asarray(bk.to_numpy(best), dtype=np.float64)
+
+
+def himalaya_ridge_cv_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, groups: np.ndarray,
+                              alphas: np.ndarray = ALPHAS, backend: str = "numpy") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ridge_cv_predict` through himalaya's own ``solve_ridge_cv_svd`` (the reference it is tested against)."""
     from himalaya.ridge import solve_ridge_cv_svd  # heavy: only when a ridge is fitted
 
     xs_train, xs_test = standardize(x_train, x_test)
     with himalaya_backend(backend) as bk:
-        xt, yt = bk.asarray(xs_train), bk.asarray(y_train)
         best, coefs, _, intercept = solve_ridge_cv_svd(
-            xt, yt, alphas=bk.asarray(alphas), fit_intercept=True, cv=group_splits(groups),
-            local_alpha=True, warn=False)
+            bk.asarray(xs_train), bk.asarray(y_train), alphas=bk.asarray(alphas), fit_intercept=True,
+            cv=group_splits(groups), local_alpha=True, warn=False)
         pred = bk.asarray(xs_test) @ bk.asarray(coefs) + bk.asarray(intercept)
         return np.asarray(bk.to_numpy(pred), dtype=np.float64), np.asarray(bk.to_numpy(best), dtype=np.float64)

@@ -97,20 +97,42 @@ def normalized(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
         return np.where(ceiling > 0, np.sign(r) * r ** 2 / ceiling, np.nan)
 
 
-def median_interval(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, ceiling: np.ndarray,
-                    included: np.ndarray, n_boot: int, seed: int, by_bin: bool = False) -> np.ndarray:
-    """95 % bootstrap interval (clips resampled within their folds) of the median normalized score.
-
-    Over the ``included`` units; ceilings held fixed. Returns (2,) or, ``by_bin``, (bins, 2).
-    """
-    n_clips = predicted.shape[1]
+def _bootstrap_weights(fold: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(boot, clips) counts: each fold's clips resampled with replacement, each fold keeping its size."""
     rng = np.random.default_rng([seed, 96])
-    weights = np.zeros((n_boot, n_clips))
-    for f in np.unique(fold):                                      # each fold keeps its size
+    weights = np.zeros((n_boot, fold.size))
+    for f in np.unique(fold):
         idx = np.flatnonzero(fold == f)
         weights[:, idx] = rng.multinomial(idx.size, np.full(idx.size, 1 / idx.size), size=n_boot)
-    r = fold_r(predicted[included], measured[included], fold, by_bin, weights)   # (boot, units[, bins])
+    return weights
+
+
+def _quantiles(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
     with nan_quiet():
-        medians = np.nanmedian(normalized(r, ceiling[included][None]), axis=1)    # (boot[, bins])
+        medians = np.nanmedian(normalized(r, ceiling[None]), axis=1)          # (boot[, bins])
         low, high = np.nanpercentile(medians, [2.5, 97.5], axis=0)
     return np.stack([low, high], axis=-1)
+
+
+def median_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, ceiling: np.ndarray,
+                     ceiling_bins: np.ndarray, included: np.ndarray, n_boot: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """95 % bootstrap intervals (clips resampled within their folds) of the median normalized score.
+
+    Over the ``included`` units, ceilings held fixed (a NaN ceiling leaves a cell out): pooled (2,) and
+    bin by bin (bins, 2), both from one pass over the resamples (the pooled sums are the bins' sums).
+    """
+    w = _bootstrap_weights(fold, n_boot, seed)
+    sums = _clip_sums(predicted[included], measured[included], by_bin=True)       # (5, units, clips, bins)
+    n_bins = predicted.shape[2]
+    pooled, by_bin = [], []
+    for f in np.unique(fold):
+        in_f = fold == f
+        stats = np.moveaxis(sums[:, :, in_f], 2, -1) @ w[:, in_f].T               # (5, units, bins, boot)
+        n = w[:, in_f].sum(1)
+        by_bin.append(_r_from_sums(n, *stats))
+        pooled.append(_r_from_sums(n * n_bins, *stats.sum(2)))
+    with nan_quiet():
+        r_bins = np.moveaxis(np.nanmean(np.stack(by_bin), 0), -1, 0)             # (boot, units, bins)
+        r_pooled = np.moveaxis(np.nanmean(np.stack(pooled), 0), -1, 0)           # (boot, units)
+    return _quantiles(r_pooled, ceiling[included]), _quantiles(r_bins, ceiling_bins[included])

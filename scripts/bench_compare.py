@@ -1,0 +1,72 @@
+"""Benchmark: seconds per layer of ``compare`` (encoding model + RSA), CPU and, with a GPU, torch_cuda.
+
+A synthetic session the size of a real one (256 units x 200 clips x 8 repeats, 8 bins of
+50 ms) and one 768-wide layer (20 windows per clip), compared as ``nwb-it compare`` does
+with its defaults (10 outer folds, 5 lags, 20 PCs, 1000 bootstrap resamples, RSA with
+crossnobis and 1000 permutations). Prints the seconds of each part and of the whole layer
+per backend, and their ratio to the goal (5 s per layer on this machine).
+
+    python scripts/bench_compare.py [--units 256 --clips 200 --repeats 8 --hidden 768]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from nwb_it.core.params import CompareParams
+from nwb_it.core.results import Activations, AlignedCounts
+from nwb_it.process.encoding import encoding_model
+from nwb_it.process.ridge import resolve_backend
+from nwb_it.process.rsa import rsa
+
+GOAL_S = 5.0
+
+
+def session(n_units: int, n_clips: int, n_rep: int, hidden: int, seed: int = 0) -> tuple[AlignedCounts, Activations]:
+    rng = np.random.default_rng(seed)
+    n_bins, n_win, bin_size = 8, 20, 0.05
+    features = rng.normal(size=(n_clips, n_win, hidden)).cumsum(1) / 3           # slowly varying in time
+    readout = features[:, :n_bins * 2:2, :16] @ rng.normal(size=(16, n_units)) / 4   # (clips, bins, units)
+    rates = np.clip(15 + 10 * readout, 0.5, None).transpose(2, 0, 1)
+    mask = np.ones((n_clips, n_rep), dtype=bool)
+    counts = rng.poisson(rates[:, :, None, :] * bin_size * np.ones((1, 1, n_rep, 1)))
+    aligned = AlignedCounts.from_dense(counts, mask, np.arange(n_bins + 1) * bin_size, np.arange(n_units),
+                                       [f"u{u}" for u in range(n_units)], [f"c{c}" for c in range(n_clips)],
+                                       np.arange(n_clips))
+    acts = Activations(clip_keys=[f"c{c}" for c in range(n_clips)], clip_of_window=np.repeat(np.arange(n_clips), n_win),
+                       window=np.tile(np.arange(n_win), n_clips), last_frame=np.tile(np.arange(n_win), n_clips),
+                       layers={"last": features.reshape(-1, hidden).astype(np.float32)},
+                       provenance={"fps": 1 / 0.025, "pad": 0}, stimulus_names=[f"c{c}" for c in range(n_clips)],
+                       stimulus_index=np.arange(n_clips))
+    return aligned, acts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--units", type=int, default=256)
+    ap.add_argument("--clips", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=8)
+    ap.add_argument("--hidden", type=int, default=768)
+    args = ap.parse_args()
+    aligned, acts = session(args.units, args.clips, args.repeats, args.hidden)
+    backends = ["numpy"] + (["torch_cuda"] if resolve_backend("auto") == "torch_cuda" else [])
+    for backend in backends:
+        params = CompareParams(units="all", backend=backend)
+        encoding_model(aligned, acts, params)                       # warm-up (imports, BLAS threads, CUDA context)
+        start = time.perf_counter()
+        enc = encoding_model(aligned, acts, params)
+        t_enc = time.perf_counter() - start
+        start = time.perf_counter()
+        res = rsa(aligned, acts, params)
+        t_rsa = time.perf_counter() - start
+        total = t_enc + t_rsa
+        print(f"{backend}: encoding {t_enc:.2f} s + RSA {t_rsa:.2f} s = {total:.2f} s per layer "
+              f"({args.units} units x {args.clips} clips x {args.repeats} repeats, {args.hidden} wide); "
+              f"goal {GOAL_S:g} s: ratio {total / GOAL_S:.2f}; median r²/ceiling {enc.summary()['median']:.2f}, "
+              f"RSA rho {res.rho:.2f}")
+
+
+if __name__ == "__main__":
+    main()
