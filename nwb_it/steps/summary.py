@@ -2,7 +2,8 @@
 
 One row per (session, activations, layer) compared, or one per session without a
 comparison: units, responsive units (d' > cutoff), units with q < 0.05, and the
-median encoding score with its 95 % interval and its margins over the baselines.
+median encoding score with its 95 % interval and its margins over the baselines, the population
+convention (median sign(r) r² / median ceiling) and how many units were scored or left out (ceiling).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from ..viz.save import save_figures
 from ..viz.summary import responsive_figure, scores_figure
 
 COLUMNS = ("file", "session_id", "subject_id", "units", "responsive", "q_below_0.05", "activations", "family",
-           "layer", "median_score", "ci_low", "ci_high", "above_clip_shuffled", "above_onset_only")
+           "layer", "median_score", "ci_low", "ci_high", "above_clip_shuffled", "above_onset_only", "population_score",
+           "units_scored", "units_below_ceiling")
 
 
 def session_rows(path: Path) -> list[dict]:
@@ -35,7 +37,9 @@ def session_rows(path: Path) -> list[dict]:
         curves = layer_summaries(nwb)
     rows = [{**base, "activations": c["activations"], "family": c["family"], "layer": layer,
              "median_score": s["median"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
-             "above_clip_shuffled": s["above_clip_shuffled"], "above_onset_only": s["above_onset_only"]}
+             "above_clip_shuffled": s["above_clip_shuffled"], "above_onset_only": s["above_onset_only"],
+             "population_score": s.get("population", ""), "units_scored": s.get("units_scored", ""),
+             "units_below_ceiling": s.get("units_below_ceiling", "")}
             for c in curves for layer, s in c["summary"].items()]
     return rows or [base]
 
