@@ -55,6 +55,7 @@ FIRST_STAGE_DEALS = 100
 
 
 def check_window(window: tuple[float, float], bin_size: float, option: str = "window") -> None:
+    """Refuse a window that does not start before it ends or is not a whole number of ``bin_size`` bins."""
     if len(window) != 2 or not window[1] > window[0]:
         raise InvalidParameter(option, f"`{option}=({window[0]:g}, {window[1]:g})`: start must be before end")
     if not bin_size > 0:

@@ -21,15 +21,17 @@ Counts per presentation in bins of the analysis window come from
   ``p_value = (1 + #{deals >= true}) / (1 + deals)``. Every unit gets 100 deals;
   units with p <= 0.1 after them get up to ``n_null`` (stopping early only ever makes
   p larger); units with fewer than 10 exceedances by then are dealt on (x4 a stage, up
-  to ``n_null_max``: Besag-Clifford sequential sampling), so a unit far beyond its null
-  gets a p small enough for Benjamini-Hochberg over hundreds of units (``n_deals``
-  records each unit's deals). ``q_value``: Benjamini-Hochberg over the units of the file.
+  to ``n_null_max``: Besag-Clifford sequential sampling) while they are not yet
+  discoveries at q < 0.05, so a unit far beyond its null gets a p small enough for
+  Benjamini-Hochberg over hundreds of units (``n_deals`` records each unit's deals).
+  ``q_value``: Benjamini-Hochberg over the units of the file.
 * ``spearman_brown_mean_r``: Spearman-Brown of the mean split-half r, ``2 r̄ / (1 + r̄)``.
 
 Random numbers: splits and deals depend on the seed alone and are shared by all
 units (``SeedSequence([seed, stream])``); the lab's single deal (``null="once"``) comes
 from each unit's own ``SeedSequence([seed, unit])``. So a unit's numbers never depend
-on which other units are analysed with it. Everything is vectorised over units,
+on which other units are analysed with it, except how many deals past ``n_null`` a unit
+gets (the stopping rule asks whether it is already a discovery among them). Everything is vectorised over units,
 splits, deals and clips.
 """
 from __future__ import annotations
@@ -57,6 +59,7 @@ __all__ = ["agreement", "draw_keys", "null_deal", "permutation_p", "presentation
 NULL_DEALS, TEST_DEALS = 2, 3                # random streams (0 and 1 were the splits' streams; kept apart)
 CANDIDATE_P = 0.1            # units at or below this after the first deals get the rest
 SEQUENTIAL_HITS = 10         # past n_null, a unit is dealt on until this many deals reach its observed value
+DISCOVERY_Q = 0.05           # ... or until it is a discovery at this false-discovery rate
 DEAL_BLOCK = 25              # deals drawn (and summed) together
 TIE = 1e-6                   # relative: deals summed in float32 (exact counts) tie with the observed value
 
@@ -194,8 +197,9 @@ def permutation_p(flat: np.ndarray, n_k: np.ndarray, n_units: int, seed: int, n_
     ``flat``: float32 counts as (presentation slots, units * bins), clip-major; ``n_k``: presentations per clip.
     Deals come in stages: 100 for every unit, up to ``n_null`` for units with p <= 0.1 so far, then, four times
     more a stage up to ``n_null_max``, for units that still have fewer than ``SEQUENTIAL_HITS`` exceedances
-    (Besag & Clifford's sequential test: a unit far beyond its null keeps being dealt until its p is small
-    enough for a false-discovery correction over many units, the others stop early).
+    (Besag & Clifford) *and* are not yet discoveries (Benjamini-Hochberg q >= 0.05 over these units): a unit
+    far beyond its null keeps being dealt until its p is small enough for the correction, as in Gandy &
+    Hahn's sequential Monte Carlo multiple testing; the others stop early.
     """
     observed = agreement(flat, n_k, n_units)
     n_deals = np.zeros(n_units, dtype=np.int64)
@@ -217,7 +221,8 @@ def permutation_p(flat: np.ndarray, n_k: np.ndarray, n_units: int, seed: int, n_
         if stage == 0:
             active = np.flatnonzero(p_now <= CANDIDATE_P)
         else:
-            active = active[exceed[active] < SEQUENTIAL_HITS]
+            undecided = benjamini_hochberg(np.where(np.isfinite(observed), p_now, np.nan)) >= DISCOVERY_Q
+            active = active[(exceed[active] < SEQUENTIAL_HITS) & undecided[active]]
     p = (1 + exceed) / (1 + n_deals)
     return observed, np.where(np.isfinite(observed), p, np.nan), n_deals
 
