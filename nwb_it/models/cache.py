@@ -23,6 +23,7 @@ True
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import tempfile
@@ -51,10 +52,17 @@ class CacheWarning(UserWarning):
     """A cache entry that was not used (damaged, or not what this run asks for), or could not be stored."""
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_digest(path: Path, mtime_ns: int, size: int) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def _file_digest(path: Path) -> str:
+    """SHA-256 of a file (a video's, once for all its frames: keyed by its modification time and size)."""
     try:
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+        st = path.stat()
+        return _cached_digest(path, st.st_mtime_ns, st.st_size)
     except OSError as exc:
         raise NwbItError(f"cannot read ({exc.strerror})", path) from None
 
@@ -89,7 +97,7 @@ def frames_digest(clips: Sequence[Clip]) -> str:
     for clip in clips:
         h.update(f"clip\0{clip.key}\n".encode())
         for frame in clip.frames:
-            h.update(f"{frame.name}\0{_file_digest(frame)}\n".encode())
+            h.update(f"{frame.name}\0{_file_digest(getattr(frame, 'path', frame))}\n".encode())
     return h.hexdigest()
 
 

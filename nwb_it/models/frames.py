@@ -1,10 +1,12 @@
-"""Clip frames on disk: the lab's flat PNG folder, or one sub-folder per clip.
+"""Clip frames on disk: the lab's flat PNG folder, one sub-folder per clip, or one video file per clip.
 
 Flat folder (the seed's ``MOVIE_DATA``): clip key = the first two ``_``-separated
 tokens of the file name, clips ordered by the integer in the first token, frames by
 the integer in the last token (``12_dog_3.png`` -> clip ``12_dog``, frame 3).
 Sub-folders: the folder name is the clip key (ordered by its leading integer when
 every name has one, else by name); frames ordered by the integer in the last token.
+Video files (mp4, avi, mov, mkv): the stem is the clip key, ordered the same way, every
+frame decoded with PyAV and the container's frame rate kept (:mod:`nwb_it.models.video`).
 """
 from __future__ import annotations
 
@@ -16,14 +18,38 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
+from . import video
+from .video import VIDEO_EXTENSIONS, VideoFrame
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp"}
 
 
 @dataclass
 class Clip:
+    """One clip: its key and its frames in order (files, or frames of a video file with the video's rate)."""
+
     key: str
-    frames: list[Path]
+    frames: list[Path] | list[VideoFrame]
+    fps: float | None = None           # a video's own frame rate; None for frame files
+
+
+def _videos(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS]
+
+
+def _ordered_keys(keys: list[str], root: Path) -> list[str]:
+    numbered = all(re.search(r"\d", k.split("_")[0]) for k in keys)
+    return sorted(keys, key=lambda k: (frame_number(k, 0, root / k), k) if numbered else (0, k))
+
+
+def video_clips(root: Path) -> list[Clip]:
+    """One clip per video file of ``root`` (stem = key), every frame and the container's rate."""
+    files = {p.stem: p for p in _videos(root)}
+    clips = []
+    for key in _ordered_keys(list(files), root):
+        n, fps = video.probe(files[key])
+        clips.append(Clip(key=key, frames=[VideoFrame(files[key], i) for i in range(n)], fps=fps))
+    return clips
 
 
 def frame_number(text: str, which: int, path: Path) -> int:
@@ -70,6 +96,8 @@ def discover_clips(root: str | Path) -> list[Clip]:
         raise NwbItError("frames folder not found", root)
     files = _images(root)
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and _images(p))
+    if not files and not subdirs and _videos(root):
+        return video_clips(root)
     if files:
         groups: dict[str, list[Path]] = {}
         for f in files:
@@ -79,10 +107,10 @@ def discover_clips(root: str | Path) -> list[Clip]:
         keys = sorted(groups, key=lambda k: (frame_number(k, 0, groups[k][0]), k))
     elif subdirs:
         groups = {d.name: _images(d) for d in subdirs}
-        numbered = all(re.search(r"\d", k.split("_")[0]) for k in groups)
-        keys = sorted(groups, key=lambda k: (frame_number(k, 0, root / k), k) if numbered else (0, k))
+        keys = _ordered_keys(list(groups), root)
     else:
-        raise NwbItError("no frame images (png/jpg) found, neither directly nor in sub-folders", root)
+        raise NwbItError("no frame images (png/jpg) or video files (mp4/avi/mov/mkv) found, neither directly nor in "
+                         "sub-folders", root)
     clips = []
     for key in keys:
         clips.append(Clip(key=key, frames=_in_order(groups[key])))
@@ -108,6 +136,24 @@ def load_frame(path: Path, size: int):
     except Exception as exc:  # PIL raises many types on damaged images
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise NwbItError(f"cannot read frame ({exc.__class__.__name__}: {detail})", path) from None
+
+
+def load_frames(frames: list, size: int) -> list:
+    """:func:`load_frame` of every frame file, or the decoded frames of a video (each file decoded once)."""
+    if frames and isinstance(frames[0], VideoFrame):
+        return video.decode(frames, size)
+    return [load_frame(p, size) for p in frames]
+
+
+def clips_fps(clips: list[Clip], default: float) -> float:
+    """The clock of these clips: their videos' common frame rate, or ``default`` for frame files."""
+    rates = {c.fps for c in clips if c.fps is not None}
+    if not rates:
+        return default
+    if len(rates) > 1 or len(rates) == 1 and any(c.fps is None for c in clips):
+        raise NwbItError(f"the clips' videos have different frame rates ({', '.join(f'{r:g}' for r in sorted(rates))}"
+                         " fps): one clock needs one rate")
+    return rates.pop()
 
 
 def grey_frame(size: int, grey: int | str | Path = 128):

@@ -14,7 +14,8 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .frames import Clip, load_frame
+from .frames import Clip, load_frames
+from .video import VideoFrame
 
 CPU_BATCH = 4      # windows per forward pass on the CPU (a GPU: auto_batch_size)
 CHUNK = 16         # frames per decode task: enough to amortise a task, small enough to spread a clip over workers
@@ -66,13 +67,14 @@ class ClipStream:
         self.frames_decoded = 0        # every frame once: checked by the tests
 
     def _decode(self, paths) -> Any:
-        return self.preprocess([load_frame(p, self.size) for p in paths])
+        return self.preprocess(load_frames(paths, self.size))
 
     def _submit(self, c: int) -> None:
         if c < len(self.clips) and c not in self.pending and c not in self.ready:
             frames = self.clips[c].frames
-            self.pending[c] = [self.pool.submit(self._decode, frames[i:i + CHUNK])
-                               for i in range(0, len(frames), CHUNK)]
+            step = len(frames) if frames and isinstance(frames[0], VideoFrame) else CHUNK   # a video decodes in order
+            self.pending[c] = [self.pool.submit(self._decode, frames[i:i + step])
+                               for i in range(0, len(frames), max(step, 1))]
 
     def _assemble(self, c: int):
         import torch

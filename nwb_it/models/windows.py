@@ -22,7 +22,7 @@ from ..core.params import ExtractionParams, usable_cores
 from ..core.progress import progress_bar
 from ..core.results import Activations
 from .base import FeatureExtractor
-from .frames import Clip, grey_frame
+from .frames import Clip, clips_fps, grey_frame
 from .registry import load_extractor
 from .stream import CPU_BATCH, ClipStream, auto_batch_size
 
@@ -120,7 +120,8 @@ def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams
         for name in names:
             out[name][grey_rows] = out[name][grey_rows[0]]
     provenance = {**ext.provenance(), "layers": names, "pool": settings.pool, "pad": settings.pad,
-                  "grey": settings.grey, "fps": settings.fps}
+                  "grey": settings.grey, "fps": clips_fps(list(clips), settings.fps),
+                  "fps_from": "video container" if any(c.fps for c in clips) else "settings"}
     return Activations(clip_keys=[c.key for c in clips], clip_of_window=rows[:, 0], window=rows[:, 1],
                        last_frame=rows[:, 2], layers=out, provenance=provenance,
                        n_forward_windows=len(todo), n_model_calls=calls)

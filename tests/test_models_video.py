@@ -1,0 +1,70 @@
+"""Clips as video files: decoded with PyAV, frame-exact with the same frames as PNG files, the container's clock."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nwb_it.core.errors import NwbItError
+from nwb_it.core.params import ExtractionParams
+from nwb_it.models.frames import discover_clips
+from nwb_it.models.windows import extract
+
+av = pytest.importorskip("av")
+
+
+def _frames(n_clips: int = 2, n_frames: int = 6, size: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n_clips, n_frames, size, size, 3), dtype=np.uint8)
+
+
+def write_video(path: Path, frames: np.ndarray, fps: int = 24) -> None:
+    """A lossless video (PNG frames in a QuickTime container): decoding gives back exactly ``frames``."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("png", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def write_pngs(folder: Path, key: str, frames: np.ndarray) -> None:
+    from PIL import Image
+
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(folder / f"{key}_{i + 1}.png")
+
+
+def test_video_folder_and_its_png_frames_give_identical_activations(tmp_path, tiny_videomae):
+    frames = _frames()
+    videos, pngs = tmp_path / "videos", tmp_path / "pngs"
+    videos.mkdir()
+    pngs.mkdir()
+    for c, key in enumerate(["1_dog", "2_cat"]):
+        write_video(videos / f"{key}.mov", frames[c], fps=24)
+        write_pngs(pngs, key, frames[c])
+    from_video, from_png = discover_clips(videos), discover_clips(pngs)
+    assert [c.key for c in from_video] == [c.key for c in from_png] == ["1_dog", "2_cat"]
+    assert [len(c.frames) for c in from_video] == [6, 6] and from_video[0].fps == 24.0
+    params = ExtractionParams(model=str(tiny_videomae), pad=2, fps=30.0)
+    a, b = extract(from_video, params), extract(from_png, params)
+    np.testing.assert_array_equal(a.layers["last"], b.layers["last"])
+    assert a.fps == 24.0 and b.fps == 30.0, "a video's own rate is the clock; frame files use the setting"
+    assert a.provenance["fps_from"] == "video container"
+
+
+def test_videos_with_different_rates_are_refused(tmp_path, tiny_videomae):
+    frames = _frames()
+    write_video(tmp_path / "1_a.mov", frames[0], fps=24)
+    write_video(tmp_path / "2_b.mov", frames[1], fps=30)
+    with pytest.raises(NwbItError, match="different frame rates"):
+        extract(discover_clips(tmp_path), ExtractionParams(model=str(tiny_videomae), pad=1))
+
+
+def test_a_damaged_video_is_one_line(tmp_path):
+    (tmp_path / "1_a.mp4").write_bytes(b"\x00" * 1000)
+    with pytest.raises(NwbItError, match="1_a.mp4"):
+        discover_clips(tmp_path)
