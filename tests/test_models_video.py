@@ -68,3 +68,42 @@ def test_a_damaged_video_is_one_line(tmp_path):
     (tmp_path / "1_a.mp4").write_bytes(b"\x00" * 1000)
     with pytest.raises(NwbItError, match="1_a.mp4"):
         discover_clips(tmp_path)
+
+
+def test_convert_stores_the_clips_as_templates_and_extraction_finds_them(tmp_path, small_mat, tiny_videomae):
+    """convert --stimuli: an ImageSeries per clip with relative external files, a template per trial, nwbinspector
+    clean; extract-activations without a frames folder then reads the clips from the file."""
+    from pynwb import NWBHDF5IO
+
+    from nwb_it.examples import write_example_frames
+    from nwb_it.nwb.stimuli import TEMPLATE_COLUMN, read_stimulus_templates
+    from nwb_it.nwb.validate import validate_nwb
+    from nwb_it.steps import run_convert, run_extract
+
+    from .helpers import META
+
+    with NWBHDF5IO(str(_converted(small_mat, tmp_path / "plain")), "r") as io:
+        names = sorted(set(io.read().trials["stimulus_name"][:]))
+    frames = write_example_frames(tmp_path / "stimuli", names, n_frames=5, size=16)
+    nwb = run_convert(small_mat, META, out_dir=tmp_path / "out", stimuli=frames, stimuli_fps=25.0)
+    with NWBHDF5IO(str(nwb), "r") as io:
+        f = io.read()
+        templates = read_stimulus_templates(f)
+        assert sorted(templates) == sorted(c.key for c in discover_clips(frames))
+        first = templates[sorted(templates)[0]]
+        assert not Path(first.files[0]).is_absolute() and first.starting_frame == list(range(5)) and first.rate == 25
+        linked = set(f.trials[TEMPLATE_COLUMN][:])
+        assert linked == set(templates), "every trial names its clip's template"
+    assert not [x for x in validate_nwb(nwb) if x.blocking]
+    direct = extract(discover_clips(frames), ExtractionParams(model=str(tiny_videomae), pad=1, fps=25.0))
+    from_file = run_extract(None, ExtractionParams(model=str(tiny_videomae), pad=1), nwb_paths=[nwb])
+    assert from_file.fps == 25.0, "the file's template rate is the clock"
+    np.testing.assert_array_equal(direct.layers["last"], from_file.layers["last"])
+
+
+def _converted(mat: Path, out: Path) -> Path:
+    from nwb_it.steps import run_convert
+
+    from .helpers import META
+
+    return run_convert(mat, META, out_dir=out)

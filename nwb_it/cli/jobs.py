@@ -21,12 +21,14 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
 
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
-                max_spike_time: float, strict: bool, progress: bool = False, force: bool = False) -> str:
+                max_spike_time: float, strict: bool, progress: bool = False, force: bool = False,
+                stimuli: Path | None = None, stimuli_fps: float = 30.0, clip_map: Path | None = None) -> str:
     """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata."""
     from ..steps.convert import run_convert
 
     return str(run_convert(mat, metadata[Path(mat).absolute()], out_dir=out_dir, overwrite=overwrite, layout=layout,
-               progress=progress, max_spike_time=max_spike_time, strict=strict, metadata_origin=origin, force=force))
+                           progress=progress, max_spike_time=max_spike_time, strict=strict, metadata_origin=origin,
+                           force=force, stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map))
 
 
 def validate_job(path: Path) -> tuple[str, str]:

@@ -13,8 +13,9 @@ from .options import absolute, command, overwrite_option, presentation_options, 
 
 def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     p = command(sub, name, help_text)
-    p.add_argument("frames", type=Path, help="folder of clip frames (flat lab naming, or one sub-folder per clip) "
-                   "or of video files, one per clip (mp4/avi/mov/mkv: the stem is the clip key, the video gives fps)")
+    p.add_argument("frames", type=Path, nargs="?", help="folder of clip frames (flat lab naming, or one sub-folder "
+                   "per clip) or of video files, one per clip (mp4/avi/mov/mkv: the stem is the clip key, the video "
+                   "gives fps); omitted: the clips the first --nwb file's stimulus templates name")
     p.add_argument("--nwb", type=Path, nargs="+", default=[],
                    help="store the activations in these NWB files (each matched to its trials; computed once)")
     p.add_argument("--cache", type=Path, help="activations cache folder: reuse what this model, these frames and "

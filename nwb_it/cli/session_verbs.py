@@ -7,7 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from ..core.errors import NwbItError
-from ..core.params import default
+from ..core.params import DEFAULT_FPS, default
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S, SourceLayout
 from . import verb
 from .options import absolute, batch_options, command, overwrite_option, run_many
@@ -102,6 +102,11 @@ def _convert(sub) -> None:
                    help="largest plausible |spike time| from clip onset (s); beyond it the file is refused")
     p.add_argument("--strict", action="store_true",
                    help="refuse (instead of warning) metadata that dandi validate would flag, e.g. no subject age")
+    p.add_argument("--stimuli", type=Path, help="the clips shown (a frames or video folder, as extract-activations "
+                   "takes): stored as /stimulus/templates pointing at these files, each trial linked to its clip")
+    p.add_argument("--stimuli-fps", type=float, default=DEFAULT_FPS,
+                   help="frame rate of clips given as frame files (a video's own rate is kept)")
+    p.add_argument("--clip-map", type=Path, help="CSV clip_key,stimulus_name where clip names and trials differ")
     _layout_options(p)
 
     batch_options(p)
@@ -116,7 +121,8 @@ def _convert(sub) -> None:
                       metadata={absolute(p.source): p.metadata for p in plans},
                       origin=plans[0].origin if plans else None, overwrite=args.overwrite, layout=_layout(args),
                       max_spike_time=args.max_spike_time, strict=args.strict,
-                      progress=single and sys.stderr.isatty(), force=args.force)
+                      progress=single and sys.stderr.isatty(), force=args.force, stimuli=absolute(args.stimuli),
+                      stimuli_fps=args.stimuli_fps, clip_map=absolute(args.clip_map))
         return run_many(args, job, [p.source for p in plans])
     p.set_defaults(func=run)
 

@@ -33,6 +33,8 @@ FIGURE_FORMATS = ("png", "pdf")
 #: activations), and its one description (the first writer of a module sets it: every writer uses this one).
 MISC_MODULE = "misc"
 MISC_DESCRIPTION = "Source data kept verbatim, and model activations, by nwb_it."
+#: Frames per second of clips given as frame files (the lab's movies); a video file carries its own.
+DEFAULT_FPS = 30.0
 #: The activations table of ``extract-videomae`` (the lab's numbers); other extractions name their own.
 DEFAULT_ACTIVATIONS = "videomae_activations"
 #: How compare picks its units: the reliability table's responsive units, or chosen on half of the repeats and
@@ -204,7 +206,7 @@ class ExtractionParams:
     pool: str = "mean"
     pad: int = 16
     grey: int | str = 128
-    fps: float = 30.0
+    fps: float = DEFAULT_FPS     # frame files only: a video's own rate is its clock
     device: str = "auto"
     dtype: str = "float32"
     batch_size: int | None = None

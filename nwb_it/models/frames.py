@@ -42,9 +42,9 @@ def _ordered_keys(keys: list[str], root: Path) -> list[str]:
     return sorted(keys, key=lambda k: (frame_number(k, 0, root / k), k) if numbered else (0, k))
 
 
-def video_clips(root: Path) -> list[Clip]:
-    """One clip per video file of ``root`` (stem = key), every frame and the container's rate."""
-    files = {p.stem: p for p in _videos(root)}
+def video_clips(root: Path, only: Path | None = None) -> list[Clip]:
+    """One clip per video file of ``root`` (stem = key; or just the file ``only``), every frame and its rate."""
+    files = {p.stem: p for p in (_videos(root) if only is None else [only])}
     clips = []
     for key in _ordered_keys(list(files), root):
         n, fps = video.probe(files[key])

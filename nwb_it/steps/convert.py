@@ -8,6 +8,7 @@ from pathlib import Path
 from pynwb import NWBHDF5IO
 
 from ..core.errors import NwbItError
+from ..core.params import DEFAULT_FPS
 from ..formats.base import SourceInterface
 from ..formats.l2str import L2StrSource, SourceLayout
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S
@@ -22,6 +23,7 @@ from ..nwb.metadata import (
 )
 from ..nwb.session_file import new_nwbfile
 from ..nwb.session_table import load_session_table, rows_for
+from .stimuli import add_clip_templates, read_clip_map
 
 
 def dandi_path(out_dir: str | Path, subject_id: str, session_id: str) -> Path:
@@ -113,12 +115,16 @@ def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: d
 
 def convert_source(source: SourceInterface, metadata: dict | str | Path | None = None, *, out_dir: str | Path,
                    overwrite: bool = False, progress: bool = False, force: bool = False, strict: bool = False,
-                   metadata_origin: str | None = None) -> Path:
+                   metadata_origin: str | None = None, stimuli: str | Path | None = None,
+                   stimuli_fps: float = DEFAULT_FPS, clip_map: str | Path | None = None) -> Path:
     """Write ``source`` as ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``; return the path.
 
     The metadata (a dict or a YAML file) is deep-merged over what the source gives and
     validated before anything is written; the write is atomic. ``strict`` refuses what
-    ``dandi validate`` would flag (no subject age, ...) instead of warning.
+    ``dandi validate`` would flag (no subject age, ...) instead of warning. ``stimuli`` (a frames
+    or video folder, as ``extract-activations`` takes) stores every clip as a template in
+    ``/stimulus/templates`` with its files relative to the output and links each trial to it
+    (:mod:`nwb_it.nwb.stimuli`); frame files play at ``stimuli_fps``, videos at their own rate.
     """
 
     user, yaml_path = _user_metadata(metadata)
@@ -132,6 +138,8 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
     out = dandi_path(out_dir, meta["Subject"]["subject_id"], meta["NWBFile"]["session_id"])
     nwb = new_nwbfile(meta)
     source.add_to_nwbfile(nwb, meta)
+    if stimuli is not None:
+        add_clip_templates(nwb, stimuli, out, stimuli_fps, read_clip_map(clip_map) if clip_map else None)
     with atomic_output(out, overwrite, force) as tmp, NWBHDF5IO(tmp, "w") as io:
         io.write(nwb)
     return out
@@ -140,7 +148,8 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
 def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None, *, out_dir: str | Path,
                 overwrite: bool = False, progress: bool = False, force: bool = False,
                 layout: SourceLayout = SourceLayout(), max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
-                metadata_origin: str | None = None) -> Path:
+                metadata_origin: str | None = None, stimuli: str | Path | None = None,
+                stimuli_fps: float = DEFAULT_FPS, clip_map: str | Path | None = None) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
@@ -169,4 +178,4 @@ def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None,
     """
     return convert_source(L2StrSource(mat_path, layout, max_spike_time), metadata, out_dir=out_dir,
                           overwrite=overwrite, progress=progress, force=force, strict=strict,
-                          metadata_origin=metadata_origin)
+                          metadata_origin=metadata_origin, stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map)

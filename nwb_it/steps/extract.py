@@ -8,8 +8,6 @@ leading zeros of numbers dropped).
 """
 from __future__ import annotations
 
-import csv
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -28,51 +26,7 @@ from ..nwb.activations import MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import file_clips, read_presentations
 from .batch import Outcome, run_job
-
-
-def _normalize_name(name: str) -> str:
-    name = re.sub(r"\.(png|jpe?g|avi|mp4|mov|mat)$", "", name.strip().lower())
-    name = re.sub(r"[\s\-.]+", "_", name)
-    return re.sub(r"\d+", lambda m: str(int(m.group())), name)
-
-
-def read_clip_map(path: str | Path) -> dict[str, str]:
-    path = Path(path)
-    try:
-        with open(path, newline="") as fh:
-            rows = [r for r in csv.reader(fh) if r and not r[0].startswith("#")]
-    except OSError as exc:
-        raise NwbItError(f"cannot read clip map ({exc.strerror})", path) from None
-    if rows and [c.strip() for c in rows[0][:2]] == ["clip_key", "stimulus_name"]:
-        rows = rows[1:]
-    bad = [i for i, r in enumerate(rows) if len(r) != 2]
-    if bad:
-        raise NwbItError(f"line {bad[0] + 1}: expected two columns clip_key,stimulus_name", path)
-    return {k.strip(): v.strip() for k, v in rows}
-
-
-def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | None = None) -> list[str]:
-    """The trials' stimulus_name for each clip key; an error lists every clip without one."""
-    exact = set(names)
-    by_norm: dict[str, list[str]] = {}
-    for n in exact:
-        by_norm.setdefault(_normalize_name(n), []).append(n)
-    out, missing = [], []
-    for key in keys:
-        if clip_map and key in clip_map:
-            target = clip_map[key]
-            (out if target in exact else missing).append(target if target in exact else f"{key} -> {target}")
-        elif key in exact:
-            out.append(key)
-        elif len(by_norm.get(_normalize_name(key), [])) == 1:
-            out.append(by_norm[_normalize_name(key)][0])
-        else:
-            missing.append(key)
-    if missing:
-        more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
-        raise NwbItError(f"{len(missing)} clip(s) match no trials stimulus_name: {', '.join(missing[:8])}{more}; "
-                         "pass `clip_map=MAP.csv` with lines clip_key,stimulus_name")
-    return out
+from .stimuli import clips_from_file, match_clips, read_clip_map
 
 
 def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = False,
@@ -97,13 +51,15 @@ def _target_names(nwb_path: Path, keys: list[str], clip_map: dict[str, str] | No
         raise NwbItError(exc.problem, exc.path or frames) from None
 
 
-def run_extract_batch(frames: str | Path, params: ExtractionParams = ExtractionParams(), *,
+def run_extract_batch(frames: str | Path | None, params: ExtractionParams = ExtractionParams(), *,
                       nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                       clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                       presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
                       overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
                       debug: bool = False) -> tuple[Activations | None, list[Outcome]]:
     """Activations of the clips under ``frames``, computed once, written into every NWB file of ``nwb_paths``.
+
+    ``frames=None`` takes the clips from the first file's stimulus templates (``convert --stimuli``).
 
     Every file is matched to the clips first; a file that does not match (or cannot be
     written) fails alone: its :class:`~nwb_it.steps.batch.Outcome` says why and the
@@ -116,11 +72,16 @@ def run_extract_batch(frames: str | Path, params: ExtractionParams = ExtractionP
     >>> acts, outcomes = run_extract_batch("frames", ExtractionParams(model="videomae_folder"),
     ...                                    nwb_paths=["ses-1.nwb", "ses-2.nwb"], cache_dir="cache")  # doctest: +SKIP
     """
-    frames = Path(frames)
     if npy_path is not None:
         refuse_same_file(npy_path, *nwb_paths, clip_map)
         refuse_existing(Path(npy_path), overwrite, force)       # before the slow part
-    clips = discover_clips(frames)
+    if frames is None:                                          # the clips the file's stimulus templates name
+        if not nwb_paths:
+            raise NwbItError("give a frames folder, or NWB files whose stimulus templates name the clips")
+        clips, frames = clips_from_file(nwb_paths[0]), Path(nwb_paths[0])
+    else:
+        frames = Path(frames)
+        clips = discover_clips(frames)
     keys = [c.key for c in clips]
     mapping = read_clip_map(clip_map) if clip_map else None
     matched: dict[Path, tuple[list[str], dict[str, int]]] = {}
@@ -147,7 +108,7 @@ def run_extract_batch(frames: str | Path, params: ExtractionParams = ExtractionP
     return acts, list(outcomes.values())
 
 
-def run_extract(frames: str | Path, params: ExtractionParams = ExtractionParams(), *,
+def run_extract(frames: str | Path | None, params: ExtractionParams = ExtractionParams(), *,
                 nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                 clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                 presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
