@@ -18,7 +18,9 @@ class NwbItError(Exception):
     """
 
     def __init__(self, problem: str, path: str | Path | None = None):
-        self.path = None if path is None else Path(path)
+        # a URL or DANDI asset stays as written (Path would fold its "//")
+        remote = isinstance(path, str) and path.startswith(("http://", "https://", "DANDI:", "dandi:"))
+        self.path = None if path is None else path if remote else Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
 

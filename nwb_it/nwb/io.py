@@ -17,6 +17,7 @@ from pynwb import NWBHDF5IO, NWBFile
 
 from ..core.errors import NwbItError
 from ..io.atomic import atomic_output, locked, refuse_existing
+from .remote import is_remote, open_remote
 
 
 def open_nwb(path: str | Path) -> NWBHDF5IO:
@@ -40,8 +41,24 @@ def read_nwb(io: NWBHDF5IO, path: str | Path) -> NWBFile:
 
 
 @contextlib.contextmanager
-def reading(path: str | Path) -> Iterator[NWBFile]:
-    """Open and read an NWB file; an NwbItError without a file raised inside the block is blamed on it."""
+def reading(path: str | Path, stats: dict | None = None) -> Iterator[NWBFile]:
+    """Open and read an NWB file (a local path, an http(s) URL or a ``DANDI:`` asset); an NwbItError without a
+    file raised inside the block is blamed on it. For a remote file, ``stats["bytes_read"]`` (when ``stats`` is
+    given) grows by the bytes HDF5 read over HTTP."""
+    if is_remote(path):
+        io, counting, h5 = open_remote(str(path))
+        try:
+            with io:
+                yield read_nwb(io, path)
+        except NwbItError as exc:
+            raise NwbItError(exc.problem, exc.path or str(path)) from None
+        except OSError as exc:      # a range fetch that failed after remfile's retries, mid-analysis
+            raise NwbItError(f"reading over HTTP failed ({str(exc).splitlines()[0][:200]})", str(path)) from None
+        finally:
+            if stats is not None:
+                stats["bytes_read"] = stats.get("bytes_read", 0) + counting.bytes_read
+            h5.close()
+        return
     with open_nwb(path) as io:
         try:
             yield read_nwb(io, path)

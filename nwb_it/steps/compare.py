@@ -13,7 +13,7 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, to_dict
 from ..core.results import Activations, AlignedCounts, EncodingResult, RSAResult
-from ..io.atomic import check_updatable, refuse_existing
+from ..io.atomic import refuse_existing
 from ..nwb.activations import read_activations
 from ..nwb.compare_tables import compare_tables, layer_summaries, time_summary
 from ..nwb.io import reading, replace_in_module
@@ -26,6 +26,7 @@ from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figure_folder
 from ..viz.time import best_layer_figure, time_course_figure, unit_time_figure
 from .aligned import read_aligned
+from .targets import results_target
 
 FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png", "encoding_time.png",
            "encoding_time_units.png")
@@ -140,7 +141,7 @@ def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: 
 
 def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *, out_dir: str | Path | None = None,
                 presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, progress: bool = False,
-                force: bool = False, activations: str = DEFAULT_ACTIVATIONS
+                force: bool = False, activations: str = DEFAULT_ACTIVATIONS, derivative_dir: str | Path | None = None
                 ) -> dict[str, tuple[EncodingResult, RSAResult]]:
     """Encoding model + RSA for every layer ``params.layer`` names ('all', 'a,b' or one), stored in the file.
 
@@ -148,14 +149,15 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     hold one row per (unit, layer) / layer, with a ``layer`` column. With several layers the
     figures are the median score (95 % bootstrap interval) against relative depth, one line per
     model compared in this file, and a ranking of models x layers. Returns ``{layer: (encoding, rsa)}``.
-    A file its owner made read-only is refused before anything is computed, unless ``force``.
+    A file its owner made read-only is refused before anything is computed, unless ``force``; with
+    ``derivative_dir`` (needed for a remote file) the results go into its derivative NWB file there.
 
     Examples
     --------
     >>> results = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", out_dir="figures")  # doctest: +SKIP
     >>> enc, res = results["last"]                                                          # doctest: +SKIP
     """
-    check_updatable(nwb_path, force)                  # it is updated in place
+    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force)
     data = read_compare_data(nwb_path, params, activations=activations, presentations=presentations)
     if out_dir is not None:
         for name in figure_names(len(data.layers)):

@@ -18,15 +18,17 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpec
 from ..core.results import Activations
-from ..io.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
+from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..models.cache import cached_extract
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from ..nwb.activations import MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import file_clips, read_presentations
+from ..nwb.remote import is_remote
 from .batch import Outcome, run_job
 from .stimuli import clips_from_file, match_clips, read_clip_map
+from .targets import results_target
 
 
 def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = False,
@@ -56,7 +58,8 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
                       clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                       presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
                       overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
-                      debug: bool = False) -> tuple[Activations | None, list[Outcome]]:
+                      debug: bool = False, derivative_dir: str | Path | None = None
+                      ) -> tuple[Activations | None, list[Outcome]]:
     """Activations of the clips under ``frames``, computed once, written into every NWB file of ``nwb_paths``.
 
     ``frames=None`` takes the clips from the first file's stimulus templates (``convert --stimuli``).
@@ -85,12 +88,16 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
     keys = [c.key for c in clips]
     mapping = read_clip_map(clip_map) if clip_map else None
     matched: dict[Path, tuple[list[str], dict[str, int]]] = {}
+    target_of: dict = {}
 
-    def match(path: Path) -> str:
-        check_updatable(path, force)                    # updated in place: not if its owner made it read-only
-        matched[path] = _target_names(path, keys, mapping, frames, presentations)
+    def match(path) -> str:
+        # the file itself (not if its owner made it read-only), or its derivative (remote, derivative_dir)
+        target = results_target(path, derivative_dir, presentations=presentations, force=force)
+        matched[target] = _target_names(target, keys, mapping, frames, presentations)
+        target_of[path] = target
         return ""
-    outcomes = {Path(p): run_job(match, Path(p), debug) for p in nwb_paths}     # fail fast, before the model runs
+    locations = [p if is_remote(p) else Path(p) for p in nwb_paths]
+    outcomes = {p: run_job(match, p, debug) for p in locations}     # fail fast, before the model runs
     if not matched and npy_path is None:
         return None, list(outcomes.values())
     acts = cached_extract(clips, params, cache_dir, lambda: extract(clips, params, extractor, progress),
@@ -103,8 +110,8 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
         one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
         replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)], force)
         return f"{path} (table {activations})"
-    for path in matched:
-        outcomes[path] = run_job(write, path, debug)
+    for path, target in target_of.items():
+        outcomes[path] = run_job(write, target, debug)
     return acts, list(outcomes.values())
 
 
@@ -112,7 +119,8 @@ def run_extract(frames: str | Path | None, params: ExtractionParams = Extraction
                 nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                 clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                 presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
-                overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None) -> Activations:
+                overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
+                derivative_dir: str | Path | None = None) -> Activations:
     """Extract activations for every clip under ``frames``; write them into ``nwb_paths`` and/or ``npy_path``.
 
     Clips are matched to every NWB file's trials before the model runs, so a mismatch
@@ -126,7 +134,8 @@ def run_extract(frames: str | Path | None, params: ExtractionParams = Extraction
     """
     acts, outcomes = run_extract_batch(frames, params, nwb_paths=nwb_paths, npy_path=npy_path, clip_map=clip_map,
                                        activations=activations, presentations=presentations, cache_dir=cache_dir,
-                                       overwrite=overwrite, progress=progress, force=force, extractor=extractor)
+                                       overwrite=overwrite, progress=progress, force=force, extractor=extractor,
+                                       derivative_dir=derivative_dir)
     for o in outcomes:
         for message in o.warnings:
             warnings.warn(message, stacklevel=2)

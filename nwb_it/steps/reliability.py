@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.results import ReliabilityResult
-from ..io.atomic import atomic_output, check_updatable, refuse_existing, refuse_same_file
+from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
@@ -23,6 +23,7 @@ from ..process.lab_reliability import lab_reliability
 from ..process.reliability import reliability
 from ..viz.heatmaps import histogram_figures
 from ..viz.save import save_figure_folder
+from .targets import results_target
 
 #: The figures of :func:`draw_reliability` (``heatmaps`` draws the same two beside the heatmaps).
 FIGURES = ("r2_true_vs_null", "dprime")
@@ -93,13 +94,16 @@ def draw_reliability(result: ReliabilityResult, out_dir: str | Path, *, title: s
 def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(), *,
                     out_dir: str | Path | None = None, presentations: PresentationSpec = PresentationSpec(),
                     overwrite: bool = False, progress: bool = False, force: bool = False,
-                    pickle_path: str | Path | None = None, store_binned: bool = False) -> ReliabilityResult:
+                    pickle_path: str | Path | None = None, store_binned: bool = False,
+                    derivative_dir: str | Path | None = None) -> ReliabilityResult:
     """Compute every unit's reliability statistics, store them in the same NWB file, draw them into ``out_dir``.
 
     ``pickle_path`` also writes the lab's pickle of the responsive units' spikes
     (:func:`write_responsive_pickle`); ``store_binned`` the binned counts (:func:`write_reliability`).
     A file its owner made read-only is refused before anything is computed, unless ``force``;
-    existing outputs are refused before anything is computed, unless ``overwrite``.
+    existing outputs are refused before anything is computed, unless ``overwrite``. A remote file
+    (URL, ``DANDI:`` asset), or any file with ``derivative_dir``, gets its results in a derivative NWB
+    file there (:func:`nwb_it.steps.targets.results_target`), which later verbs take as input.
 
     Examples
     --------
@@ -107,7 +111,7 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     >>> int(res.responsive.sum())                                                 # doctest: +SKIP
     75
     """
-    check_updatable(nwb_path, force)                  # it is updated in place
+    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force)
     if pickle_path is not None:
         refuse_same_file(pickle_path, nwb_path)
         refuse_existing(Path(pickle_path), overwrite, force)

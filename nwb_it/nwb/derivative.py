@@ -1,0 +1,115 @@
+"""A derivative NWB file: the results of a file nwb_it may not change (remote, read-only, or asked for).
+
+It sits in a DANDI-layout folder (``sub-<subject>/sub-<subject>_ses-<session>_desc-nwbit_ecephys.nwb``:
+the BIDS ``desc`` entity marks a derivative of the session's own file) and holds what the
+analyses need and make: the session's metadata and subject, the units (spike times,
+observation intervals, names), the presentations table that was analysed, and a
+``nwb_it_source`` table in ``processing/misc`` naming the source (location, identifier,
+object id, SHA-256 where the file is local). Every verb reads it like any NWB file and
+adds its results to it.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from pathlib import Path
+
+import numpy as np
+from hdmf.common import DynamicTable, VectorData
+from pynwb import NWBFile
+from pynwb.epoch import TimeIntervals
+from pynwb.file import Subject
+from pynwb.misc import Units
+
+from ..core.params import MISC_DESCRIPTION, MISC_MODULE, PresentationSpec
+
+DESC = "nwbit"
+SOURCE_TABLE = "nwb_it_source"
+_SUBJECT_FIELDS = ("subject_id", "species", "sex", "age", "description", "strain", "genotype", "date_of_birth")
+
+
+def _entity(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", str(text)).strip("-") or "unknown"
+
+
+def derivative_path(source: NWBFile, out_dir: str | Path) -> Path:
+    """``out_dir/sub-<subject>/sub-<subject>_ses-<session>_desc-nwbit_ecephys.nwb`` for ``source``."""
+    subject = _entity(source.subject.subject_id if source.subject is not None else "unknown")
+    session = _entity(source.session_id or source.identifier)
+    return Path(out_dir) / f"sub-{subject}" / f"sub-{subject}_ses-{session}_desc-{DESC}_ecephys.nwb"
+
+
+def _scalar_columns(table) -> list[str]:
+    """Columns with one scalar (number, bool or string) per row: what a derivative copies."""
+    out = []
+    for name in table.colnames:
+        col = table[name]
+        if type(col).__name__ != "VectorData" or name in ("start_time", "stop_time"):
+            continue
+        data = np.asarray(col.data[:])
+        if data.ndim == 1 and data.dtype.kind in "biufUSO" and (data.dtype.kind != "O" or all(
+                isinstance(v, (str, bytes, int, float, bool, np.generic)) for v in data)):
+            out.append(name)
+    return out
+
+
+def _copy_intervals(table, name: str) -> TimeIntervals:
+    columns = [VectorData(name="start_time", description="Start time (s).", data=np.asarray(table["start_time"][:])),
+               VectorData(name="stop_time", description="Stop time (s).", data=np.asarray(table["stop_time"][:]))]
+    for col in _scalar_columns(table):
+        data = np.asarray(table[col].data[:])
+        if data.dtype.kind in "SO":
+            data = [v.decode() if isinstance(v, bytes) else str(v) for v in data]
+        columns.append(VectorData(name=col, description=table[col].description, data=data))
+    return TimeIntervals(name=name, description=table.description, columns=columns)
+
+
+def _source_table(location: str, source: NWBFile, sha256: str) -> DynamicTable:
+    return DynamicTable(name=SOURCE_TABLE, description="The NWB file these results were computed from (nwb_it).",
+                        columns=[VectorData(name="location", description="URL, DANDI asset or path.", data=[location]),
+                                 VectorData(name="identifier", description="Its NWBFile identifier.",
+                                            data=[source.identifier]),
+                                 VectorData(name="source_object_id", description="Its NWBFile object id.",
+                                            data=[source.object_id]),
+                                 VectorData(name="sha256", description="SHA-256 of the file where it was local "
+                                            "(empty for a remote file).", data=[sha256])])
+
+
+def file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def build_derivative(source: NWBFile, location: str, presentations: PresentationSpec = PresentationSpec(),
+                     sha256: str = "") -> NWBFile:
+    """The derivative of ``source``: metadata, subject, units, the presentations table, the source's reference."""
+    out = NWBFile(session_description=source.session_description, identifier=str(uuid.uuid4()),
+                  session_start_time=source.session_start_time, session_id=source.session_id,
+                  experimenter=source.experimenter, lab=source.lab, institution=source.institution,
+                  experiment_description=source.experiment_description,
+                  notes=f"Derivative of {location} by nwb_it: its units and presentations, and nwb_it's results.")
+    if source.subject is not None:
+        out.subject = Subject(**{f: getattr(source.subject, f) for f in _SUBJECT_FIELDS
+                                 if getattr(source.subject, f, None) is not None})
+    units = source.units
+    if units is not None:
+        names = "unit_name" in units.colnames
+        has_obs = "obs_intervals" in units.colnames
+        out.units = Units(name="units", description=units.description, resolution=units.resolution)
+        if names:
+            out.add_unit_column("unit_name", "Unit name (from the source).")
+        for i in range(len(units)):
+            extra = {"unit_name": str(units["unit_name"][i])} if names else {}
+            if has_obs:
+                extra["obs_intervals"] = np.asarray(units["obs_intervals"][i])
+            out.add_unit(spike_times=np.asarray(units["spike_times"][i]), id=int(units.id[i]), **extra)
+    table = source.trials if presentations.intervals == "trials" else source.intervals.get(presentations.intervals)
+    if table is not None:
+        copied = _copy_intervals(table, presentations.intervals)
+        if presentations.intervals == "trials":
+            out.trials = copied
+        else:
+            out.add_time_intervals(copied)
+    out.create_processing_module(MISC_MODULE, MISC_DESCRIPTION).add(_source_table(location, source, sha256))
+    return out

@@ -1,0 +1,158 @@
+"""NWB files read where they live (HTTP ranges from a loopback server) and results as derivative NWB files."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pynwb import NWBHDF5IO
+
+from nwb_it.core.errors import NwbItError
+from nwb_it.core.params import ReliabilityParams
+from nwb_it.nwb.derivative import SOURCE_TABLE
+from nwb_it.nwb.io import reading
+from nwb_it.nwb.validate import validate_nwb
+from nwb_it.steps import run_reliability
+
+pytest.importorskip("remfile")
+
+
+class _RangeHandler(BaseHTTPRequestHandler):
+    """Serves one file with HTTP Range support; counts the bytes of ranges sent; ``drop`` closes every connection
+    unanswered."""
+
+    root: Path
+    sent: list
+    drop = False
+
+    def log_message(self, *args) -> None:            # quiet
+        pass
+
+    def _size(self) -> int:
+        return (self.root / self.path.lstrip("/")).stat().st_size
+
+    def do_HEAD(self) -> None:
+        if self.drop:
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(self._size()))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        if self.drop:
+            self.close_connection = True
+            return
+        path, size = self.root / self.path.lstrip("/"), self._size()
+        m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        start, end = (int(m.group(1)), int(m.group(2) or size - 1)) if m else (0, size - 1)
+        end = min(end, size - 1)
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            body = fh.read(end - start + 1)
+        self.send_response(206 if m else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if m:                          # a range; a plain GET is remfile's size probe, closed after the headers
+            self.sent.append(len(body))
+        self.wfile.write(body)
+
+
+@pytest.fixture()
+def serve(tmp_path):
+    """serve(file, drop=False) -> URL of ``file`` on a loopback server stopped after the test."""
+    servers = []
+
+    def start(file: Path, drop: bool = False) -> tuple[str, list]:
+        root = tmp_path / f"served{len(servers)}"
+        root.mkdir()
+        shutil.copy(file, root / file.name)
+        sent: list = []
+        handler = type("Handler", (_RangeHandler,), {"root": root, "sent": sent, "drop": drop})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/{file.name}", sent
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_reliability_of_a_url_goes_into_a_derivative_that_later_verbs_take(serve, small_nwb, tmp_path):
+    url, sent = serve(small_nwb)
+    out = tmp_path / "derivatives"
+    remote = run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir=out)
+    local = run_reliability(shutil.copy(small_nwb, tmp_path / "local.nwb"), ReliabilityParams(n_perm=20))
+    np.testing.assert_allclose(remote.dprime, local.dprime)
+    (derivative,) = out.rglob("*_desc-nwbit_ecephys.nwb")
+    assert derivative.parent.name.startswith("sub-") and derivative.name.startswith(derivative.parent.name)
+    assert 0 < sum(sent) <= os.path.getsize(small_nwb), "ranges only"
+    with NWBHDF5IO(str(derivative), "r") as io:
+        f = io.read()
+        source = f.processing["misc"][SOURCE_TABLE]
+        assert source["location"][0] == url and source["sha256"][0] == ""
+        assert "reliability" in f.processing["ecephys"].data_interfaces
+        assert len(f.units) == len(remote.unit_ids)
+    assert not [x for x in validate_nwb(derivative) if x.blocking], "the derivative passes nwb-it validate"
+    again = run_reliability(derivative, ReliabilityParams(n_perm=20))          # reusable as input
+    np.testing.assert_allclose(again.dprime, remote.dprime)
+
+
+def test_only_ranges_are_fetched_from_a_large_file(serve, tmp_path):
+    """A file whose bulk the analysis never reads: bytes sent stay far below its size."""
+    from nwb_it.examples.other_lab import write_other_lab_file
+
+    path = tmp_path / "big.nwb"
+    write_other_lab_file(path)
+    with NWBHDF5IO(str(path), "a") as io:                        # 40 MB of an acquisition nobody analyses
+        from pynwb import TimeSeries
+
+        f = io.read()
+        f.add_acquisition(TimeSeries(name="raw", data=np.random.default_rng(0).normal(size=(5_000_000,)),
+                                     unit="V", rate=30000.0))
+        io.write(f)
+    url, sent = serve(path)
+    stats: dict = {}
+    with reading(url, stats) as f:
+        n_units = len(f.units)
+        _ = f.units["spike_times"][0]
+    assert n_units > 0 and 0 < stats["bytes_read"] <= sum(sent) < os.path.getsize(path) / 4, (
+        sum(sent), os.path.getsize(path))
+
+
+@pytest.mark.slow
+def test_a_server_that_drops_connections_is_one_error_line(serve, small_nwb):
+    """remfile retries (with back-off: ~25 s), then one line naming the URL."""
+    url, _ = serve(small_nwb, drop=True)
+    with pytest.raises(NwbItError) as err:
+        run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir="unused")
+    assert url in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_remote_file_without_a_derivative_folder_is_refused(serve, small_nwb):
+    url, _ = serve(small_nwb)
+    with pytest.raises(NwbItError, match="derivative_dir"):
+        run_reliability(url)
+
+
+def test_a_read_only_local_file_is_analysed_into_a_derivative(small_nwb, tmp_path):
+    path = Path(shutil.copy(small_nwb, tmp_path / "ro.nwb"))
+    path.chmod(0o444)
+    before = path.read_bytes()
+    with pytest.raises(NwbItError, match="derivative_dir"):
+        run_reliability(path, ReliabilityParams(n_perm=20))
+    run_reliability(path, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    assert path.read_bytes() == before
+    (derivative,) = (tmp_path / "d").rglob("*.nwb")
+    with reading(derivative) as f:
+        assert f.processing["misc"][SOURCE_TABLE]["sha256"][0] != ""
