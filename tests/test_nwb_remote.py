@@ -156,3 +156,27 @@ def test_a_read_only_local_file_is_analysed_into_a_derivative(small_nwb, tmp_pat
     (derivative,) = (tmp_path / "d").rglob("*.nwb")
     with reading(derivative) as f:
         assert f.processing["misc"][SOURCE_TABLE]["sha256"][0] != ""
+
+
+def test_the_command_line_analyses_a_url_into_a_derivative(serve, small_nwb, tiny_videomae, tmp_path, capsys):
+    """reliability, extract-videomae and compare on a URL, all into one derivative; heatmaps read the URL itself."""
+    from nwb_it.cli import main
+    from nwb_it.examples import write_example_frames
+
+    url, sent = serve(small_nwb)
+    with reading(small_nwb) as f:
+        names = sorted(set(f.trials["stimulus_name"][:]))
+    frames = write_example_frames(tmp_path / "frames", names, n_frames=4, size=16)
+    out = tmp_path / "derivatives"
+    assert main(["reliability", url, "--derivative-dir", str(out), "--n-perm", "20"]) == 0
+    assert main(["extract-videomae", str(frames), "--nwb", url, "--model", str(tiny_videomae), "--pad", "1",
+                 "--derivative-dir", str(out)]) == 0
+    assert main(["compare", url, "--derivative-dir", str(out), "--units", "all", "--folds", "2"]) == 0
+    assert main(["heatmaps", url, "-o", str(tmp_path / "figs"), "--units", "all"]) == 0
+    (derivative,) = out.rglob("*.nwb")
+    with reading(derivative) as f:
+        tables = set(f.processing["ecephys"].data_interfaces)
+        assert {"reliability"} <= tables and "videomae_activations" in f.processing["misc"].data_interfaces
+        assert {"encoding", "encoding_time", "rsa"} <= tables
+    assert sum(sent) > 0 and url in capsys.readouterr().out
+

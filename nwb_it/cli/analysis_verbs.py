@@ -24,6 +24,8 @@ from .options import (
     absolute,
     batch_options,
     command,
+    derivative_option,
+    location,
     overwrite_option,
     presentation_options,
     run_many,
@@ -36,7 +38,7 @@ from .options import (
 @verb("reliability")
 def _reliability(sub) -> None:
     p = command(sub, "reliability", "split-half reliability and d' of every unit, stored in the NWB file")
-    p.add_argument("nwb", type=Path, nargs="+", help="NWB file(s) written by nwb-it convert")
+    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s): paths, http(s) URLs or DANDI:<dandiset>/<path>")
     p.add_argument("--n-perm", type=int, default=default(ReliabilityParams, "n_perm"),
                    help="random splits (and null splits) per unit")
     p.add_argument("--seed", type=int, default=default(ReliabilityParams, "seed"), help="random seed")
@@ -56,6 +58,7 @@ def _reliability(sub) -> None:
                    "files: a folder, one <file>_responsive.pkl each)")
     p.add_argument("-o", "--out-dir", type=Path, help="also draw the r² (true vs null) and d' histograms here (several "
                    "files: a sub-folder each)")
+    derivative_option(p)
     p.add_argument("--store-binned", action="store_true",
                    help="also store the binned counts as BinnedAlignedSpikes (ndx-binned-spikes) for other tools")
     overwrite_option(p, "an existing --export-pickle file")
@@ -74,6 +77,7 @@ def _reliability(sub) -> None:
             unique_stems(args.nwb, "pickle" if args.export_pickle else "figure folder")
         job = partial(reliability_job, params=params, pickle_out=absolute(args.export_pickle),
                       out_dir=absolute(args.out_dir), many=many, presentations=spec(args),
+                      derivative_dir=absolute(args.derivative_dir),
                       store_binned=args.store_binned, overwrite=args.overwrite, force=args.force, progress=not many)
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)
@@ -82,7 +86,8 @@ def _reliability(sub) -> None:
 @verb("heatmaps")
 def _heatmaps(sub) -> None:
     p = command(sub, "heatmaps", "firing-rate heatmaps and the reliability histograms")
-    p.add_argument("nwb", type=Path, nargs="+", help="NWB file(s) (after nwb-it reliability for --units responsive)")
+    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s), paths or URLs (after nwb-it reliability for "
+                   "--units responsive)")
     p.add_argument("-o", "--out-dir", type=Path, required=True,
                    help="folder for the figures (with several files: one sub-folder per file)")
     window_options(p, HeatmapParams)
@@ -115,7 +120,8 @@ def _heatmaps(sub) -> None:
 @verb("compare")
 def _compare(sub) -> None:
     p = command(sub, "compare", "encoding model and RSA: model activations vs IT responses")
-    p.add_argument("nwb", type=Path, nargs="+", help="NWB file(s) after reliability and extract-videomae")
+    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s), paths or URLs, after reliability and "
+                   "extract-videomae (a remote file's derivative from --derivative-dir)")
     p.add_argument("--units", choices=UNIT_CHOICES, default=default(CompareParams, "units"), help="units to model")
     window_options(p, CompareParams, "PSTH window around clip onset (s)")
     p.add_argument("--lags", default=",".join(f"{x:g}" for x in default(CompareParams, "lags")),
@@ -141,6 +147,7 @@ def _compare(sub) -> None:
     p.add_argument("--backend", choices=RIDGE_BACKENDS, default=default(CompareParams, "backend"),
                    help="himalaya backend of the ridge (auto: torch_cuda with a GPU, else numpy)")
     p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures (several files: a sub-folder each)")
+    derivative_option(p)
     overwrite_option(p, "existing figures")
     presentation_options(p)
 
@@ -162,6 +169,6 @@ def _compare(sub) -> None:
             unique_stems(args.nwb, "figure folder")
         job = partial(compare_job, params=params, out_dir=absolute(args.out_dir), many=many,
                       activations=args.activations, presentations=spec(args), overwrite=args.overwrite,
-                      force=args.force)
+                      force=args.force, derivative_dir=absolute(args.derivative_dir))
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)

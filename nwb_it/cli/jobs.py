@@ -17,7 +17,7 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
     """An output of a many-file run goes into a sub-folder (or file) named after the session's file."""
     if out is None or not many:
         return out
-    return Path(out) / f"{path.stem}{suffix}"
+    return Path(out) / f"{Path(str(path)).stem}{suffix}"
 
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
@@ -43,13 +43,15 @@ def validate_job(path: Path) -> tuple[str, str]:
 
 def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | None, many: bool,
                     presentations: PresentationSpec, store_binned: bool, overwrite: bool,
-                    progress: bool = False, force: bool = False, out_dir: Path | None = None) -> str:
+                    progress: bool = False, force: bool = False, out_dir: Path | None = None,
+                    derivative_dir: Path | None = None) -> str:
     from ..steps.reliability import run_reliability
 
     pickle_path = per_session(pickle_out, nwb, many, "_responsive.pkl")
     folder = per_session(out_dir, nwb, many)
     res = run_reliability(nwb, params, out_dir=folder, pickle_path=pickle_path, progress=progress,
-                          presentations=presentations, store_binned=store_binned, overwrite=overwrite, force=force)
+                          presentations=presentations, store_binned=store_binned, overwrite=overwrite, force=force,
+                          derivative_dir=derivative_dir)
     d = res.dprime
     finite = d[np.isfinite(d)]
     tested = "" if params.lab_compat else f", {int((res.q_value < 0.05).sum())} with q < 0.05"
@@ -76,11 +78,13 @@ def heatmaps_job(nwb: Path, out_dir: Path, many: bool, params: HeatmapParams, pr
 
 
 def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bool, activations: str,
-                presentations: PresentationSpec, overwrite: bool, force: bool = False) -> str:
+                presentations: PresentationSpec, overwrite: bool, force: bool = False,
+                derivative_dir: Path | None = None) -> str:
     from ..steps.compare import run_compare
 
     results = run_compare(nwb, params, out_dir=per_session(out_dir, nwb, many), activations=activations,
-                          presentations=presentations, overwrite=overwrite, force=force)
+                          presentations=presentations, overwrite=overwrite, force=force,
+                          derivative_dir=derivative_dir)
     if len(results) > 1:
         lines = [f"{nwb}:"]
         for layer, (enc, res) in results.items():
@@ -100,13 +104,14 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
 
 def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, clip_map: Path | None,
                 cache: Path | None, table: str, presentations: PresentationSpec, overwrite: bool,
-                progress: bool = False, debug: bool = False, force: bool = False):
+                progress: bool = False, debug: bool = False, force: bool = False, derivative_dir: Path | None = None):
     """Activations once, written into every target: a line on what ran, and one outcome per target."""
     from ..steps.extract import run_extract_batch
 
     acts, outcomes = run_extract_batch(frames, settings, nwb_paths=targets, npy_path=npy, clip_map=clip_map,
                                        activations=table, presentations=presentations, cache_dir=cache,
-                                       overwrite=overwrite, progress=progress, force=force, debug=debug)
+                                       overwrite=overwrite, progress=progress, force=force, debug=debug,
+                                       derivative_dir=derivative_dir)
     if acts is None:
         return "no file matched the clips: nothing computed", outcomes
     total = len(acts.window)

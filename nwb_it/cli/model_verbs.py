@@ -8,7 +8,16 @@ from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionParams, default
 from ..models.registry import FAMILIES
 from . import verb
-from .options import absolute, command, overwrite_option, presentation_options, report, spec
+from .options import (
+    absolute,
+    command,
+    derivative_option,
+    location,
+    overwrite_option,
+    presentation_options,
+    report,
+    spec,
+)
 
 
 def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
@@ -16,7 +25,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     p.add_argument("frames", type=Path, nargs="?", help="folder of clip frames (flat lab naming, or one sub-folder "
                    "per clip) or of video files, one per clip (mp4/avi/mov/mkv: the stem is the clip key, the video "
                    "gives fps); omitted: the clips the first --nwb file's stimulus templates name")
-    p.add_argument("--nwb", type=Path, nargs="+", default=[],
+    p.add_argument("--nwb", type=location, nargs="+", default=[],
                    help="store the activations in these NWB files (each matched to its trials; computed once)")
     p.add_argument("--cache", type=Path, help="activations cache folder: reuse what this model, these frames and "
                    "these settings gave before (content-addressed), store what is computed")
@@ -48,6 +57,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS", help="run the extraction (and the writes) as one task on a "
                    "running dask.distributed scheduler, e.g. a GPU worker's cluster; paths must be on shared storage")
     overwrite_option(p, "an existing --npy file")
+    derivative_option(p)
     presentation_options(p)
 
     def run(args) -> int:
@@ -64,7 +74,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
                                       family=family, workers=args.workers)
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
                       absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
-                      debug=args.debug, force=args.force)
+                      debug=args.debug, force=args.force, derivative_dir=absolute(args.derivative_dir))
         if args.scheduler:
             from ..steps.batch import cluster_client
 
@@ -92,7 +102,7 @@ def _extract_activations(sub) -> None:
 @verb("plot-activations")
 def _plot_activations(sub) -> None:
     p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
-    p.add_argument("nwb", type=Path, help="NWB file holding an activations table")
+    p.add_argument("nwb", type=location, help="NWB file holding an activations table (a path or a URL)")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
     p.add_argument("--activations", default=default(ActivationPlotParams, "activations"),
                    help="activations table to plot (processing/misc/<NAME>, e.g. timesformer_activations)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import PresentationSpec, default
+from ..nwb.remote import is_remote
 
 #: Python parameters whose flag is not ``--`` + the name with ``-`` for ``_``.
 FLAG_OF = {"bin_size": "bin", "drop_invalid": "drop-invalid-presentations", "layer": "layers", "fmt": "format",
@@ -88,9 +89,21 @@ def force_option(p: argparse.ArgumentParser) -> None:
                    "updated in place, or an output replaced with --overwrite)")
 
 
-def absolute(path: Path | None) -> Path | None:
-    """A path made absolute (None stays None): jobs may run on a worker whose current folder is elsewhere."""
-    return None if path is None else Path(path).absolute()
+def location(text: str) -> str | Path:
+    """An input as typed: a URL or ``DANDI:`` asset stays a string, anything else is a path."""
+    return text if is_remote(text) else Path(text)
+
+
+def absolute(path: str | Path | None) -> str | Path | None:
+    """A path made absolute (None and URLs stay as they are): jobs may run on a worker whose current folder is
+    elsewhere."""
+    return None if path is None else path if is_remote(path) else Path(path).absolute()
+
+
+def derivative_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--derivative-dir", type=Path, help="write the results into a derivative NWB file in this folder "
+                   "(sub-X/sub-X_ses-Y_desc-nwbit_ecephys.nwb, made on first use) instead of the input, which stays "
+                   "as it is; needed for URLs, DANDI: assets and read-only files")
 
 
 def batch_options(p: argparse.ArgumentParser) -> None:
@@ -106,9 +119,12 @@ def unique_stems(paths: list[Path], what: str) -> None:
     """Many-file outputs are named after each file's stem: two files with one stem would collide."""
     seen: dict[str, Path] = {}
     for path in paths:
-        if path.stem in seen and seen[path.stem].resolve() != path.resolve():
-            raise NwbItError(f"two files named {path.stem} would share one {what}: {seen[path.stem]} and {path}")
-        seen[path.stem] = path
+        stem = Path(str(path)).stem
+        if stem in seen and str(seen[stem]) != str(path) and (is_remote(path) or is_remote(seen[stem])
+                                                                or Path(seen[stem]).resolve() != Path(path).resolve()):
+            raise NwbItError(f"two files named {stem} would share one {what}: {seen[stem]} and {path}")
+        seen[stem] = path
+
 
 
 def report(outcomes) -> int:

@@ -38,6 +38,7 @@ from ..core.errors import NwbItError
 from ..core.params import usable_cores
 from ..core.progress import progress_bar
 from ..io.atomic import remove_stale_temporaries
+from ..nwb.remote import is_remote
 
 Job = Callable[[Path], "str | tuple[str, str]"]
 CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
@@ -173,8 +174,13 @@ def remove_partial_outputs(folders: Sequence[Path]) -> list[Path]:
 
 def _unique(paths: Sequence[str | Path]) -> list[Path]:
     """Absolute paths (workers may run elsewhere), each file once however it was written."""
-    out: dict[Path, Path] = {}
+    out: dict = {}
     for p in paths:
+        if is_remote(p):                       # a URL is its own identity
+            if p in out:
+                warnings.warn(f"{p}: named more than once; run once", stacklevel=3)
+            out[p] = p
+            continue
         path = Path(p).expanduser().absolute()
         if path.resolve() in out:
             warnings.warn(f"{p}: named more than once; run once", stacklevel=3)
