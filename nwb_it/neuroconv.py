@@ -16,18 +16,24 @@ A lab's own ``NWBConverter`` can include the L2_str source beside its other inte
 ``run_conversion`` writes the same units, electrodes, trials and source fields as
 ``nwb-it convert``. nwb_it's electrode and unit settings travel under the metadata key
 ``L2Str`` (``Ecephys.Device``, ``Ecephys.ElectrodeGroup``, ``Units.resolution``), so they
-never collide with other interfaces' ``Ecephys`` sections.
+never collide with other interfaces' ``Ecephys`` sections. The clips shown can be stored as
+stimulus templates with ``conversion_options=dict(L2Str=dict(stimuli="MOVIE_DATA",
+nwbfile_path="session.nwb"))``.
 """
 from __future__ import annotations
 
 from datetime import timezone
+from pathlib import Path
 from typing import Any
 
 from neuroconv import BaseDataInterface
 from neuroconv.utils import DeepDict
 from pydantic import FilePath
 
+from .core.errors import NwbItError
+from .core.params import DEFAULT_FPS
 from .formats.l2str import L2StrSource, SourceLayout
+from .steps.stimuli import add_clip_templates
 
 METADATA_KEY = "L2Str"
 
@@ -68,7 +74,19 @@ class L2StrInterface(BaseDataInterface):
             "properties": {"Ecephys": own["Ecephys"], "Units": own["Units"]}}
         return schema
 
-    def add_to_nwbfile(self, nwbfile, metadata: dict | None = None, **conversion_options) -> None:
-        """Electrodes, units (one session clock), trials (one row per presentation) and the source's fields."""
+    def add_to_nwbfile(self, nwbfile, metadata: dict | None = None, stimuli: str | Path | None = None,
+                       nwbfile_path: str | Path | None = None, stimuli_fps: float = DEFAULT_FPS,
+                       **conversion_options) -> None:
+        """Electrodes, units (one session clock), trials (one row per presentation) and the source's fields.
+
+        ``stimuli`` (conversion option; a frames or video folder, with ``nwbfile_path``, the file being
+        written, which the templates' paths are relative to) adds ``/stimulus/templates`` and each
+        trial's ``stimulus_template``, as ``nwb-it convert --stimuli`` does.
+        """
         settings = (metadata or {}).get(METADATA_KEY) or self.get_metadata()[METADATA_KEY]
         self.source.add_to_nwbfile(nwbfile, dict(settings))
+        if stimuli is not None:
+            if nwbfile_path is None:
+                raise NwbItError("`stimuli` needs `nwbfile_path` (the file being written): the templates' paths are "
+                                 "relative to it")
+            add_clip_templates(nwbfile, stimuli, Path(nwbfile_path), stimuli_fps)

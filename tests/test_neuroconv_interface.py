@@ -68,3 +68,22 @@ def test_store_binned_round_trip(small_nwb, tmp_path):
     np.testing.assert_array_equal(data, aligned.counts[:, clip_pos, pres.repeat[order]])
     assert [labels[i] for i in which] == list(pres.names[order])
     assert not [x for x in validate_nwb(path) if x.blocking]
+
+
+def test_the_stimuli_conversion_option_stores_templates(small_mat, small_nwb, tmp_path):
+    from nwb_it.examples import write_example_frames
+    from nwb_it.nwb.stimuli import TEMPLATE_COLUMN, read_stimulus_templates
+
+    with NWBHDF5IO(str(small_nwb), "r") as io:
+        names = sorted(set(io.read().trials["stimulus_name"][:]))
+    frames = write_example_frames(tmp_path / "stimuli", names, n_frames=3, size=8)
+    converter = LabConverter(source_data=dict(L2Str=dict(file_path=str(small_mat))))
+    metadata = converter.get_metadata()
+    metadata["NWBFile"]["session_start_time"] = datetime(2024, 3, 1, 15, tzinfo=timezone.utc)
+    out = tmp_path / "with_stimuli.nwb"
+    converter.run_conversion(nwbfile_path=str(out), metadata=metadata,
+                             conversion_options=dict(L2Str=dict(stimuli=str(frames), nwbfile_path=str(out))))
+    with NWBHDF5IO(str(out), "r") as io:
+        f = io.read()
+        assert sorted(read_stimulus_templates(f)) == names
+        assert set(f.trials[TEMPLATE_COLUMN][:]) == set(names)
