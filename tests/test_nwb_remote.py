@@ -101,6 +101,7 @@ def test_reliability_of_a_url_goes_into_a_derivative_that_later_verbs_take(serve
         f = io.read()
         source = f.processing["misc"][SOURCE_TABLE]
         assert source["location"][0] == url and source["sha256"][0] == ""
+        assert 0 < source["bytes_read"][0] <= os.path.getsize(small_nwb), "what HDF5 read over HTTP, recorded"
         assert "reliability" in f.processing["ecephys"].data_interfaces
         assert len(f.units) == len(remote.unit_ids)
     assert not [x for x in validate_nwb(derivative) if x.blocking], "the derivative passes nwb-it validate"

@@ -65,7 +65,7 @@ def _copy_intervals(table, name: str) -> TimeIntervals:
     return TimeIntervals(name=name, description=table.description, columns=columns)
 
 
-def _source_table(location: str, source: NWBFile, sha256: str) -> DynamicTable:
+def _source_table(location: str, source: NWBFile, sha256: str, bytes_read: int) -> DynamicTable:
     return DynamicTable(name=SOURCE_TABLE, description="The NWB file these results were computed from (nwb_it).",
                         columns=[VectorData(name="location", description="URL, DANDI asset or path.", data=[location]),
                                  VectorData(name="identifier", description="Its NWBFile identifier.",
@@ -73,7 +73,9 @@ def _source_table(location: str, source: NWBFile, sha256: str) -> DynamicTable:
                                  VectorData(name="source_object_id", description="Its NWBFile object id.",
                                             data=[source.object_id]),
                                  VectorData(name="sha256", description="SHA-256 of the file where it was local "
-                                            "(empty for a remote file).", data=[sha256])])
+                                            "(empty for a remote file).", data=[sha256]),
+                                 VectorData(name="bytes_read", description="Bytes read from a remote source to make "
+                                            "this file (HTTP ranges; 0 for a local one).", data=[int(bytes_read)])])
 
 
 def file_sha256(path: str | Path) -> str:
@@ -82,7 +84,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def build_derivative(source: NWBFile, location: str, presentations: PresentationSpec = PresentationSpec(),
-                     sha256: str = "") -> NWBFile:
+                     sha256: str = "", bytes_read: int = 0) -> NWBFile:
     """The derivative of ``source``: metadata, subject, units, the presentations table, the source's reference."""
     out = NWBFile(session_description=source.session_description, identifier=str(uuid.uuid4()),
                   session_start_time=source.session_start_time, session_id=source.session_id,
@@ -111,5 +113,6 @@ def build_derivative(source: NWBFile, location: str, presentations: Presentation
             out.trials = copied
         else:
             out.add_time_intervals(copied)
-    out.create_processing_module(MISC_MODULE, MISC_DESCRIPTION).add(_source_table(location, source, sha256))
+    out.create_processing_module(MISC_MODULE, MISC_DESCRIPTION).add(_source_table(location, source, sha256,
+                                                                                  bytes_read))
     return out

@@ -13,9 +13,9 @@ from pathlib import Path
 from pynwb import NWBHDF5IO
 
 from ..core.errors import NwbItError
-from ..core.params import PresentationSpec
+from ..core.params import MISC_MODULE, PresentationSpec
 from ..io.atomic import atomic_output, check_updatable
-from ..nwb.derivative import build_derivative, derivative_path, file_sha256
+from ..nwb.derivative import SOURCE_TABLE, build_derivative, derivative_path, file_sha256
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
 
@@ -43,7 +43,8 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
                              "file holding the results", path) from None
         return Path(path)
     location = str(path) if is_remote(path) else str(Path(path).resolve())
-    with reading(path) as source:
+    stats: dict = {}
+    with reading(path, stats) as source:
         target = derivative_path(source, derivative_dir)
         if not is_remote(path) and Path(path).resolve() == target.resolve():
             return target                                     # the input is this derivative already
@@ -51,8 +52,9 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
             check_updatable(target, force)
             return target
         sha = "" if is_remote(path) else file_sha256(path)
-        derivative = build_derivative(source, location, presentations, sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(target, overwrite=False) as tmp, NWBHDF5IO(str(tmp), "w") as io:
-            io.write(derivative)
+        derivative = build_derivative(source, location, presentations, sha)     # copies: usable once closed
+    derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = int(stats.get("bytes_read", 0))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(target, overwrite=False) as tmp, NWBHDF5IO(str(tmp), "w") as io:
+        io.write(derivative)
     return target
