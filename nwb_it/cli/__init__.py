@@ -18,7 +18,7 @@ from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 ORDER = ("example", "example-model", "convert", "validate", "reliability", "heatmaps", "extract-videomae",
-         "extract-activations", "plot-activations", "compare", "summary", "demo")
+         "extract-activations", "plot-activations", "compare", "export-brainscore", "summary", "demo")
 
 
 def verb(name: str):

@@ -14,6 +14,7 @@ from ..core.params import (
     RSA_DISTANCES,
     SELECTIONS,
     UNIT_CHOICES,
+    BrainScoreExportParams,
     CompareParams,
     HeatmapParams,
     ReliabilityParams,
@@ -171,4 +172,28 @@ def _compare(sub) -> None:
                       activations=args.activations, presentations=spec(args), overwrite=args.overwrite,
                       force=args.force, derivative_dir=absolute(args.derivative_dir))
         return run_many(args, job, args.nwb)
+    p.set_defaults(func=run)
+
+
+@verb("export-brainscore")
+def _export_brainscore(sub) -> None:
+    p = command(sub, "export-brainscore", "a Brain-Score neural assembly (NetCDF), stimulus set and benchmark module")
+    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s), paths or URLs (one assembly: their neuroids "
+                   "side by side, presentations joined on stimulus and repetition)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for assembly.nc, stimulus_set.csv and "
+                   "benchmark.py")
+    window_options(p, BrainScoreExportParams)
+    p.add_argument("--units", choices=UNIT_CHOICES, default=default(BrainScoreExportParams, "units"),
+                   help="units to export")
+    overwrite_option(p, "an earlier export")
+    presentation_options(p)
+
+    def run(args) -> int:
+        from ..steps.export import run_export_brainscore
+
+        params = BrainScoreExportParams(window=tuple(args.window), bin_size=args.bin, units=args.units)
+        paths = run_export_brainscore([absolute(p) for p in args.nwb], params, out_dir=args.out_dir,
+                                      presentations=spec(args), overwrite=args.overwrite, force=args.force)
+        print("\n".join(str(p) for p in paths))
+        return 0
     p.set_defaults(func=run)

@@ -227,6 +227,27 @@ class ExtractionParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BrainScoreExportParams:
+    """A Brain-Score neural assembly of IT responses (``nwb-it export-brainscore``).
+
+    Parameters
+    ----------
+    window : (start, end) seconds from clip onset
+    bin_size : seconds per time bin (Brain-Score's temporal IT benchmarks use 10-20 ms bins)
+    units : "responsive" (the reliability table's) or "all"
+    """
+
+    window: tuple[float, float] = (0.0, 0.30)
+    bin_size: float = 0.01
+    units: str = "responsive"
+
+    def __post_init__(self) -> None:
+        check_window(self.window, self.bin_size)
+        if self.units not in UNIT_CHOICES:
+            raise InvalidParameter("units", f"`units={self.units}`: use {' or '.join(UNIT_CHOICES)}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ActivationPlotParams:
     """Figures of one activations table (``nwb-it plot-activations``).
 

@@ -1,0 +1,127 @@
+"""``nwb-it export-brainscore``: a Brain-Score neural assembly of the IT responses of one or more sessions.
+
+Written to ``OUT``:
+
+* ``assembly.nc`` — spike counts as a NetCDF ``DataArray`` with Brain-Score's temporal
+  neural-assembly layout: dims ``presentation x neuroid x time_bin``; ``presentation`` coords
+  ``stimulus_id`` and ``repetition``; ``neuroid`` coords ``neuroid_id``, ``region`` ("IT"),
+  ``animal``, ``session``, ``unit_id``; ``time_bin`` coords ``time_bin_start`` and
+  ``time_bin_end`` (ms from onset). Sessions are joined on (stimulus_id, repetition);
+  a presentation a session did not have is NaN for its neuroids.
+* ``stimulus_set.csv`` — ``stimulus_id`` -> the clip's files (from the file's stimulus
+  templates where present, ``convert --stimuli``).
+* ``benchmark.py`` — a short module that loads both (with xarray/pandas), the start of a
+  Brain-Score benchmark plugin for the lab's own data.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..core.params import BrainScoreExportParams, PresentationSpec, to_dict
+from ..core.provenance import package_version
+from ..io.atomic import atomic_output, refuse_existing
+from ..nwb.io import reading
+from ..nwb.results import read_reliability_or_none
+from ..nwb.stimuli import read_stimulus_templates
+from ..process.selection import select_units
+from .aligned import read_aligned
+
+FILES = ("assembly.nc", "stimulus_set.csv", "benchmark.py")
+
+BENCHMARK_TEMPLATE = '''"""IT responses exported by nwb_it {version}: load them as a Brain-Score benchmark would.
+
+    import benchmark
+    assembly = benchmark.load_assembly()          # presentation x neuroid x time_bin spike counts
+    stimuli = benchmark.load_stimulus_set()       # stimulus_id -> clip files
+"""
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+HERE = Path(__file__).parent
+
+
+def load_assembly() -> xr.DataArray:
+    """The neural assembly, with (stimulus_id, repetition) as the presentation index."""
+    assembly = xr.load_dataarray(HERE / "assembly.nc")
+    return assembly.set_index(presentation=["stimulus_id", "repetition"])
+
+
+def load_stimulus_set() -> pd.DataFrame:
+    return pd.read_csv(HERE / "stimulus_set.csv")
+
+
+def mean_response(assembly: xr.DataArray) -> xr.DataArray:
+    """Average over repetitions: stimulus x neuroid x time_bin, what temporal benchmarks compare models with."""
+    return assembly.groupby("stimulus_id").mean("presentation")
+'''
+
+
+def _session_assembly(path: str | Path, params: BrainScoreExportParams, presentations: PresentationSpec
+                      ) -> tuple[xr.DataArray, dict[str, list[str]]]:
+    with reading(path) as nwb:
+        units = select_units(read_reliability_or_none(nwb), params.units)
+        aligned = read_aligned(nwb, params.window, params.bin_size, units, presentations)
+        session = nwb.session_id or nwb.identifier
+        animal = nwb.subject.subject_id if nwb.subject is not None else ""
+        templates = read_stimulus_templates(nwb)
+    counts = aligned.presentation_counts.astype(np.float64)             # (units, presentations, bins)
+    if aligned.seen is not None:                                          # not observed: NaN, not zero
+        counts[~aligned.seen] = np.nan
+    stimulus = np.array([aligned.clip_names[c] for c in aligned.clip_of], dtype=object)
+    edges_ms = np.round(aligned.edges * 1000, 6)
+    data = xr.DataArray(
+        counts.transpose(1, 0, 2), dims=("presentation", "neuroid", "time_bin"),
+        coords={"presentation": [f"{s}|{r}" for s, r in zip(stimulus, aligned.repeat)],
+                "stimulus_id": ("presentation", stimulus.astype(str)),
+                "repetition": ("presentation", aligned.repeat.astype(np.int64)),
+                "neuroid_id": ("neuroid", [f"{session}.{n}" for n in aligned.unit_names]),
+                "region": ("neuroid", ["IT"] * aligned.n_units), "animal": ("neuroid", [animal] * aligned.n_units),
+                "session": ("neuroid", [session] * aligned.n_units),
+                "unit_id": ("neuroid", aligned.unit_ids.astype(np.int64)),
+                "time_bin_start": ("time_bin", edges_ms[:-1]), "time_bin_end": ("time_bin", edges_ms[1:])})
+    files = {k: [str(Path(str(path)).parent / f) for f in t.files] for k, t in templates.items()}
+    return data, files
+
+
+def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
+                          out_dir: str | Path, presentations: PresentationSpec = PresentationSpec(),
+                          overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+    """Write the assembly, the stimulus set and the benchmark template of ``paths`` into ``out_dir``.
+
+    Examples
+    --------
+    >>> run_export_brainscore(["ses-1.nwb", "ses-2.nwb"], out_dir="brainscore")   # doctest: +SKIP
+    """
+    out_dir = Path(out_dir)
+    outputs = [out_dir / name for name in FILES]
+    for path in outputs:
+        refuse_existing(path, overwrite, force)
+    parts, files = [], {}
+    for path in paths:
+        data, clip_files = _session_assembly(path, params, presentations)
+        parts.append(data)
+        files.update({k: v for k, v in clip_files.items() if k not in files})
+    assembly = xr.concat(parts, dim="neuroid", join="outer", coords="minimal", compat="override")
+    key = assembly["presentation"].values.astype(str)                    # stimulus|repetition, after the join
+    assembly = assembly.assign_coords(stimulus_id=("presentation", [k.rsplit("|", 1)[0] for k in key]),
+                                      repetition=("presentation", [int(k.rsplit("|", 1)[1]) for k in key]))
+    assembly.name = "it_spike_counts"
+    assembly.attrs.update(units="spikes per bin", source="nwb_it " + package_version(),
+                          parameters=str(to_dict(params)), files=", ".join(str(p) for p in paths))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(outputs[0], overwrite, force) as tmp:
+        assembly.to_netcdf(tmp, engine="h5netcdf")
+    with atomic_output(outputs[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["stimulus_id", "files"])
+        for stim in sorted(set(assembly["stimulus_id"].values.astype(str))):
+            writer.writerow([stim, ";".join(files.get(stim, []))])
+    with atomic_output(outputs[2], overwrite, force) as tmp:
+        tmp.write_text(BENCHMARK_TEMPLATE.format(version=package_version()))
+    return outputs
