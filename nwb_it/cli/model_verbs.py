@@ -8,6 +8,7 @@ from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionParams, default
 from ..models.registry import FAMILIES
 from . import verb
+from .cluster_options import cluster_options, cluster_params
 from .options import (
     absolute,
     command,
@@ -56,6 +57,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     g.add_argument("--workers", type=int, help="frame decode threads (default: this machine's cores, at most 8)")
     g.add_argument("--scheduler", metavar="ADDRESS", help="run the extraction (and the writes) as one task on a "
                    "running dask.distributed scheduler, e.g. a GPU worker's cluster; paths must be on shared storage")
+    cluster_options(p)
     overwrite_option(p, "an existing --npy file")
     derivative_option(p)
     presentation_options(p)
@@ -75,11 +77,21 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
                       absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
                       debug=args.debug, force=args.force, derivative_dir=absolute(args.derivative_dir))
-        if args.scheduler:
-            from ..steps.batch import cluster_client
+        cluster = cluster_params(args)
+        if args.print_job_script:
+            from ..steps.clusters import job_script
 
-            with cluster_client(1, args.scheduler) as client:
-                line, outcomes = client.submit(job, pure=False).result()
+            if cluster is None:
+                raise NwbItError("--print-job-script needs --cluster slurm, pbs or lsf")
+            print(job_script(cluster))
+            return 0
+        if args.scheduler or cluster is not None:
+            from ..steps.batch import cluster_client
+            from ..steps.clusters import placement
+
+            with cluster_client(1, args.scheduler, cluster) as client:     # on a GPU worker where there is one
+                line, outcomes = client.submit(job, pure=False, **(placement(client, gpu=True) or (
+                    {"resources": {"GPU": 1}} if cluster is not None and cluster.gpus else {}))).result()
         else:
             line, outcomes = job(progress=True)
         print(line)

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..core.errors import NwbItError
 from ..core.params import PresentationSpec, default
 from ..nwb.remote import is_remote
+from .cluster_options import cluster_options, cluster_params
 
 #: Python parameters whose flag is not ``--`` + the name with ``-`` for ``_``.
 FLAG_OF = {"bin_size": "bin", "drop_invalid": "drop-invalid-presentations", "layer": "layers", "fmt": "format",
@@ -107,6 +108,7 @@ def derivative_option(p: argparse.ArgumentParser) -> None:
 
 
 def batch_options(p: argparse.ArgumentParser) -> None:
+    cluster_options(p)
     g = p.add_argument_group("many sessions (Dask)")
     g.add_argument("--workers", type=int, help="sessions run in parallel on this machine (default: its cores, "
                    "in this process when the batch is small)")
@@ -153,11 +155,18 @@ def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
     reports which sessions finished (exit code 130).
     """
     from ..steps.batch import BatchInterrupted, run_batch
+    from ..steps.clusters import job_script
 
+    cluster = cluster_params(args)
+    if getattr(args, "print_job_script", False):
+        if cluster is None:
+            raise NwbItError("--print-job-script needs --cluster slurm, pbs or lsf")
+        print(job_script(cluster))
+        return 0
     outputs = [getattr(args, name) for name in ("out_dir", "export_pickle") if getattr(args, name, None)]
     try:
         outcomes = run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug,
-                             outputs=outputs)
+                             outputs=outputs, cluster=cluster)
     except BatchInterrupted as stop:
         report(stop.outcomes)
         print("nwb-it: interrupted: unfinished sessions were cancelled and their partial files removed",

@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import NwbItError
-from ..core.params import usable_cores
+from ..core.params import ClusterParams, usable_cores
 from ..core.progress import progress_bar
 from ..io.atomic import remove_stale_temporaries
 from ..nwb.remote import is_remote
+from .clusters import batch_cluster_client, placement
 
 Job = Callable[[Path], "str | tuple[str, str]"]
 CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
@@ -123,8 +124,9 @@ def _probe_scheduler(address: str, timeout: float) -> None:
         pool.submit(asyncio.run, probe()).result(timeout + 5)
 
 
-def cluster_client(workers: int, scheduler: str | None):
-    """A Client of the cluster at ``scheduler``, or of a new LocalCluster of ``workers`` processes.
+def cluster_client(workers: int, scheduler: str | None, cluster: ClusterParams | None = None, n_tasks: int = 1):
+    """A Client of the cluster at ``scheduler``, of a new batch-system cluster (``cluster``, dask-jobqueue,
+    adaptive up to ``n_tasks`` jobs), or of a new LocalCluster of ``workers`` processes.
 
     A scheduler address is checked, then probed (connect + handshake) within
     ``CONNECT_TIMEOUT_S``: an address that accepts and never answers, or a server that
@@ -132,6 +134,8 @@ def cluster_client(workers: int, scheduler: str | None):
     """
     from distributed import Client
 
+    if cluster is not None and cluster.kind != "local":
+        return batch_cluster_client(cluster, n_tasks)
     if scheduler is not None:
         check_scheduler_address(scheduler)
         try:
@@ -191,14 +195,16 @@ def _unique(paths: Sequence[str | Path]) -> list[Path]:
 
 def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None, scheduler: str | None = None,
               progress: bool = True, desc: str = "sessions", debug: bool = False,
-              outputs: Sequence[str | Path] = ()) -> list[Outcome]:
+              outputs: Sequence[str | Path] = (), cluster: ClusterParams | None = None) -> list[Outcome]:
     """Run ``job`` on every path; outcomes in the order of ``paths`` (a path given twice runs once).
 
     ``workers=None`` (the default) runs the first file here and, only when what is left
     would take this process longer than ``MIN_PARALLEL_WORK_S``, starts a LocalCluster
     of this machine's cores for the rest (a cluster's start-up makes small batches
-    slower). ``outputs``: folders the jobs write into; after Ctrl-C the partial files of
-    cancelled jobs are removed there, and :class:`BatchInterrupted` carries the outcomes.
+    slower). ``cluster`` (kind slurm, pbs or lsf) sends every file to a batch-system cluster
+    started for them (:mod:`nwb_it.steps.clusters`). ``outputs``: folders the jobs write
+    into; after Ctrl-C the partial files of cancelled jobs are removed there, and
+    :class:`BatchInterrupted` carries the outcomes.
 
     Examples
     --------
@@ -217,8 +223,9 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     bar = progress_bar(total=len(paths), desc=desc, unit="session", enabled=progress and len(paths) > 1)
     outcomes: list[Outcome | None] = [None] * len(paths)
     try:
-        here = scheduler is None and (workers == 1 or len(paths) == 1 or usable_cores() == 1)
-        if scheduler is None and workers is None and not here:         # adaptive: time the first session here
+        remote = scheduler is not None or (cluster is not None and cluster.kind != "local")
+        here = not remote and (workers == 1 or len(paths) == 1 or usable_cores() == 1)
+        if not remote and workers is None and not here:         # adaptive: time the first session here
             outcomes[0] = run_job(job, paths[0], debug)
             bar.update()
             here = outcomes[0].seconds * (len(paths) - 1) < MIN_PARALLEL_WORK_S
@@ -229,7 +236,8 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
                     bar.update()
             return outcomes
         todo = [i for i, o in enumerate(outcomes) if o is None]
-        _on_cluster(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar)
+        _on_cluster(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar,
+                    cluster)
         return outcomes
     except KeyboardInterrupt:
         remove_partial_outputs([*outputs, *(p.parent for p in paths)])
@@ -240,12 +248,13 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
 
 
 def _on_cluster(job: Job, paths: list[Path], todo: list[int], outcomes: list, workers: int, scheduler: str | None,
-                debug: bool, bar) -> None:
+                debug: bool, bar, cluster: ClusterParams | None = None) -> None:
     """Run the jobs ``todo`` on Dask, filling ``outcomes``; Ctrl-C cancels what has not finished."""
     from distributed import as_completed
 
-    with cluster_client(workers, scheduler) as client:
-        futures = client.map(run_job, [job] * len(todo), [paths[i] for i in todo], [debug] * len(todo), pure=False)
+    with cluster_client(workers, scheduler, cluster, len(todo)) as client:
+        futures = client.map(run_job, [job] * len(todo), [paths[i] for i in todo], [debug] * len(todo), pure=False,
+                             **placement(client, gpu=False))             # analyses off the GPU workers
         where = {f.key: i for f, i in zip(futures, todo)}
         try:
             for future in as_completed(futures):
@@ -260,7 +269,7 @@ def _on_cluster(job: Job, paths: list[Path], todo: list[int], outcomes: list, wo
                 bar.update()
         except KeyboardInterrupt:
             client.cancel(futures, force=True)
-            if scheduler is None:
+            if scheduler is None and (cluster is None or cluster.kind == "local"):
                 with _quiet_logger("distributed"):       # killed workers are reported by Dask as errors: expected
                     _stop_local_workers(client)
                     client.close()
