@@ -91,7 +91,7 @@ def test_the_layer_order_is_stated_once_in_words_that_match():
 
     words = " -> ".join(" | ".join(names) for names in nwb_it.LAYERS)
     assert words in nwb_it.__doc__, "the package docstring states LAYERS"
-    assert words in (ROOT / "README.md").read_text(), "the README's Layout states LAYERS"
+    assert words in (ROOT / "docs" / "guide" / "layout.md").read_text(), "the Layout page states LAYERS"
 
 
 def test_the_layer_test_catches_an_upward_import(tmp_path, monkeypatch):

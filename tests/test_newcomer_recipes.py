@@ -1,4 +1,4 @@
-"""The README's "Where new work goes", done by a newcomer: a format, a model family and an analysis.
+"""The Layout page's "Where new work goes", done by a newcomer: a format, a model family and an analysis.
 
 Each is written here, in this test file only, the way the recipe says; nothing else of
 nwb_it is edited (a model family's one registry line is the one change outside its file:
@@ -147,5 +147,5 @@ def test_a_new_analysis_runs_writes_and_draws(tmp_path, small_mat):
 
 @pytest.mark.parametrize("recipe", ["A new analysis", "A new input format", "A new model family"])
 def test_the_readme_names_these_recipes(recipe):
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[1] / "docs" / "guide" / "layout.md").read_text()
     assert f"*{recipe}*" in readme
