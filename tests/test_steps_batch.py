@@ -117,7 +117,10 @@ def dask_cluster(tmp_path):
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         yield address
-        with Client(address, timeout="10s") as client:
+        import dask
+
+        # shutdown() leaves dask's default scheduler set to the gone cluster: the outer set() restores it
+        with dask.config.set(scheduler=dask.config.get("scheduler", None)), Client(address, timeout="10s") as client:
             client.shutdown()               # scheduler and workers exit at once (terminate waits on nannies)
     finally:
         for p in reversed(procs):
