@@ -37,6 +37,7 @@ from .encoding import layer_values
 from .splits import half_means, presentation_ranks_in_clip
 
 N_SPLITS = 10
+BLOCK = 100          # resamples/permutations gathered at once: memory ~ BLOCK x clip pairs, whatever their number
 #: rsatoolbox's method for each cross-validated ``rsa_distance``.
 RSATOOLBOX_METHODS = {"crossnobis": "crossnobis", "poisson": "poisson_cv"}
 
@@ -142,7 +143,8 @@ def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.nd
     i, j = iu[0][ok], iu[1][ok]
     rx, ry = _ranks(x[i, j]), _ranks(y[i, j])
     counts = np.random.default_rng([seed, 95]).multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)
-    return _weighted_pearson(rx, ry, counts[:, i] * counts[:, j])
+    return np.concatenate([_weighted_pearson(rx, ry, c[:, i] * c[:, j])             # resamples x pairs, a block
+                           for c in np.array_split(counts, max(1, n_boot // BLOCK))])
 
 
 def rdm_permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm: int, seed: int) -> float:
@@ -157,8 +159,8 @@ def rdm_permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm:
     mean, sd = full[iu].mean(), full[iu].std()
     rng = np.random.default_rng([seed, 94])
     perms = np.stack([rng.permutation(n) for _ in range(n_perm)])
-    permuted = full[perms[:, iu[0]], perms[:, iu[1]]]                   # (n_perm, pairs)
-    null = ((permuted - mean) / sd) @ rn / rn.size
+    null = np.concatenate([((full[p[:, iu[0]], p[:, iu[1]]] - mean) / sd) @ rn / rn.size   # permutations x pairs
+                           for p in np.array_split(perms, max(1, n_perm // BLOCK))])
     return float((1 + np.sum(null >= rho - 1e-12)) / (1 + n_perm))
 
 
