@@ -96,16 +96,14 @@ def _ridge_cv_svd(bk, x, y, x_test, alphas, splits):
         w, v = eigh(xc.T @ xc)
         return xm, ym, bk.clip(w, 0, None), v, v.T @ (xc.T @ (y[rows] - ym))      # eigvals, V, V'X'Y
 
-    n_alphas = alphas.shape[0]
-    score = bk.zeros_like(y, shape=(n_alphas, y.shape[1]))
+    score = bk.zeros_like(y, shape=(alphas.shape[0], y.shape[1]))
     for train, test in splits:
         xm, ym, w, v, vxy = factors(bk.asarray(train))
         proj = (x[bk.asarray(test)] - xm) @ v                                     # test rows in the V basis
         y_test = y[bk.asarray(test)] - ym
         py, pp, yy = proj.T @ y_test, proj.T @ proj, (y_test ** 2).sum(0)
-        for a in range(n_alphas):
-            c = vxy / (w + alphas[a])[:, None]                                   # coefficients in the V basis
-            score[a] -= (yy - 2 * (py * c).sum(0) + ((pp @ c) * c).sum(0)) / y_test.shape[0]
+        c = vxy[None] / (w[None, :] + alphas[:, None])[:, :, None]            # (alphas, k, targets), V basis
+        score -= (yy[None] - 2 * (py[None] * c).sum(1) + ((pp @ c) * c).sum(1)) / y_test.shape[0]
     best = bk.argmax(score, 0)
     xm, ym, w, v, vxy = factors(bk.arange(x.shape[0]))
     coef = v @ (vxy / (w[None, :] + alphas[best][:, None]).T)                  # each target its own penalty
