@@ -181,3 +181,18 @@ def test_the_command_line_analyses_a_url_into_a_derivative(serve, small_nwb, tin
         assert {"encoding", "encoding_time", "rsa"} <= tables
     assert sum(sent) > 0 and url in capsys.readouterr().out
 
+
+
+def test_a_derivative_of_another_labs_file_gives_the_same_numbers(tmp_path):
+    """Allen-style presentations under /intervals, no unit names, a unit observed half the session."""
+    from nwb_it.core.params import PresentationSpec
+    from nwb_it.examples.other_lab import write_other_lab_file
+
+    write_other_lab_file(tmp_path / "a.nwb", partial_unit=True)
+    shutil.copy(tmp_path / "a.nwb", tmp_path / "b.nwb")
+    spec = PresentationSpec(intervals="natural_scenes_presentations", stimulus_column="image_index")
+    local = run_reliability(tmp_path / "a.nwb", ReliabilityParams(n_perm=20), presentations=spec)
+    derived = run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), presentations=spec,
+                              derivative_dir=tmp_path / "d")
+    np.testing.assert_allclose(derived.dprime, local.dprime, equal_nan=True)
+    np.testing.assert_allclose(derived.p_value, local.p_value, equal_nan=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.params import CompareParams, HeatmapParams, PresentationSpec, ReliabilityParams
+from ..core.params import DEFAULT_FPS, CompareParams, HeatmapParams, PresentationSpec, ReliabilityParams
 
 
 def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> Path | None:
@@ -22,7 +22,7 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
                 max_spike_time: float, strict: bool, progress: bool = False, force: bool = False,
-                stimuli: Path | None = None, stimuli_fps: float = 30.0, clip_map: Path | None = None) -> str:
+                stimuli: Path | None = None, stimuli_fps: float = DEFAULT_FPS, clip_map: Path | None = None) -> str:
     """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata."""
     from ..steps.convert import run_convert
 

@@ -23,7 +23,6 @@ True
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import tempfile
@@ -39,6 +38,7 @@ from ..core.params import ExtractionParams
 from ..core.provenance import package_version
 from ..core.results import Activations
 from ..io.atomic import atomic_output
+from ..io.digest import file_sha256
 from .base import resolve_device
 from .frames import Clip
 from .registry import family_of
@@ -50,21 +50,6 @@ SKIPPED = {"README.md", ".gitattributes"}     # model-card files: not what compu
 
 class CacheWarning(UserWarning):
     """A cache entry that was not used (damaged, or not what this run asks for), or could not be stored."""
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_digest(path: Path, mtime_ns: int, size: int) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    """SHA-256 of a file (a video's, once for all its frames: keyed by its modification time and size)."""
-    try:
-        st = path.stat()
-        return _cached_digest(path, st.st_mtime_ns, st.st_size)
-    except OSError as exc:
-        raise NwbItError(f"cannot read ({exc.strerror})", path) from None
 
 
 def model_folder(model: str | Path) -> Path:
@@ -87,7 +72,7 @@ def model_digest(model: str | Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in SKIPPED
                        and not any(part.startswith(".") for part in p.relative_to(folder).parts)):
-        h.update(f"{path.relative_to(folder).as_posix()}\0{_file_digest(path)}\n".encode())
+        h.update(f"{path.relative_to(folder).as_posix()}\0{file_sha256(path)}\n".encode())
     return h.hexdigest()
 
 
@@ -97,14 +82,14 @@ def frames_digest(clips: Sequence[Clip]) -> str:
     for clip in clips:
         h.update(f"clip\0{clip.key}\n".encode())
         for frame in clip.frames:
-            h.update(f"{frame.name}\0{_file_digest(getattr(frame, 'path', frame))}\n".encode())
+            h.update(f"{frame.name}\0{file_sha256(getattr(frame, 'path', frame))}\n".encode())
     return h.hexdigest()
 
 
 def activations_key(model: str | Path, clips: Sequence[Clip], settings: ExtractionParams, family: str,
                     device: str) -> str:
     """The cache key of these clips through this model with these settings."""
-    grey = settings.grey if isinstance(settings.grey, int) else _file_digest(Path(settings.grey))
+    grey = settings.grey if isinstance(settings.grey, int) else file_sha256(Path(settings.grey))
     numeric = {"family": family, "layers": settings.layers, "pool": settings.pool, "pad": settings.pad,
                "grey": grey, "fps": settings.fps, "dtype": settings.dtype, "device": device}
     record = {"format": CACHE_FORMAT, "nwb_it": package_version(), "model": model_digest(model),

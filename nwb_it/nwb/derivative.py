@@ -10,7 +10,6 @@ adds its results to it.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from pathlib import Path
@@ -23,6 +22,7 @@ from pynwb.file import Subject
 from pynwb.misc import Units
 
 from ..core.params import MISC_DESCRIPTION, MISC_MODULE, PresentationSpec
+from .recording import read_spike_trains
 
 DESC = "nwbit"
 SOURCE_TABLE = "nwb_it_source"
@@ -40,28 +40,30 @@ def derivative_path(source: NWBFile, out_dir: str | Path) -> Path:
     return Path(out_dir) / f"sub-{subject}" / f"sub-{subject}_ses-{session}_desc-{DESC}_ecephys.nwb"
 
 
-def _scalar_columns(table) -> list[str]:
-    """Columns with one scalar (number, bool or string) per row: what a derivative copies."""
-    out = []
+def _scalar_columns(table) -> dict[str, np.ndarray | list]:
+    """Columns with one scalar (number, bool or string) per row, each read once: what a derivative copies."""
+    out: dict[str, np.ndarray | list] = {}
     for name in table.colnames:
         col = table[name]
         if type(col).__name__ != "VectorData" or name in ("start_time", "stop_time"):
             continue
         data = np.asarray(col.data[:])
-        if data.ndim == 1 and data.dtype.kind in "biufUSO" and (data.dtype.kind != "O" or all(
-                isinstance(v, (str, bytes, int, float, bool, np.generic)) for v in data)):
-            out.append(name)
+        if data.ndim != 1 or data.dtype.kind not in "biufUSO":
+            continue
+        if data.dtype.kind in "SO":
+            if not all(isinstance(v, (str, bytes, int, float, bool, np.generic)) for v in data):
+                continue                                  # references, nested objects: not copied
+            out[name] = [v.decode() if isinstance(v, bytes) else str(v) for v in data]
+        else:
+            out[name] = data
     return out
 
 
 def _copy_intervals(table, name: str) -> TimeIntervals:
     columns = [VectorData(name="start_time", description="Start time (s).", data=np.asarray(table["start_time"][:])),
                VectorData(name="stop_time", description="Stop time (s).", data=np.asarray(table["stop_time"][:]))]
-    for col in _scalar_columns(table):
-        data = np.asarray(table[col].data[:])
-        if data.dtype.kind in "SO":
-            data = [v.decode() if isinstance(v, bytes) else str(v) for v in data]
-        columns.append(VectorData(name=col, description=table[col].description, data=data))
+    columns += [VectorData(name=col, description=table[col].description, data=data)
+                for col, data in _scalar_columns(table).items()]
     return TimeIntervals(name=name, description=table.description, columns=columns)
 
 
@@ -78,11 +80,6 @@ def _source_table(location: str, source: NWBFile, sha256: str, bytes_read: int) 
                                             "this file (HTTP ranges; 0 for a local one).", data=[int(bytes_read)])])
 
 
-def file_sha256(path: str | Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def build_derivative(source: NWBFile, location: str, presentations: PresentationSpec = PresentationSpec(),
                      sha256: str = "", bytes_read: int = 0) -> NWBFile:
     """The derivative of ``source``: metadata, subject, units, the presentations table, the source's reference."""
@@ -94,18 +91,13 @@ def build_derivative(source: NWBFile, location: str, presentations: Presentation
     if source.subject is not None:
         out.subject = Subject(**{f: getattr(source.subject, f) for f in _SUBJECT_FIELDS
                                  if getattr(source.subject, f, None) is not None})
+    spikes = read_spike_trains(source)              # one read of all spike times (a few HTTP ranges, not one a unit)
     units = source.units
-    if units is not None:
-        names = "unit_name" in units.colnames
-        has_obs = "obs_intervals" in units.colnames
-        out.units = Units(name="units", description=units.description, resolution=units.resolution)
-        if names:
-            out.add_unit_column("unit_name", "Unit name (from the source).")
-        for i in range(len(units)):
-            extra = {"unit_name": str(units["unit_name"][i])} if names else {}
-            if has_obs:
-                extra["obs_intervals"] = np.asarray(units["obs_intervals"][i])
-            out.add_unit(spike_times=np.asarray(units["spike_times"][i]), id=int(units.id[i]), **extra)
+    out.units = Units(name="units", description=units.description, resolution=units.resolution)
+    out.add_unit_column("unit_name", "Unit name (the source's unit_name, else its unit id).")
+    for i, uid in enumerate(np.asarray(units.id.data[:])):
+        extra = {} if spikes.obs_intervals is None else {"obs_intervals": spikes.obs_intervals[i]}
+        out.add_unit(spike_times=spikes.unit(i), id=int(uid), unit_name=spikes.names[i], **extra)
     table = source.trials if presentations.intervals == "trials" else source.intervals.get(presentations.intervals)
     if table is not None:
         copied = _copy_intervals(table, presentations.intervals)

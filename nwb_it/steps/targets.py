@@ -15,7 +15,8 @@ from pynwb import NWBHDF5IO
 from ..core.errors import NwbItError
 from ..core.params import MISC_MODULE, PresentationSpec
 from ..io.atomic import atomic_output, check_updatable
-from ..nwb.derivative import SOURCE_TABLE, build_derivative, derivative_path, file_sha256
+from ..io.digest import file_sha256
+from ..nwb.derivative import SOURCE_TABLE, build_derivative, derivative_path
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
 
