@@ -27,15 +27,31 @@ def _r_from_sums(n, sp, sm, spp, smm, spm) -> np.ndarray:
     return np.where(flat_prediction, 0.0, r)
 
 
-def _clip_sums(predicted: np.ndarray, measured: np.ndarray, by_bin: bool) -> np.ndarray:
-    """(5, units, clips[, bins]) sums of p, m, p², m², p·m: over bins per clip, or per clip and bin."""
+def _clip_sums(predicted: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """(5, units, clips, bins) terms p, m, p², m², p·m of every cell."""
     p, m = predicted, measured
-    terms = np.stack([p, m, p * p, m * m, p * m])
-    return terms if by_bin else terms.sum(-1)
+    return np.stack([p, m, p * p, m * m, p * m])
 
 
-def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin: bool = False,
-           weights: np.ndarray | None = None) -> np.ndarray:
+def _per_fold_r(sums: np.ndarray, fold: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over folds of r with clip ``weights`` (boot, clips): pooled (boot, units) and by bin (boot, units, bins).
+
+    Each fold's weighted sums are one product; the pooled sums are the bins' sums.
+    """
+    n_bins = sums.shape[-1]
+    pooled, by_bin = [], []
+    for f in np.unique(fold):
+        in_f = fold == f
+        stats = np.moveaxis(sums[:, :, in_f], 2, -1) @ weights[:, in_f].T          # (5, units, bins, boot)
+        n = weights[:, in_f].sum(1)
+        by_bin.append(_r_from_sums(n, *stats))
+        pooled.append(_r_from_sums(n * n_bins, *stats.sum(2)))
+    with nan_quiet():
+        return (np.moveaxis(np.nanmean(np.stack(pooled), 0), -1, 0),
+                np.moveaxis(np.nanmean(np.stack(by_bin), 0), -1, 0))
+
+
+def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin: bool = False) -> np.ndarray:
     """Mean over outer folds of the held-out Pearson r of every unit.
 
     Parameters
@@ -44,27 +60,9 @@ def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin
     fold : (clips,) outer fold of every clip
     by_bin : False: r over the fold's (clip, bin) cells, (units,); True: r over the fold's clips in every bin,
         (units, bins)
-    weights : (boot, clips) clip weights (a bootstrap's counts); None = each clip once
-
-    Returns
-    -------
-    (units,) / (units, bins), or with ``weights`` (boot, units) / (boot, units, bins).
     """
-    sums = _clip_sums(predicted, measured, by_bin)                 # (5, units, clips[, bins])
-    single = weights is None
-    w = np.ones((1, predicted.shape[1])) if single else np.asarray(weights, dtype=np.float64)
-    per_cell = 1 if by_bin else predicted.shape[2]
-    out = []
-    for f in np.unique(fold):
-        in_f = fold == f
-        s = np.moveaxis(sums[:, :, in_f], 2, -1)                    # (5, units[, bins], clips_f)
-        stats = s @ w[:, in_f].T                                     # (5, units[, bins], boot)
-        n = (w[:, in_f].sum(1) * per_cell)
-        out.append(_r_from_sums(n, *stats))
-    with nan_quiet():
-        r = np.nanmean(np.stack(out), axis=0)                        # (units[, bins], boot)
-    r = np.moveaxis(r, -1, 0)
-    return r[0] if single else r
+    pooled, bins = _per_fold_r(_clip_sums(predicted, measured), fold, np.ones((1, predicted.shape[1])))
+    return bins[0] if by_bin else pooled[0]
 
 
 def split_half_ceiling(ma: np.ndarray, mb: np.ndarray, by_bin: bool = False, fold: np.ndarray | None = None
@@ -123,16 +121,5 @@ def median_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarr
     bin by bin (bins, 2), both from one pass over the resamples (the pooled sums are the bins' sums).
     """
     w = _bootstrap_weights(fold, n_boot, seed)
-    sums = _clip_sums(predicted[included], measured[included], by_bin=True)       # (5, units, clips, bins)
-    n_bins = predicted.shape[2]
-    pooled, by_bin = [], []
-    for f in np.unique(fold):
-        in_f = fold == f
-        stats = np.moveaxis(sums[:, :, in_f], 2, -1) @ w[:, in_f].T               # (5, units, bins, boot)
-        n = w[:, in_f].sum(1)
-        by_bin.append(_r_from_sums(n, *stats))
-        pooled.append(_r_from_sums(n * n_bins, *stats.sum(2)))
-    with nan_quiet():
-        r_bins = np.moveaxis(np.nanmean(np.stack(by_bin), 0), -1, 0)             # (boot, units, bins)
-        r_pooled = np.moveaxis(np.nanmean(np.stack(pooled), 0), -1, 0)           # (boot, units)
+    r_pooled, r_bins = _per_fold_r(_clip_sums(predicted[included], measured[included]), fold, w)
     return _quantiles(r_pooled, ceiling[included]), _quantiles(r_bins, ceiling_bins[included])

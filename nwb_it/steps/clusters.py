@@ -77,9 +77,6 @@ class ClusterClient:
         cluster.adapt(minimum=0, maximum=maximum)
         self.client = Client(cluster)
 
-    def __getattr__(self, name: str):
-        return getattr(self.client, name)
-
     def __enter__(self):
         return self.client
 
