@@ -14,11 +14,17 @@ from .convert import convert_source, plan_conversions, run_convert
 from .extract import run_extract, run_extract_batch
 from .heatmaps import draw_heatmaps, read_heatmap_data, run_heatmaps
 from .plot_activations import draw_activations, read_activation_data, run_plot_activations
-from .reliability import compute_reliability, draw_reliability, run_reliability, write_reliability
+from .reliability import (
+    compute_reliability,
+    draw_reliability,
+    read_reliability_data,
+    run_reliability,
+    write_reliability,
+)
 from .summary import run_summary
 
 __all__ = ["Outcome", "compute_compare", "compute_reliability", "convert_source", "draw_activations", "draw_compare",
            "draw_heatmaps", "draw_reliability", "plan_conversions", "read_activation_data", "read_aligned",
-           "read_compare_data", "read_heatmap_data", "run_batch", "run_compare", "run_convert", "run_extract",
-           "run_extract_batch", "run_heatmaps", "run_plot_activations", "run_reliability", "run_summary",
-           "write_compare", "write_reliability"]
+           "read_compare_data", "read_heatmap_data", "read_reliability_data", "run_batch", "run_compare",
+           "run_convert", "run_extract", "run_extract_batch", "run_heatmaps", "run_plot_activations",
+           "run_reliability", "run_summary", "write_compare", "write_reliability"]

@@ -2,16 +2,17 @@
 
 Result: ``processing/ecephys/reliability`` (see :mod:`nwb_it.nwb.results`). A
 previous table is replaced; units and trials are untouched. Like every runner,
-:func:`run_reliability` is :func:`compute_reliability` (results out, nothing
-written) + :func:`write_reliability` (results into the file) + :func:`draw_reliability`
-(results to figures).
+:func:`run_reliability` is :func:`read_reliability_data` + :func:`compute_reliability` (pure) +
+:func:`write_reliability` (results into the file) + :func:`draw_reliability` (results to figures).
 """
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
+from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..nwb.binned import binned_aligned_spikes
@@ -29,56 +30,65 @@ from .targets import results_target
 FIGURES = ("r2_true_vs_null", "dprime")
 
 
-def compute_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(), *,
-                        presentations: PresentationSpec = PresentationSpec(),
+@dataclass(frozen=True)
+class ReliabilityData:
+    """What the reliability step reads of a file: spike trains, presentations and the spike-time resolution."""
+
+    spikes: SpikeTrains
+    presentations: Presentations
+    resolution: float | None
+
+
+def read_reliability_data(nwb_path: str | Path, presentations: PresentationSpec = PresentationSpec()
+                          ) -> ReliabilityData:
+    """The spike trains and presentations of ``nwb_path`` (read once; compute, pickle and binned counts share them)."""
+    with reading(nwb_path) as nwb:
+        return ReliabilityData(read_spike_trains(nwb), read_presentations(nwb, presentations), nwb.units.resolution)
+
+
+def compute_reliability(data: ReliabilityData, params: ReliabilityParams = ReliabilityParams(), *,
                         progress: bool = False) -> ReliabilityResult:
-    """Every unit's reliability statistics from the file's spikes and presentations; nothing is written.
+    """Every unit's reliability statistics (pure: nothing read or written).
 
     ``params.lab_compat`` gives the lab notebook's numbers exactly (see :mod:`nwb_it.process.lab_reliability`).
 
     Examples
     --------
-    >>> res = compute_reliability("sub-coco_ses-fixshortvid1_ecephys.nwb")   # doctest: +SKIP
+    >>> res = compute_reliability(read_reliability_data("sub-coco_ses-fixshortvid1_ecephys.nwb"))  # doctest: +SKIP
     """
-    with reading(nwb_path) as nwb:
-        spikes, pres = read_spike_trains(nwb), read_presentations(nwb, presentations)
-        resolution = nwb.units.resolution
     if params.lab_compat:
-        return lab_reliability(spikes, pres, params, resolution, progress=progress)
-    return reliability(bin_aligned(spikes, pres, params.window, params.bin_size), params, progress=progress)
+        return lab_reliability(data.spikes, data.presentations, params, data.resolution, progress=progress)
+    return reliability(bin_aligned(data.spikes, data.presentations, params.window, params.bin_size), params,
+                       progress=progress)
 
 
 def write_reliability(nwb_path: str | Path, result: ReliabilityResult, *,
-                      presentations: PresentationSpec = PresentationSpec(), store_binned: bool = False,
+                      presentations: PresentationSpec = PresentationSpec(), binned_from: ReliabilityData | None = None,
                       force: bool = False) -> None:
     """Store ``result`` as ``processing/ecephys/reliability`` (replacing an earlier table).
 
-    ``store_binned`` also writes the binned counts of ``result.params`` as ``BinnedAlignedSpikes``
+    ``binned_from`` also writes the binned counts of ``result.params`` of that data as ``BinnedAlignedSpikes``
     (ndx-binned-spikes) for other tools.
     """
     where = to_dict(presentations)
-    if store_binned:
-        with reading(nwb_path) as nwb:
-            pres = read_presentations(nwb, presentations)
-            aligned = bin_aligned(read_spike_trains(nwb), pres, result.params.window, result.params.bin_size)
 
     def tables(f):
         out = [reliability_table(f, result, where)]
-        if store_binned:
-            out.append(binned_aligned_spikes(f, aligned, pres, {**to_dict(result.params), "presentations": where}))
+        if binned_from is not None:
+            aligned = bin_aligned(binned_from.spikes, binned_from.presentations, result.params.window,
+                                  result.params.bin_size)
+            out.append(binned_aligned_spikes(f, aligned, binned_from.presentations,
+                                             {**to_dict(result.params), "presentations": where}))
         return out
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
 
 
-def write_responsive_pickle(nwb_path: str | Path, result: ReliabilityResult, pickle_path: str | Path, *,
-                            presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
-                            force: bool = False) -> Path:
+def write_responsive_pickle(data: ReliabilityData, result: ReliabilityResult, pickle_path: str | Path, *,
+                            overwrite: bool = False, force: bool = False) -> Path:
     """The lab's pickle of the responsive units' spikes, ``{'neuron_<unit>': [[onset-aligned times per repeat] per
     clip]}``."""
-    with reading(nwb_path) as nwb:
-        spikes, pres = read_spike_trains(nwb), read_presentations(nwb, presentations)
     with atomic_output(Path(pickle_path), overwrite, force) as tmp, open(tmp, "wb") as fh:
-        pickle.dump(nested_spikes(spikes, pres, result.unit_ids[result.responsive]), fh)
+        pickle.dump(nested_spikes(data.spikes, data.presentations, result.unit_ids[result.responsive]), fh)
     return Path(pickle_path)
 
 
@@ -98,8 +108,9 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
                     derivative_dir: str | Path | None = None) -> ReliabilityResult:
     """Compute every unit's reliability statistics, store them in the same NWB file, draw them into ``out_dir``.
 
-    ``pickle_path`` also writes the lab's pickle of the responsive units' spikes
-    (:func:`write_responsive_pickle`); ``store_binned`` the binned counts (:func:`write_reliability`).
+    The file is read once (:func:`read_reliability_data`). ``pickle_path`` also writes the lab's pickle of
+    the responsive units' spikes (:func:`write_responsive_pickle`); ``store_binned`` the binned counts
+    (:func:`write_reliability`).
     A file its owner made read-only is refused before anything is computed, unless ``force``;
     existing outputs are refused before anything is computed, unless ``overwrite``. A remote file
     (URL, ``DANDI:`` asset), or any file with ``derivative_dir``, gets its results in a derivative NWB
@@ -118,11 +129,12 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     if out_dir is not None:
         for name in FIGURES:
             refuse_existing(Path(out_dir) / f"{name}.png", overwrite, force)
-    result = compute_reliability(nwb_path, params, presentations=presentations, progress=progress)
+    data = read_reliability_data(nwb_path, presentations)              # read once
+    result = compute_reliability(data, params, progress=progress)
     if pickle_path is not None:
-        write_responsive_pickle(nwb_path, result, pickle_path, presentations=presentations, overwrite=overwrite,
-                                force=force)
-    write_reliability(nwb_path, result, presentations=presentations, store_binned=store_binned, force=force)
+        write_responsive_pickle(data, result, pickle_path, overwrite=overwrite, force=force)
+    write_reliability(nwb_path, result, presentations=presentations, binned_from=data if store_binned else None,
+                      force=force)
     if out_dir is not None:
         draw_reliability(result, out_dir, title=f"{Path(nwb_path).stem}", overwrite=overwrite, force=force)
     return result
