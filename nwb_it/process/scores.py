@@ -18,37 +18,65 @@ import numpy as np
 from ..core.numeric import nan_quiet
 
 
-def _r_from_sums(n, sp, sm, spp, smm, spm) -> np.ndarray:
-    """Pearson r from weighted sums; 0 where the prediction is constant and the measure is not."""
+def _r_from_sums(n, sp, sm, spp, smm, spm, flat_tol: float = 1e-12) -> np.ndarray:
+    """Pearson r from weighted sums: 0 where the prediction is constant and the measure is not, NaN where the
+    measure is constant (a variance within ``flat_tol`` of its sum of squares counts as zero: rounding)."""
     with nan_quiet():
         vp, vm = spp - sp ** 2 / n, smm - sm ** 2 / n
         r = (spm - sp * sm / n) / np.sqrt(vp * vm)
-    flat_prediction = (vp <= 1e-12 * np.maximum(spp, 1e-300)) & (vm > 1e-12 * np.maximum(smm, 1e-300))
-    return np.where(flat_prediction, 0.0, r)
+    flat_measure = vm <= flat_tol * np.maximum(smm, 1e-30)
+    flat_prediction = vp <= flat_tol * np.maximum(spp, 1e-30)
+    return np.where(flat_measure, np.nan, np.where(flat_prediction, 0.0, r))
 
 
-def _clip_sums(predicted: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """(5, units, clips, bins) terms p, m, p², m², p·m of every cell."""
-    p, m = predicted, measured
-    return np.stack([p, m, p * p, m * m, p * m])
+def _centred(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fold's cells (units, clips, bins) in units of the unit's sd: minus their bin's mean over the fold's
+    clips (for r by bin) and minus the unit's mean (for r over all cells), two arrays of the same shape.
+
+    Pearson r is unchanged by a shift or a scale per unit, and small centred numbers lose nothing to float32
+    sums; a bin whose values are all equal becomes exact zeros (a flat prediction stays flat).
+    """
+    bin_mean = x.mean(1, keepdims=True)
+    flat = np.ptp(x, axis=1) <= 1e-12 * np.abs(x).max(1)
+    by_bin = np.where(flat[:, None, :], 0.0, x - bin_mean)
+    pooled = by_bin + (bin_mean - x.mean((1, 2), keepdims=True))
+    sd = np.sqrt((pooled ** 2).mean((1, 2)))
+    sd = np.where(sd > 0, sd, 1.0)[:, None, None]
+    return by_bin / sd, pooled / sd
 
 
-def _per_fold_r(sums: np.ndarray, fold: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+#: Most float32 values one block of bootstrap sums holds (64 MB).
+_BLOCK_VALUES = 1 << 24
+
+
+def _per_fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, weights: np.ndarray,
+                dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """Mean over folds of r with clip ``weights`` (boot, clips): pooled (boot, units) and by bin (boot, units, bins).
 
-    Each fold's weighted sums are one product; the pooled sums are the bins' sums.
+    Each fold's weighted sums are one product (in ``dtype``: float32 for the bootstrap, its r within ~1e-5 of
+    float64's) over the clips' terms p, m, p², m², p·m of every bin and, as one more "bin", of all bins together.
     """
-    n_bins = sums.shape[-1]
-    pooled, by_bin = [], []
+    n_units, _, n_bins = predicted.shape
+    n_boot = weights.shape[0]
+    total, count = np.zeros((n_units, n_bins + 1, n_boot), dtype), np.zeros((n_units, n_bins + 1, n_boot), dtype)
+    flat_tol = 1e-12 if dtype == np.float64 else 1e-5
+    block = max(1, _BLOCK_VALUES // (5 * n_units * (n_bins + 1)))
     for f in np.unique(fold):
         in_f = fold == f
-        stats = np.moveaxis(sums[:, :, in_f], 2, -1) @ weights[:, in_f].T          # (5, units, bins, boot)
-        n = weights[:, in_f].sum(1)
-        by_bin.append(_r_from_sums(n, *stats))
-        pooled.append(_r_from_sums(n * n_bins, *stats.sum(2)))
+        (p, p_all), (m, m_all) = _centred(predicted[:, in_f]), _centred(measured[:, in_f])
+        terms = np.concatenate([np.stack([p, m, p * p, m * m, p * m]),
+                                np.stack([p_all, m_all, p_all ** 2, m_all ** 2, p_all * m_all]).sum(3, keepdims=True)],
+                               axis=3).transpose(0, 1, 3, 2).astype(dtype)       # (5, units, bins + 1, clips)
+        for lo in range(0, n_boot, block):
+            w = weights[lo:lo + block, in_f].astype(dtype)
+            n = w.sum(1) * np.r_[np.ones(n_bins), n_bins].astype(dtype)[:, None]   # (bins + 1, boot)
+            r = _r_from_sums(n, *(terms @ w.T), flat_tol)                            # (units, bins + 1, boot)
+            ok = np.isfinite(r)
+            np.add(total[..., lo:lo + block], r, out=total[..., lo:lo + block], where=ok)
+            count[..., lo:lo + block] += ok
     with nan_quiet():
-        return (np.moveaxis(np.nanmean(np.stack(pooled), 0), -1, 0),
-                np.moveaxis(np.nanmean(np.stack(by_bin), 0), -1, 0))
+        mean = np.moveaxis(total / count, -1, 0).astype(np.float64)                 # (boot, units, bins + 1)
+    return mean[:, :, n_bins], mean[:, :, :n_bins]
 
 
 def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin: bool = False) -> np.ndarray:
@@ -61,32 +89,31 @@ def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin
     by_bin : False: r over the fold's (clip, bin) cells, (units,); True: r over the fold's clips in every bin,
         (units, bins)
     """
-    pooled, bins = _per_fold_r(_clip_sums(predicted, measured), fold, np.ones((1, predicted.shape[1])))
+    pooled, bins = _per_fold_r(predicted, measured, fold, np.ones((1, predicted.shape[1])))
     return bins[0] if by_bin else pooled[0]
 
 
 def split_half_ceiling(ma: np.ndarray, mb: np.ndarray, by_bin: bool = False, fold: np.ndarray | None = None
                        ) -> np.ndarray:
-    """Spearman-Brown corrected r between two halves' means: over (clip, bin) cells, or over clips per bin.
+    """Spearman-Brown corrected r between two halves' means (..., units, clips, bins): over (clip, bin) cells
+    (..., units), or over clips per bin (..., units, bins).
 
     With ``fold`` (clips,), on each fold's clips, averaged over folds: the cells the held-out r is computed on.
     """
-    if fold is not None:
-        with nan_quiet():
-            return np.nanmean(np.stack([split_half_ceiling(ma[:, fold == f], mb[:, fold == f], by_bin)
-                                        for f in np.unique(fold)]), 0)
-    if by_bin:
-        a, b = ma - ma.mean(1, keepdims=True), mb - mb.mean(1, keepdims=True)
-        with nan_quiet():
-            r = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
-    else:
-        a = ma.reshape(ma.shape[0], -1)
-        b = mb.reshape(mb.shape[0], -1)
-        a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
-        with nan_quiet():
-            r = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    fold = np.zeros(ma.shape[-2], dtype=np.int64) if fold is None else np.asarray(fold)
+    folds = np.unique(fold)
+    member = (fold[:, None] == folds[None, :]).astype(np.float64)                 # (clips, folds)
+    a, b = np.swapaxes(ma, -1, -2), np.swapaxes(mb, -1, -2)                         # (..., units, bins, clips)
+    sums = [x @ member for x in (a, b, a * a, b * b, a * b)]                        # (..., units, bins, folds)
+    n = member.sum(0)
+    if not by_bin:
+        sums, n = [s.sum(-2) for s in sums], n * ma.shape[-1]
+    sa, sb, saa, sbb, sab = sums
+    va, vb = saa - sa ** 2 / n, sbb - sb ** 2 / n
     with nan_quiet():
-        return 2 * r / (1 + r)
+        r = (sab - sa * sb / n) / np.sqrt(va * vb)
+        r[(va <= 1e-10 * saa) | (vb <= 1e-10 * sbb)] = np.nan       # a constant half: no r (not rounding's)
+        return np.nanmean(2 * r / (1 + r), axis=-1)
 
 
 def normalized(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
@@ -121,5 +148,5 @@ def median_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarr
     bin by bin (bins, 2), both from one pass over the resamples (the pooled sums are the bins' sums).
     """
     w = _bootstrap_weights(fold, n_boot, seed)
-    r_pooled, r_bins = _per_fold_r(_clip_sums(predicted[included], measured[included]), fold, w)
+    r_pooled, r_bins = _per_fold_r(predicted[included], measured[included], fold, w, np.float32)
     return _quantiles(r_pooled, ceiling[included]), _quantiles(r_bins, ceiling_bins[included])

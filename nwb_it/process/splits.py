@@ -148,19 +148,27 @@ def split_half_r_by_presentation(x: np.ndarray, ranks: np.ndarray, present: np.n
     return np.clip(out, -1.0, 1.0)
 
 
-def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator
+def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator, n_splits: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean counts of two random halves of each kept clip's repeats: two (units, clips, bins) arrays."""
+    """Mean counts of two random halves of each kept clip's repeats: two (units, clips, bins) arrays.
+
+    With ``n_splits``, that many random halvings at once (the same random numbers, in the same order, as
+    ``n_splits`` calls): two (n_splits, units, clips, bins) arrays. Clips with fewer than 2 repeats drop out.
+    """
     mask = aligned.mask[keep]
-    rank = split_positions(rng, mask, 1)[0]
-    half = (mask.sum(1) // 2)[:, None]
-    a, b = (rank < half) & mask, (rank >= half) & mask
-    counts = aligned.counts[:, keep]
-    with nan_quiet():
-        ma = (counts * a[None, :, :, None]).sum(2) / a.sum(1)[None, :, None]
-        mb = (counts * b[None, :, :, None]).sum(2) / b.sum(1)[None, :, None]
     ok = mask.sum(1) >= 2
-    return ma[:, ok], mb[:, ok]
+    rank = split_positions(rng, mask, 1 if n_splits is None else n_splits)[:, ok]      # (splits, clips, repeats)
+    mask = mask[ok]
+    half = (mask.sum(1) // 2)[:, None]
+    counts = np.moveaxis(aligned.counts[:, keep][:, ok], 0, 2).astype(np.float64)        # (clips, repeats, units, bins)
+    counts = counts.reshape(*counts.shape[:2], -1).transpose(0, 2, 1)                   # (clips, units x bins, repeats)
+    out = []
+    for first in (True, False):
+        w = ((rank < half) if first else (rank >= half)) & mask
+        w = (w / w.sum(2, keepdims=True)).transpose(1, 2, 0)                            # (clips, repeats, splits)
+        means = (counts @ w).reshape(mask.shape[0], aligned.counts.shape[0], -1, w.shape[2])
+        out.append(means.transpose(3, 1, 0, 2))                                          # (splits, units, clips, bins)
+    return (out[0][0], out[1][0]) if n_splits is None else (out[0], out[1])
 
 
 def presentation_ranks_in_clip(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,118 @@
+"""The comparison's scoring arithmetic against direct, slow computations of the same definitions.
+
+The fast paths (fold sums as products, float32 bootstrap sums, all halvings at once, the PCA
+of every fold from one Gram matrix) must give the numbers the definitions give.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nwb_it.core.numeric import nan_quiet
+from nwb_it.core.results import AlignedCounts
+from nwb_it.process.scores import _bootstrap_weights, _per_fold_r, fold_r, split_half_ceiling
+from nwb_it.process.splits import half_means
+from nwb_it.process.stats import FoldPCA, pca, spearman_brown
+
+
+def _cells(seed: int = 0, units: int = 12, clips: int = 40, bins: int = 6):
+    rng = np.random.default_rng(seed)
+    measured = rng.poisson(4, size=(units, clips, bins)) * 20.0 + 40.0 * np.arange(bins)     # a time course
+    predicted = measured + rng.normal(scale=30, size=measured.shape)
+    predicted[1] = predicted[1].mean(0, keepdims=True)          # the same prediction for every clip: flat by bin
+    measured[2] = 0.0                                           # a silent unit
+    fold = rng.permutation(np.arange(clips) % 5)
+    return predicted, measured, fold
+
+
+def _direct_fold_r(predicted, measured, fold, weights=None):
+    """Weighted Pearson r per fold by repeating cells, mean over folds (NaN ignored): pooled, by bin."""
+    weights = np.ones(fold.size, dtype=int) if weights is None else weights.astype(int)
+    pooled, by_bin = [], []
+    for f in np.unique(fold):
+        take = np.repeat(np.flatnonzero(fold == f), weights[fold == f])
+        p, m = predicted[:, take], measured[:, take]
+
+        def r(a, b):
+            if np.ptp(b) == 0:
+                return np.nan
+            return 0.0 if np.ptp(a) == 0 else np.corrcoef(a, b)[0, 1]
+        pooled.append([r(p[u].ravel(), m[u].ravel()) for u in range(p.shape[0])])
+        by_bin.append([[r(p[u, :, b], m[u, :, b]) for b in range(p.shape[2])] for u in range(p.shape[0])])
+    with nan_quiet():
+        return np.nanmean(pooled, 0), np.nanmean(by_bin, 0)
+
+
+def test_fold_r_is_the_mean_over_folds_of_each_folds_pearson_r():
+    predicted, measured, fold = _cells()
+    pooled, by_bin = _direct_fold_r(predicted, measured, fold)
+    np.testing.assert_allclose(fold_r(predicted, measured, fold), pooled, atol=1e-12)
+    np.testing.assert_allclose(fold_r(predicted, measured, fold, by_bin=True), by_bin, atol=1e-12)
+    assert np.all(fold_r(predicted, measured, fold, by_bin=True)[1] == 0)       # flat prediction: 0 in every bin
+    assert np.all(np.isnan(fold_r(predicted, measured, fold)[2]))               # silent unit: no r
+
+
+def test_bootstrap_r_in_float32_equals_the_resampled_cells_r():
+    """Resampled r from float32 sums equals r of the resampled cells themselves (a few resamples) and the
+    float64 sums for all; resamples whose measure is constant leave their fold out instead of giving noise."""
+    predicted, measured, fold = _cells(1)
+    weights = _bootstrap_weights(fold, 200, seed=3)
+    r32 = _per_fold_r(predicted, measured, fold, weights, np.float32)
+    r64 = _per_fold_r(predicted, measured, fold, weights, np.float64)
+    for a, b in zip(r32, r64):
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    for k in (0, 7, 199):
+        pooled, by_bin = _direct_fold_r(predicted, measured, fold, weights[k])
+        np.testing.assert_allclose(r32[0][k], pooled, atol=1e-4)
+        np.testing.assert_allclose(r32[1][k], by_bin, atol=1e-4)
+
+
+def test_split_half_ceiling_per_fold_is_spearman_brown_of_each_folds_r():
+    rng = np.random.default_rng(2)
+    ma = rng.poisson(3, size=(2, 5, 30, 4)).astype(float)                        # (splits, units, clips, bins)
+    mb = ma + rng.normal(size=ma.shape)
+    ma[:, 0, :, 1] = 0.1                                                          # a constant half: no r there
+    fold = np.arange(30) % 3
+    with nan_quiet():
+        for by_bin in (False, True):
+            got = split_half_ceiling(ma, mb, by_bin=by_bin, fold=fold)
+            for s in range(2):
+                for u in range(5):
+                    per_fold = []
+                    for f in range(3):
+                        a, b = ma[s, u, fold == f], mb[s, u, fold == f]
+                        if by_bin:
+                            per_fold.append([np.nan if np.ptp(a[:, k]) == 0 else
+                                             spearman_brown(np.corrcoef(a[:, k], b[:, k])[0, 1]) for k in range(4)])
+                        else:
+                            per_fold.append(spearman_brown(np.corrcoef(a.ravel(), b.ravel())[0, 1]))
+                    np.testing.assert_allclose(got[s, u], np.nanmean(per_fold, 0), atol=1e-12)
+
+
+def test_half_means_in_one_batch_equal_one_call_per_halving():
+    rng = np.random.default_rng(4)
+    counts = rng.poisson(2, size=(3, 10, 6, 4))
+    mask = rng.random((10, 6)) < 0.8
+    mask[0, 1:] = False                                                          # a clip seen once drops out
+    aligned = AlignedCounts.from_dense(counts, mask, np.arange(5) * 0.05, np.arange(3), ["a", "b", "c"],
+                                       [f"c{i}" for i in range(10)], np.arange(10))
+    keep = np.ones(10, dtype=bool)
+    one = [half_means(aligned, keep, r) for r in [np.random.default_rng(9)] for _ in range(3)]
+    ma, mb = half_means(aligned, keep, np.random.default_rng(9), n_splits=3)
+    for s, (a, b) in enumerate(one):
+        np.testing.assert_allclose(ma[s], a, atol=1e-12)
+        np.testing.assert_allclose(mb[s], b, atol=1e-12)
+    n = aligned.mask[1:].sum(1)[None, :, None]                                   # the clips kept (two or more)
+    whole = (counts[:, 1:] * aligned.mask[1:, :, None]).sum(2) / n               # direct: all repeats' mean
+    np.testing.assert_allclose((n // 2 * ma + (n - n // 2) * mb) / n, np.broadcast_to(whole, ma.shape), atol=1e-12)
+
+
+def test_fold_pca_scores_equal_a_pca_fitted_on_the_same_rows():
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(300, 12)) @ np.diag(np.linspace(3, 0.2, 12))
+    rows = np.arange(300)
+    left_outs = [np.arange(0, 40), np.arange(100, 170)]
+    got = FoldPCA(values, rows).scores_many(left_outs, 4)
+    for left_out, scores in zip(left_outs, got):
+        expected, _ = pca(values, 4, fit_rows=np.setdiff1d(rows, left_out))
+        np.testing.assert_allclose(np.abs(scores), np.abs(expected), atol=1e-9)
