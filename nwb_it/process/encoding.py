@@ -81,13 +81,14 @@ def psth_ceilings(aligned: AlignedCounts, keep: np.ndarray, fold: np.ndarray, se
     clips, mean over folds), mean over splits: pooled (units,), by bin (units, bins)."""
     rng = np.random.default_rng([seed, 99])
     two = aligned.mask[keep].sum(1) >= 2                 # half_means keeps the clips with two repeats or more
+    block = max(1, (1 << 22) // max(1, aligned.n_units * int(keep.sum()) * (aligned.edges.size - 1)))  # 32 MB a half
     pooled, by_bin = [], []
-    for _ in range(n_splits):
-        ma, mb = half_means(aligned, keep, rng)
+    for lo in range(0, n_splits, block):                  # blocks draw the numbers n_splits single draws would
+        ma, mb = half_means(aligned, keep, rng, min(block, n_splits - lo))
         pooled.append(split_half_ceiling(ma, mb, fold=fold[two]))
         by_bin.append(split_half_ceiling(ma, mb, by_bin=True, fold=fold[two]))
     with nan_quiet():           # a silent unit has no finite split: NaN, by design
-        return np.nanmean(np.stack(pooled), 0), np.nanmean(np.stack(by_bin), 0)
+        return np.nanmean(np.concatenate(pooled), 0), np.nanmean(np.concatenate(by_bin), 0)
 
 
 def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.ndarray,
@@ -100,10 +101,10 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
     predicted, shuffled = np.zeros_like(y), np.zeros_like(y)
     chosen = np.zeros((fold.max() + 1, n_units))
     referenced = np.unique(rows)
-    fold_pca = FoldPCA(values, referenced)                     # one Gram matrix; each fold removes its clips'
-    for f in range(fold.max() + 1):
-        used = np.unique(rows[fold != f])
-        pcs = fold_pca.scores(np.setdiff1d(referenced, used), min(params.n_pcs, used.size - 1, values.shape[1]))
+    used = [np.unique(rows[fold != f]) for f in range(fold.max() + 1)]
+    n_pcs = min(params.n_pcs, min(u.size for u in used) - 1, values.shape[1])
+    fold_pcs = FoldPCA(values, referenced).scores_many([np.setdiff1d(referenced, u) for u in used], n_pcs)
+    for f, pcs in enumerate(fold_pcs):                          # one Gram matrix; each fold removes its clips'
         train, test = fold[row_clip] != f, fold[row_clip] == f
         for feature_rows, out in ((rows, predicted), (rows[other], shuffled)):
             x = pcs[feature_rows].reshape(n_clips * n_bins, -1)                  # lags concatenated

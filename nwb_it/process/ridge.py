@@ -90,22 +90,29 @@ def _ridge_cv_svd(bk, x, y, x_test, alphas, splits):
     """
     eigh = np.linalg.eigh if bk.name == "numpy" else bk.eigh      # LAPACK's driver: 3x scipy's here
 
-    def factors(rows):
-        xm, ym = x[rows].mean(0), y[rows].mean(0)
-        xc = x[rows] - xm
-        w, v = eigh(xc.T @ xc)
-        return xm, ym, bk.clip(w, 0, None), v, v.T @ (xc.T @ (y[rows] - ym))      # eigvals, V, V'X'Y
+    def sums(rows):
+        xb, yb = x[rows], y[rows]
+        return [xb.T @ xb, xb.T @ yb, xb.sum(0), yb.sum(0), xb.shape[0]]
 
+    def factors(gram, xy, sx, sy, n):
+        """Centred from sums (features are standardised: their means are small); eigvals, V, V'X'Y."""
+        xm, ym = sx / n, sy / n
+        w, v = eigh(gram - n * xm[:, None] * xm[None, :])
+        return xm, ym, bk.clip(w, 0, None), v, v.T @ (xy - n * xm[:, None] * ym[None, :])
+
+    # each inner fold's training sums are the whole set's minus its test rows': one pass over the rows
+    blocks = [sums(bk.asarray(test)) for _, test in splits]
+    whole = [sum(b[i] for b in blocks) for i in range(5)]
     score = bk.zeros_like(y, shape=(alphas.shape[0], y.shape[1]))
-    for train, test in splits:
-        xm, ym, w, v, vxy = factors(bk.asarray(train))
+    for (_, test), block in zip(splits, blocks):
+        xm, ym, w, v, vxy = factors(*(a - b for a, b in zip(whole, block)))
         proj = (x[bk.asarray(test)] - xm) @ v                                     # test rows in the V basis
         y_test = y[bk.asarray(test)] - ym
         py, pp, yy = proj.T @ y_test, proj.T @ proj, (y_test ** 2).sum(0)
         c = vxy[None] / (w[None, :] + alphas[:, None])[:, :, None]            # (alphas, k, targets), V basis
         score -= (yy[None] - 2 * (py[None] * c).sum(1) + ((pp @ c) * c).sum(1)) / y_test.shape[0]
     best = bk.argmax(score, 0)
-    xm, ym, w, v, vxy = factors(bk.arange(x.shape[0]))
+    xm, ym, w, v, vxy = factors(*whole)
     coef = v @ (vxy / (w[None, :] + alphas[best][:, None]).T)                  # each target its own penalty
     return (x_test - xm) @ coef + ym, alphas[best]
 
