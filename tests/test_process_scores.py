@@ -6,6 +6,7 @@ of every fold from one Gram matrix) must give the numbers the definitions give.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nwb_it.core.numeric import nan_quiet
 from nwb_it.core.results import AlignedCounts
@@ -107,11 +108,13 @@ def test_half_means_in_one_batch_equal_one_call_per_halving():
     np.testing.assert_allclose((n // 2 * ma + (n - n // 2) * mb) / n, np.broadcast_to(whole, ma.shape), atol=1e-12)
 
 
-def test_fold_pca_scores_equal_a_pca_fitted_on_the_same_rows():
+@pytest.mark.parametrize("budget", [1 << 25, 300])          # all folds at once; one at a time (wide layers)
+def test_fold_pca_scores_equal_a_pca_fitted_on_the_same_rows(monkeypatch, budget):
+    monkeypatch.setattr(FoldPCA, "budget", budget)
     rng = np.random.default_rng(5)
     values = rng.normal(size=(300, 12)) @ np.diag(np.linspace(3, 0.2, 12))
     rows = np.arange(300)
-    left_outs = [np.arange(0, 40), np.arange(100, 170)]
+    left_outs = [np.arange(0, 40), np.arange(100, 170), np.arange(250, 300)]
     got = FoldPCA(values, rows).scores_many(left_outs, 4)
     for left_out, scores in zip(left_outs, got):
         expected, _ = pca(values, 4, fit_rows=np.setdiff1d(rows, left_out))

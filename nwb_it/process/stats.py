@@ -84,6 +84,9 @@ class FoldPCA:
     work of recomputing it); its leading eigenvectors are those of :func:`pca` on the same rows.
     """
 
+    #: Most covariance values held at once (256 MB): a 4096-wide layer's folds go two at a time.
+    budget = 1 << 25
+
     def __init__(self, values: np.ndarray, rows: np.ndarray):
         self.values, self.rows = values, np.asarray(rows)
         fit = values[self.rows]
@@ -105,9 +108,13 @@ class FoldPCA:
         The eigendecompositions run back to back, apart from numpy's products: scipy's LAPACK and numpy's
         BLAS are two OpenBLAS copies whose idle threads spin, and interleaving them doubles the time.
         """
-        covariances = [self._covariance(rows) for rows in left_outs]
-        components = [top_components(cov, n_components) for cov, _ in covariances]
-        return [self.values @ v - mean @ v for (_, mean), v in zip(covariances, components)]
+        group = max(1, self.budget // self.gram.size)           # covariances held at once
+        out = []
+        for lo in range(0, len(left_outs), group):
+            covariances = [self._covariance(rows) for rows in left_outs[lo:lo + group]]
+            components = [top_components(cov, n_components) for cov, _ in covariances]
+            out += [self.values @ v - mean @ v for (_, mean), v in zip(covariances, components)]
+        return out
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
