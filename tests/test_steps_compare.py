@@ -150,3 +150,30 @@ def test_perfect_model_reaches_the_rsa_ceiling():
     res = rsa(aligned, acts, CompareParams())
     assert 0.9 <= res.normalized <= 1.1, (res.rho, res.ceiling)
     assert res.ceiling_lower < res.rho <= res.ceiling_upper + 0.05
+
+
+def test_banded_partition_over_layers_end_to_end(truth_nwb, tmp_path, capsys):
+    """`compare --layers a,b --banded`: a variance_partition table (one row per unit and band, parts summing to the
+    joint R², shares summing to 1), its figure and a line of medians; one layer is a clear error."""
+    source, _ = truth_nwb
+    root = next(p for p in source.parents if (p / "frames").is_dir())              # the fixture's folder
+    nwb = copy_to(source, tmp_path)
+    run_extract(root / "frames", ExtractionParams(model=str(root / "model"), layers="all"), nwb_paths=[nwb],
+                activations="all_layers")
+    args = ["compare", str(nwb), "--units", "all", "--activations", "all_layers", "--folds", "4", "--banded",
+            "--banded-iter", "8"]
+    assert main([*args, "--layers", "last"]) == 2
+    assert "two or more" in capsys.readouterr().err
+    assert main([*args, "--layers", "0,last", "-o", str(tmp_path / "figs")]) == 0
+    assert "variance partition" in capsys.readouterr().out
+    assert (tmp_path / "figs" / "variance_partition.png").is_file()
+    with NWBHDF5IO(str(nwb), "r") as io:
+        table = io.read().processing["ecephys"]["variance_partition_all_layers"].to_dataframe()
+        prov = read_provenance(io.read().processing["ecephys"]["variance_partition_all_layers"].description)
+    assert len(table) == 2 * table["unit_name"].nunique() and set(table["band"]) == {"layer0", "last"}
+    by_unit = table.groupby("unit_name")
+    np.testing.assert_allclose(by_unit["r2"].sum(min_count=1), by_unit["r2_joint"].first(), atol=1e-9)
+    shares = by_unit["share"].sum()[by_unit["r2_joint"].first() > 0]
+    np.testing.assert_allclose(shares, 1.0, atol=1e-9)
+    assert prov["bands"] == ["layer0", "last"] and prov["parameters"]["banded_iter"] == 8
+    assert table[table.included]["r2_joint"].gt(0).all()

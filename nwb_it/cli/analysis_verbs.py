@@ -147,6 +147,13 @@ def _compare(sub) -> None:
                    help="units whose PSTH ceiling is below this are reported but left out of the medians")
     p.add_argument("--backend", choices=RIDGE_BACKENDS, default=default(CompareParams, "backend"),
                    help="himalaya backend of the ridge (auto: torch_cuda with a GPU, else numpy)")
+    p.add_argument("--n-pcs", type=int, default=default(CompareParams, "n_pcs"),
+                   help="principal components of each layer (fitted on the training clips) the ridge uses")
+    p.add_argument("--banded", action="store_true",
+                   help="with several layers: also one banded ridge over them (a band each) and each band's share "
+                        "of every unit's held-out R² (table variance_partition)")
+    p.add_argument("--banded-iter", type=int, default=default(CompareParams, "banded_iter"),
+                   help="band weights the banded ridge's random search tries")
     p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures (several files: a sub-folder each)")
     derivative_option(p)
     overwrite_option(p, "existing figures")
@@ -164,7 +171,8 @@ def _compare(sub) -> None:
         params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
                                seed=args.seed, layer=args.layer, units=args.units, rsa_windows=args.rsa_windows,
                                rsa_zscore=args.rsa_zscore, rsa_distance=args.rsa_distance, selection=args.selection,
-                               min_ceiling=args.min_ceiling, backend=args.backend)
+                               min_ceiling=args.min_ceiling, backend=args.backend, n_pcs=args.n_pcs, banded=args.banded,
+                               banded_iter=args.banded_iter)
         many = len(args.nwb) > 1
         if many and args.out_dir:
             unique_stems(args.nwb, "figure folder")

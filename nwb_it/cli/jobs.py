@@ -91,6 +91,10 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
             s = enc.summary()
             lines.append(f"{activations} {layer:>8}: median r²/ceiling {s['median']:.2f} ({s['ci_low']:.2f}.."
                          f"{s['ci_high']:.2f}), RSA rho/ceiling {res.normalized:.2f}")
+        if results.partition is not None:
+            bands = results.partition.summary()
+            lines.append(f"variance partition ({next(iter(bands.values()))['units']} units), median share of the "
+                         "held-out R²: " + ", ".join(f"{b} {v['median_share']:.2f}" for b, v in bands.items()))
         return "\n".join(lines)
     enc, res = next(iter(results.values()))
     s = enc.summary()

@@ -174,6 +174,9 @@ class CompareParams:
     n_perm_rsa: int = 1000         # clip-label permutations behind the RSA p-value
     selection: str = "reliability"  # responsive units from the reliability table, or "split": chosen on half the
     #                                 repeats (d' > the table's cutoff) and scored on the other half
+    banded: bool = False           # several layers: also one banded ridge over them (a band each) and each band's
+    #                                 share of the held-out R² (encoding_bands table)
+    banded_iter: int = 20          # band weights tried by the banded ridge's random search
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
@@ -192,6 +195,10 @@ class CompareParams:
             raise InvalidParameter("n_boot", f"`n_boot={self.n_boot}`, `n_perm_rsa={self.n_perm_rsa}`: at least 10")
         if self.selection not in SELECTIONS:
             raise InvalidParameter("selection", f"`selection={self.selection}`: use {' or '.join(SELECTIONS)}")
+        if self.n_pcs < 1:
+            raise InvalidParameter("n_pcs", f"`n_pcs={self.n_pcs}`: must be >= 1")
+        if self.banded_iter < 1:
+            raise InvalidParameter("banded_iter", f"`banded_iter={self.banded_iter}`: must be >= 1")
         if self.rsa_windows not in ("response", "all"):
             raise InvalidParameter("rsa_windows", f"`rsa_windows={self.rsa_windows}`: use response or all")
 

@@ -79,41 +79,69 @@ def group_splits(groups: np.ndarray, n_splits: int = 3) -> list[tuple[np.ndarray
     return [(np.flatnonzero(fold != g), np.flatnonzero(fold == g)) for g in range(fold_of.max() + 1)]
 
 
-def _ridge_cv_svd(bk, x, y, x_test, alphas, splits):
-    """Per-target ridge penalty by inner-fold squared error, refit, predict, on ``bk``'s arrays (numpy or torch).
+class RidgeSums:
+    """A ridge's training set as sums, on ``bk``'s arrays (numpy or torch): X'X, X'Y and column sums of the
+    whole set and of each inner test block (a block's training sums are the whole set's minus its own).
 
-    The same criterion and refit as himalaya's ``solve_ridge_cv_svd`` (``local_alpha=True``, its default
-    ``l2_neg_loss``; equal predictions, tested), computed from one eigendecomposition of the features' Gram
-    matrix per fit: a penalty's coefficients are ``V diag(1 / (s² + alpha)) V' X'Y`` and its held-out squared
-    error follows from ``P'y`` and ``P'P`` of the projected test rows, so no (alphas x test x train) hat
-    matrix is formed (himalaya's way: 50 times the flops at encoding-model shapes).
+    Every penalty and every rescaling of the columns (``scale``: a banded ridge's band weights) is solved from
+    these sums and one eigendecomposition per inner fold: a penalty's coefficients are
+    ``V diag(1 / (s² + alpha)) V' X'Y`` and its held-out squared error follows from ``P'y`` and ``P'P`` of the
+    projected test rows, so no (alphas x test x train) hat matrix is formed (himalaya's way: 50 times the
+    flops at encoding-model shapes). Features are standardised, so centring from sums loses nothing.
     """
-    eigh = np.linalg.eigh if bk.name == "numpy" else bk.eigh      # LAPACK's driver: 3x scipy's here
 
-    def sums(rows):
-        xb, yb = x[rows], y[rows]
+    def __init__(self, bk, x, y, splits):
+        self.bk, self.x, self.y, self.splits = bk, x, y, splits
+        self.eigh = np.linalg.eigh if bk.name == "numpy" else bk.eigh       # LAPACK's driver: 3x scipy's here
+        self.blocks = [self._sums(bk.asarray(test)) for _, test in splits]
+        self.whole = [sum(b[i] for b in self.blocks) for i in range(5)]
+
+    def _sums(self, rows):
+        xb, yb = self.x[rows], self.y[rows]
         return [xb.T @ xb, xb.T @ yb, xb.sum(0), yb.sum(0), xb.shape[0]]
 
-    def factors(gram, xy, sx, sy, n):
-        """Centred from sums (features are standardised: their means are small); eigvals, V, V'X'Y."""
+    def _factors(self, gram, xy, sx, sy, n, scale):
+        """Means, eigenvalues, V and V'X'Y of the (rescaled) centred features."""
         xm, ym = sx / n, sy / n
-        w, v = eigh(gram - n * xm[:, None] * xm[None, :])
-        return xm, ym, bk.clip(w, 0, None), v, v.T @ (xy - n * xm[:, None] * ym[None, :])
+        cov, cxy = gram - n * xm[:, None] * xm[None, :], xy - n * xm[:, None] * ym[None, :]
+        if scale is not None:
+            cov, cxy = cov * scale[:, None] * scale[None, :], cxy * scale[:, None]
+        w, v = self.eigh(cov)
+        return xm, ym, self.bk.clip(w, 0, None), v, v.T @ cxy
 
-    # each inner fold's training sums are the whole set's minus its test rows': one pass over the rows
-    blocks = [sums(bk.asarray(test)) for _, test in splits]
-    whole = [sum(b[i] for b in blocks) for i in range(5)]
-    score = bk.zeros_like(y, shape=(alphas.shape[0], y.shape[1]))
-    for (_, test), block in zip(splits, blocks):
-        xm, ym, w, v, vxy = factors(*(a - b for a, b in zip(whole, block)))
-        proj = (x[bk.asarray(test)] - xm) @ v                                     # test rows in the V basis
-        y_test = y[bk.asarray(test)] - ym
-        py, pp, yy = proj.T @ y_test, proj.T @ proj, (y_test ** 2).sum(0)
-        c = vxy[None] / (w[None, :] + alphas[:, None])[:, :, None]            # (alphas, k, targets), V basis
-        score -= (yy[None] - 2 * (py[None] * c).sum(1) + ((pp @ c) * c).sum(1)) / y_test.shape[0]
-    best = bk.argmax(score, 0)
-    xm, ym, w, v, vxy = factors(*whole)
-    coef = v @ (vxy / (w[None, :] + alphas[best][:, None]).T)                  # each target its own penalty
+    def cv_scores(self, alphas, scale=None):
+        """(alphas, targets): minus the held-out mean squared error, mean over inner folds (himalaya's
+        ``l2_neg_loss``), of every penalty on the columns times ``scale``."""
+        score = self.bk.zeros_like(self.y, shape=(alphas.shape[0], self.y.shape[1]))
+        for (_, test), block in zip(self.splits, self.blocks):
+            xm, ym, w, v, vxy = self._factors(*(a - b for a, b in zip(self.whole, block)), scale)
+            centred = self.x[self.bk.asarray(test)] - xm
+            proj = (centred if scale is None else centred * scale) @ v              # test rows in the V basis
+            y_test = self.y[self.bk.asarray(test)] - ym
+            py, pp, yy = proj.T @ y_test, proj.T @ proj, (y_test ** 2).sum(0)
+            c = vxy[None] / (w[None, :] + alphas[:, None])[:, :, None]            # (alphas, k, targets), V basis
+            score -= (yy[None] - 2 * (py[None] * c).sum(1) + ((pp @ c) * c).sum(1)) / y_test.shape[0]
+        return score / len(self.splits)
+
+    def refit(self, alpha, scale=None, targets=None):
+        """Coefficients on the original columns (features, targets) of the whole set, a penalty per target, and
+        the column and target means (the prediction is ``(x - xm) @ coef + ym``)."""
+        xm, ym, w, v, vxy = self._factors(*self.whole, scale)
+        if targets is not None:
+            vxy, ym = vxy[:, targets], ym[targets]
+        coef = v @ (vxy / (w[None, :] + alpha[:, None]).T)                          # each target its own penalty
+        return (coef if scale is None else coef * scale[:, None]), xm, ym
+
+
+def _ridge_cv_svd(bk, x, y, x_test, alphas, splits):
+    """Per-target ridge penalty by inner-fold squared error, refit, predict (:class:`RidgeSums`).
+
+    The same criterion and refit as himalaya's ``solve_ridge_cv_svd`` (``local_alpha=True``, its default
+    ``l2_neg_loss``; equal predictions, tested).
+    """
+    sums = RidgeSums(bk, x, y, splits)
+    best = bk.argmax(sums.cv_scores(alphas), 0)
+    coef, xm, ym = sums.refit(alphas[best])
     return (x_test - xm) @ coef + ym, alphas[best]
 
 

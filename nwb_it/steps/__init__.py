@@ -9,7 +9,7 @@ each callable on its own.
 """
 from .aligned import read_aligned
 from .batch import Outcome, run_batch
-from .compare import compute_compare, draw_compare, read_compare_data, run_compare, write_compare
+from .compare import compute_compare, compute_partition, draw_compare, read_compare_data, run_compare, write_compare
 from .convert import convert_source, plan_conversions, run_convert
 from .extract import run_extract, run_extract_batch
 from .heatmaps import draw_heatmaps, read_heatmap_data, run_heatmaps
@@ -23,7 +23,8 @@ from .reliability import (
 )
 from .summary import run_summary
 
-__all__ = ["Outcome", "compute_compare", "compute_reliability", "convert_source", "draw_activations", "draw_compare",
+__all__ = ["Outcome", "compute_compare", "compute_partition",
+           "compute_reliability", "convert_source", "draw_activations", "draw_compare",
            "draw_heatmaps", "draw_reliability", "plan_conversions", "read_activation_data", "read_aligned",
            "read_compare_data", "read_heatmap_data", "read_reliability_data", "run_batch", "run_compare",
            "run_convert", "run_extract", "run_extract_batch", "run_heatmaps", "run_plot_activations",

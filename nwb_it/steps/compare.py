@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.comparison import BandedResult, CompareResults
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, to_dict
 from ..core.results import Activations, AlignedCounts, EncodingResult, RSAResult
@@ -17,10 +18,13 @@ from ..io.atomic import refuse_existing
 from ..nwb.activations import read_activations
 from ..nwb.compare_tables import compare_tables, layer_summaries, time_summary
 from ..nwb.io import reading, replace_in_module
+from ..nwb.partition_table import partition_table
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability
+from ..process.banded import variance_partition
 from ..process.encoding import encoding_model
 from ..process.rsa import rsa
 from ..process.selection import select_units, split_selection
+from ..viz.bands import partition_figure
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
 from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figure_folder
@@ -31,6 +35,7 @@ from .targets import results_target
 FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png", "encoding_time.png",
            "encoding_time_units.png")
 LAYER_FIGURES = ("layers_by_depth.png", "models_by_layer.png", "encoding_time_by_layer.png", "best_layer_by_time.png")
+PARTITION_FIGURE = "variance_partition.png"
 
 
 def chosen_layers(spec: str, stored: list[str], table: str) -> list[str]:
@@ -97,17 +102,31 @@ def compute_compare(data: CompareData, params: CompareParams = CompareParams()) 
             for layer in data.layers}
 
 
+def compute_partition(data: CompareData, params: CompareParams = CompareParams()) -> BandedResult | None:
+    """With ``params.banded``: one banded ridge over the layers of ``data`` (a band each) and each band's part of
+    the held-out R² (pure); None otherwise. Two layers at least."""
+    if not params.banded:
+        return None
+    if len(data.layers) < 2:
+        raise NwbItError(f"`banded=True` partitions the variance among layers: name two or more with `layer=` "
+                         f"(have: {', '.join(data.layers)})")
+    return variance_partition(data.aligned, data.activations, data.layers, params)
+
+
 def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
                   activations: str = DEFAULT_ACTIVATIONS, presentations: PresentationSpec = PresentationSpec(),
-                  force: bool = False) -> None:
-    """Store ``results`` as the ``encoding``/``rsa`` tables (``_<table>`` for other activations), replacing them."""
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION,
-                      lambda f: compare_tables(f, results, activations, to_dict(presentations)), force)
+                  partition: BandedResult | None = None, force: bool = False) -> None:
+    """Store ``results`` as the ``encoding``/``rsa`` tables (``_<table>`` for other activations), replacing them,
+    and ``partition`` (if any) as ``variance_partition[_<table>]``."""
+    def tables(f):
+        out = compare_tables(f, results, activations, to_dict(presentations))
+        return out + ([partition_table(f, partition, activations, to_dict(presentations))] if partition else [])
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
 
 
-def figure_names(n_layers: int) -> tuple[str, ...]:
-    """The figures :func:`draw_compare` writes for one layer, or for several."""
-    return FIGURES if n_layers == 1 else LAYER_FIGURES
+def figure_names(n_layers: int, partition: bool = False) -> tuple[str, ...]:
+    """The figures :func:`draw_compare` writes for one layer, or for several (and their variance partition)."""
+    return FIGURES if n_layers == 1 else LAYER_FIGURES + ((PARTITION_FIGURE,) if partition else ())
 
 
 def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activations: str, family: str
@@ -119,13 +138,13 @@ def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activati
 
 
 def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, title: str = "",
-                 family: str = "model", curves: list[dict] | None = None, overwrite: bool = False,
-                 force: bool = False) -> list[Path]:
+                 family: str = "model", curves: list[dict] | None = None, partition: BandedResult | None = None,
+                 overwrite: bool = False, force: bool = False) -> list[Path]:
     """One layer: best units, score vs ceiling, RDMs, the score through time and per unit and bin. Several: score
     against depth, a models x layers ranking, the score through time per layer and the best layer per bin, from
     ``curves`` (:func:`nwb_it.nwb.compare_tables.layer_summaries`: every model compared in the file; default: these
-    results only)."""
-    figures = [Path(out_dir) / name for name in figure_names(len(results))]
+    results only). With a ``partition``, also each band's share of the explained variance."""
+    figures = [Path(out_dir) / name for name in figure_names(len(results), partition is not None)]
     curves = curves if curves is not None else result_curves(results, family, family)
     if len(results) == 1:
         enc, res = next(iter(results.values()))
@@ -136,19 +155,25 @@ def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: 
         makers = dict(zip(figures, (lambda: depth_figure(curves, title), lambda: ranking_figure(curves, title),
                                     lambda: time_course_figure(curves, title),
                                     lambda: best_layer_figure(curves, title))))
+    if partition is not None and len(results) > 1:
+        makers[figures[-1]] = lambda: partition_figure(partition, title)
     return save_figure_folder(out_dir, "compare", makers, "png", overwrite, force=force)
 
 
 def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *, out_dir: str | Path | None = None,
                 presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, progress: bool = False,
                 force: bool = False, activations: str = DEFAULT_ACTIVATIONS, derivative_dir: str | Path | None = None
-                ) -> dict[str, tuple[EncodingResult, RSAResult]]:
+                ) -> CompareResults:
     """Encoding model + RSA for every layer ``params.layer`` names ('all', 'a,b' or one), stored in the file.
 
     Tables ``encoding``/``rsa`` (for ``videomae_activations``) or ``encoding_<table>``/``rsa_<table>``
     hold one row per (unit, layer) / layer, with a ``layer`` column. With several layers the
     figures are the median score (95 % bootstrap interval) against relative depth, one line per
-    model compared in this file, and a ranking of models x layers. Returns ``{layer: (encoding, rsa)}``.
+    model compared in this file, and a ranking of models x layers. With ``params.banded`` (several layers) one
+    banded ridge over the layers also divides each unit's held-out R² among them (table
+    ``variance_partition[_<table>]``, figure ``variance_partition.png``; :func:`compute_partition` returns it).
+    Returns ``{layer: (encoding, rsa)}`` (a :class:`~nwb_it.core.comparison.CompareResults`, whose ``partition``
+    holds the variance partition).
     A file its owner made read-only is refused before anything is computed, unless ``force``; with
     ``derivative_dir`` (needed for a remote file) the results go into its derivative NWB file there.
 
@@ -159,17 +184,21 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     """
     nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force)
     data = read_compare_data(nwb_path, params, activations=activations, presentations=presentations)
+    if params.banded and len(data.layers) < 2:
+        compute_partition(data, params)                                   # its error, before the slow part
     if out_dir is not None:
-        for name in figure_names(len(data.layers)):
+        for name in figure_names(len(data.layers), params.banded):
             refuse_existing(Path(out_dir) / name, overwrite, force)          # before the slow part
     results = compute_compare(data, params)
-    write_compare(nwb_path, results, activations=activations, presentations=presentations, force=force)
+    partition = compute_partition(data, params)
+    write_compare(nwb_path, results, activations=activations, presentations=presentations, partition=partition,
+                  force=force)
     if out_dir is not None:
         family = data.activations.provenance.get("family", "model")
         curves = result_curves(results, activations, family)
         if len(results) > 1:                             # every model compared in this file
             with reading(nwb_path) as nwb:
                 curves = layer_summaries(nwb)
-        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, overwrite=overwrite,
-                     force=force)
-    return results
+        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, partition=partition,
+                     overwrite=overwrite, force=force)
+    return CompareResults(results, partition=partition)

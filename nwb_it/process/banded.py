@@ -1,0 +1,148 @@
+"""Variance partitioning over layers: one banded ridge whose bands are layers, and each band's share.
+
+Each layer's activations are reduced and lagged as in :mod:`nwb_it.process.encoding` (PCA
+fitted on the training clips, the lags concatenated, standardised), and the layers become
+the bands of one ridge model. himalaya's random search over band weights (``gammas`` drawn
+from its Dirichlet sampler, ``concentration`` 0.1 and 1 alternating) picks, per unit, the
+weights and the penalty with the smallest held-out squared error of inner folds
+(:func:`banded_ridge_cv_predict`: the algorithm of himalaya's
+``solve_banded_ridge_random_search``, tested equal, solved from one set of sums per fold).
+On each outer fold's held-out clips, himalaya's ``r2_score_split`` (the product measure)
+divides the joint model's R² among the bands: ``R²_joint = Σ R²_band``; a band's *share*
+is its part over the joint R². Scores are per outer fold, averaged over folds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.comparison import BandedResult
+from ..core.numeric import nan_quiet
+from ..core.params import CompareParams
+from ..core.results import Activations, AlignedCounts
+from .encoding import clip_folds, layer_values, psth_ceilings, window_features
+from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
+from .scores import fold_r
+from .stats import FoldPCA
+
+
+def band_weights(n_iter: int, n_bands: int, seed: int) -> np.ndarray:
+    """(n_iter, n_bands) band weights on the simplex: himalaya's Dirichlet samples (concentration 0.1, 1)."""
+    from himalaya.kernel_ridge import generate_dirichlet_samples  # heavy: only when bands are fitted
+
+    with himalaya_backend("numpy"):
+        return np.asarray(generate_dirichlet_samples(n_iter, n_bands, concentration=[0.1, 1.0], random_state=seed),
+                          dtype=np.float64)
+
+
+def banded_ridge_cv_predict(xs_train: list[np.ndarray], y_train: np.ndarray, xs_test: list[np.ndarray],
+                            groups: np.ndarray, gammas: np.ndarray, alphas: np.ndarray = ALPHAS,
+                            backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Banded ridge by random search: per target the band weights and penalty of least inner-fold error.
+
+    Parameters
+    ----------
+    xs_train, xs_test : one (rows, features) array per band (standardised by the caller or not)
+    y_train : (rows, targets)
+    groups : (rows,) inner folds never split a group
+    gammas : (candidates, bands) band weights tried, in order (a later one wins only if strictly better)
+
+    Returns
+    -------
+    split predictions (bands, test rows, targets) without the intercept, the intercept (targets,), the chosen
+    band weights (targets, bands) and penalty (targets,), all numpy float64.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(size=(60, 3)), rng.normal(size=(60, 3))
+    >>> y = a @ np.ones((3, 1))
+    >>> split, _, gamma, _ = banded_ridge_cv_predict([a[:50], b[:50]], y[:50], [a[50:], b[50:]],
+    ...                                              np.repeat(np.arange(10), 5), band_weights(20, 2, 0))
+    >>> bool(gamma[0, 0] > gamma[0, 1])
+    True
+    """
+    widths = [x.shape[1] for x in xs_train]
+    band_of = np.repeat(np.arange(len(widths)), widths)
+    with himalaya_backend(backend) as bk:
+        to = lambda a: bk.asarray(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+        sums = RidgeSums(bk, to(np.hstack(xs_train)), to(y_train), group_splits(groups))
+        alphas_b, n_targets = to(alphas), y_train.shape[1]
+        best = np.full(n_targets, -np.inf)
+        chosen, alpha_of = np.zeros(n_targets, dtype=np.int64), np.ones(n_targets)
+        for i, gamma in enumerate(gammas):
+            scores = np.asarray(bk.to_numpy(sums.cv_scores(alphas_b, to(np.sqrt(gamma)[band_of]))))
+            top = scores.argmax(0)
+            score = scores[top, np.arange(n_targets)]
+            better = score > best + np.finfo(np.float64).eps
+            best[better], chosen[better], alpha_of[better] = score[better], i, np.asarray(alphas)[top[better]]
+        x_test = np.hstack(xs_test)
+        split = np.zeros((len(widths), x_test.shape[0], n_targets))
+        intercept = np.zeros(n_targets)
+        for i in np.unique(chosen):
+            targets = np.flatnonzero(chosen == i)
+            coef, xm, ym = (np.asarray(bk.to_numpy(a), dtype=np.float64) for a in sums.refit(
+                to(alpha_of[targets]), to(np.sqrt(gammas[i])[band_of]), bk.asarray(targets)))
+            centred = x_test - xm
+            for band in range(len(widths)):
+                cols = band_of == band
+                split[band][:, targets] = centred[:, cols] @ coef[cols]
+            intercept[targets] = ym
+    return split, intercept, gammas[chosen], alpha_of
+
+
+def r2_split(measured: np.ndarray, split: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """(bands, units) each band's part of the held-out R² (himalaya's ``r2_score_split``), mean over outer folds.
+
+    ``measured`` (units, clips, bins), ``split`` (bands, units, clips, bins); on each fold's (clip, bin) cells,
+    both centred on the fold's means (the parts sum to the joint R² of the centred prediction).
+    """
+    from himalaya.scoring import r2_score_split  # heavy: only when bands are fitted
+
+    out = []
+    with himalaya_backend("numpy"):
+        for f in np.unique(fold):
+            y = measured[:, fold == f].reshape(measured.shape[0], -1).T                      # (cells, units)
+            parts = split[:, :, fold == f].reshape(*split.shape[:2], -1).transpose(0, 2, 1)   # (bands, cells, units)
+            with nan_quiet():
+                out.append(np.asarray(r2_score_split(y - y.mean(0), parts - parts.mean(1, keepdims=True))))
+    with nan_quiet():
+        return np.nanmean(np.stack(out), 0)
+
+
+def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[str],
+                       params: CompareParams = CompareParams()) -> BandedResult:
+    """One banded ridge over ``layers`` (a band each) per unit, and each band's part of the held-out R².
+
+    Folds, lags, PCs, penalties and ceilings as in :func:`~nwb_it.process.encoding.encoding_model`;
+    ``params.banded_iter`` band weights are tried.
+    """
+    act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
+    keep = np.isin(aligned.clip_index, act_clip)
+    psth = aligned.mean_rates()[:, keep]                                           # (units, clips, bins)
+    n_units, n_clips, n_bins = psth.shape
+    rows = window_features(act_clip, act_time, aligned.clip_index[keep], aligned.bin_centres, params.lags)
+    fold = clip_folds(n_clips, params.folds, params.seed)
+    referenced = np.unique(rows)
+    used = [np.unique(rows[fold != f]) for f in range(fold.max() + 1)]
+    band_pcs = []
+    for layer in layers:                         # each layer's PCA fitted on each fold's training clips
+        values = layer_values(acts, layer)
+        k = min(params.n_pcs, min(u.size for u in used) - 1, values.shape[1])
+        band_pcs.append(FoldPCA(values, referenced).scores_many([np.setdiff1d(referenced, u) for u in used], k))
+    y = psth.transpose(1, 2, 0).reshape(n_clips * n_bins, n_units)
+    row_clip = np.repeat(np.arange(n_clips), n_bins)
+    gammas = band_weights(params.banded_iter, len(layers), params.seed)
+    split = np.zeros((len(layers), n_clips * n_bins, n_units))
+    intercept, chosen = np.zeros_like(y), np.zeros((fold.max() + 1, n_units, len(layers)))
+    for f in range(fold.max() + 1):
+        train, test = fold[row_clip] != f, fold[row_clip] == f
+        xs = [standardize(x[train], x[test]) for x in
+              (pcs[f][rows].reshape(n_clips * n_bins, -1) for pcs in band_pcs)]     # lags concatenated per band
+        split[:, test], intercept[test], chosen[f], _ = banded_ridge_cv_predict(
+            [a for a, _ in xs], y[train], [b for _, b in xs], row_clip[train], gammas, backend=params.backend)
+    as_cube = lambda a: a.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1)  # noqa: E731
+    parts = np.stack([as_cube(s) for s in split])
+    ceiling, _ = psth_ceilings(aligned, keep, fold, params.seed)
+    return BandedResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, bands=list(layers),
+                        r2=r2_split(psth, parts, fold), r=fold_r(parts.sum(0) + as_cube(intercept), psth, fold),
+                        ceiling=ceiling, gamma=chosen.mean(0), params=params)

@@ -1,0 +1,60 @@
+"""Variance partitioning over layers (banded ridge): equal to himalaya's solver, and right on a known truth."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nwb_it.core.params import CompareParams
+from nwb_it.process.banded import band_weights, banded_ridge_cv_predict, variance_partition
+from nwb_it.process.ridge import ALPHAS, group_splits, himalaya_backend
+
+from .synthetic import BIN, activations_from_features, aligned_from_rates
+
+N_CLIPS, N_BINS, DIM = 60, 8, 5
+PARAMS = CompareParams(window=(0.0, N_BINS * BIN), lags=(0.0,), n_pcs=DIM, units="all", banded_iter=20)
+
+
+def test_banded_ridge_equals_himalayas_random_search():
+    from himalaya.ridge import solve_banded_ridge_random_search
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 8)), rng.normal(size=(400, 6))
+    targets = np.arange(30) % 3                                    # read A, read B, noise only
+    y = (a @ rng.normal(size=(8, 30)) * (targets == 0) + b @ rng.normal(size=(6, 30)) * (targets == 1)
+         + 2 * rng.normal(size=(400, 30)))
+    groups, train = np.repeat(np.arange(80), 5), np.repeat(np.arange(80), 5) < 64
+    gammas = band_weights(15, 2, seed=0)
+    split, intercept, gamma, alpha = banded_ridge_cv_predict([a[train], b[train]], y[train], [a[~train], b[~train]],
+                                                             groups[train], gammas)
+    with himalaya_backend("numpy"):
+        deltas, weights, _, icpt = solve_banded_ridge_random_search(
+            [a[train], b[train]], y[train], n_iter=gammas, alphas=ALPHAS, fit_intercept=True,
+            cv=group_splits(groups[train]), return_weights=True, progress_bar=False)
+    expected = np.hstack([a[~train], b[~train]]) @ np.asarray(weights) + np.asarray(icpt)
+    np.testing.assert_allclose(split.sum(0) + intercept, expected, atol=1e-8)
+    np.testing.assert_allclose(np.log(gamma / alpha[:, None]).T, np.asarray(deltas), atol=1e-8)
+
+
+def test_units_driven_by_one_layer_give_that_band_the_explained_variance():
+    """Two independent layers; units reading out layer A give band A ~all of their R², units reading out B band B,
+    units reading out both split it; the joint R² is the sum of the parts."""
+    rng = np.random.default_rng(1)
+    fa, fb = rng.normal(size=(N_CLIPS, N_BINS, DIM)), rng.normal(size=(N_CLIPS, N_BINS, DIM))
+    rates, true_share = [], []
+    for u in range(18):
+        wa, wb = rng.normal(size=DIM), rng.normal(size=DIM)
+        drive = {0: fa @ wa, 1: fb @ wb, 2: fa @ wa + fb @ wb}[u // 6]
+        rates.append(25 + 18 * drive / np.abs(drive).max())
+        true_share.append((wa @ wa) / (wa @ wa + wb @ wb))            # independent unit-variance features
+    aligned = aligned_from_rates(np.stack(rates), np.full(N_CLIPS, 8), seed=2)
+    acts = activations_from_features(fa)
+    acts = dataclasses.replace(acts, layers={"A": acts.layers["last"], "B": fb.reshape(N_CLIPS * N_BINS, -1)})
+    res = variance_partition(aligned, acts, ["A", "B"], PARAMS)
+    share = res.share
+    assert np.nanmedian(share[0, :6]) > 0.85 and np.nanmedian(share[1, 6:12]) > 0.85, share
+    np.testing.assert_allclose(share[0, 12:], true_share[12:], atol=0.12)         # both: split as the truth is
+    assert np.nanmedian(res.normalized) > 0.8 and res.included.sum() >= 15, res.normalized
+    np.testing.assert_allclose(res.r2_joint, res.r2.sum(0))
+    summary = res.summary()
+    assert set(summary) == {"A", "B"} and summary["A"]["units"] == res.included.sum()
