@@ -6,17 +6,22 @@ with its defaults (10 outer folds, 5 lags, 20 PCs, 1000 bootstrap resamples, RSA
 crossnobis and 1000 permutations). Prints the seconds of each part and of the whole layer
 per backend, and their ratio to the goal (5 s per layer on this machine).
 
-    python scripts/bench_compare.py [--units 256 --clips 200 --repeats 8 --hidden 768]
+    python scripts/bench_compare.py [--units 256 --clips 200 --repeats 8 --hidden 768] [--bands 4]
+
+``--bands K`` also times the variance partition (``compare --banded``) over K layers of that width
+(``--banded-iter`` band weights, default 20).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
 
 from nwb_it.core.params import CompareParams
 from nwb_it.core.results import Activations, AlignedCounts
+from nwb_it.process.banded import variance_partition
 from nwb_it.process.encoding import encoding_model
 from nwb_it.process.ridge import resolve_backend
 from nwb_it.process.rsa import rsa
@@ -49,8 +54,16 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--hidden", type=int, default=768)
+    ap.add_argument("--bands", type=int, default=0, help="also time the variance partition over this many layers")
+    ap.add_argument("--banded-iter", type=int, default=CompareParams().banded_iter)
     args = ap.parse_args()
     aligned, acts = session(args.units, args.clips, args.repeats, args.hidden)
+    if args.bands:
+        rng = np.random.default_rng(1)
+        base = acts.layers["last"]
+        layers = {f"layer{i}": (base + rng.normal(scale=i, size=base.shape)).astype(np.float32)
+                  for i in range(args.bands)}                 # ever noisier copies: the read-out fades with depth
+        acts = dataclasses.replace(acts, layers={**acts.layers, **layers})
     backends = ["numpy"] + (["torch_cuda"] if resolve_backend("auto") == "torch_cuda" else [])
     for backend in backends:
         params = CompareParams(units="all", backend=backend)
@@ -66,6 +79,14 @@ def main() -> None:
               f"({args.units} units x {args.clips} clips x {args.repeats} repeats, {args.hidden} wide); "
               f"goal {GOAL_S:g} s: ratio {total / GOAL_S:.2f}; median r²/ceiling {enc.summary()['median']:.2f}, "
               f"RSA rho {res.rho:.2f}")
+        if args.bands:
+            params = CompareParams(units="all", backend=backend, banded=True, banded_iter=args.banded_iter)
+            start = time.perf_counter()
+            part = variance_partition(aligned, acts, [f"layer{i}" for i in range(args.bands)], params)
+            took = time.perf_counter() - start
+            shares = ", ".join(f"{b} {v['median_share']:.2f}" for b, v in part.summary().items())
+            print(f"{backend}: variance partition over {args.bands} layers ({args.banded_iter} band weights): "
+                  f"{took:.2f} s; median shares {shares}")
 
 
 if __name__ == "__main__":
