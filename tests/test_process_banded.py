@@ -58,3 +58,16 @@ def test_units_driven_by_one_layer_give_that_band_the_explained_variance():
     np.testing.assert_allclose(res.r2_joint, res.r2.sum(0))
     summary = res.summary()
     assert set(summary) == {"A", "B"} and summary["A"]["units"] == res.included.sum()
+
+
+def test_banded_ridge_numpy_and_torch_backends_agree():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(300, 8)), rng.normal(size=(300, 6))
+    y = a @ rng.normal(size=(8, 10)) + rng.normal(size=(300, 10))
+    groups = np.repeat(np.arange(60), 5)
+    train = groups < 50
+    gammas = band_weights(6, 2, seed=0)
+    on = {backend: banded_ridge_cv_predict([a[train], b[train]], y[train], [a[~train], b[~train]], groups[train],
+                                           gammas, backend=backend) for backend in ("numpy", "torch")}
+    for x, z in zip(on["numpy"], on["torch"]):
+        np.testing.assert_allclose(x, z, atol=1e-10)
