@@ -84,7 +84,7 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
 
     results = run_compare(nwb, params, out_dir=per_session(out_dir, nwb, many), activations=activations,
                           presentations=presentations, overwrite=overwrite, force=force,
-                          derivative_dir=derivative_dir)
+                          derivative_dir=derivative_dir, progress=not many)
     if len(results) > 1:
         lines = [f"{nwb}:"]
         for layer, (enc, res) in results.items():

@@ -18,6 +18,7 @@ import numpy as np
 from ..core.comparison import BandedResult
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
+from ..core.progress import progress_bar
 from ..core.results import Activations, AlignedCounts
 from .encoding import clip_folds, layer_values, psth_ceilings, window_features
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
@@ -110,11 +111,11 @@ def r2_split(measured: np.ndarray, split: np.ndarray, fold: np.ndarray) -> np.nd
 
 
 def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[str],
-                       params: CompareParams = CompareParams()) -> BandedResult:
+                       params: CompareParams = CompareParams(), progress: bool = False) -> BandedResult:
     """One banded ridge over ``layers`` (a band each) per unit, and each band's part of the held-out R².
 
     Folds, lags, PCs, penalties and ceilings as in :func:`~nwb_it.process.encoding.encoding_model`;
-    ``params.banded_iter`` band weights are tried.
+    ``params.banded_iter`` band weights are tried; ``progress``: a bar over the outer folds on a terminal.
     """
     act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
     keep = np.isin(aligned.clip_index, act_clip)
@@ -134,7 +135,7 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
     gammas = band_weights(params.banded_iter, len(layers), params.seed)
     split = np.zeros((len(layers), n_clips * n_bins, n_units))
     intercept, chosen = np.zeros_like(y), np.zeros((fold.max() + 1, n_units, len(layers)))
-    for f in range(fold.max() + 1):
+    for f in progress_bar(range(fold.max() + 1), desc="banded ridge", unit="fold", enabled=progress):
         train, test = fold[row_clip] != f, fold[row_clip] == f
         xs = [standardize(x[train], x[test]) for x in
               (pcs[f][rows].reshape(n_clips * n_bins, -1) for pcs in band_pcs)]     # lags concatenated per band

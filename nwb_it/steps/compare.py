@@ -13,6 +13,7 @@ import numpy as np
 from ..core.comparison import BandedResult, CompareResults
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, to_dict
+from ..core.progress import progress_bar
 from ..core.results import Activations, AlignedCounts, EncodingResult, RSAResult
 from ..io.atomic import refuse_existing
 from ..nwb.activations import read_activations
@@ -94,15 +95,17 @@ def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParam
     return CompareData(aligned, acts, layers, title)
 
 
-def compute_compare(data: CompareData, params: CompareParams = CompareParams()) -> dict[str, tuple[EncodingResult,
-                                                                                                  RSAResult]]:
-    """Encoding model + RSA of every layer of ``data`` (pure: nothing read or written)."""
+def compute_compare(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False
+                    ) -> dict[str, tuple[EncodingResult, RSAResult]]:
+    """Encoding model + RSA of every layer of ``data`` (pure: nothing read or written); a bar over the layers
+    with ``progress`` on a terminal."""
     return {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer)),
                     rsa(data.aligned, data.activations, one))
-            for layer in data.layers}
+            for layer in progress_bar(data.layers, desc="compare", unit="layer", enabled=progress)}
 
 
-def compute_partition(data: CompareData, params: CompareParams = CompareParams()) -> BandedResult | None:
+def compute_partition(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False
+                      ) -> BandedResult | None:
     """With ``params.banded``: one banded ridge over the layers of ``data`` (a band each) and each band's part of
     the held-out R² (pure); None otherwise. Two layers at least."""
     if not params.banded:
@@ -110,7 +113,7 @@ def compute_partition(data: CompareData, params: CompareParams = CompareParams()
     if len(data.layers) < 2:
         raise NwbItError(f"`banded=True` partitions the variance among layers: name two or more with `layer=` "
                          f"(have: {', '.join(data.layers)})")
-    return variance_partition(data.aligned, data.activations, data.layers, params)
+    return variance_partition(data.aligned, data.activations, data.layers, params, progress)
 
 
 def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
@@ -189,8 +192,8 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     if out_dir is not None:
         for name in figure_names(len(data.layers), params.banded):
             refuse_existing(Path(out_dir) / name, overwrite, force)          # before the slow part
-    results = compute_compare(data, params)
-    partition = compute_partition(data, params)
+    results = compute_compare(data, params, progress=progress)
+    partition = compute_partition(data, params, progress=progress)
     write_compare(nwb_path, results, activations=activations, presentations=presentations, partition=partition,
                   force=force)
     if out_dir is not None:
