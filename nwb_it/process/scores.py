@@ -145,7 +145,7 @@ def median_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarr
     """95 % bootstrap intervals (clips resampled within their folds) of the median normalized score.
 
     Over the ``included`` units, ceilings held fixed (a NaN ceiling leaves a cell out): pooled (2,) and
-    bin by bin (bins, 2), both from one pass over the resamples (the pooled sums are the bins' sums).
+    bin by bin (bins, 2), both from one pass over the resamples (float32 sums of centred cells, r within 1e-5).
     """
     w = _bootstrap_weights(fold, n_boot, seed)
     r_pooled, r_bins = _per_fold_r(predicted[included], measured[included], fold, w, np.float32)
