@@ -6,10 +6,11 @@ with its defaults (10 outer folds, 5 lags, 20 PCs, 1000 bootstrap resamples, RSA
 crossnobis and 1000 permutations). Prints the seconds of each part and of the whole layer
 per backend, and their ratio to the goal (5 s per layer on this machine).
 
-    python scripts/bench_compare.py [--units 256 --clips 200 --repeats 8 --hidden 768] [--bands 4]
+    python scripts/bench_compare.py [--units 256 --clips 200 --repeats 8 --hidden 768] [--layers 4] [--bands 2]
 
-``--bands K`` also times the variance partition (``compare --banded``) over K layers of that width
-(``--banded-iter`` band weights, default 20).
+``--layers K`` also times K layers compared in one pass (``compare --layers all``: the ceilings and
+the neural RDMs computed once) and prints seconds per layer. ``--bands K`` also times the variance
+partition (``compare --banded``) over K layers of that width (``--banded-iter`` band weights, default 20).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from nwb_it.process.banded import variance_partition
 from nwb_it.process.encoding import encoding_model
 from nwb_it.process.ridge import resolve_backend
 from nwb_it.process.rsa import rsa
+from nwb_it.steps.compare import CompareData, compute_compare
 
 GOAL_S = 5.0
 
@@ -54,15 +56,16 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--hidden", type=int, default=768)
+    ap.add_argument("--layers", type=int, default=0, help="also time this many layers compared in one pass")
     ap.add_argument("--bands", type=int, default=0, help="also time the variance partition over this many layers")
     ap.add_argument("--banded-iter", type=int, default=CompareParams().banded_iter)
     args = ap.parse_args()
     aligned, acts = session(args.units, args.clips, args.repeats, args.hidden)
-    if args.bands:
+    if args.bands or args.layers:
         rng = np.random.default_rng(1)
         base = acts.layers["last"]
         layers = {f"layer{i}": (base + rng.normal(scale=i, size=base.shape)).astype(np.float32)
-                  for i in range(args.bands)}                 # ever noisier copies: the read-out fades with depth
+                  for i in range(max(args.bands, args.layers))}   # ever noisier copies: the read-out fades with depth
         acts = dataclasses.replace(acts, layers={**acts.layers, **layers})
     backends = ["numpy"] + (["torch_cuda"] if resolve_backend("auto") == "torch_cuda" else [])
     for backend in backends:
@@ -79,6 +82,13 @@ def main() -> None:
               f"({args.units} units x {args.clips} clips x {args.repeats} repeats, {args.hidden} wide); "
               f"goal {GOAL_S:g} s: ratio {total / GOAL_S:.2f}; median r²/ceiling {enc.summary()['median']:.2f}, "
               f"RSA rho {res.rho:.2f}")
+        if args.layers:
+            names = [f"layer{i}" for i in range(args.layers)]
+            start = time.perf_counter()
+            compute_compare(CompareData(aligned, acts, names, "bench"), params)
+            took = time.perf_counter() - start
+            print(f"{backend}: {args.layers} layers in one pass: {took:.2f} s, {took / args.layers:.2f} s per layer "
+                  f"(goal {GOAL_S:g} s: ratio {took / args.layers / GOAL_S:.2f})")
         if args.bands:
             params = CompareParams(units="all", backend=backend, banded=True, banded_iter=args.banded_iter)
             start = time.perf_counter()

@@ -166,3 +166,25 @@ def test_ridge_equals_himalayas_own_solver():
     np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(ours_alpha, their_alpha)
     assert np.unique(ours_alpha).size > 1, "penalties differ between targets"
+
+
+def test_layer_independent_parts_computed_once_give_the_numbers_of_each_layer_alone(features):
+    """compare computes the ceilings and the neural RDMs once for all layers: the same numbers as layer by layer."""
+    import dataclasses
+
+    from nwb_it.process.encoding import encoding_ceilings
+    from nwb_it.process.rsa import neural_side
+
+    rates = np.stack([_drive(features, u) for u in range(8)])
+    aligned = aligned_from_rates(rates, np.full(N_CLIPS, 6), seed=5)
+    acts = activations_from_features(features)
+    acts = dataclasses.replace(acts, layers={"a": acts.layers["last"], "b": acts.layers["last"] ** 2})
+    ceilings, neural = encoding_ceilings(aligned, acts, PARAMS), neural_side(aligned, acts, PARAMS)
+    for layer in ("a", "b"):
+        params = dataclasses.replace(PARAMS, layer=layer)
+        alone, shared = encoding_model(aligned, acts, params), encoding_model(aligned, acts, params, ceilings)
+        for name in ("r", "ceiling", "median_ci"):
+            np.testing.assert_array_equal(getattr(alone, name), getattr(shared, name))
+        alone, shared = rsa(aligned, acts, params), rsa(aligned, acts, params, neural)
+        for name in ("rho", "ceiling", "rho_ci", "ceiling_ci", "p_value", "rho_halves", "ceiling_lower"):
+            np.testing.assert_array_equal(getattr(alone, name), getattr(shared, name))

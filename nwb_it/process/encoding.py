@@ -116,12 +116,20 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
     return as_cube(predicted), as_cube(shuffled), chosen
 
 
-def encoding_model(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()
-                   ) -> EncodingResult:
+def encoding_ceilings(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The ceilings :func:`encoding_model` scores against (pooled, by bin): the same for every layer of a table."""
+    keep = np.isin(aligned.clip_index, acts.window_stimulus_index)
+    return psth_ceilings(aligned, keep, clip_folds(int(keep.sum()), params.folds, params.seed), params.seed)
+
+
+def encoding_model(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams(),
+                   ceilings: tuple[np.ndarray, np.ndarray] | None = None) -> EncodingResult:
     """Cross-validated ridge encoding of every unit's PSTH from lagged, PCA-reduced activations, with baselines.
 
     Returns the pooled scores per unit and, in ``.time``, the same scores bin by bin
-    (:class:`~nwb_it.core.results.TimeEncodingResult`).
+    (:class:`~nwb_it.core.results.TimeEncodingResult`). ``ceilings``: :func:`encoding_ceilings` of the same
+    session, table and parameters (reused across layers); computed here when not given.
     """
     values = layer_values(acts, params.layer)
     act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
@@ -132,7 +140,7 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     fold = clip_folds(psth.shape[1], params.folds, params.seed)
     predicted, shuffled, chosen = _fit_folds(values, rows, psth, fold, params)
     onset = onset_only(psth, fold)
-    ceiling, ceiling_bins = psth_ceilings(aligned, keep, fold, params.seed)
+    ceiling, ceiling_bins = psth_ceilings(aligned, keep, fold, params.seed) if ceilings is None else ceilings
     with nan_quiet():
         included = ceiling >= params.min_ceiling
         cells = included[:, None] & (ceiling_bins >= params.min_ceiling)      # a bin's own ceiling counts too

@@ -28,6 +28,8 @@ data kept); p-value: clip labels of the model RDM permuted.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.numeric import nan_quiet
@@ -170,29 +172,38 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()) -> RSAResult:
-    """Neural vs model RDM over the clips both have, with a noise ceiling on the ρ scale, intervals and a p."""
+@dataclass(frozen=True)
+class NeuralRDMs:
+    """The neural side of the RSA, the same for every layer compared: the clips kept, the neural RDM, the
+    half-repeat RDMs and the ceiling measured on them (:func:`neural_side`)."""
+
+    keep: np.ndarray
+    rdm: np.ndarray
+    halves: list[tuple[np.ndarray, np.ndarray]]
+    ceiling: float
+    ceiling_lower: float
+    ceiling_upper: float
+    ceiling_ci: tuple[float, float]
+
+
+def neural_side(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()) -> NeuralRDMs:
+    """Neural RDM and ceiling over the clips the activations have (computed once for all layers of a table)."""
     from rsatoolbox.inference import boot_noise_ceiling  # heavy: only when RSA runs
     from rsatoolbox.rdm import RDMs
 
     keep = np.isin(aligned.clip_index, acts.window_stimulus_index) & (aligned.mask.sum(1) >= 2)
-    clips = aligned.clip_index[keep]
     centres = aligned.bin_centres
     in_resp = (centres >= params.response_window[0]) & (centres < params.response_window[1])
     rng = np.random.default_rng([params.seed, 98])
-    iu = np.triu_indices(clips.size, 1)
-    patterns = model_patterns(acts, clips, params)
-    m_rdm = rdm(patterns) if params.rsa_distance == "correlation" else euclidean_rdm(patterns)
     if params.rsa_distance == "correlation":
         n_rdm, halves = _correlation_rdms(aligned, keep, in_resp, params, rng)
     else:
         n_rdm, halves = neural_rdms(aligned, keep, in_resp, params, rng)
-    rho = float(_spearman(n_rdm[iu], m_rdm[iu]))
-    between, lows, highs, model_vs_half = [], [], [], []
+    iu = np.triu_indices(int(keep.sum()), 1)
+    between, lows, highs = [], [], []
     for a, b in halves:
         ok = np.isfinite(a[iu]) & np.isfinite(b[iu])
         between.append(_spearman(a[iu][ok], b[iu][ok]))
-        model_vs_half.append((_spearman(a[iu][ok], m_rdm[iu][ok]) + _spearman(b[iu][ok], m_rdm[iu][ok])) / 2)
         with nan_quiet():
             bounds = boot_noise_ceiling(RDMs(np.stack([a[iu][ok], b[iu][ok]])), method="spearman")
         lows.append(bounds[0])
@@ -200,12 +211,37 @@ def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = Compa
     with nan_quiet():
         agreement = float(np.nanmean(between))
         ceiling = float(np.sqrt(agreement)) if agreement > 0 else np.nan      # a perfect model's rho with a half
+        lower, upper = float(np.nanmean(lows)), float(np.nanmean(highs))
     a0, b0 = halves[0]
-    return RSAResult(rho=rho, ceiling=ceiling, neural_rdm=n_rdm, model_rdm=m_rdm, ceiling_lower=float(np.nanmean(lows)),
-                     ceiling_upper=float(np.nanmean(highs)), rho_halves=float(np.nanmean(model_vs_half)),
-                     clip_names=[n for n, k in zip(aligned.clip_names, keep) if k],
+    return NeuralRDMs(keep=keep, rdm=n_rdm, halves=halves, ceiling=ceiling, ceiling_lower=lower,
+                      ceiling_upper=upper, ceiling_ci=_interval(bootstrap_rho(a0, b0, params.n_boot, params.seed)))
+
+
+def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams(),
+        neural: NeuralRDMs | None = None) -> RSAResult:
+    """Neural vs model RDM over the clips both have, with a noise ceiling on the ρ scale, intervals and a p.
+
+    ``neural``: :func:`neural_side` of the same session, activations table and parameters (reused across
+    layers); computed here when not given.
+    """
+    neural = neural_side(aligned, acts, params) if neural is None else neural
+    clips = aligned.clip_index[neural.keep]
+    iu = np.triu_indices(clips.size, 1)
+    patterns = model_patterns(acts, clips, params)
+    m_rdm = rdm(patterns) if params.rsa_distance == "correlation" else euclidean_rdm(patterns)
+    n_rdm = neural.rdm
+    rho = float(_spearman(n_rdm[iu], m_rdm[iu]))
+    model_vs_half = []
+    for a, b in neural.halves:
+        ok = np.isfinite(a[iu]) & np.isfinite(b[iu])
+        model_vs_half.append((_spearman(a[iu][ok], m_rdm[iu][ok]) + _spearman(b[iu][ok], m_rdm[iu][ok])) / 2)
+    with nan_quiet():
+        rho_halves = float(np.nanmean(model_vs_half))
+    return RSAResult(rho=rho, ceiling=neural.ceiling, neural_rdm=n_rdm, model_rdm=m_rdm,
+                     ceiling_lower=neural.ceiling_lower, ceiling_upper=neural.ceiling_upper, rho_halves=rho_halves,
+                     clip_names=[n for n, k in zip(aligned.clip_names, neural.keep) if k],
                      rho_ci=_interval(bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
-                     ceiling_ci=_interval(bootstrap_rho(a0, b0, params.n_boot, params.seed)),
+                     ceiling_ci=neural.ceiling_ci,
                      p_value=rdm_permutation_p(n_rdm, m_rdm, rho, params.n_perm_rsa, params.seed),
                      distance=params.rsa_distance)
 

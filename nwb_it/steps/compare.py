@@ -22,8 +22,8 @@ from ..nwb.io import reading, replace_in_module
 from ..nwb.partition_table import partition_table
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability
 from ..process.banded import variance_partition
-from ..process.encoding import encoding_model
-from ..process.rsa import rsa
+from ..process.encoding import encoding_ceilings, encoding_model
+from ..process.rsa import neural_side, rsa
 from ..process.selection import select_units, split_selection
 from ..viz.bands import partition_figure
 from ..viz.compare import best_units_figure, rdm_figure, score_vs_ceiling_figure
@@ -99,8 +99,10 @@ def compute_compare(data: CompareData, params: CompareParams = CompareParams(), 
                     ) -> dict[str, tuple[EncodingResult, RSAResult]]:
     """Encoding model + RSA of every layer of ``data`` (pure: nothing read or written); a bar over the layers
     with ``progress`` on a terminal."""
-    return {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer)),
-                    rsa(data.aligned, data.activations, one))
+    ceilings = encoding_ceilings(data.aligned, data.activations, params)       # the same for every layer
+    neural = neural_side(data.aligned, data.activations, params)
+    return {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer), ceilings),
+                    rsa(data.aligned, data.activations, one, neural))
             for layer in progress_bar(data.layers, desc="compare", unit="layer", enabled=progress)}
 
 
