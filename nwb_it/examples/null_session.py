@@ -14,8 +14,9 @@ def null_aligned_counts(n_units: int = 300, n_clips: int = 60, n_repeats: int = 
 
     Examples
     --------
-    >>> null_aligned_counts(5, 4, 3).counts.shape
-    (5, 4, 3, 7)
+    >>> aligned = null_aligned_counts(5, 4, 3)
+    >>> aligned.n_units, aligned.counts.shape[-1], bool(aligned.mask.sum(1).min() >= 2)
+    (5, 7, True)
     """
     rng = np.random.default_rng(seed)
     reps = np.maximum(n_repeats - rng.integers(0, 3, n_clips), 2)

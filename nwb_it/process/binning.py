@@ -95,9 +95,8 @@ def bin_aligned(spikes: SpikeTrains, pres: Presentations, window: tuple[float, f
     >>> pres = Presentations(onset=np.array([1.0, 3.0]), start=np.array([0.5, 2.5]), stop=np.array([2.0, 4.0]),
     ...                      clip=np.array([0, 0]), repeat=np.array([0, 1]), names=np.array(["a", "a"]))
     >>> spikes = SpikeTrains(np.array([1.01, 1.06, 3.2]), np.array([0, 3]), ["u0"])
-    >>> bin_aligned(spikes, pres, (0.0, 0.3), 0.05).counts[0, 0]
-    array([[1, 1, 0, 0, 0, 0],
-           [0, 0, 0, 0, 1, 0]])
+    >>> bin_aligned(spikes, pres, (0.0, 0.3), 0.05).counts[0, 0].tolist()
+    [[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0]]
     """
     check_window(window, bin_size)
     _check_inside_trials(pres, window)

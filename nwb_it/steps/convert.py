@@ -67,8 +67,9 @@ def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: d
 
     Examples
     --------
-    >>> plan = plan_conversions(["20240301_fixshortvid1_coco.mat", "20240302_fixshortvid1_coco.mat"], "out")
-    >>> [p.output.name for p in plan]
+    >>> plan = plan_conversions(["20240301_fixshortvid1_coco.mat", "20240302_fixshortvid1_coco.mat"],
+    ...                         "out")                                         # doctest: +SKIP
+    >>> [p.output.name for p in plan]                                          # doctest: +SKIP
     ['sub-coco_ses-20240301-fixshortvid1_ecephys.nwb', 'sub-coco_ses-20240302-fixshortvid1_ecephys.nwb']
     """
     shared, origin = _user_metadata(metadata)
