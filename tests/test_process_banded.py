@@ -71,3 +71,13 @@ def test_banded_ridge_numpy_and_torch_backends_agree():
                                            gammas, backend=backend) for backend in ("numpy", "torch")}
     for x, z in zip(on["numpy"], on["torch"]):
         np.testing.assert_allclose(x, z, atol=1e-10)
+
+
+def test_a_silent_unit_has_no_band_r2_rather_than_an_infinite_one():
+    from nwb_it.process.banded import r2_split
+
+    rng = np.random.default_rng(4)
+    measured = rng.poisson(3, size=(3, 20, 4)).astype(float)
+    measured[1] = 0.0
+    r2 = r2_split(measured, rng.normal(size=(2, 3, 20, 4)), np.arange(20) % 4)
+    assert np.all(np.isnan(r2[:, 1])) and np.all(np.isfinite(r2[:, [0, 2]]))

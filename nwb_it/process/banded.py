@@ -104,8 +104,11 @@ def r2_split(measured: np.ndarray, split: np.ndarray, fold: np.ndarray) -> np.nd
         for f in np.unique(fold):
             y = measured[:, fold == f].reshape(measured.shape[0], -1).T                      # (cells, units)
             parts = split[:, :, fold == f].reshape(*split.shape[:2], -1).transpose(0, 2, 1)   # (bands, cells, units)
+            y = y - y.mean(0)
             with nan_quiet():
-                out.append(np.asarray(r2_score_split(y - y.mean(0), parts - parts.mean(1, keepdims=True))))
+                r2 = np.asarray(r2_score_split(y, parts - parts.mean(1, keepdims=True)), dtype=np.float64)
+            r2[:, (y ** 2).sum(0) <= 0] = np.nan            # a unit silent (or constant) in the fold: no R² there
+            out.append(r2)
     with nan_quiet():
         return np.nanmean(np.stack(out), 0)
 
