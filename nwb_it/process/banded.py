@@ -20,10 +20,9 @@ from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.progress import progress_bar
 from ..core.results import Activations, AlignedCounts
-from .encoding import clip_folds, layer_values, psth_ceilings, window_features
+from .encoding import Design, fold_components, layer_values
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
 from .scores import fold_r
-from .stats import FoldPCA
 
 
 def band_weights(n_iter: int, n_bands: int, seed: int) -> np.ndarray:
@@ -114,25 +113,18 @@ def r2_split(measured: np.ndarray, split: np.ndarray, fold: np.ndarray) -> np.nd
 
 
 def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[str],
-                       params: CompareParams = CompareParams(), progress: bool = False) -> BandedResult:
+                       params: CompareParams = CompareParams(), progress: bool = False,
+                       ceilings: tuple[np.ndarray, np.ndarray] | None = None) -> BandedResult:
     """One banded ridge over ``layers`` (a band each) per unit, and each band's part of the held-out R².
 
     Folds, lags, PCs, penalties and ceilings as in :func:`~nwb_it.process.encoding.encoding_model`;
-    ``params.banded_iter`` band weights are tried; ``progress``: a bar over the outer folds on a terminal.
+    ``params.banded_iter`` band weights are tried; ``progress``: a bar over the outer folds on a terminal;
+    ``ceilings``: :func:`~nwb_it.process.encoding.encoding_ceilings` when already computed.
     """
-    act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
-    keep = np.isin(aligned.clip_index, act_clip)
-    psth = aligned.mean_rates()[:, keep]                                           # (units, clips, bins)
+    design = Design.of(aligned, acts, params)
+    psth, rows, fold = design.psth, design.rows, design.fold                  # psth: (units, clips, bins)
     n_units, n_clips, n_bins = psth.shape
-    rows = window_features(act_clip, act_time, aligned.clip_index[keep], aligned.bin_centres, params.lags)
-    fold = clip_folds(n_clips, params.folds, params.seed)
-    referenced = np.unique(rows)
-    used = [np.unique(rows[fold != f]) for f in range(fold.max() + 1)]
-    band_pcs = []
-    for layer in layers:                         # each layer's PCA fitted on each fold's training clips
-        values = layer_values(acts, layer)
-        k = min(params.n_pcs, min(u.size for u in used) - 1, values.shape[1])
-        band_pcs.append(FoldPCA(values, referenced).scores_many([np.setdiff1d(referenced, u) for u in used], k))
+    band_pcs = [fold_components(layer_values(acts, layer), rows, fold, params.n_pcs) for layer in layers]
     y = psth.transpose(1, 2, 0).reshape(n_clips * n_bins, n_units)
     row_clip = np.repeat(np.arange(n_clips), n_bins)
     gammas = band_weights(params.banded_iter, len(layers), params.seed)
@@ -146,7 +138,7 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
             [a for a, _ in xs], y[train], [b for _, b in xs], row_clip[train], gammas, backend=params.backend)
     as_cube = lambda a: a.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1)  # noqa: E731
     parts = np.stack([as_cube(s) for s in split])
-    ceiling, _ = psth_ceilings(aligned, keep, fold, params.seed)
+    ceiling = design.ceilings(aligned, params.seed)[0] if ceilings is None else ceilings[0]
     return BandedResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, bands=list(layers),
                         r2=r2_split(psth, parts, fold), r=fold_r(parts.sum(0) + as_cube(intercept), psth, fold),
                         ceiling=ceiling, gamma=chosen.mean(0), params=params)

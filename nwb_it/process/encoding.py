@@ -21,6 +21,8 @@ Units whose ceiling is below ``min_ceiling`` are reported but left out of the me
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.numeric import nan_quiet
@@ -91,6 +93,36 @@ def psth_ceilings(aligned: AlignedCounts, keep: np.ndarray, fold: np.ndarray, se
         return np.nanmean(np.concatenate(pooled), 0), np.nanmean(np.concatenate(by_bin), 0)
 
 
+def fold_components(values: np.ndarray, rows: np.ndarray, fold: np.ndarray, n_pcs: int) -> list[np.ndarray]:
+    """Per outer fold, every activation row's scores on the PCs fitted on the windows the fold's training clips
+    use (``rows`` from :func:`window_features`): one Gram matrix, each fold removing its held-out clips'."""
+    referenced = np.unique(rows)
+    used = [np.unique(rows[fold != f]) for f in range(fold.max() + 1)]
+    k = min(n_pcs, min(u.size for u in used) - 1, values.shape[1])
+    return FoldPCA(values, referenced).scores_many([np.setdiff1d(referenced, u) for u in used], k)
+
+
+@dataclass(frozen=True)
+class Design:
+    """What every layer's model of one session shares: the clips kept (those with activations), their PSTHs
+    (units, clips, bins), the activation row of every (clip, bin, lag) and the outer fold of every clip."""
+
+    keep: np.ndarray
+    psth: np.ndarray
+    rows: np.ndarray
+    fold: np.ndarray
+
+    @classmethod
+    def of(cls, aligned: AlignedCounts, acts: Activations, params: CompareParams) -> Design:
+        act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
+        keep = np.isin(aligned.clip_index, act_clip)
+        rows = window_features(act_clip, act_time, aligned.clip_index[keep], aligned.bin_centres, params.lags)
+        return cls(keep, aligned.mean_rates()[:, keep], rows, clip_folds(int(keep.sum()), params.folds, params.seed))
+
+    def ceilings(self, aligned: AlignedCounts, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        return psth_ceilings(aligned, self.keep, self.fold, seed)
+
+
 def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.ndarray,
                params: CompareParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Held-out predictions of the model and of the clip-shuffled baseline, and the penalties chosen per fold."""
@@ -100,11 +132,7 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
     other = clip_derangement(n_clips, params.seed)
     predicted, shuffled = np.zeros_like(y), np.zeros_like(y)
     chosen = np.zeros((fold.max() + 1, n_units))
-    referenced = np.unique(rows)
-    used = [np.unique(rows[fold != f]) for f in range(fold.max() + 1)]
-    n_pcs = min(params.n_pcs, min(u.size for u in used) - 1, values.shape[1])
-    fold_pcs = FoldPCA(values, referenced).scores_many([np.setdiff1d(referenced, u) for u in used], n_pcs)
-    for f, pcs in enumerate(fold_pcs):                          # one Gram matrix; each fold removes its clips'
+    for f, pcs in enumerate(fold_components(values, rows, fold, params.n_pcs)):
         train, test = fold[row_clip] != f, fold[row_clip] == f
         for feature_rows, out in ((rows, predicted), (rows[other], shuffled)):
             x = pcs[feature_rows].reshape(n_clips * n_bins, -1)                  # lags concatenated
@@ -119,8 +147,7 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
 def encoding_ceilings(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()
                       ) -> tuple[np.ndarray, np.ndarray]:
     """The ceilings :func:`encoding_model` scores against (pooled, by bin): the same for every layer of a table."""
-    keep = np.isin(aligned.clip_index, acts.window_stimulus_index)
-    return psth_ceilings(aligned, keep, clip_folds(int(keep.sum()), params.folds, params.seed), params.seed)
+    return Design.of(aligned, acts, params).ceilings(aligned, params.seed)
 
 
 def encoding_model(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams(),
@@ -131,16 +158,11 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     (:class:`~nwb_it.core.results.TimeEncodingResult`). ``ceilings``: :func:`encoding_ceilings` of the same
     session, table and parameters (reused across layers); computed here when not given.
     """
-    values = layer_values(acts, params.layer)
-    act_clip, act_time = acts.window_stimulus_index, acts.time + params.time_offset
-    keep = np.isin(aligned.clip_index, act_clip)
-    clips = aligned.clip_index[keep]
-    psth = aligned.mean_rates()[:, keep]                                  # (units, clips, bins)
-    rows = window_features(act_clip, act_time, clips, aligned.bin_centres, params.lags)
-    fold = clip_folds(psth.shape[1], params.folds, params.seed)
-    predicted, shuffled, chosen = _fit_folds(values, rows, psth, fold, params)
+    design = Design.of(aligned, acts, params)
+    keep, psth, fold = design.keep, design.psth, design.fold                 # psth: (units, clips, bins)
+    predicted, shuffled, chosen = _fit_folds(layer_values(acts, params.layer), design.rows, psth, fold, params)
     onset = onset_only(psth, fold)
-    ceiling, ceiling_bins = psth_ceilings(aligned, keep, fold, params.seed) if ceilings is None else ceilings
+    ceiling, ceiling_bins = design.ceilings(aligned, params.seed) if ceilings is None else ceilings
     with nan_quiet():
         included = ceiling >= params.min_ceiling
         cells = included[:, None] & (ceiling_bins >= params.min_ceiling)      # a bin's own ceiling counts too

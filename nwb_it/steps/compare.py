@@ -96,18 +96,19 @@ def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParam
 
 
 def compute_compare(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False
-                    ) -> dict[str, tuple[EncodingResult, RSAResult]]:
-    """Encoding model + RSA of every layer of ``data`` (pure: nothing read or written); a bar over the layers
-    with ``progress`` on a terminal."""
+                    ) -> CompareResults:
+    """Encoding model + RSA of every layer of ``data`` and, with ``params.banded``, the variance partition over
+    them (pure: nothing read or written); a bar over the layers with ``progress`` on a terminal."""
     ceilings = encoding_ceilings(data.aligned, data.activations, params)       # the same for every layer
     neural = neural_side(data.aligned, data.activations, params)
-    return {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer), ceilings),
-                    rsa(data.aligned, data.activations, one, neural))
-            for layer in progress_bar(data.layers, desc="compare", unit="layer", enabled=progress)}
+    results = {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer), ceilings),
+                       rsa(data.aligned, data.activations, one, neural))
+               for layer in progress_bar(data.layers, desc="compare", unit="layer", enabled=progress)}
+    return CompareResults(results, partition=compute_partition(data, params, progress=progress, ceilings=ceilings))
 
 
-def compute_partition(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False
-                      ) -> BandedResult | None:
+def compute_partition(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False,
+                      ceilings: tuple[np.ndarray, np.ndarray] | None = None) -> BandedResult | None:
     """With ``params.banded``: one banded ridge over the layers of ``data`` (a band each) and each band's part of
     the held-out R² (pure); None otherwise. Two layers at least."""
     if not params.banded:
@@ -115,7 +116,7 @@ def compute_partition(data: CompareData, params: CompareParams = CompareParams()
     if len(data.layers) < 2:
         raise NwbItError(f"`banded=True` partitions the variance among layers: name two or more with `layer=` "
                          f"(have: {', '.join(data.layers)})")
-    return variance_partition(data.aligned, data.activations, data.layers, params, progress)
+    return variance_partition(data.aligned, data.activations, data.layers, params, progress, ceilings)
 
 
 def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
@@ -195,7 +196,7 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
         for name in figure_names(len(data.layers), params.banded):
             refuse_existing(Path(out_dir) / name, overwrite, force)          # before the slow part
     results = compute_compare(data, params, progress=progress)
-    partition = compute_partition(data, params, progress=progress)
+    partition = results.partition
     write_compare(nwb_path, results, activations=activations, presentations=presentations, partition=partition,
                   force=force)
     if out_dir is not None:
@@ -206,4 +207,4 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
                 curves = layer_summaries(nwb)
         draw_compare(results, out_dir, title=data.title, family=family, curves=curves, partition=partition,
                      overwrite=overwrite, force=force)
-    return CompareResults(results, partition=partition)
+    return results
