@@ -175,7 +175,7 @@ class CompareParams:
     selection: str = "reliability"  # responsive units from the reliability table, or "split": chosen on half the
     #                                 repeats (d' > the table's cutoff) and scored on the other half
     banded: bool = False           # several layers: also one banded ridge over them (a band each) and each band's
-    #                                 share of the held-out R² (encoding_bands table)
+    #                                 share of the held-out R² (variance_partition table)
     banded_iter: int = 20          # band weights tried by the banded ridge's random search
 
     def __post_init__(self) -> None:

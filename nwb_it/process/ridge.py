@@ -91,14 +91,11 @@ class RidgeSums:
     """
 
     def __init__(self, bk, x, y, splits):
-        self.bk, self.x, self.y, self.splits = bk, x, y, splits
+        self.bk, self.y = bk, y
         self.eigh = np.linalg.eigh if bk.name == "numpy" else bk.eigh       # LAPACK's driver: 3x scipy's here
-        self.blocks = [self._sums(bk.asarray(test)) for _, test in splits]
+        self.tests = [(x[bk.asarray(test)], y[bk.asarray(test)]) for _, test in splits]      # each inner test block
+        self.blocks = [[xb.T @ xb, xb.T @ yb, xb.sum(0), yb.sum(0), xb.shape[0]] for xb, yb in self.tests]
         self.whole = [sum(b[i] for b in self.blocks) for i in range(5)]
-
-    def _sums(self, rows):
-        xb, yb = self.x[rows], self.y[rows]
-        return [xb.T @ xb, xb.T @ yb, xb.sum(0), yb.sum(0), xb.shape[0]]
 
     def _factors(self, gram, xy, sx, sy, n, scale):
         """Means, eigenvalues, V and V'X'Y of the (rescaled) centred features."""
@@ -113,15 +110,15 @@ class RidgeSums:
         """(alphas, targets): minus the held-out mean squared error, mean over inner folds (himalaya's
         ``l2_neg_loss``), of every penalty on the columns times ``scale``."""
         score = self.bk.zeros_like(self.y, shape=(alphas.shape[0], self.y.shape[1]))
-        for (_, test), block in zip(self.splits, self.blocks):
+        for (x_test, y_test), block in zip(self.tests, self.blocks):
             xm, ym, w, v, vxy = self._factors(*(a - b for a, b in zip(self.whole, block)), scale)
-            centred = self.x[self.bk.asarray(test)] - xm
+            centred = x_test - xm
             proj = (centred if scale is None else centred * scale) @ v              # test rows in the V basis
-            y_test = self.y[self.bk.asarray(test)] - ym
+            y_test = y_test - ym
             py, pp, yy = proj.T @ y_test, proj.T @ proj, (y_test ** 2).sum(0)
             c = vxy[None] / (w[None, :] + alphas[:, None])[:, :, None]            # (alphas, k, targets), V basis
             score -= (yy[None] - 2 * (py[None] * c).sum(1) + ((pp @ c) * c).sum(1)) / y_test.shape[0]
-        return score / len(self.splits)
+        return score / len(self.tests)
 
     def refit(self, alpha, scale=None, targets=None):
         """Coefficients on the original columns (features, targets) of the whole set, a penalty per target, and

@@ -161,12 +161,13 @@ def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generato
     mask = mask[ok]
     half = (mask.sum(1) // 2)[:, None]
     counts = np.moveaxis(aligned.counts[:, keep][:, ok], 0, 2).astype(np.float64)        # (clips, repeats, units, bins)
+    n_units = counts.shape[2]
     counts = counts.reshape(*counts.shape[:2], -1).transpose(0, 2, 1)                   # (clips, units x bins, repeats)
     out = []
     for first in (True, False):
         w = ((rank < half) if first else (rank >= half)) & mask
         w = (w / w.sum(2, keepdims=True)).transpose(1, 2, 0)                            # (clips, repeats, splits)
-        means = (counts @ w).reshape(mask.shape[0], aligned.counts.shape[0], -1, w.shape[2])
+        means = (counts @ w).reshape(mask.shape[0], n_units, -1, w.shape[2])
         out.append(means.transpose(3, 1, 0, 2))                                          # (splits, units, clips, bins)
     return (out[0][0], out[1][0]) if n_splits is None else (out[0], out[1])
 

@@ -98,12 +98,9 @@ class FoldPCA:
         mean = (self.sums - out.sum(0)) / n
         return self.gram - out.T @ out - n * np.outer(mean, mean), mean
 
-    def scores(self, left_out: np.ndarray, n_components: int) -> np.ndarray:
-        """Scores of every row of ``values`` on the components fitted without the rows ``left_out``."""
-        return self.scores_many([left_out], n_components)[0]
-
     def scores_many(self, left_outs: list[np.ndarray], n_components: int) -> list[np.ndarray]:
-        """:meth:`scores` for several sets of left-out rows (one per fold).
+        """Per set of left-out rows (one per fold), the scores of every row of ``values`` on the components fitted
+        without those rows.
 
         The eigendecompositions run back to back, apart from numpy's products: scipy's LAPACK and numpy's
         BLAS are two OpenBLAS copies whose idle threads spin, and interleaving them doubles the time.

@@ -121,13 +121,20 @@ def compute_partition(data: CompareData, params: CompareParams = CompareParams()
 
 def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
                   activations: str = DEFAULT_ACTIVATIONS, presentations: PresentationSpec = PresentationSpec(),
-                  partition: BandedResult | None = None, force: bool = False) -> None:
+                  force: bool = False) -> None:
     """Store ``results`` as the ``encoding``/``rsa`` tables (``_<table>`` for other activations), replacing them,
-    and ``partition`` (if any) as ``variance_partition[_<table>]``."""
+    and their variance partition (the ``partition`` of a :class:`~nwb_it.core.comparison.CompareResults`, if any) as
+    ``variance_partition[_<table>]``."""
+    partition = _partition_of(results)
+
     def tables(f):
         out = compare_tables(f, results, activations, to_dict(presentations))
         return out + ([partition_table(f, partition, activations, to_dict(presentations))] if partition else [])
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
+
+
+def _partition_of(results: dict) -> BandedResult | None:
+    return getattr(results, "partition", None)          # a plain {layer: ...} dict has none
 
 
 def figure_names(n_layers: int, partition: bool = False) -> tuple[str, ...]:
@@ -144,12 +151,14 @@ def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activati
 
 
 def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, title: str = "",
-                 family: str = "model", curves: list[dict] | None = None, partition: BandedResult | None = None,
-                 overwrite: bool = False, force: bool = False) -> list[Path]:
+                 family: str = "model", curves: list[dict] | None = None, overwrite: bool = False,
+                 force: bool = False) -> list[Path]:
     """One layer: best units, score vs ceiling, RDMs, the score through time and per unit and bin. Several: score
     against depth, a models x layers ranking, the score through time per layer and the best layer per bin, from
     ``curves`` (:func:`nwb_it.nwb.compare_tables.layer_summaries`: every model compared in the file; default: these
-    results only). With a ``partition``, also each band's share of the explained variance."""
+    results only). With a variance partition (:class:`~nwb_it.core.comparison.CompareResults`), also each
+    band's share of the explained variance."""
+    partition = _partition_of(results)
     figures = [Path(out_dir) / name for name in figure_names(len(results), partition is not None)]
     curves = curves if curves is not None else result_curves(results, family, family)
     if len(results) == 1:
@@ -196,15 +205,13 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
         for name in figure_names(len(data.layers), params.banded):
             refuse_existing(Path(out_dir) / name, overwrite, force)          # before the slow part
     results = compute_compare(data, params, progress=progress)
-    partition = results.partition
-    write_compare(nwb_path, results, activations=activations, presentations=presentations, partition=partition,
-                  force=force)
+    write_compare(nwb_path, results, activations=activations, presentations=presentations, force=force)
     if out_dir is not None:
         family = data.activations.provenance.get("family", "model")
         curves = result_curves(results, activations, family)
         if len(results) > 1:                             # every model compared in this file
             with reading(nwb_path) as nwb:
                 curves = layer_summaries(nwb)
-        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, partition=partition,
-                     overwrite=overwrite, force=force)
+        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, overwrite=overwrite,
+                     force=force)
     return results
