@@ -5,8 +5,10 @@ import os
 import re
 import shutil
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from nwb_it.nwb.io import reading
 from nwb_it.nwb.validate import validate_nwb
 from nwb_it.steps import run_reliability
 
-pytest.importorskip("remfile")
+pytest.importorskip("requests")
 
 
 class _RangeHandler(BaseHTTPRequestHandler):
@@ -29,12 +31,16 @@ class _RangeHandler(BaseHTTPRequestHandler):
     root: Path
     sent: list
     drop = False
+    mode = ""                          # "stall": headers and part of the body, then silence; "whole": ignores Range
 
     def log_message(self, *args) -> None:            # quiet
         pass
 
+    def _file(self) -> Path:
+        return self.root / urlsplit(self.path).path.lstrip("/")      # a signed query is not part of the name
+
     def _size(self) -> int:
-        return (self.root / self.path.lstrip("/")).stat().st_size
+        return self._file().stat().st_size
 
     def do_HEAD(self) -> None:
         if self.drop:
@@ -49,8 +55,18 @@ class _RangeHandler(BaseHTTPRequestHandler):
         if self.drop:
             self.close_connection = True
             return
-        path, size = self.root / self.path.lstrip("/"), self._size()
+        path, size = self._file(), self._size()
         m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if self.mode == "whole":       # a server or proxy that ignores Range: 200 and the whole file, streamed
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                with open(path, "rb") as fh:
+                    shutil.copyfileobj(fh, self.wfile, 1 << 16)
+            except OSError:            # the client closed a body it did not ask for
+                pass
+            return
         start, end = (int(m.group(1)), int(m.group(2) or size - 1)) if m else (0, size - 1)
         end = min(end, size - 1)
         with open(path, "rb") as fh:
@@ -61,9 +77,16 @@ class _RangeHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
-        if m:                          # a range; a plain GET is remfile's size probe, closed after the headers
-            self.sent.append(len(body))
-        self.wfile.write(body)
+        if self.mode == "stall" and start > 0:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(20)                              # then silence (a daemon thread: the test does not wait)
+            return
+        self.sent.append(len(body))
+        try:
+            self.wfile.write(body)
+        except OSError:               # the client closed a body it did not ask for
+            pass
 
 
 @pytest.fixture()
@@ -71,12 +94,12 @@ def serve(tmp_path):
     """serve(file, drop=False) -> URL of ``file`` on a loopback server stopped after the test."""
     servers = []
 
-    def start(file: Path, drop: bool = False) -> tuple[str, list]:
+    def start(file: Path, drop: bool = False, mode: str = "") -> tuple[str, list]:
         root = tmp_path / f"served{len(servers)}"
         root.mkdir()
         shutil.copy(file, root / file.name)
         sent: list = []
-        handler = type("Handler", (_RangeHandler,), {"root": root, "sent": sent, "drop": drop})
+        handler = type("Handler", (_RangeHandler,), {"root": root, "sent": sent, "drop": drop, "mode": mode})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -196,3 +219,108 @@ def test_a_derivative_of_another_labs_file_gives_the_same_numbers(tmp_path):
                               derivative_dir=tmp_path / "d")
     np.testing.assert_allclose(derived.dprime, local.dprime, equal_nan=True)
     np.testing.assert_allclose(derived.p_value, local.p_value, equal_nan=True)
+
+
+# -- every result bound to its inputs; bounded time and memory; no secret in any output ---------------------------
+
+def _changed_copy(src: Path, dst: Path) -> Path:
+    """The same NWB file (identifier, object ids, subject, session) with one more acquisition: other bytes."""
+    from pynwb import TimeSeries
+
+    shutil.copy(src, dst)
+    with NWBHDF5IO(str(dst), "a") as io:
+        f = io.read()
+        f.add_acquisition(TimeSeries(name="extra", data=np.arange(5000.0), unit="V", rate=10.0))
+        io.write(f)
+    return dst
+
+
+def test_a_changed_local_source_is_never_served_its_old_derivative(small_nwb, tmp_path):
+    a = Path(shutil.copy(small_nwb, tmp_path / "a.nwb"))
+    first = run_reliability(a, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    _changed_copy(small_nwb, tmp_path / "b.nwb")
+    with pytest.raises(NwbItError) as err:              # same subject and session: the same derivative name
+        run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    text = str(err.value)
+    assert "is the derivative of" in text and str(a.resolve()) in text and "b.nwb" in text and "sha256" in text
+    again = run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d",
+                            overwrite=True)
+    np.testing.assert_allclose(again.dprime, first.dprime)       # the spikes are the same; the source is not
+    (derivative,) = (tmp_path / "d").rglob("*.nwb")
+    with reading(derivative) as f:
+        from nwb_it.io.digest import file_sha256
+
+        assert f.processing["misc"][SOURCE_TABLE]["sha256"][0] == file_sha256(tmp_path / "b.nwb")
+    # the unchanged source reuses it without a word
+    run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+
+
+def test_a_server_that_now_serves_another_file_is_refused(serve, small_nwb, tmp_path):
+    url, _ = serve(small_nwb)
+    run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    served = tmp_path / "served0" / small_nwb.name
+    _changed_copy(small_nwb, tmp_path / "new.nwb")
+    shutil.copy(tmp_path / "new.nwb", served)             # same URL, same NWB ids, other content
+    with pytest.raises(NwbItError, match=r"is the derivative of .*differ in size"):
+        run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+
+
+def test_two_verbs_creating_one_derivative_at_once_both_succeed(serve, small_nwb, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nwb_it.steps.targets import results_target
+
+    url, _ = serve(small_nwb)
+    for attempt in range(3):
+        out = tmp_path / f"d{attempt}"
+        with ThreadPoolExecutor(2) as pool:
+            targets = list(pool.map(lambda _: results_target(url, out), range(2)))
+        assert targets[0] == targets[1] and len(list(out.rglob("*.nwb"))) == 1
+
+
+def test_a_stalled_server_is_one_error_line_in_bounded_time(serve, small_nwb):
+    from nwb_it.io.http import HttpTimeouts
+    from nwb_it.nwb.remote import http_timeouts
+
+    url, _ = serve(small_nwb, mode="stall")
+    t0 = time.monotonic()
+    with http_timeouts(HttpTimeouts(read=1.0, retries=1)), pytest.raises(NwbItError) as err:
+        run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir="unused")
+    assert time.monotonic() - t0 < 15 and "no answer in time" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_server_that_ignores_range_is_refused_before_its_body_is_read(serve, tmp_path):
+    import tracemalloc
+
+    from nwb_it.io.http import open_range_file
+
+    big = tmp_path / "big.nwb"
+    big.write_bytes(np.random.default_rng(0).bytes(60 << 20))
+    url, _ = serve(big, mode="whole")
+    tracemalloc.start()
+    try:
+        with pytest.raises(NwbItError, match="ignores HTTP range requests"):
+            open_range_file(url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak / 2**20:.0f} MB held for a refused 60 MB body"
+
+
+def test_no_secret_of_a_url_reaches_stdout_stderr_or_the_derivative(serve, small_nwb, tmp_path, capsys):
+    from nwb_it.cli import main
+
+    url, _ = serve(small_nwb)
+    scheme, rest = url.split("://")
+    secret = f"{scheme}://alice:pa55word@{rest}?X-Amz-Signature=0ddc0ffee&X-Amz-Credential=AKIAKEY&token=t0k3n"
+    out = tmp_path / "derivatives"
+    assert main(["reliability", secret, "--derivative-dir", str(out), "--n-perm", "20", "-o",
+                 str(tmp_path / "figs")]) == 0
+    assert main(["heatmaps", secret + "x", "-o", str(tmp_path / "figs2")]) == 2     # an error line too
+    printed = capsys.readouterr()
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "served" not in str(p))
+    names = " ".join(str(p) for p in tmp_path.rglob("*"))
+    for leak in ("pa55word", "alice", "0ddc0ffee", "AKIAKEY", "t0k3n", "Signature"):
+        assert leak not in printed.out and leak not in printed.err and leak.encode() not in written, leak
+        assert leak not in names, leak
+    assert url in printed.out                              # what finds the file again is kept

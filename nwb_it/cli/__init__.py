@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable
 
 from ..core.errors import NwbItError
+from ..core.locations import redact_text
 from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Macaque IT recording sessions (.mat) and model activations into DANDI-ready NWB files."))
     parser.add_argument("--version", action="version", version=f"nwb-it {package_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--http-timeout", type=float, metavar="SECONDS", default=None,
+                        help="remote files (URLs, DANDI: assets): give up on a request after this many seconds "
+                             "without a byte (default 60; a connection has 10 s, a whole request 300 s, 3 retries)")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     from . import analysis_verbs, model_verbs, session_verbs  # noqa: F401  (they register their verbs)
 
@@ -48,7 +52,31 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"nwb-it: warning: {as_flags(str(message))}", file=sys.stderr)
 
 
+class _RedactingStream:
+    """A text stream that writes every URL without its credentials and signed query (what the terminal and a log
+    of it may see); everything else passes through."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact_text(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; standard output and error are redacted (:func:`nwb_it.core.locations.redact_text`)."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _RedactingStream(sys.stdout), _RedactingStream(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")       # the command line draws into files only
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -60,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
             warnings.filterwarnings("ignore", category=noisy)
     try:
-        return args.func(args)
+        if args.http_timeout is None:
+            return args.func(args)
+        from ..io.http import HttpTimeouts
+        from ..nwb.remote import http_timeouts
+
+        args.http = HttpTimeouts(read=args.http_timeout)
+        with http_timeouts(args.http):
+            return args.func(args)
     except NwbItError as exc:
         if args.debug:
             raise

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.locations import location_stem
+
 from ..core.params import DEFAULT_FPS, CompareParams, HeatmapParams, PresentationSpec, ReliabilityParams
 
 
@@ -17,7 +19,7 @@ def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> P
     """An output of a many-file run goes into a sub-folder (or file) named after the session's file."""
     if out is None or not many:
         return out
-    return Path(out) / f"{Path(str(path)).stem}{suffix}"
+    return Path(out) / f"{location_stem(path)}{suffix}"
 
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import NwbItError
+from ..core.locations import location_stem
 from ..core.params import PresentationSpec, default
 from ..nwb.remote import is_remote
 from .cluster_options import cluster_options, cluster_params
@@ -121,7 +122,7 @@ def unique_stems(paths: list[Path], what: str) -> None:
     """Many-file outputs are named after each file's stem: two files with one stem would collide."""
     seen: dict[str, Path] = {}
     for path in paths:
-        stem = Path(str(path)).stem
+        stem = location_stem(path)
         if stem in seen and str(seen[stem]) != str(path) and (is_remote(path) or is_remote(seen[stem])
                                                                 or Path(seen[stem]).resolve() != Path(path).resolve()):
             raise NwbItError(f"two files named {stem} would share one {what}: {seen[stem]} and {path}")
@@ -164,6 +165,12 @@ def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
         print(job_script(cluster))
         return 0
     outputs = [getattr(args, name) for name in ("out_dir", "export_pickle") if getattr(args, name, None)]
+    if getattr(args, "http", None) is not None:          # --http-timeout travels with each job to its worker
+        from functools import partial
+
+        from ..nwb.remote import call_with_timeouts
+
+        job = partial(call_with_timeouts, args.http, job)
     try:
         outcomes = run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug,
                              outputs=outputs, cluster=cluster)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .locations import redact_location, redact_text
+
 
 class NwbItError(Exception):
     """Bad input: a file or value the user can fix.
@@ -22,7 +24,9 @@ class NwbItError(Exception):
         remote = isinstance(path, str) and path.startswith(("http://", "https://", "DANDI:", "dandi:"))
         self.path = None if path is None else path if remote else Path(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
+        # what is shown never carries a URL's credentials or signed query (the location is kept to read it)
+        shown = redact_text(problem)
+        super().__init__(f"{redact_location(self.path)}: {shown}" if self.path is not None else shown)
 
 
 class InvalidParameter(NwbItError, ValueError):

@@ -5,7 +5,8 @@ the BIDS ``desc`` entity marks a derivative of the session's own file) and holds
 analyses need and make: the session's metadata and subject, the units (spike times,
 observation intervals, names), the presentations table that was analysed, and a
 ``nwb_it_source`` table in ``processing/misc`` naming the source (location, identifier,
-object id, SHA-256 where the file is local). Every verb reads it like any NWB file and
+object id, SHA-256 where the file is local; size, ETag and first block's SHA-256 as
+served where it is remote). Every verb reads it like any NWB file and
 adds its results to it.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
 from pynwb.misc import Units
 
+from ..core.locations import redact_location
 from ..core.params import MISC_DESCRIPTION, MISC_MODULE, PresentationSpec
 from .recording import read_spike_trains
 
@@ -67,27 +69,60 @@ def _copy_intervals(table, name: str) -> TimeIntervals:
     return TimeIntervals(name=name, description=table.description, columns=columns)
 
 
-def _source_table(location: str, source: NWBFile, sha256: str, bytes_read: int) -> DynamicTable:
-    return DynamicTable(name=SOURCE_TABLE, description="The NWB file these results were computed from (nwb_it).",
-                        columns=[VectorData(name="location", description="URL, DANDI asset or path.", data=[location]),
-                                 VectorData(name="identifier", description="Its NWBFile identifier.",
-                                            data=[source.identifier]),
-                                 VectorData(name="source_object_id", description="Its NWBFile object id.",
-                                            data=[source.object_id]),
-                                 VectorData(name="sha256", description="SHA-256 of the file where it was local "
-                                            "(empty for a remote file).", data=[sha256]),
-                                 VectorData(name="bytes_read", description="Bytes read from a remote source to make "
-                                            "this file (HTTP ranges; 0 for a local one).", data=[int(bytes_read)])])
+#: What identifies a derivative's source, compared before a derivative is reused (empty / -1 = not known).
+IDENTITY_FIELDS = ("identifier", "source_object_id", "sha256", "size", "etag", "head_sha256")
+
+
+def source_identity(source: NWBFile, sha256: str = "", served: dict | None = None) -> dict[str, str | int]:
+    """The identity of ``source``: its NWB identifier and object id, the SHA-256 of a local file, and for a remote
+    one what the server served (size, ETag, SHA-256 of the first 64 KiB; :meth:`HttpRangeFile.identity`)."""
+    served = served or {}
+    return {"identifier": str(source.identifier), "source_object_id": str(source.object_id), "sha256": sha256,
+            "size": int(served.get("size", -1)), "etag": str(served.get("etag", "")),
+            "head_sha256": str(served.get("head_sha256", ""))}
+
+
+def read_source_identity(nwb: NWBFile) -> dict[str, str | int] | None:
+    """The ``nwb_it_source`` row of a derivative (its ``location`` included), None if ``nwb`` is no derivative."""
+    module = nwb.processing.get(MISC_MODULE)
+    if module is None or SOURCE_TABLE not in module.data_interfaces:
+        return None
+    table = module[SOURCE_TABLE]
+    row = {name: table[name].data[0] for name in table.colnames}
+    return {k: (v.decode() if isinstance(v, bytes) else v.item() if isinstance(v, np.generic) else v)
+            for k, v in row.items()}
+
+
+def identity_differences(stored: dict, current: dict) -> list[str]:
+    """The identity fields known on both sides that differ (a derivative of an older nwb_it lacks some)."""
+    unknown = ("", -1, None)
+    return [f for f in IDENTITY_FIELDS if stored.get(f) not in unknown and current.get(f) not in unknown
+            and str(stored[f]) != str(current[f])]
+
+
+def _source_table(location: str, identity: dict, bytes_read: int) -> DynamicTable:
+    described = {"identifier": "Its NWBFile identifier.", "source_object_id": "Its NWBFile object id.",
+                 "sha256": "SHA-256 of the file where it was local (empty for a remote file).",
+                 "size": "Its size in bytes as served over HTTP (-1 for a local file).",
+                 "etag": "Its HTTP ETag as served (empty if none).",
+                 "head_sha256": "SHA-256 of its first 64 KiB as served over HTTP (empty for a local file)."}
+    columns = [VectorData(name="location", description="URL (without credentials or signed query), DANDI asset "
+                          "or path.", data=[redact_location(location)])]
+    columns += [VectorData(name=f, description=described[f], data=[identity[f]]) for f in IDENTITY_FIELDS]
+    columns.append(VectorData(name="bytes_read", description="Bytes read from a remote source to make this file "
+                              "(HTTP ranges; 0 for a local one).", data=[int(bytes_read)]))
+    return DynamicTable(name=SOURCE_TABLE, description="The NWB file these results were computed from (nwb_it); "
+                        "a derivative is reused only for a source of the same identity.", columns=columns)
 
 
 def build_derivative(source: NWBFile, location: str, presentations: PresentationSpec = PresentationSpec(),
-                     sha256: str = "", bytes_read: int = 0) -> NWBFile:
+                     identity: dict | None = None, bytes_read: int = 0) -> NWBFile:
     """The derivative of ``source``: metadata, subject, units, the presentations table, the source's reference."""
     out = NWBFile(session_description=source.session_description, identifier=str(uuid.uuid4()),
                   session_start_time=source.session_start_time, session_id=source.session_id,
                   experimenter=source.experimenter, lab=source.lab, institution=source.institution,
                   experiment_description=source.experiment_description,
-                  notes=f"Derivative of {location} by nwb_it: its units and presentations, and nwb_it's results.")
+                  notes=f"Derivative of {redact_location(location)} by nwb_it: its units and presentations, and nwb_it's results.")
     if source.subject is not None:
         out.subject = Subject(**{f: getattr(source.subject, f) for f in _SUBJECT_FIELDS
                                  if getattr(source.subject, f, None) is not None})
@@ -105,6 +140,6 @@ def build_derivative(source: NWBFile, location: str, presentations: Presentation
             out.trials = copied
         else:
             out.add_time_intervals(copied)
-    out.create_processing_module(MISC_MODULE, MISC_DESCRIPTION).add(_source_table(location, source, sha256,
-                                                                                  bytes_read))
+    out.create_processing_module(MISC_MODULE, MISC_DESCRIPTION).add(
+        _source_table(location, identity or source_identity(source), bytes_read))
     return out

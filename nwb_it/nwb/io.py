@@ -44,20 +44,26 @@ def read_nwb(io: NWBHDF5IO, path: str | Path) -> NWBFile:
 def reading(path: str | Path, stats: dict | None = None) -> Iterator[NWBFile]:
     """Open and read an NWB file (a local path, an http(s) URL or a ``DANDI:`` asset); an NwbItError without a
     file raised inside the block is blamed on it. For a remote file, ``stats["bytes_read"]`` (when ``stats`` is
-    given) grows by the bytes HDF5 read over HTTP."""
+    given) grows by the bytes received over HTTP, and ``stats["identity"]`` says what was served (size, ETag,
+    Last-Modified, SHA-256 of the first 64 KiB)."""
     if is_remote(path):
-        io, counting, h5 = open_remote(str(path))
+        io, remote, h5 = open_remote(str(path))
+        if stats is not None:
+            stats["identity"] = remote.identity()
+            base = stats.get("bytes_read", 0)
+            stats["bytes_so_far"] = lambda: base + remote.bytes_read      # while the file is open
         try:
             with io:
                 yield read_nwb(io, path)
         except NwbItError as exc:
             raise NwbItError(exc.problem, exc.path or str(path)) from None
-        except OSError as exc:      # a range fetch that failed after remfile's retries, mid-analysis
+        except OSError as exc:      # a range fetch that failed after its retries, mid-analysis
             raise NwbItError(f"reading over HTTP failed ({str(exc).splitlines()[0][:200]})", str(path)) from None
         finally:
             if stats is not None:
-                stats["bytes_read"] = stats.get("bytes_read", 0) + counting.bytes_read
+                stats["bytes_read"] = stats.get("bytes_read", 0) + remote.bytes_read
             h5.close()
+            remote.close()
         return
     with open_nwb(path) as io:
         try:

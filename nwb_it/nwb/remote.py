@@ -1,8 +1,8 @@
 """NWB files read where they live: ``http(s)://`` URLs (ranges only, through remfile) and DANDI assets.
 
-A URL is opened with remfile (HTTP range requests, retried by remfile) under h5py and
-pynwb, so only what an analysis touches is fetched; :class:`CountingFile` counts the
-bytes HDF5 read. ``DANDI:<dandiset>/<path>`` is resolved to its content URL with the
+A URL is opened as an :class:`~nwb_it.io.http.HttpRangeFile` (HTTP range requests with
+time limits, retried) under h5py and pynwb, so only what an analysis touches is fetched;
+it counts the bytes received and says what the server served (size, ETag, first block). ``DANDI:<dandiset>/<path>`` is resolved to its content URL with the
 ``dandi`` client (that needs a network; without one it is a one-line error).
 
 Examples
@@ -14,13 +14,16 @@ True
 """
 from __future__ import annotations
 
-import io
+import contextlib
+import contextvars
 import re
+from collections.abc import Iterator
 
 import h5py
 from pynwb import NWBHDF5IO
 
 from ..core.errors import NwbItError
+from ..io.http import HttpTimeouts, RangeError, open_range_file
 
 _DANDI = re.compile(r"^DANDI:(\d{6})/(.+)$", re.IGNORECASE)
 
@@ -55,52 +58,41 @@ def resolve_url(location: str) -> str:
                          location) from None
 
 
-class CountingFile(io.RawIOBase):
-    """A read-only file object over another that counts the bytes read through it."""
+#: The HTTP time limits of this context (``--http-timeout`` sets them for a command; jobs carry them to workers).
+_TIMEOUTS: contextvars.ContextVar[HttpTimeouts] = contextvars.ContextVar("nwb_it_http_timeouts",
+                                                                         default=HttpTimeouts())
 
-    def __init__(self, raw):
-        self.raw, self.bytes_read = raw, 0
 
-    def readable(self) -> bool:
-        return True
+@contextlib.contextmanager
+def http_timeouts(timeouts: HttpTimeouts) -> Iterator[None]:
+    """Remote files opened inside the block use ``timeouts`` (this thread/context only: nothing process-wide)."""
+    token = _TIMEOUTS.set(timeouts)
+    try:
+        yield
+    finally:
+        _TIMEOUTS.reset(token)
 
-    def seekable(self) -> bool:
-        return True
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.bytes_read += len(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self.raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self.raw.tell()
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
+def call_with_timeouts(timeouts: HttpTimeouts, job, *args, **kwargs):
+    """``job(*args, **kwargs)`` under :func:`http_timeouts` (a picklable wrapper for jobs sent to workers)."""
+    with http_timeouts(timeouts):
+        return job(*args, **kwargs)
 
 
 def open_remote(location: str):
-    """(NWBHDF5IO, the counting file, the h5py file) of a remote NWB file, read lazily over HTTP ranges."""
-    try:
-        import remfile  # optional: only for remote files
-    except ImportError:
-        raise NwbItError("remote files need remfile: pip install remfile", location) from None
+    """(NWBHDF5IO, the range file, the h5py file) of a remote NWB file, read lazily over HTTP ranges.
+
+    The range file's ``bytes_read`` counts what came over the network and ``identity()`` says what was served.
+    """
     url = resolve_url(location)
+    remote = open_range_file(url, _TIMEOUTS.get())
     try:
-        counting = CountingFile(remfile.File(url))
-        h5 = h5py.File(counting, "r")
-        return NWBHDF5IO(file=h5, mode="r", load_namespaces=True), counting, h5
-    except NwbItError:
-        raise
-    except Exception as exc:  # connection refused/dropped after remfile's retries, not HDF5, not NWB
+        h5 = h5py.File(remote, "r")
+        return NWBHDF5IO(file=h5, mode="r", load_namespaces=True), remote, h5
+    except RangeError as exc:
+        remote.close()
+        raise NwbItError(f"cannot be read over HTTP: {exc}", location) from None
+    except Exception as exc:  # not HDF5, not NWB
+        remote.close()
         detail = str(exc).splitlines()[0] if str(exc) else ""
-        raise NwbItError(f"cannot be read over HTTP ({exc.__class__.__name__}: {detail[:200]})", location) from None
+        raise NwbItError(f"is not an NWB file ({exc.__class__.__name__}: {detail[:200]})", location) from None

@@ -197,7 +197,8 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     >>> results = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", out_dir="figures")  # doctest: +SKIP
     >>> enc, res = results["last"]                                                          # doctest: +SKIP
     """
-    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force)
+    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force,
+                              overwrite=overwrite)
     data = read_compare_data(nwb_path, params, activations=activations, presentations=presentations)
     if params.banded and len(data.layers) < 2:
         compute_partition(data, params)                                   # its error, before the slow part

@@ -92,7 +92,7 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
 
     def match(path) -> str:
         # the file itself (not if its owner made it read-only), or its derivative (remote, derivative_dir)
-        target = results_target(path, derivative_dir, presentations=presentations, force=force)
+        target = results_target(path, derivative_dir, presentations=presentations, force=force, overwrite=overwrite)
         matched[target] = _target_names(target, keys, mapping, frames, presentations)
         target_of[path] = target
         return ""

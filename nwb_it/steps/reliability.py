@@ -11,6 +11,7 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.locations import location_stem
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
@@ -122,7 +123,8 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     >>> int(res.responsive.sum())                                                 # doctest: +SKIP
     75
     """
-    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force)
+    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force,
+                              overwrite=overwrite)
     if pickle_path is not None:
         refuse_same_file(pickle_path, nwb_path)
         refuse_existing(Path(pickle_path), overwrite, force)
@@ -136,5 +138,5 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     write_reliability(nwb_path, result, presentations=presentations, binned_from=data if store_binned else None,
                       force=force)
     if out_dir is not None:
-        draw_reliability(result, out_dir, title=f"{Path(nwb_path).stem}", overwrite=overwrite, force=force)
+        draw_reliability(result, out_dir, title=location_stem(nwb_path), overwrite=overwrite, force=force)
     return result

@@ -8,22 +8,40 @@ verb accepts it as input.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from pynwb import NWBHDF5IO
 
 from ..core.errors import NwbItError
 from ..core.params import MISC_MODULE, PresentationSpec
-from ..io.atomic import atomic_output, check_updatable
+from ..core.locations import redact_location
+from ..io.atomic import atomic_output, check_updatable, locked
 from ..io.digest import file_sha256
-from ..nwb.derivative import SOURCE_TABLE, build_derivative, derivative_path
+from ..nwb.derivative import (
+    SOURCE_TABLE,
+    build_derivative,
+    derivative_path,
+    identity_differences,
+    read_source_identity,
+    source_identity,
+)
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
 
 
 def results_target(path: str | Path, derivative_dir: str | Path | None = None, *,
-                   presentations: PresentationSpec = PresentationSpec(), force: bool = False) -> Path:
+                   presentations: PresentationSpec = PresentationSpec(), force: bool = False,
+                   overwrite: bool = False) -> Path:
     """The local NWB file a verb reads and writes for ``path`` (the file itself, or its derivative).
+
+    A derivative is reused only for the source it was made from: its ``nwb_it_source`` row
+    (identifier, object id, SHA-256 of a local file; size, ETag and first block as served
+    for a remote one) must match ``path``'s. Another source mapping to the same
+    ``sub-X_ses-Y`` name (a changed file, another dandiset's ``ses-1``, a server now serving
+    a new file) is refused naming both, unless ``overwrite`` (the derivative is then made
+    anew from this source, its earlier results dropped). Checking, creating and updating a
+    derivative happen under one lock: two verbs starting on one new derivative make it once.
 
     Examples
     --------
@@ -43,19 +61,30 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
             raise NwbItError(f"{exc.problem}, or `derivative_dir=DIR` to keep it as it is and write a derivative NWB "
                              "file holding the results", path) from None
         return Path(path)
-    location = str(path) if is_remote(path) else str(Path(path).resolve())
+    remote = is_remote(path)
+    location = redact_location(path) if remote else str(Path(path).resolve())
     stats: dict = {}
-    with reading(path, stats) as source:
+    with reading(path, stats) as source, contextlib.ExitStack() as held:
         target = derivative_path(source, derivative_dir)
-        if not is_remote(path) and Path(path).resolve() == target.resolve():
+        if not remote and Path(path).resolve() == target.resolve():
             return target                                     # the input is this derivative already
+        target.parent.mkdir(parents=True, exist_ok=True)
+        held.enter_context(locked(target))                    # creation under the lock that guards updates
+        current = source_identity(source, "" if remote else file_sha256(path), stats.get("identity"))
         if target.exists():
-            check_updatable(target, force)
-            return target
-        sha = "" if is_remote(path) else file_sha256(path)
-        derivative = build_derivative(source, location, presentations, sha)     # copies: usable once closed
-    derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = int(stats.get("bytes_read", 0))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(target, overwrite=False) as tmp, NWBHDF5IO(str(tmp), "w") as io:
-        io.write(derivative)
+            with reading(target) as made:
+                stored = read_source_identity(made)
+            differ = identity_differences(stored, current) if stored is not None else ["nwb_it_source"]
+            if not differ:
+                check_updatable(target, force)
+                return target
+            if not overwrite:
+                was = (stored or {}).get("location", "an unknown source")
+                raise NwbItError(f"is the derivative of {was}, not of {location} (they differ in "
+                                 f"{', '.join(differ)}): pass `overwrite=True` to make it anew from this source "
+                                 "(its results are dropped), or another `derivative_dir`", target)
+        derivative = build_derivative(source, location, presentations, current)     # copies of what it needs
+        derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = int(stats["bytes_so_far"]() if remote else 0)
+        with atomic_output(target, overwrite=target.exists(), force=force) as tmp, NWBHDF5IO(str(tmp), "w") as io:
+            io.write(derivative)
     return target
