@@ -45,7 +45,7 @@ def test_assembly_matches_the_nwb_spikes_and_loads(small_nwb, tmp_path):
     truth = _counts_from_spikes(nwb, np.round(np.arange(11) * 0.02, 10))
     checked = 0
     for n, neuroid in enumerate(assembly["neuroid_id"].values):
-        unit = str(neuroid).split(".", 1)[1]
+        unit = str(neuroid).split(".", 2)[2]          # <subject>.<session>.<unit>
         for p in range(assembly.sizes["presentation"]):
             key = (unit, str(assembly["stimulus_id"].values[p]), int(assembly["repetition"].values[p]))
             np.testing.assert_array_equal(assembly.values[p, n], truth[key])
@@ -61,8 +61,20 @@ def test_assembly_matches_the_nwb_spikes_and_loads(small_nwb, tmp_path):
     assert set(module.load_stimulus_set()["stimulus_id"]) == set(assembly["stimulus_id"].values.astype(str))
 
 
+def _other_session(path, subject: str, identifier: str):
+    """The same recording as another subject's file (its own NWB identifier), as a second monkey's ``ses-1``."""
+    import h5py
+
+    with h5py.File(path, "r+") as h5:
+        for name, value in (("general/subject/subject_id", subject), ("identifier", identifier)):
+            del h5[name]
+            h5.create_dataset(name, data=value, dtype=h5py.string_dtype())
+    return path
+
+
 def test_two_sessions_side_by_side_and_responsive_units_by_default(small_nwb, tmp_path, capsys):
     a, b = (shutil.copy(small_nwb, tmp_path / f"{x}.nwb") for x in "ab")
+    _other_session(b, "other-monkey", "another-identifier")
     for f in (a, b):
         run_reliability(f, ReliabilityParams(n_perm=20))
     assert main(["export-brainscore", str(a), str(b), "-o", str(tmp_path / "bs")]) == 0
@@ -71,3 +83,49 @@ def test_two_sessions_side_by_side_and_responsive_units_by_default(small_nwb, tm
         responsive = int(io.read().processing["ecephys"]["reliability"]["responsive"][:].sum())
     assert assembly.sizes["neuroid"] == 2 * responsive
     assert "assembly.nc" in capsys.readouterr().out
+
+
+def test_neuroids_are_unique_across_monkeys_and_a_file_named_twice_counts_once(small_nwb, tmp_path, monkeypatch):
+    """Two monkeys' ``ses-1`` share no neuroid id; a file given by two paths, or a copy with its identifier, once;
+    stimulus files relative to the export; no URL secret in the assembly."""
+    import warnings
+
+    a = shutil.copy(small_nwb, tmp_path / "a.nwb")
+    b = _other_session(shutil.copy(small_nwb, tmp_path / "b.nwb"), "monkey-b", "b-identifier")
+    copy_of_a = shutil.copy(a, tmp_path / "copy_of_a.nwb")
+    monkeypatch.chdir(tmp_path)
+    params = BrainScoreExportParams(units="all")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_export_brainscore([a, "a.nwb", b, copy_of_a], params, out_dir=tmp_path / "bs")
+    said = " ".join(str(w.message) for w in caught)
+    assert "given twice" in said and "same NWB file" in said
+    assembly = xr.load_dataarray(tmp_path / "bs" / "assembly.nc")
+    ids = assembly["neuroid_id"].values.astype(str)
+    with NWBHDF5IO(str(a), "r") as io:
+        n_units = len(io.read().units)
+    assert len(ids) == len(set(ids)) == 2 * n_units
+    assert {i.split(".")[0] for i in ids} == {"coco", "monkey-b"}
+    assert assembly.attrs["files"].count("a.nwb") == 1
+
+
+def test_stimulus_files_are_relative_to_the_export(small_mat, tmp_path):
+    """Clips stored with the session (convert --stimuli) are found from the export's folder."""
+    import csv
+
+    from nwb_it import run_convert
+    from nwb_it.examples import example_metadata_path, write_example_frames
+    from nwb_it.nwb.metadata import load_metadata_yaml
+
+    nwb = run_convert(small_mat, load_metadata_yaml(example_metadata_path()), out_dir=tmp_path / "nwb")
+    with NWBHDF5IO(str(nwb), "r") as io:
+        names = sorted(set(io.read().trials["stimulus_name"][:]))
+    frames = write_example_frames(tmp_path / "frames", names, n_frames=3, size=8)
+    nwb = run_convert(small_mat, load_metadata_yaml(example_metadata_path()), out_dir=tmp_path / "nwb",
+                      stimuli=frames, overwrite=True)
+    out = tmp_path / "exports" / "bs"
+    run_export_brainscore([nwb], BrainScoreExportParams(units="all"), out_dir=out)
+    with open(out / "stimulus_set.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    files = [f for r in rows for f in r["files"].split(";") if f]
+    assert files and all(not f.startswith("/") and (out / f).is_file() for f in files)

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from ..core.locations import location_stem
-
 from ..core.params import DEFAULT_FPS, CompareParams, HeatmapParams, PresentationSpec, ReliabilityParams
 
 

@@ -122,7 +122,8 @@ def build_derivative(source: NWBFile, location: str, presentations: Presentation
                   session_start_time=source.session_start_time, session_id=source.session_id,
                   experimenter=source.experimenter, lab=source.lab, institution=source.institution,
                   experiment_description=source.experiment_description,
-                  notes=f"Derivative of {redact_location(location)} by nwb_it: its units and presentations, and nwb_it's results.")
+                  notes=f"Derivative of {redact_location(location)} by nwb_it: its units and presentations, and "
+                        "nwb_it's results.")
     if source.subject is not None:
         out.subject = Subject(**{f: getattr(source.subject, f) for f in _SUBJECT_FIELDS
                                  if getattr(source.subject, f, None) is not None})

@@ -1,9 +1,10 @@
-"""NWB files read where they live: ``http(s)://`` URLs (ranges only, through remfile) and DANDI assets.
+"""NWB files read where they live: ``http(s)://`` URLs (HTTP ranges only) and DANDI assets.
 
 A URL is opened as an :class:`~nwb_it.io.http.HttpRangeFile` (HTTP range requests with
 time limits, retried) under h5py and pynwb, so only what an analysis touches is fetched;
-it counts the bytes received and says what the server served (size, ETag, first block). ``DANDI:<dandiset>/<path>`` is resolved to its content URL with the
-``dandi`` client (that needs a network; without one it is a one-line error).
+it counts the bytes received and says what the server served (size, ETag, first block).
+``DANDI:<dandiset>/<path>`` is resolved to its content URL with the ``dandi`` client
+(that needs a network; without one it is a one-line error).
 
 Examples
 --------
@@ -59,8 +60,8 @@ def resolve_url(location: str) -> str:
 
 
 #: The HTTP time limits of this context (``--http-timeout`` sets them for a command; jobs carry them to workers).
-_TIMEOUTS: contextvars.ContextVar[HttpTimeouts] = contextvars.ContextVar("nwb_it_http_timeouts",
-                                                                         default=HttpTimeouts())
+_TIMEOUTS: contextvars.ContextVar[HttpTimeouts | None] = contextvars.ContextVar("nwb_it_http_timeouts",
+                                                                                default=None)
 
 
 @contextlib.contextmanager
@@ -85,7 +86,7 @@ def open_remote(location: str):
     The range file's ``bytes_read`` counts what came over the network and ``identity()`` says what was served.
     """
     url = resolve_url(location)
-    remote = open_range_file(url, _TIMEOUTS.get())
+    remote = open_range_file(url, _TIMEOUTS.get() or HttpTimeouts())
     try:
         h5 = h5py.File(remote, "r")
         return NWBHDF5IO(file=h5, mode="r", load_namespaces=True), remote, h5

@@ -9,22 +9,32 @@ Written to ``OUT``:
   ``time_bin_end`` (ms from onset). Sessions are joined on (stimulus_id, repetition);
   a presentation a session did not have is NaN for its neuroids.
 * ``stimulus_set.csv`` — ``stimulus_id`` -> the clip's files (from the file's stimulus
-  templates where present, ``convert --stimuli``).
+  templates where present, ``convert --stimuli``), relative to ``OUT`` (for a remote
+  source: URLs without credentials or signed query); a warning names stimuli without files.
+
+``neuroid_id`` is ``<subject>.<session>.<unit>``: unique across monkeys and sessions. A file
+given twice (two paths, or two copies with one NWB identifier) is exported once.
 * ``benchmark.py`` — a short module that loads both (with xarray/pandas), the start of a
   Brain-Score benchmark plugin for the lab's own data.
 """
 from __future__ import annotations
 
 import csv
+import os
+import warnings
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
 import xarray as xr
 
+from ..core.errors import NwbItError
+from ..core.locations import is_url, redact_location
 from ..core.params import BrainScoreExportParams, PresentationSpec, to_dict
 from ..core.provenance import package_version
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.io import reading
+from ..nwb.remote import is_remote
 from ..nwb.results import read_reliability_or_none
 from ..nwb.stimuli import read_stimulus_templates
 from ..process.selection import select_units
@@ -62,9 +72,19 @@ def mean_response(assembly: xr.DataArray) -> xr.DataArray:
 '''
 
 
-def _session_assembly(path: str | Path, params: BrainScoreExportParams, presentations: PresentationSpec
-                      ) -> tuple[xr.DataArray, dict[str, list[str]]]:
+def _stimulus_files(path: str | Path, files: list[str], out_dir: Path) -> list[str]:
+    """A template's files as the export names them: relative to the export folder (a local source), or the
+    source's redacted URL joined with them (a remote one: a URL, never a URL glued to a path)."""
+    if is_remote(path):
+        base = redact_location(path)
+        return [urljoin(base, f) for f in files] if is_url(base) else []
+    return [Path(os.path.relpath(Path(path).resolve().parent / f, out_dir.resolve())).as_posix() for f in files]
+
+
+def _session_assembly(path: str | Path, params: BrainScoreExportParams, presentations: PresentationSpec,
+                      out_dir: Path) -> tuple[xr.DataArray, dict[str, list[str]], str]:
     with reading(path) as nwb:
+        identifier = str(nwb.identifier)
         units = select_units(read_reliability_or_none(nwb), params.units)
         aligned = read_aligned(nwb, params.window, params.bin_size, units, presentations)
         session = nwb.session_id or nwb.identifier
@@ -80,13 +100,27 @@ def _session_assembly(path: str | Path, params: BrainScoreExportParams, presenta
         coords={"presentation": [f"{s}|{r}" for s, r in zip(stimulus, aligned.repeat)],
                 "stimulus_id": ("presentation", stimulus.astype(str)),
                 "repetition": ("presentation", aligned.repeat.astype(np.int64)),
-                "neuroid_id": ("neuroid", [f"{session}.{n}" for n in aligned.unit_names]),
+                # unique across monkeys and sessions: two subjects' "ses-1" (DANDI's usual naming) never share an id
+                "neuroid_id": ("neuroid", [f"{animal}.{session}.{n}" for n in aligned.unit_names]),
                 "region": ("neuroid", ["IT"] * aligned.n_units), "animal": ("neuroid", [animal] * aligned.n_units),
                 "session": ("neuroid", [session] * aligned.n_units),
                 "unit_id": ("neuroid", aligned.unit_ids.astype(np.int64)),
                 "time_bin_start": ("time_bin", edges_ms[:-1]), "time_bin_end": ("time_bin", edges_ms[1:])})
-    files = {k: [str(Path(str(path)).parent / f) for f in t.files] for k, t in templates.items()}
-    return data, files
+    files = {k: _stimulus_files(path, t.files, out_dir) for k, t in templates.items()}
+    return data, files, identifier
+
+
+def _distinct(paths: list[str | Path]) -> list[str | Path]:
+    """Each input once: a file named twice (absolute and relative, through a link) counts once, with a warning."""
+    seen, out = set(), []
+    for path in paths:
+        key = redact_location(path) if is_remote(path) else str(Path(path).resolve())
+        if key in seen:
+            warnings.warn(f"{redact_location(path)} is given twice; it is exported once", stacklevel=3)
+            continue
+        seen.add(key)
+        out.append(path)
+    return out
 
 
 def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
@@ -102,26 +136,43 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
     outputs = [out_dir / name for name in FILES]
     for path in outputs:
         refuse_existing(path, overwrite, force)
-    parts, files = [], {}
-    for path in paths:
-        data, clip_files = _session_assembly(path, params, presentations)
+    parts, files, identifiers, used = [], {}, {}, []
+    for path in _distinct(list(paths)):
+        data, clip_files, identifier = _session_assembly(path, params, presentations, out_dir)
+        if identifier in identifiers:                       # one file under two names (a copy, a URL of it)
+            warnings.warn(f"{redact_location(path)} is the same NWB file as {redact_location(identifiers[identifier])}"
+                          f" (identifier {identifier}); it is exported once", stacklevel=2)
+            continue
+        identifiers[identifier] = path
+        used.append(path)
         parts.append(data)
         files.update({k: v for k, v in clip_files.items() if k not in files})
+    ids = np.concatenate([p["neuroid_id"].values.astype(str) for p in parts])
+    if len(set(ids)) < len(ids):
+        twice = sorted({i for i in ids if (ids == i).sum() > 1})
+        raise NwbItError(f"neuroid id {twice[0]} comes from two sessions: give each session its own subject_id and "
+                         "session_id")
     assembly = xr.concat(parts, dim="neuroid", join="outer", coords="minimal", compat="override")
     key = assembly["presentation"].values.astype(str)                    # stimulus|repetition, after the join
     assembly = assembly.assign_coords(stimulus_id=("presentation", [k.rsplit("|", 1)[0] for k in key]),
                                       repetition=("presentation", [int(k.rsplit("|", 1)[1]) for k in key]))
     assembly.name = "it_spike_counts"
     assembly.attrs.update(units="spikes per bin", source="nwb_it " + package_version(),
-                          parameters=str(to_dict(params)), files=", ".join(str(p) for p in paths))
+                          parameters=str(to_dict(params)), files=", ".join(redact_location(p) for p in used))
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(outputs[0], overwrite, force) as tmp:
         assembly.to_netcdf(tmp, engine="h5netcdf")
     with atomic_output(outputs[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["stimulus_id", "files"])
-        for stim in sorted(set(assembly["stimulus_id"].values.astype(str))):
+        stimuli = sorted(set(assembly["stimulus_id"].values.astype(str)))
+        for stim in stimuli:
             writer.writerow([stim, ";".join(files.get(stim, []))])
+    without = [s for s in stimuli if not files.get(s)]
+    if without:
+        warnings.warn(f"{outputs[1]}: {len(without)} of {len(stimuli)} stimuli have no files (e.g. {without[0]}): "
+                      "their sessions hold no stimulus templates; convert with `stimuli=DIR` to store them",
+                      stacklevel=2)
     with atomic_output(outputs[2], overwrite, force) as tmp:
         tmp.write_text(BENCHMARK_TEMPLATE.format(version=package_version()))
     return outputs

@@ -14,8 +14,8 @@ from pathlib import Path
 from pynwb import NWBHDF5IO
 
 from ..core.errors import NwbItError
-from ..core.params import MISC_MODULE, PresentationSpec
 from ..core.locations import redact_location
+from ..core.params import MISC_MODULE, PresentationSpec
 from ..io.atomic import atomic_output, check_updatable, locked
 from ..io.digest import file_sha256
 from ..nwb.derivative import (
@@ -84,7 +84,8 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
                                  f"{', '.join(differ)}): pass `overwrite=True` to make it anew from this source "
                                  "(its results are dropped), or another `derivative_dir`", target)
         derivative = build_derivative(source, location, presentations, current)     # copies of what it needs
-        derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = int(stats["bytes_so_far"]() if remote else 0)
+        read = int(stats["bytes_so_far"]() if remote else 0)
+        derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = read
         with atomic_output(target, overwrite=target.exists(), force=force) as tmp, NWBHDF5IO(str(tmp), "w") as io:
             io.write(derivative)
     return target
