@@ -109,3 +109,65 @@ def test_a_bad_value_blames_where_it_came_from(small_mat, tmp_path, capsys):
     assert main(["convert", str(bad_name), "-o", str(tmp_path / "o"), "--metadata", str(meta)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"nwb-it: error: {bad_name}: Subject.subject_id is missing"), "the file name, not the YAML"
+
+
+def test_a_file_listed_twice_in_a_yaml_session_table_is_refused_like_csv(small_mat, tmp_path):
+    a = Path(shutil.copy(small_mat, tmp_path / "20240301_fixshortvid1_coco.mat"))
+    table = tmp_path / "sessions.yaml"
+    table.write_text(f"{a.name}:\n  session_id: first\n{a.name}:\n  session_id: second\n")
+    with pytest.raises(NwbItError, match=r"given twice \(lines 1 and 3\)"):
+        plan_conversions([a], tmp_path / "ds", META, table)
+
+
+@pytest.mark.parametrize("row, says", [
+    ({"Subject": {"date_of_birth": "2030-01-01"}}, "is after the session start"),
+    ({"Subject": {"weight": "-3 kg"}}, "must be above 0 kg"),
+    ({"Subject": {"weight": "4000 kg"}}, "over 1000 kg"),
+    ({"Subject": {"age": "P1000000000000Y"}}, "over 100 years"),
+    ({"Subject": {"age": "P9Y/P3Y"}}, "starts after it ends"),
+    ({"NWBFile": {"session_start_time": "0001-01-01T00:00:00+00:00"}}, "before 1900"),
+    ({"Subject": {"date_of_birth": "1700-01-01"}}, "before 1900"),
+])
+def test_implausible_session_values_are_refused(small_mat, tmp_path, row, says):
+    a = Path(shutil.copy(small_mat, tmp_path / "20240301_fixshortvid1_coco.mat"))
+    table = tmp_path / "sessions.yaml"
+    base = {"NWBFile": {"session_start_time": "2024-03-01T10:00:00-05:00"}}
+    table.write_text(yaml.safe_dump({a.name: {**base, **row}}))      # a row's NWBFile replaces the base one
+    with pytest.raises(NwbItError, match=says):
+        plan_conversions([a], tmp_path / "ds", META, table)
+
+
+def test_plausible_values_pass_the_same_rules(small_mat, tmp_path):
+    a = Path(shutil.copy(small_mat, tmp_path / "20240301_fixshortvid1_coco.mat"))
+    table = tmp_path / "sessions.yaml"
+    table.write_text(yaml.safe_dump({a.name: {"NWBFile": {"session_start_time": "2024-03-01T10:00:00-05:00"},
+                                              "Subject": {"date_of_birth": "2016-05-01", "weight": "6.5 kg",
+                                                          "age": "P7Y10M"}}}))
+    assert len(plan_conversions([a], tmp_path / "ds", META, table)) == 1
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(rows=st.lists(st.tuples(st.sampled_from(["a.mat", "b.mat", "c.mat"]),
+                                          st.text("abcdefghij0123456789-", min_size=1, max_size=8)),
+                                min_size=1, max_size=5))
+def test_session_table_yaml_keeps_every_row_or_refuses_property(rows):
+    """Whatever the rows: a file given twice is refused, else every row is read back as written."""
+    import tempfile
+
+    from nwb_it.nwb.session_table import load_session_table
+
+    text = "".join(f"{name}:\n  session_id: '{sid}'\n" for name, sid in rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.yaml"
+        path.write_text(text)
+        names = [n for n, _ in rows]
+        if len(set(names)) < len(names):
+            with pytest.raises(NwbItError, match="given twice"):
+                load_session_table(path)
+        else:
+            table = load_session_table(path)
+            assert {n: t["NWBFile"]["session_id"] for n, t in table.items()} == dict(rows)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..core.errors import NwbItError
+from .plausibility import PLAUSIBILITY_RULES
 
 NWBFILE_KEYS = {"session_start_time", "session_description", "identifier", "session_id", "experimenter",
                 "experiment_description", "institution", "lab", "related_publications", "protocol",
@@ -70,6 +71,21 @@ def _expanded_size(node, memo: dict | None = None) -> int:
     return memo[key]
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping (it would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}): "
+                    "keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def load_metadata_yaml(path: str | Path) -> dict:
     """The metadata YAML, refused before expansion if it is huge or an alias bomb (YAML tags never execute)."""
     path = Path(path)
@@ -80,7 +96,7 @@ def load_metadata_yaml(path: str | Path) -> dict:
         size = _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
         if size > MAX_YAML_NODES:
             raise NwbItError(f"YAML aliases expand to {size:.3g} values: refused (an alias bomb, not metadata)", path)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)      # noqa: S506 (a SafeLoader: no tag executes)
     except OSError as exc:
         raise NwbItError(f"cannot read metadata ({exc.strerror})", path) from None
     except UnicodeDecodeError:
@@ -208,7 +224,8 @@ def check_experimenter(meta: dict) -> str | None:
 
 RULES: list[Callable[[dict], str | None]] = [
     check_sections, check_value_types, check_session_start_time, check_subject_sex, check_subject_species,
-    check_subject_age, check_subject_id, check_session_id, check_units_resolution, check_experimenter]
+    check_subject_age, check_subject_id, check_session_id, check_units_resolution, check_experimenter,
+    *PLAUSIBILITY_RULES]
 
 
 # ---- what DANDI would flag although NWB accepts it: a warning, or an error with --strict ----
@@ -232,10 +249,11 @@ DANDI_RULES: list[Callable[[dict], str | None]] = [dandi_subject_age, dandi_expe
 def _normalize(meta: dict) -> dict:
     """YAML strings that stand for dates and lists, as pynwb wants them."""
     nwbfile = meta.setdefault("NWBFile", {})
-    start = nwbfile.get("session_start_time")
-    if isinstance(start, str):
-        with contextlib.suppress(ValueError):       # check_session_start_time reports it
-            nwbfile["session_start_time"] = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    for section, key in (("NWBFile", "session_start_time"), ("Subject", "date_of_birth")):
+        value = (meta.get(section) or {}).get(key)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):       # check_session_start_time / check_date_of_birth report it
+                meta[section][key] = datetime.fromisoformat(value.replace("Z", "+00:00"))
     for section, key in LIST_KEYS:
         if isinstance(meta.get(section, {}).get(key), str):
             meta[section][key] = [meta[section][key]]
