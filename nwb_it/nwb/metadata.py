@@ -96,7 +96,7 @@ def load_metadata_yaml(path: str | Path) -> dict:
         size = _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
         if size > MAX_YAML_NODES:
             raise NwbItError(f"YAML aliases expand to {size:.3g} values: refused (an alias bomb, not metadata)", path)
-        data = yaml.load(text, Loader=UniqueKeyLoader)      # noqa: S506 (a SafeLoader: no tag executes)
+        data = yaml.load(text, Loader=UniqueKeyLoader)      # a SafeLoader: no tag executes
     except OSError as exc:
         raise NwbItError(f"cannot read metadata ({exc.strerror})", path) from None
     except UnicodeDecodeError:
@@ -248,7 +248,7 @@ DANDI_RULES: list[Callable[[dict], str | None]] = [dandi_subject_age, dandi_expe
 
 def _normalize(meta: dict) -> dict:
     """YAML strings that stand for dates and lists, as pynwb wants them."""
-    nwbfile = meta.setdefault("NWBFile", {})
+    meta.setdefault("NWBFile", {})
     for section, key in (("NWBFile", "session_start_time"), ("Subject", "date_of_birth")):
         value = (meta.get(section) or {}).get(key)
         if isinstance(value, str):
