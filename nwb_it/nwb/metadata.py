@@ -10,7 +10,7 @@ import copy
 import re
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +254,10 @@ def _normalize(meta: dict) -> dict:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):       # check_session_start_time / check_date_of_birth report it
                 meta[section][key] = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    born = (meta.get("Subject") or {}).get("date_of_birth")
+    if isinstance(born, date) and (not isinstance(born, datetime) or born.tzinfo is None):
+        # a day of birth (YAML date, CSV text) as NWB wants it: a date-time with a zone (midnight UTC)
+        meta["Subject"]["date_of_birth"] = datetime(born.year, born.month, born.day, tzinfo=timezone.utc)
     for section, key in LIST_KEYS:
         if isinstance(meta.get(section, {}).get(key), str):
             meta[section][key] = [meta[section][key]]
