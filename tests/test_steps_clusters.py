@@ -38,6 +38,67 @@ def test_cluster_settings_are_checked(capsys, tmp_path):
     assert "unknown cluster setting(s): nodes" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("yaml_text, says", [
+    ("cluster:\n  kind: slurm\n  queue: \"gpu\\n#SBATCH --mem=1\\nrm -rf ~\"\n", "cluster.queue"),
+    ("cluster:\n  kind: slurm\n  account: \"lab\\necho hi\"\n", "cluster.account"),
+    ("cluster:\n  kind: slurm\n  cores: \"4\"\n", "cluster.cores"),
+    ("cluster:\n  kind: slurm\n  max_jobs: 1e9\n", "cluster.max_jobs"),
+    ("cluster:\n  kind: slurm\n  memory: 0GB\n", "cluster.memory"),
+    ("cluster:\n  kind: slurm\n  walltime: \"-5\"\n", "cluster.walltime"),
+    ("cluster:\n  kind: pbs\n  gpus: 1.5\n", "cluster.gpus"),
+    ("cluster:\n  kind: slurm\n  env_setup: {a: 1}\n", "cluster.env_setup"),
+    ("cluster:\n  kind: slurm\n  interface: \"ib0; rm\"\n", "cluster.interface"),
+    ("cluster: [1, 2]\n", "must be a mapping"),
+    ("- 1\n- 2\n", "must be a mapping"),
+    ("cluster:\n  kind: slurm\n  kind: pbs\n", "given twice"),
+])
+def test_every_bad_cluster_value_is_one_line_naming_the_file(capsys, tmp_path, yaml_text, says):
+    config = tmp_path / "cluster.yaml"
+    config.write_text(yaml_text)
+    assert main(["reliability", "x.nwb", "--cluster-config", str(config), "--print-job-script"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0] and str(config) in err[0], err
+
+
+@pytest.mark.parametrize("flags, says", [(["--memory", "lots"], "--memory"), (["--queue", "a\nb"], "--queue"),
+                                         (["--walltime", "0:00"], "--walltime"), (["--max-jobs", "0"], "--max-jobs")])
+def test_bad_cluster_flags_are_one_line(capsys, flags, says):
+    assert main(["reliability", "x.nwb", "--cluster", "slurm", *flags, "--print-job-script"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0], err
+
+
+def test_a_missing_batch_command_is_one_line_not_a_hang(monkeypatch, tmp_path, capsys, small_nwb):
+    import time
+
+    monkeypatch.setenv("PATH", str(tmp_path))           # no sbatch here
+    t0 = time.monotonic()
+    assert main(["reliability", str(small_nwb), "--cluster", "slurm", "--n-perm", "20"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert time.monotonic() - t0 < 30 and len(err) == 1 and "sbatch" in err[0], err
+
+
+def test_the_interface_and_account_reach_the_job_script():
+    script = job_script(ClusterParams(kind="slurm", queue="q", account="lab-42", interface="lo"))
+    assert "#SBATCH -A lab-42" in script.splitlines() and "--interface lo" in script
+
+
+hypothesis = pytest.importorskip("hypothesis")
+
+
+@hypothesis.settings(max_examples=80, deadline=None)
+@hypothesis.given(text=hypothesis.strategies.text(min_size=1, max_size=30))
+def test_no_queue_value_adds_a_line_to_the_job_script_property(text):
+    """Whatever text a queue is given: refused, or one directive line in the script (never a line of its own)."""
+    try:
+        params = ClusterParams(kind="slurm", queue=text)
+    except NwbItError:
+        return
+    lines = job_script(params).splitlines()
+    reference = job_script(ClusterParams(kind="slurm", queue="q")).splitlines()
+    assert len(lines) == len(reference) and f"#SBATCH -p {text}" in lines
+
+
 def test_extraction_goes_to_the_gpu_worker_and_analyses_elsewhere():
     """A cluster with one CPU-only worker and one declaring GPU (as --gpus makes batch workers do)."""
     from distributed import Client, Scheduler, SpecCluster, Worker, get_worker

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .cluster import CLUSTER_KINDS, ClusterParams  # noqa: F401  (the parameter classes live together here)
 from .errors import InvalidParameter
 
 #: The lab's analysis window around clip onset (s): bins -0.05..0.30, as in ``real_stats.ipynb``.
@@ -38,7 +39,6 @@ DEFAULT_FPS = 30.0
 #: The activations table of ``extract-videomae`` (the lab's numbers); other extractions name their own.
 DEFAULT_ACTIVATIONS = "videomae_activations"
 #: Where ``--cluster`` runs the workers: processes here, or batch jobs through dask-jobqueue.
-CLUSTER_KINDS = ("local", "slurm", "pbs", "lsf")
 #: How compare picks its units: the reliability table's responsive units, or chosen on half of the repeats and
 #: scored on the other half (no double dipping).
 SELECTIONS = ("reliability", "split")
@@ -233,41 +233,6 @@ class ExtractionParams:
             raise InvalidParameter("batch_size", f"`batch_size={self.batch_size}`: must be >= 1")
         if self.workers is not None and self.workers < 1:
             raise InvalidParameter("workers", f"`workers={self.workers}`: must be >= 1")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClusterParams:
-    """A Dask cluster nwb_it starts for many files (``--cluster``): here, or as batch jobs (dask-jobqueue).
-
-    Parameters
-    ----------
-    kind : "local" (worker processes here), "slurm", "pbs" or "lsf"
-    queue : the batch queue / partition
-    cores : cores per job (one worker per job)
-    memory : memory per job, e.g. "16GB"
-    walltime : per job, e.g. "02:00:00"
-    gpus : GPUs per job; its worker then declares the resource ``GPU`` and takes the extraction
-    env_setup : shell lines run before the worker starts (e.g. "source ~/venvs/nwb_it/bin/activate")
-    max_jobs : most jobs at once (the cluster scales between 0 and min(files, max_jobs))
-    """
-
-    kind: str = "local"
-    queue: str | None = None
-    cores: int = 1
-    memory: str = "8GB"
-    walltime: str = "01:00:00"
-    gpus: int = 0
-    env_setup: tuple[str, ...] = ()
-    max_jobs: int = 16
-
-    def __post_init__(self) -> None:
-        if self.kind not in CLUSTER_KINDS:
-            raise InvalidParameter("kind", f"`kind={self.kind}`: use {', '.join(CLUSTER_KINDS)}")
-        for name in ("cores", "max_jobs"):
-            if getattr(self, name) < 1:
-                raise InvalidParameter(name, f"`{name}={getattr(self, name)}`: must be at least 1")
-        if self.gpus < 0:
-            raise InvalidParameter("gpus", f"`gpus={self.gpus}`: must be >= 0")
 
 
 @dataclass(frozen=True, kw_only=True)

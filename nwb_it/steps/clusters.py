@@ -18,8 +18,10 @@ Examples
 from __future__ import annotations
 
 import logging
+import shutil
 from typing import Any
 
+from ..core.cluster import SUBMIT_COMMANDS
 from ..core.errors import NwbItError
 from ..core.params import ClusterParams
 
@@ -36,12 +38,15 @@ def jobqueue_cluster(params: ClusterParams, scheduler_host: str | None = None):
     cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster,
            "lsf": dask_jobqueue.LSFCluster}[params.kind]
     gpu = params.gpus > 0
-    return cls(queue=params.queue, cores=params.cores, processes=1, memory=params.memory, walltime=params.walltime,
+    extra = {"interface": params.interface} if params.interface else {}
+    return cls(queue=params.queue, account=params.account, cores=params.cores, processes=1, memory=params.memory,
+               walltime=params.walltime,
                job_script_prologue=list(params.env_setup),
                worker_extra_args=["--resources", f"GPU={params.gpus}"] if gpu else [],
                job_extra_directives=[GPU_DIRECTIVES[params.kind].format(n=params.gpus)] if gpu else [],
-               scheduler_options={"dashboard_address": None, **({"host": scheduler_host} if scheduler_host else {})},
-               silence_logs=logging.ERROR)
+               scheduler_options={"dashboard_address": None,
+                                  **({"host": scheduler_host} if scheduler_host else extra)},
+               silence_logs=logging.ERROR, **extra)
 
 
 def job_script(params: ClusterParams) -> str:
@@ -88,6 +93,16 @@ class ClusterClient:
         self.cluster.close()
 
 
+def check_submit_command(params: ClusterParams) -> None:
+    """The batch system's submit command (sbatch, qsub, bsub) must be here: without it jobs would never start
+    and the run would wait for workers for ever."""
+    command = SUBMIT_COMMANDS[params.kind]
+    if shutil.which(command) is None:
+        raise NwbItError(f"--cluster {params.kind} submits jobs with {command}, which is not on this machine's PATH: "
+                         "run nwb-it on the cluster's login node (or load its module)")
+
+
 def batch_cluster_client(params: ClusterParams, n_tasks: int) -> ClusterClient:
     """A client of a new batch-system cluster scaling adaptively up to min(``n_tasks``, ``max_jobs``) jobs."""
+    check_submit_command(params)
     return ClusterClient(jobqueue_cluster(params), max(1, min(n_tasks, params.max_jobs)))
