@@ -220,18 +220,52 @@ def test_a_cache_hit_names_this_runs_model(clip_frames, tiny_videomae, tmp_path,
     assert hit.cached and hit.provenance["model"] == str(moved)
 
 
-def test_stream_decodes_each_frame_once_and_holds_a_few_clips(clip_frames, counting):
+def test_stream_decodes_each_frame_once_and_holds_a_few_chunks(clip_frames, counting):
+    from nwb_it.models.stream import CHUNK
+
     clips = discover_clips(clip_frames) * 4                 # 28 clips
     grey = torch.zeros(3, counting.image_size, counting.image_size)
     held = []
     with ClipStream(clips, counting.preprocess, grey, pad=2, size=counting.image_size, workers=3, ahead=2) as s:
         for c in range(len(clips)):
-            frames = s[c]
-            assert frames.shape[0] == len(clips[c].frames) + 4
-            s.release_before(c)
-            held.append(len(s.ready) + len(s.pending))
-        assert s.frames_decoded == sum(len(c.frames) for c in clips), "each frame once"
-    assert max(held) <= 1 + 1 + 2, "the clip in use, the next one, and those decoded ahead"
+            n_windows = len(clips[c].frames) + 4 - 3 + 1
+            for w in range(n_windows):
+                window = s.window(c, w, 3)
+                assert window.shape[0] == 3
+                s.release_before(c, w + 1)
+                held.append(s.held())
+    assert s.frames_decoded == sum(len(c.frames) for c in clips), "each frame once"
+    assert max(held) <= 1 + 1 + 2 and CHUNK >= 3, "the chunk in use, the next one, and those decoded ahead"
+
+
+def test_a_long_video_clip_is_held_a_window_at_a_time(tmp_path, counting):
+    """A 3000-frame video: the frames held never grow with its length; every frame decoded once, in order."""
+    av = pytest.importorskip("av")
+    from nwb_it.models.stream import CHUNK
+
+    path = tmp_path / "1_long.mov"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("png", rate=30)
+        stream.width = stream.height = 16
+        stream.pix_fmt = "rgb24"
+        for _ in range(3000):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rng.integers(0, 256, (16, 16, 3), np.uint8),
+                                                                   format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    (clip,) = discover_clips(tmp_path)
+    assert len(clip.frames) == 3000
+    grey = torch.zeros(3, counting.image_size, counting.image_size)
+    most = 0
+    with ClipStream([clip], counting.preprocess, grey, pad=2, size=counting.image_size, workers=2, ahead=2) as s:
+        for w in range(0, 3000 + 4 - 3 + 1, 7):
+            s.window(0, w, 3)
+            s.release_before(0, w + 1)
+            most = max(most, s.held())
+    assert s.frames_decoded == 3000
+    assert most * CHUNK <= 4 * CHUNK < 3000 / 40, f"{most} chunks held"
 
 
 def test_streamed_extraction_does_not_depend_on_workers_or_clip_count(clip_frames, counting, tiny_videomae):

@@ -107,3 +107,81 @@ def _converted(mat: Path, out: Path) -> Path:
     from .helpers import META
 
     return run_convert(mat, META, out_dir=out)
+
+
+def write_timed_video(path: Path, frames: np.ndarray, pts_ms: list[int], rate: int = 30) -> None:
+    """A lossless video whose frames carry the given presentation times (ms): a variable frame rate."""
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("png", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "rgb24"
+        stream.time_base = Fraction(1, 1000)
+        for f, t in zip(frames, pts_ms):
+            frame = av.VideoFrame.from_ndarray(f, format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_a_variable_frame_rate_video_is_refused_or_resampled_on_its_timestamps(tmp_path):
+    from nwb_it.models.video import probe
+
+    frames = _frames(1, 6)[0]
+    pts = [0, 100, 200, 300, 1000, 1100]          # 10 fps with a 0.7 s hold before the fifth frame
+    write_timed_video(tmp_path / "1_vfr.mov", frames, pts, rate=10)
+    with pytest.raises(NwbItError, match="variable frame rate") as err:
+        discover_clips(tmp_path)
+    assert "1_vfr.mov" in str(err.value) and "\n" not in str(err.value)
+    clock = probe(tmp_path / "1_vfr.mov", "resample")
+    fps = clock.fps
+    assert np.allclose(clock.times, np.array(pts) / 1000, atol=1e-3), "each frame's own presentation time"
+    ticks = np.arange(len(clock.frames)) / fps
+    shown = np.array(clock.times)[clock.frames]
+    assert np.all(shown <= ticks + 1e-6) and np.all(np.diff(clock.frames) >= 0), "the frame on screen at each tick"
+    # the frame shown at 1.0 s (the fifth) sits at 1.0 s on the clock, not at 4 / fps
+    assert abs(ticks[clock.frames.index(4)] - 1.0) <= 1 / fps
+    (clip,) = discover_clips(tmp_path, vfr="resample")
+    assert len(clip.frames) == len(clock.frames) > len(pts)
+
+
+def test_a_constant_rate_video_keeps_every_frame_on_its_clock(tmp_path):
+    from nwb_it.models.video import probe
+
+    write_timed_video(tmp_path / "1_cfr.mov", _frames(1, 5)[0], [0, 40, 80, 120, 160], rate=25)
+    clock = probe(tmp_path / "1_cfr.mov")
+    assert clock.frames == [0, 1, 2, 3, 4] and clock.fps == 25.0
+
+
+def test_a_video_cut_short_is_refused(tmp_path):
+    path = tmp_path / "1_cut.mp4"
+    frames = _frames(1, 12, size=64)[0]
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as out:     # the index (moov) first
+        stream = out.add_stream("png", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "rgb24"
+        for f in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 3])
+    with pytest.raises(NwbItError, match=r"declares 12 frames but \d+ decode"):
+        discover_clips(tmp_path)
+
+
+def test_a_frame_over_the_image_pixel_limit_is_refused_before_decoding(tmp_path, monkeypatch):
+    """The same limit as images (PIL's MAX_IMAGE_PIXELS): lowered here so a small file stands for a bomb."""
+    from PIL import Image
+
+    from nwb_it.models.frames import load_frame
+
+    write_video(tmp_path / "1_big.mov", _frames(1, 2, size=64)[0])
+    Image.fromarray(_frames(1, 1, size=64)[0, 0]).save(tmp_path.parent / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 64 * 64 - 1)
+    with pytest.raises(NwbItError, match="over the limit"):
+        discover_clips(tmp_path)
+    with pytest.raises(NwbItError, match="refused"):
+        load_frame(tmp_path.parent / "big.png", 16)

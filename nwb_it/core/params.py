@@ -221,8 +221,11 @@ class ExtractionParams:
     batch_size: int | None = None
     family: str | None = None     # model family; None = from the model folder's config (VideoMAE for a cache id)
     workers: int | None = None    # frame decode threads; None = this machine's cores, at most 8 (never changes numbers)
+    vfr: str = "refuse"           # a variable-frame-rate video: "refuse", or "resample" (the frame shown at each tick)
 
     def __post_init__(self) -> None:
+        if self.vfr not in ("refuse", "resample"):
+            raise InvalidParameter("vfr", f"`vfr={self.vfr}`: use refuse or resample")
         if self.pool not in ("mean", "max"):
             raise InvalidParameter("pool", f"`pool={self.pool}`: use mean or max")
         if self.pad < 0:

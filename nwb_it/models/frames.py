@@ -42,13 +42,14 @@ def _ordered_keys(keys: list[str], root: Path) -> list[str]:
     return sorted(keys, key=lambda k: (frame_number(k, 0, root / k), k) if numbered else (0, k))
 
 
-def video_clips(root: Path, only: Path | None = None) -> list[Clip]:
-    """One clip per video file of ``root`` (stem = key; or just the file ``only``), every frame and its rate."""
+def video_clips(root: Path, only: Path | None = None, vfr: str = "refuse") -> list[Clip]:
+    """One clip per video file of ``root`` (stem = key; or just the file ``only``), its frames on its constant
+    clock (:func:`nwb_it.models.video.probe`: a variable rate is refused, or resampled with ``vfr="resample"``)."""
     files = {p.stem: p for p in (_videos(root) if only is None else [only])}
     clips = []
     for key in _ordered_keys(list(files), root):
-        n, fps = video.probe(files[key])
-        clips.append(Clip(key=key, frames=[VideoFrame(files[key], i) for i in range(n)], fps=fps))
+        clock = video.probe(files[key], vfr)
+        clips.append(Clip(key=key, frames=[VideoFrame(files[key], i) for i in clock.frames], fps=clock.fps))
     return clips
 
 
@@ -82,8 +83,8 @@ def _images(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS]
 
 
-def discover_clips(root: str | Path) -> list[Clip]:
-    """The clips under ``root`` with their frame files in order.
+def discover_clips(root: str | Path, vfr: str = "refuse") -> list[Clip]:
+    """The clips under ``root`` with their frame files in order (``vfr``: what a variable-rate video becomes).
 
     Examples
     --------
@@ -97,7 +98,7 @@ def discover_clips(root: str | Path) -> list[Clip]:
     files = _images(root)
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and _images(p))
     if not files and not subdirs and _videos(root):
-        return video_clips(root)
+        return video_clips(root, vfr=vfr)
     if files:
         groups: dict[str, list[Path]] = {}
         for f in files:

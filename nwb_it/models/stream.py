@@ -1,21 +1,17 @@
-"""Clip frames streamed to the model: decoded ahead by a thread pool, each frame once, dropped when used.
+"""Clip frames streamed to the model: decoded ahead by a thread pool, each frame once, dropped when passed.
 
-:class:`ClipStream` holds only the clips the current batch of windows needs plus
-``ahead`` clips being decoded, so peak memory does not grow with the number of clips.
-Decoding (PIL) and the processor's resize/normalize run in a thread pool, chunk by
-chunk, while the model runs (PIL and torch release the GIL in their heavy parts).
-
-On CUDA a clip's padded frames are uploaded once, from pinned memory, on a side
-stream (the copy overlaps the forward pass on the compute stream), and windows are
-gathered on the device by slicing: a window is never re-stacked on the host.
+:class:`ClipStream` holds only the chunks of frames the current batch of windows needs
+plus ``ahead`` chunks being decoded, so peak memory grows neither with the number of
+clips nor with a clip's length. Decoding (PIL/PyAV) and the processor's resize/normalize
+run in a thread pool, chunk by chunk, while the model runs (PIL and torch release the
+GIL in their heavy parts).
 """
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from .frames import Clip, load_frames
-from .video import VideoFrame
+from .video import VideoFrame, VideoReader
 
 CPU_BATCH = 4      # windows per forward pass on the CPU (a GPU: auto_batch_size)
 CHUNK = 16         # frames per decode task: enough to amortise a task, small enough to spread a clip over workers
@@ -42,7 +38,15 @@ def auto_batch_size(device: str, free_bytes: int | None, tokens: int, hidden: in
 
 
 class ClipStream:
-    """Grey-padded, preprocessed frames of clip ``c`` (``stream[c]``), decoded ahead and released after use.
+    """Grey-padded, preprocessed windows of the clips, decoded ahead in chunks and released once passed.
+
+    Frames are decoded and preprocessed in chunks of :data:`CHUNK` frames in a thread pool,
+    ``ahead`` chunks beyond the window in use (into the next clips too); a chunk is dropped
+    as soon as the windows have moved past it. Peak memory is a window, a batch's spread and
+    the chunks ahead, whatever a clip's length (a 10-minute clip is never held whole). A
+    video's chunks are read forward by one :class:`~nwb_it.models.video.VideoReader` per
+    clip: each chunk's task waits for the one before (the pool runs tasks in the order they
+    were submitted, so that wait always ends), and every frame is decoded once.
 
     Parameters
     ----------
@@ -50,74 +54,99 @@ class ClipStream:
     preprocess : frames (PIL) -> tensor (n, 3, H, W), per frame
     grey : the preprocessed padding frame (3, H, W)
     pad, size : grey frames on each side; frame side in pixels
-    workers : decode threads; ahead : clips decoded ahead of the one in use
-    device : where the windows are gathered ("cuda": uploaded once per clip, on a side stream)
+    workers : decode threads; ahead : chunks decoded ahead of the window in use
+    device : where windows are put ("cuda": each window copied there)
     """
 
     def __init__(self, clips: list[Clip], preprocess, grey, pad: int, size: int, workers: int = 2, ahead: int = 2,
                  device: str = "cpu"):
-        import torch
-
         self.clips, self.preprocess, self.pad, self.size = clips, preprocess, pad, size
         self.grey, self.device, self.ahead = grey, device, max(1, ahead)
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="nwb_it-frames")
-        self.pending: dict[int, list[Future]] = {}
-        self.ready: dict[int, Any] = {}
-        self.copy_stream = torch.cuda.Stream() if device == "cuda" else None
+        self.chunks: dict[tuple[int, int], Future] = {}      # (clip, chunk) -> its preprocessed frames
+        self._last_submitted: dict[int, Future] = {}           # per video clip: the chunk task to wait for
+        self._readers: dict[int, VideoReader] = {}
+        self._cursor = (0, 0)                                  # the next chunk to submit, in stream order
         self.frames_decoded = 0        # every frame once: checked by the tests
 
-    def _decode(self, paths) -> Any:
-        return self.preprocess(load_frames(paths, self.size))
+    def _n_chunks(self, c: int) -> int:
+        return -(-len(self.clips[c].frames) // CHUNK)
 
-    def _submit(self, c: int) -> None:
-        if c < len(self.clips) and c not in self.pending and c not in self.ready:
-            frames = self.clips[c].frames
-            step = len(frames) if frames and isinstance(frames[0], VideoFrame) else CHUNK   # a video decodes in order
-            self.pending[c] = [self.pool.submit(self._decode, frames[i:i + step])
-                               for i in range(0, len(frames), max(step, 1))]
+    def _decode(self, c: int, k: int, before: Future | None):
+        frames = self.clips[c].frames[k * CHUNK:(k + 1) * CHUNK]
+        if frames and isinstance(frames[0], VideoFrame):
+            if before is not None:
+                before.result()                                # the reader goes forward, chunk after chunk
+            reader = self._readers.setdefault(c, VideoReader(frames[0].path))
+            images = reader.read([f.index for f in frames], self.size)
+            if (k + 1) * CHUNK >= len(self.clips[c].frames):
+                reader.close()
+        else:
+            images = load_frames(frames, self.size)
+        return self.preprocess(images)
 
-    def _assemble(self, c: int):
+    def _submit_until(self, c: int, k: int) -> None:
+        """Submit every chunk up to (clip ``c``, chunk ``k``) in stream order, then ``ahead`` more."""
+        limit = (c, k)
+        extra = sum(1 for key in self.chunks if key > limit)      # already decoding ahead
+        while self._cursor[0] < len(self.clips):
+            cc, kk = self._cursor
+            if kk >= self._n_chunks(cc):
+                self._cursor = (cc + 1, 0)
+                continue
+            if (cc, kk) > limit:
+                if extra >= self.ahead:
+                    return
+                extra += 1
+            video = bool(self.clips[cc].frames) and isinstance(self.clips[cc].frames[0], VideoFrame)
+            before = self._last_submitted.get(cc) if video else None
+            self.chunks[(cc, kk)] = future = self.pool.submit(self._decode, cc, kk, before)
+            if video:
+                self._last_submitted[cc] = future
+            self._cursor = (cc, kk + 1)
+
+    def window(self, c: int, w: int, n: int):
+        """Window ``w`` of clip ``c``: padded frames ``w .. w + n - 1`` (grey before and after the clip)."""
         import torch
 
-        grey = self.grey.expand(self.pad, -1, -1, -1)
-        frames = [f.result() for f in self.pending.pop(c)]
-        self.frames_decoded += sum(len(f) for f in frames)
-        padded = torch.cat([grey, *frames, grey])
-        if self.copy_stream is None:
-            return padded
-        with torch.cuda.stream(self.copy_stream):          # copy overlaps compute on the default stream
-            on_device = padded.pin_memory().to("cuda", non_blocking=True)
-        event = torch.cuda.Event()
-        event.record(self.copy_stream)
-        return on_device, event
+        n_frames = len(self.clips[c].frames)
+        lo, hi = max(0, w - self.pad), min(n_frames, w + n - self.pad)      # clip frames in the window
+        parts = [self.grey.expand(max(0, min(n, self.pad - w)), -1, -1, -1)]
+        if hi > lo:
+            self._submit_until(c, (hi - 1) // CHUNK)
+            for k in range(lo // CHUNK, (hi - 1) // CHUNK + 1):
+                key = (c, k)
+                if key not in self.chunks:                     # released, asked for again: decode it anew
+                    self.chunks[key] = self.pool.submit(self._decode, c, k, None)
+                frames = self.chunks[key].result()
+                first = k * CHUNK
+                parts.append(frames[max(lo, first) - first:min(hi, first + len(frames)) - first])
+        parts.append(self.grey.expand(n - sum(len(p) for p in parts), -1, -1, -1))
+        out = torch.cat(parts)
+        return out if self.device == "cpu" else out.to(self.device)
 
-    def __getitem__(self, c: int):
-        import torch
+    def release_before(self, c: int, w: int = 0) -> None:
+        """Drop every chunk no window from (clip ``c``, window ``w``) on needs."""
+        first_needed = max(0, w - self.pad) // CHUNK
+        for key in [key for key in self.chunks if key[0] < c or key[0] == c and key[1] < first_needed]:
+            future = self.chunks.pop(key)
+            if future.done() and future.exception() is None:
+                self.frames_decoded += len(future.result())
+        for done in [k for k in self._last_submitted if k < c]:
+            del self._last_submitted[done]
 
-        for k in range(c, c + self.ahead + 1):
-            self._submit(k)
-        if c not in self.ready:
-            self.ready[c] = self._assemble(c)
-        nxt = c + 1                                           # start the next upload while this clip computes
-        if self.copy_stream is not None and nxt in self.pending and all(f.done() for f in self.pending[nxt]):
-            self.ready[nxt] = self._assemble(nxt)
-        item = self.ready[c]
-        if self.copy_stream is None:
-            return item
-        on_device, event = item
-        torch.cuda.current_stream().wait_event(event)
-        on_device.record_stream(torch.cuda.current_stream())  # the allocator must not reuse it while in use
-        return on_device
-
-    def release_before(self, c: int) -> None:
-        """Drop every clip before ``c``: the windows still to come never need them."""
-        for k in [k for k in self.ready if k < c]:
-            del self.ready[k]
+    def held(self) -> int:
+        """Chunks held or being decoded now (each at most :data:`CHUNK` frames)."""
+        return len(self.chunks)
 
     def close(self) -> None:
+        for future in self.chunks.values():
+            if future.done() and future.exception() is None:
+                self.frames_decoded += len(future.result())
         self.pool.shutdown(wait=True, cancel_futures=True)
-        self.ready.clear()
-        self.pending.clear()
+        for reader in self._readers.values():
+            reader.close()
+        self.chunks.clear()
 
     def __enter__(self) -> ClipStream:
         return self

@@ -107,8 +107,9 @@ def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams
             progress_bar(total=len(todo), desc="windows", unit="win", enabled=progress) as bar:
         for lo in range(0, len(todo), batch):
             part = todo[lo:lo + batch]
-            x = torch.stack([grey_window if c < 0 else stream[c][w:w + n_frames] for _, c, w in part])
-            stream.release_before(max(c for _, c, _ in part))      # later batches start at this clip or after
+            x = torch.stack([grey_window if c < 0 else stream.window(c, w, n_frames) for _, c, w in part])
+            last = max((c, w) for _, c, w in part)
+            stream.release_before(last[0], last[1] + 1)     # later batches start after this window
             pooled = ext.forward(x, names, settings.pool)
             calls += 1
             for name in names:

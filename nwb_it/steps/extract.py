@@ -81,10 +81,10 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
     if frames is None:                                          # the clips the file's stimulus templates name
         if not nwb_paths:
             raise NwbItError("give a frames folder, or NWB files whose stimulus templates name the clips")
-        clips, frames = clips_from_file(nwb_paths[0]), Path(nwb_paths[0])
+        clips, frames = clips_from_file(nwb_paths[0], vfr=params.vfr), Path(nwb_paths[0])
     else:
         frames = Path(frames)
-        clips = discover_clips(frames)
+        clips = discover_clips(frames, vfr=params.vfr)
     keys = [c.key for c in clips]
     mapping = read_clip_map(clip_map) if clip_map else None
     matched: dict[Path, tuple[list[str], dict[str, int]]] = {}

@@ -86,7 +86,7 @@ def add_clip_templates(nwb, stimuli: str | Path, nwb_path: Path, fps: float,
     add_stimulus_templates(nwb, templates_from_clips(clips, nwb_path, fps), [key_of.get(n, "") for n in names])
 
 
-def clips_from_file(nwb_path: str | Path) -> list[Clip]:
+def clips_from_file(nwb_path: str | Path, vfr: str = "refuse") -> list[Clip]:
     """The clips an NWB file's stimulus templates point at (paths relative to the file's folder), in name order."""
     nwb_path = Path(nwb_path)
     with reading(nwb_path) as nwb:
@@ -103,7 +103,7 @@ def clips_from_file(nwb_path: str | Path) -> list[Clip]:
             raise NwbItError(f"stimulus template '{key}' points at {missing[0]}, which is not there (paths are "
                              "relative to the NWB file's folder)", nwb_path)
         if len(files) == 1 and files[0].suffix.lower() in VIDEO_EXTENSIONS:
-            clip = video_clips(files[0].parent, only=files[0])[0]
+            clip = video_clips(files[0].parent, only=files[0], vfr=vfr)[0]
             clips.append(Clip(key=key, frames=clip.frames, fps=clip.fps))
         else:
             clips.append(Clip(key=key, frames=files, fps=t.rate))       # the rate the file gives its frames
