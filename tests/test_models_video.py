@@ -96,9 +96,51 @@ def test_convert_stores_the_clips_as_templates_and_extraction_finds_them(tmp_pat
         assert linked == set(templates), "every trial names its clip's template"
     assert not [x for x in validate_nwb(nwb) if x.blocking]
     direct = extract(discover_clips(frames), ExtractionParams(model=str(tiny_videomae), pad=1, fps=25.0))
-    from_file = run_extract(None, ExtractionParams(model=str(tiny_videomae), pad=1), nwb_paths=[nwb])
+    with pytest.raises(NwbItError, match="leads out of the file's folder; pass `stimuli_root=DIR`"):
+        run_extract(None, ExtractionParams(model=str(tiny_videomae), pad=1), nwb_paths=[nwb])
+    from_file = run_extract(None, ExtractionParams(model=str(tiny_videomae), pad=1, stimuli_root=str(tmp_path)),
+                            nwb_paths=[nwb])
     assert from_file.fps == 25.0, "the file's template rate is the clock"
     np.testing.assert_array_equal(direct.layers["last"], from_file.layers["last"])
+
+
+def test_templates_of_someone_elses_file_are_read_only_inside_its_folder(tmp_path, small_mat, tiny_videomae):
+    """Absolute and ``..`` entries are refused (before any image is read) unless a root allows them, and a link
+    to a folder elsewhere is stored as given (relative, not its target)."""
+    import os
+
+    import h5py
+
+    from nwb_it.examples import write_example_frames
+    from nwb_it.nwb.io import reading
+    from nwb_it.nwb.stimuli import read_stimulus_templates
+    from nwb_it.steps import run_convert, run_extract
+
+    from .helpers import META
+
+    with reading(_converted(small_mat, tmp_path / "plain")) as f:
+        names = sorted(set(f.trials["stimulus_name"][:]))
+    private = write_example_frames(tmp_path / "private" / "deep" / "frames", names, n_frames=4, size=16)
+    (tmp_path / "out").mkdir()
+    os.symlink(private, tmp_path / "out" / "stimuli")            # the dataset's stimuli/: a link to a private place
+    nwb = run_convert(small_mat, META, out_dir=tmp_path / "out", stimuli=tmp_path / "out" / "stimuli")
+    with reading(nwb) as f:
+        files = [x for t in read_stimulus_templates(f).values() for x in t.files]
+    assert all(x.startswith("../stimuli/") for x in files), "stored as given, not the link's target"
+    params = ExtractionParams(model=str(tiny_videomae), pad=1, stimuli_root=str(tmp_path / "out"))
+    with pytest.raises(NwbItError, match="leads out of the file's folder"):       # the link leaves the root
+        run_extract(None, params, nwb_paths=[nwb])
+    ok = ExtractionParams(model=str(tiny_videomae), pad=1, stimuli_root=str(tmp_path))
+    assert run_extract(None, ok, nwb_paths=[nwb]).layers["last"].shape[0] > 0
+    secret = tmp_path / "secret.png"
+    secret.write_bytes((private / os.listdir(private)[0]).read_bytes())
+    for entry in (str(secret), "../../secret.png", "/etc/passwd"):
+        with h5py.File(nwb, "r+") as h5:
+            name = sorted(h5["stimulus/templates"])[0]
+            external = h5[f"stimulus/templates/{name}/external_file"]
+            external[0] = entry
+        with pytest.raises(NwbItError, match="absolute location|leads out of the file's folder"):
+            run_extract(None, ExtractionParams(model=str(tiny_videomae), pad=1), nwb_paths=[nwb])
 
 
 def _converted(mat: Path, out: Path) -> Path:
@@ -185,3 +227,27 @@ def test_a_frame_over_the_image_pixel_limit_is_refused_before_decoding(tmp_path,
         discover_clips(tmp_path)
     with pytest.raises(NwbItError, match="refused"):
         load_frame(tmp_path.parent / "big.png", 16)
+
+
+def test_convert_stores_a_never_shown_clip_of_the_example_and_says_so(tmp_path, small_mat):
+    """The package's own example: every clip of the set has frames, one clip was never shown. convert --stimuli
+    keeps it (marked in its template, named in a warning) instead of failing."""
+    import warnings
+
+    from nwb_it.examples import example_clip_names, write_example_frames
+    from nwb_it.nwb.io import reading
+    from nwb_it.steps import run_convert
+
+    from .helpers import META, SMALL
+
+    frames = write_example_frames(tmp_path / "frames", example_clip_names(SMALL["n_clips"]), n_frames=3, size=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nwb = run_convert(small_mat, META, out_dir=tmp_path / "out", stimuli=frames)
+    said = [str(w.message) for w in caught if "never shown" in str(w.message)]
+    with reading(nwb) as f:
+        shown = set(f.trials["stimulus_name"][:])
+        templates = f.stimulus_template
+        never = [name for name in templates if "Never shown" in templates[name].description]
+        assert len(templates) == SMALL["n_clips"] and never and not set(never) & shown
+    assert len(said) == 1 and all(name in said[0] for name in never)

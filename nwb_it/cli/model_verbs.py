@@ -48,6 +48,9 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
                    help="grey level 0-255 or a padding image file")
     p.add_argument("--fps", type=float, default=default(ExtractionParams, "fps"),
                    help="frame rate of the clips (window times)")
+    p.add_argument("--stimuli-root", type=Path, help="without a frames folder, the clips come from the first file's "
+                   "stimulus templates, read only inside that file's folder: allow files under this folder instead "
+                   "(e.g. a dataset's stimuli/ beside its sub-*/ folders)")
     p.add_argument("--vfr", choices=["refuse", "resample"], default=default(ExtractionParams, "vfr"),
                    help="a variable-frame-rate video: refuse it, or resample it to its average rate (the frame shown "
                         "at each 1/fps tick)")
@@ -76,7 +79,9 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         table = (args.name or f"{family}_activations") if generic else DEFAULT_ACTIVATIONS
         settings = ExtractionParams(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
                                       fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-                                      family=family, workers=args.workers, vfr=args.vfr)
+                                      family=family, workers=args.workers, vfr=args.vfr,
+                                      stimuli_root=None if args.stimuli_root is None
+                                      else str(args.stimuli_root.absolute()))
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
                       absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
                       debug=args.debug, force=args.force, derivative_dir=absolute(args.derivative_dir))

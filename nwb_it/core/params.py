@@ -222,6 +222,7 @@ class ExtractionParams:
     family: str | None = None     # model family; None = from the model folder's config (VideoMAE for a cache id)
     workers: int | None = None    # frame decode threads; None = this machine's cores, at most 8 (never changes numbers)
     vfr: str = "refuse"           # a variable-frame-rate video: "refuse", or "resample" (the frame shown at each tick)
+    stimuli_root: str | None = None   # clips from a file's templates: files may lie under this folder (else: its own)
 
     def __post_init__(self) -> None:
         if self.vfr not in ("refuse", "resample"):

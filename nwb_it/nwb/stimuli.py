@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,13 +40,17 @@ class StimulusTemplate:
     n_frames: int
 
 
-def add_stimulus_templates(nwb: NWBFile, templates: list[StimulusTemplate], trial_templates: list[str]) -> None:
-    """Add one ``ImageSeries`` per template and the trials' ``stimulus_template`` column ("" where none)."""
+def add_stimulus_templates(nwb: NWBFile, templates: list[StimulusTemplate], trial_templates: list[str],
+                           never_shown: set[str] = frozenset()) -> None:
+    """Add one ``ImageSeries`` per template and the trials' ``stimulus_template`` column ("" where none); a
+    template in ``never_shown`` (a clip of the set no trial presented) says so in its description."""
     if nwb.trials is None or len(trial_templates) != len(nwb.trials):
         raise NwbItError("stimulus templates need one entry per trial")
     for t in templates:
+        shown = " Never shown in this session." if t.key in never_shown else ""
         nwb.add_stimulus_template(ImageSeries(
-            name=t.key, description=f"Clip {t.key}: frames in the external file(s), relative to this file's folder.",
+            name=t.key, description=f"Clip {t.key}: frames in the external file(s), relative to this file's "
+                                    f"folder.{shown}",
             external_file=t.files, starting_frame=t.starting_frame, format="external", rate=float(t.rate),
             num_samples=int(t.n_frames)))
     nwb.trials.add_column(name=TEMPLATE_COLUMN, description="Name of the presentation's clip in /stimulus/templates "
@@ -54,8 +59,31 @@ def add_stimulus_templates(nwb: NWBFile, templates: list[StimulusTemplate], tria
 
 
 def relative_files(files: list[Path], nwb_path: Path) -> list[str]:
-    """``files`` relative to the folder of ``nwb_path`` (POSIX separators, as stored)."""
-    return [Path(os.path.relpath(Path(f).resolve(), Path(nwb_path).resolve().parent)).as_posix() for f in files]
+    """``files`` relative to the folder of ``nwb_path`` (POSIX separators, as stored), as given: a symbolic
+    link is kept, never replaced by its target (the author's private folder layout)."""
+    return [Path(os.path.relpath(os.path.abspath(f), os.path.abspath(Path(nwb_path).parent))).as_posix()
+            for f in files]
+
+
+def contained_file(stored: str, nwb_path: Path, root: str | Path | None = None) -> Path:
+    """The local file a template's ``external_file`` entry names, inside the file's folder (or ``root``).
+
+    An entry is relative to the NWB file's folder. Absolute entries and entries that lead
+    out of that folder (``..``, or a link whose target is elsewhere) are refused: a file
+    from someone else must not make nwb_it read images from anywhere on this disk. With
+    ``root`` (``--stimuli-root``), entries may lead anywhere inside ``root`` instead.
+    """
+    folder = Path(nwb_path).resolve().parent
+    allowed = Path(root).resolve() if root is not None else folder
+    hint = ("pass `stimuli_root=DIR` to allow stimulus files under DIR" if root is None
+            else f"it is not under the stimuli root {allowed}")
+    if Path(stored).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", stored) or "://" in stored:
+        raise NwbItError(f"a stimulus template names an absolute location ({stored}); only paths relative to the "
+                         f"file's folder are read: {hint}", nwb_path)
+    path = (folder / stored).resolve()
+    if not path.is_relative_to(allowed):
+        raise NwbItError(f"a stimulus template's file {stored} leads out of the file's folder; {hint}", nwb_path)
+    return path
 
 
 def read_stimulus_templates(nwb: NWBFile) -> dict[str, StimulusTemplate]:

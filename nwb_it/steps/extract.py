@@ -81,7 +81,8 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
     if frames is None:                                          # the clips the file's stimulus templates name
         if not nwb_paths:
             raise NwbItError("give a frames folder, or NWB files whose stimulus templates name the clips")
-        clips, frames = clips_from_file(nwb_paths[0], vfr=params.vfr), Path(nwb_paths[0])
+        clips = clips_from_file(nwb_paths[0], vfr=params.vfr, stimuli_root=params.stimuli_root)
+        frames = Path(nwb_paths[0])
     else:
         frames = Path(frames)
         clips = discover_clips(frames, vfr=params.vfr)

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..models.frames import Clip, discover_clips, video_clips
 from ..models.video import VIDEO_EXTENSIONS
 from ..nwb.io import reading
-from ..nwb.stimuli import StimulusTemplate, add_stimulus_templates, read_stimulus_templates, relative_files
+from ..nwb.stimuli import (
+    StimulusTemplate,
+    add_stimulus_templates,
+    contained_file,
+    read_stimulus_templates,
+    relative_files,
+)
 
 
 def _normalize_name(name: str) -> str:
@@ -39,8 +46,10 @@ def read_clip_map(path: str | Path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in rows}
 
 
-def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | None = None) -> list[str]:
-    """The trials' stimulus_name for each clip key; an error lists every clip without one."""
+def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | None = None,
+                unmatched_ok: bool = False) -> list[str | None]:
+    """The trials' stimulus_name for each clip key; an error lists every clip without one (with
+    ``unmatched_ok``, such a clip gets None: a clip of the set that was never shown)."""
     exact = set(names)
     by_norm: dict[str, list[str]] = {}
     for n in exact:
@@ -56,6 +65,9 @@ def match_clips(keys: list[str], names: list[str], clip_map: dict[str, str] | No
             out.append(by_norm[_normalize_name(key)][0])
         else:
             missing.append(key)
+    if missing and unmatched_ok:
+        unmatched = set(missing)
+        return [None if key in unmatched else out.pop(0) for key in keys]
     if missing:
         more = f" (and {len(missing) - 8} more)" if len(missing) > 8 else ""
         raise NwbItError(f"{len(missing)} clip(s) match no trials stimulus_name: {', '.join(missing[:8])}{more}; "
@@ -81,13 +93,23 @@ def add_clip_templates(nwb, stimuli: str | Path, nwb_path: Path, fps: float,
     """The clips under ``stimuli`` as templates of ``nwb`` (being written to ``nwb_path``), matched to its trials."""
     clips = discover_clips(stimuli)
     names = [str(n) for n in nwb.trials["stimulus_name"].data[:]]
-    matched = match_clips([c.key for c in clips], sorted(set(names)), clip_map)
-    key_of = {name: clip.key for clip, name in zip(clips, matched)}
-    add_stimulus_templates(nwb, templates_from_clips(clips, nwb_path, fps), [key_of.get(n, "") for n in names])
+    matched = match_clips([c.key for c in clips], sorted(set(names)), clip_map, unmatched_ok=True)
+    never = [clip.key for clip, name in zip(clips, matched) if name is None]
+    if len(never) == len(clips):
+        match_clips([c.key for c in clips], sorted(set(names)), clip_map)      # none matches: the error line
+    if never:      # the stimulus set holds clips this session did not show: stored, marked, and said
+        warnings.warn(f"{stimuli}: {len(never)} clip(s) match no presentation and are stored as never shown: "
+                      f"{', '.join(never[:8])}{' ...' if len(never) > 8 else ''}", stacklevel=2)
+    key_of = {name: clip.key for clip, name in zip(clips, matched) if name is not None}
+    add_stimulus_templates(nwb, templates_from_clips(clips, nwb_path, fps), [key_of.get(n, "") for n in names],
+                           never_shown=set(never))
 
 
-def clips_from_file(nwb_path: str | Path, vfr: str = "refuse") -> list[Clip]:
-    """The clips an NWB file's stimulus templates point at (paths relative to the file's folder), in name order."""
+def clips_from_file(nwb_path: str | Path, vfr: str = "refuse", stimuli_root: str | Path | None = None) -> list[Clip]:
+    """The clips an NWB file's stimulus templates point at (paths relative to the file's folder), in name order.
+
+    Only files inside the NWB file's folder are read, or inside ``stimuli_root`` when it is given
+    (:func:`nwb_it.nwb.stimuli.contained_file`)."""
     nwb_path = Path(nwb_path)
     with reading(nwb_path) as nwb:
         templates = read_stimulus_templates(nwb)
@@ -97,7 +119,7 @@ def clips_from_file(nwb_path: str | Path, vfr: str = "refuse") -> list[Clip]:
     clips = []
     for key in sorted(templates):
         t = templates[key]
-        files = [(nwb_path.parent / f) for f in t.files]
+        files = [contained_file(f, nwb_path, stimuli_root) for f in t.files]
         missing = [f for f in files if not f.is_file()]
         if missing:
             raise NwbItError(f"stimulus template '{key}' points at {missing[0]}, which is not there (paths are "
