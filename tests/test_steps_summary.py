@@ -23,3 +23,53 @@ def test_summary_across_sessions(small_nwb, tmp_path, capsys):
     assert (out / "responsive_units.png").stat().st_size > 0 and (out / "scores_by_layer.png").is_file()
     capsys.readouterr()
     assert main(["summary", str(folder), "-o", str(out)]) == 2 and "--overwrite" in capsys.readouterr().err
+
+
+def test_a_corrupt_file_is_named_and_the_good_sessions_are_written(small_nwb, tmp_path, capsys):
+    folder = tmp_path / "dandiset"
+    folder.mkdir()
+    shutil.copy(small_nwb, folder / "good.nwb")
+    (folder / "broken.nwb").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 500)
+    out = tmp_path / "summary"
+    assert main(["summary", str(folder), "-o", str(out)]) == 2
+    printed = capsys.readouterr()
+    err = printed.err.strip().splitlines()
+    assert len(err) == 1 and "broken.nwb" in err[0] and "1 of 2 files" in err[0]
+    with open(out / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"].rsplit("/", 1)[-1] for r in rows] == ["good.nwb"] and "summary.csv" in printed.out
+
+
+def test_a_source_and_its_derivative_are_one_session(small_nwb, tmp_path):
+    folder = tmp_path / "dandiset"
+    folder.mkdir()
+    source = shutil.copy(small_nwb, folder / "source.nwb")
+    assert main(["reliability", str(source), "--n-perm", "10", "--derivative-dir", str(folder / "derivatives")]) == 0
+    assert main(["summary", str(folder), "-o", str(tmp_path / "s")]) == 0
+    with open(tmp_path / "s" / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1 and "desc-nwbit" in rows[0]["file"] and rows[0]["responsive"] != ""
+
+
+def test_a_timesformer_table_is_summarized_like_any_other(small_nwb, tmp_path, tiny_videomae):
+    """Tables are found by what they record, not by name: encoding_timesformer_activations starts like
+    encoding_time but is an encoding table."""
+    from nwb_it.core.params import CompareParams, ExtractionParams, ReliabilityParams
+    from nwb_it.examples import write_example_frames
+    from nwb_it.nwb.io import reading
+    from nwb_it.steps import run_compare, run_extract, run_reliability
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    nwb = shutil.copy(small_nwb, folder / "s.nwb")
+    with reading(nwb) as f:
+        names = sorted(set(f.trials["stimulus_name"][:]))
+    frames = write_example_frames(tmp_path / "frames", names, n_frames=4, size=16)
+    run_reliability(nwb, ReliabilityParams(n_perm=10))
+    run_extract(frames, ExtractionParams(model=str(tiny_videomae), pad=1), nwb_paths=[nwb],
+                activations="timesformer_activations")
+    run_compare(nwb, CompareParams(units="all", folds=2), activations="timesformer_activations")
+    assert main(["summary", str(folder), "-o", str(tmp_path / "s")]) == 0
+    with open(tmp_path / "s" / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["activations"] for r in rows] == ["timesformer_activations"] and rows[0]["median_score"] != ""

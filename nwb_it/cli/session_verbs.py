@@ -177,9 +177,14 @@ def _summary(sub) -> None:
     overwrite_option(p, "an earlier summary")
 
     def run(args) -> int:
-        from ..steps.summary import run_summary
+        from ..steps.summary import SummaryIncomplete, run_summary
 
-        for path in run_summary(args.folder, out_dir=args.out_dir, overwrite=args.overwrite, force=args.force):
+        try:
+            outputs = run_summary(args.folder, out_dir=args.out_dir, overwrite=args.overwrite, force=args.force)
+        except SummaryIncomplete as partial:            # the good sessions are written: say where, then the error
+            print("\n".join(str(p) for p in partial.outputs))
+            raise
+        for path in outputs:
             print(path)
         return 0
     p.set_defaults(func=run)

@@ -188,12 +188,15 @@ def layer_summaries(nwb: NWBFile) -> list[dict]:
     out = []
     tables = module.data_interfaces if module is not None else {}
     for name, table in tables.items():
-        if (name == ENCODING or name.startswith(f"{ENCODING}_")) and not name.startswith(ENCODING_TIME):
-            prov = read_provenance(table.description)
-            if isinstance(prov.get("summary"), dict) and prov.get("layers"):
-                time_name = ENCODING_TIME + name[len(ENCODING):]
-                time = read_provenance(tables[time_name].description).get("time_summary", {}) \
-                    if time_name in tables else {}
-                out.append({"activations": prov.get("activations", name), "family": prov.get("family") or name,
-                            "n_layers": prov.get("n_layers"), "summary": prov["summary"], "time": time})
+        prov = read_provenance(table.description) if isinstance(table, DynamicTable) else {}
+        activations = prov.get("activations")
+        # an encoding table is the one its own record names as its activations' encoding table (never a name
+        # prefix: "encoding_timesformer_activations" starts like "encoding_time")
+        if isinstance(activations, str) and compare_table_names(activations)[0] == name and \
+                isinstance(prov.get("summary"), dict) and prov.get("layers"):
+            time_name = compare_table_names(activations)[1]
+            time = read_provenance(tables[time_name].description).get("time_summary", {}) \
+                if time_name in tables else {}
+            out.append({"activations": activations, "family": prov.get("family") or name,
+                        "n_layers": prov.get("n_layers"), "summary": prov["summary"], "time": time})
     return out

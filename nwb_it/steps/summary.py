@@ -15,6 +15,7 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..io.atomic import TEMP_PATTERN, atomic_output, refuse_existing
 from ..nwb.compare_tables import layer_summaries
+from ..nwb.derivative import read_source_identity
 from ..nwb.io import reading
 from ..nwb.results import read_reliability_or_none
 from ..viz.save import save_figures
@@ -23,6 +24,21 @@ from ..viz.summary import responsive_figure, scores_figure
 COLUMNS = ("file", "session_id", "subject_id", "units", "responsive", "q_below_0.05", "activations", "family",
            "layer", "median_score", "ci_low", "ci_high", "above_clip_shuffled", "above_onset_only", "population_score",
            "units_scored", "units_below_ceiling")
+
+
+class SummaryIncomplete(NwbItError):
+    """Some files could not be read; the summary of the others was written (``outputs``)."""
+
+    def __init__(self, problem: str, outputs: list[Path]):
+        self.outputs = outputs
+        super().__init__(problem)
+
+
+def _identity(path: Path) -> tuple[str, str | None]:
+    """(the file's NWB identifier, the identifier of the source it derives from, or None)."""
+    with reading(path) as nwb:
+        source = read_source_identity(nwb)
+        return str(nwb.identifier), (str(source["identifier"]) if source else None)
 
 
 def session_rows(path: Path) -> list[dict]:
@@ -48,6 +64,11 @@ def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = Fa
                 force: bool = False) -> list[Path]:
     """Write ``summary.csv`` and two figures for every NWB file under ``folder``.
 
+    A file that cannot be read is left out and named: the summary of the others is written,
+    then :class:`SummaryIncomplete` lists the bad ones (the command line exits 2). A source
+    and its derivative (``desc-nwbit``) in the same folder are one session: its derivative's
+    row, which holds the results.
+
     Examples
     --------
     >>> run_summary("dandiset", out_dir="summary")         # doctest: +SKIP
@@ -59,7 +80,21 @@ def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = Fa
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     for path in outputs:
         refuse_existing(path, overwrite, force)
-    rows = [row for f in files for row in session_rows(f)]
+    rows, bad = [], []
+    identities = {}
+    for f in files:
+        try:
+            identities[f] = _identity(f)
+        except NwbItError as exc:
+            bad.append(f"{f.name} ({exc.problem})")
+    derived = {source for _, source in identities.values() if source}
+    for f, (identifier, _) in identities.items():
+        if identifier in derived:          # a source whose derivative is here too: counted once, by its derivative
+            continue
+        try:
+            rows.extend(session_rows(f))
+        except NwbItError as exc:
+            bad.append(f"{f.name} ({exc.problem})")
     with atomic_output(outputs[0], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
         writer.writeheader()
@@ -67,4 +102,7 @@ def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = Fa
 
     save_figures({outputs[1]: lambda: responsive_figure(rows), outputs[2]: lambda: scores_figure(rows)},
                  "png", overwrite, force=force)
+    if bad:
+        raise SummaryIncomplete(f"{len(bad)} of {len(files)} files could not be read and are not in the summary: "
+                                f"{'; '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}", outputs)
     return outputs
