@@ -188,3 +188,33 @@ def test_layer_independent_parts_computed_once_give_the_numbers_of_each_layer_al
         alone, shared = rsa(aligned, acts, params), rsa(aligned, acts, params, neural)
         for name in ("rho", "ceiling", "rho_ci", "ceiling_ci", "p_value", "rho_halves", "ceiling_lower"):
             np.testing.assert_array_equal(getattr(alone, name), getattr(shared, name))
+
+
+def test_no_unit_over_the_ceiling_rule_is_an_empty_result_with_a_warning(features):
+    """A noisy session where no unit passes min_ceiling: NaN medians and a warning, not ZeroDivisionError."""
+    baseline = np.random.default_rng(11).gamma(3.0, 5.0, 20)
+    rates = np.broadcast_to(baseline[:, None, None], (20, N_CLIPS, N_BINS)).copy()
+    aligned = aligned_from_rates(rates, np.full(N_CLIPS, 4), seed=12)
+    params = CompareParams(**{**PARAMS.__dict__, "min_ceiling": 0.99})
+    with pytest.warns(UserWarning, match="no unit passes"):
+        enc = encoding_model(aligned, activations_from_features(features), params)
+    assert not enc.included.any() and np.isnan(enc.median_ci).all()
+    assert enc.r.shape == (20,) and np.all(np.isfinite(enc.r))
+
+
+def test_an_rsa_without_a_statistic_has_no_p_value(features):
+    """A neural RDM of silence (no spike in the response window): rho NaN, p NaN (was 1/(1+n), 'significant')."""
+    rates = np.zeros((10, N_CLIPS, N_BINS))
+    aligned = aligned_from_rates(rates, np.full(N_CLIPS, 4), seed=13)
+    with pytest.warns(UserWarning, match="rho is NaN"):
+        res = rsa(aligned, activations_from_features(features), PARAMS)
+    assert np.isnan(res.rho) and np.isnan(res.p_value)
+
+
+def test_a_response_window_outside_the_window_is_refused():
+    from nwb_it.core.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match="holds no bin"):
+        CompareParams(window=(0.3, 0.6))
+    with pytest.raises(InvalidParameter, match="start must be before end"):
+        CompareParams(response_window=(0.2, 0.1))

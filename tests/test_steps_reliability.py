@@ -5,6 +5,7 @@ import pickle
 
 import matplotlib.image as mpimg
 import numpy as np
+import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
@@ -63,3 +64,25 @@ def test_figures(small_nwb, tmp_path):
     for p in paths:
         image = mpimg.imread(p)
         assert image[..., :3].std() > 0.05, f"{p.name} looks blank"
+
+
+def test_lab_compat_records_the_window_bins_and_null_it_used(small_nwb, tmp_path):
+    """--lab-compat runs the notebook's single deal: that is what the table and the binned counts record."""
+    import shutil
+
+    from pynwb import NWBHDF5IO
+
+    from nwb_it.core.errors import InvalidParameter
+    from nwb_it.core.params import ReliabilityParams
+    from nwb_it.core.provenance import read_provenance
+    from nwb_it.steps import run_reliability
+
+    nwb = shutil.copy(small_nwb, tmp_path / "s.nwb")
+    res = run_reliability(nwb, ReliabilityParams(n_perm=20, lab_compat=True), store_binned=True)
+    assert res.params.null == "once"
+    with NWBHDF5IO(str(nwb), "r") as io:
+        tables = io.read().processing["ecephys"].data_interfaces
+        recorded = read_provenance(tables["reliability"].description)
+    assert recorded["parameters"]["null"] == "once" and recorded["parameters"]["lab_compat"] is True
+    with pytest.raises(InvalidParameter, match="notebook's window"):
+        ReliabilityParams(lab_compat=True, bin_size=0.025)

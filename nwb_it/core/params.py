@@ -18,6 +18,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .cluster import CLUSTER_KINDS, ClusterParams  # noqa: F401  (the parameter classes live together here)
 from .errors import InvalidParameter
 
@@ -70,6 +72,19 @@ def check_window(window: tuple[float, float], bin_size: float, option: str = "wi
                                        f"{bin_size:g} s bins")
 
 
+def check_response_window(response: tuple[float, float], window: tuple[float, float], bin_size: float) -> None:
+    """Refuse a response window that is not inside ``window`` or holds no bin centre (its statistics would be
+    computed on nothing: NaN RDMs read as a significant p before)."""
+    if len(response) != 2 or not response[1] > response[0]:
+        raise InvalidParameter("response_window", f"`response_window={tuple(response)}`: start must be before end")
+    n_bins = int(round((window[1] - window[0]) / bin_size))
+    centres = window[0] + (np.arange(n_bins) + 0.5) * bin_size
+    if not np.any((centres >= response[0]) & (centres < response[1])):
+        raise InvalidParameter("response_window", f"`response_window=({response[0]:g}, {response[1]:g})` holds no "
+                                                  f"bin of the window ({window[0]:g}, {window[1]:g}) s in "
+                                                  f"{bin_size:g} s bins: choose it inside the window")
+
+
 @dataclass(frozen=True, kw_only=True)
 class PresentationSpec:
     """Where a file keeps its stimulus presentations (any NWB file, not only nwb_it's).
@@ -119,6 +134,13 @@ class ReliabilityParams:
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
+        if self.lab_compat:
+            # the notebook's window, bins and single deal are what runs: they are what the params (and so every
+            # table, --store-binned and --selection split) record, never values that were not used
+            if (tuple(self.window), self.bin_size) != (RESPONSE_WINDOW, RESPONSE_BIN):
+                raise InvalidParameter("lab_compat", f"`lab_compat=True` uses the notebook's window {RESPONSE_WINDOW} "
+                                       f"and bin {RESPONSE_BIN:g}: leave `window` and `bin_size` at them")
+            object.__setattr__(self, "null", "once")
         if self.n_perm < 2:
             raise InvalidParameter("n_perm", f"`n_perm={self.n_perm}`: must be at least 2")
         if self.null not in NULL_CHOICES:
@@ -161,7 +183,7 @@ class CompareParams:
     folds: int = 10                # outer folds (split by clip), fewer where a fold would hold < 5 clips
     seed: int = 0
     n_pcs: int = 20
-    response_window: tuple[float, float] = (0.05, 0.30)
+    response_window: tuple[float, float] = (0.05, 0.30)   # inside ``window``, holding at least one bin centre
     layer: str = "last"
     units: str = "responsive"
     time_offset: float = 0.0      # shifts the activations' clock (to test the alignment)
@@ -180,6 +202,7 @@ class CompareParams:
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
+        check_response_window(self.response_window, self.window, self.bin_size)
         if self.folds < 2:
             raise InvalidParameter("folds", f"`folds={self.folds}`: must be at least 2")
         if not self.lags:

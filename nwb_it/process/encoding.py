@@ -21,6 +21,7 @@ Units whose ceiling is below ``min_ceiling`` are reported but left out of the me
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,6 +167,9 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     with nan_quiet():
         included = ceiling >= params.min_ceiling
         cells = included[:, None] & (ceiling_bins >= params.min_ceiling)      # a bin's own ceiling counts too
+    if not included.any():
+        warnings.warn(f"no unit passes the ceiling rule (split-half ceiling >= {params.min_ceiling:g}) of "
+                      f"{len(included)} units: every median of this comparison is empty (NaN)", stacklevel=2)
     alpha = np.exp(np.median(np.log(chosen), axis=0))                    # the fold's penalties' geometric median
     pooled_ci, bins_ci = median_intervals(predicted, psth, fold, ceiling, np.where(cells, ceiling_bins, np.nan),
                                           included, params.n_boot, params.seed)

@@ -28,6 +28,7 @@ data kept); p-value: clip labels of the model RDM permuted.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,8 +151,14 @@ def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.nd
 
 
 def rdm_permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm: int, seed: int) -> float:
-    """(1 + #permutations with ρ >= observed) / (1 + n_perm), clip labels of the model RDM permuted."""
+    """(1 + #permutations with ρ >= observed) / (1 + n_perm), clip labels of the model RDM permuted.
+
+    NaN when ρ or either RDM is not finite: no statistic, no p (it read as the most significant p before).
+    """
     n = neural.shape[0]
+    iu_all = np.triu_indices(n, 1)
+    if not np.isfinite(rho) or not np.all(np.isfinite(neural[iu_all])) or not np.all(np.isfinite(model[iu_all])):
+        return float("nan")
     iu = np.triu_indices(n, 1)
     rn = _ranks(neural[iu])
     full = np.zeros((n, n))
@@ -231,6 +238,10 @@ def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = Compa
     m_rdm = rdm(patterns) if params.rsa_distance == "correlation" else euclidean_rdm(patterns)
     n_rdm = neural.rdm
     rho = float(_spearman(n_rdm[iu], m_rdm[iu]))
+    if not np.isfinite(rho):
+        bad = "the neural RDM" if not np.all(np.isfinite(n_rdm[iu])) else "the model RDM"
+        warnings.warn(f"RSA: rho is NaN ({bad} is not finite or constant over {clips.size} clips; is the response "
+                      f"window {params.response_window} empty of spikes?): its p-value is NaN", stacklevel=2)
     model_vs_half = []
     for a, b in neural.halves:
         ok = np.isfinite(a[iu]) & np.isfinite(b[iu])

@@ -58,6 +58,8 @@ def _per_fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, w
     """
     n_units, _, n_bins = predicted.shape
     n_boot = weights.shape[0]
+    if n_units == 0:                             # no unit scored (none passed the ceiling rule): empty, not an error
+        return np.empty((n_boot, 0)), np.empty((n_boot, 0, n_bins))
     total, count = np.zeros((n_units, n_bins + 1, n_boot), dtype), np.zeros((n_units, n_bins + 1, n_boot), dtype)
     flat_tol = 1e-12 if dtype == np.float64 else 1e-5
     block = max(1, _BLOCK_VALUES // (5 * n_units * (n_bins + 1)))
