@@ -216,3 +216,35 @@ def test_a_lock_that_is_not_a_regular_file_is_one_error(small_nwb, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "lock file" in err[0] and str(path) in err[0]
     assert not elsewhere.exists(), "a symlinked lock is not followed"
+
+
+def test_replacing_a_folder_never_leaves_a_moment_without_it(tmp_path):
+    """A reader polling the folder while it is replaced 30 times always finds it, with a whole version inside."""
+    import threading
+
+    from nwb_it.io.atomic import atomic_folder, exchange
+
+    target = tmp_path / "model"
+    with atomic_folder(target) as tmp:
+        (tmp / "config.json").write_text("0")
+    assert exchange(tmp_path / "model", tmp_path / "model"), "this system swaps folders atomically"
+    missing, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                (target / "config.json").read_text()
+            except FileNotFoundError:
+                missing.append(1)
+
+    reader = threading.Thread(target=watch)
+    reader.start()
+    try:
+        for version in range(1, 31):
+            with atomic_folder(target, overwrite=True) as tmp:
+                (tmp / "config.json").write_text(str(version))
+    finally:
+        done.set()
+        reader.join()
+    assert not missing and (target / "config.json").read_text() == "30"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"], "nothing left beside it"

@@ -136,9 +136,31 @@ def atomic_output(path: str | Path, overwrite: bool = False, force: bool = False
             tmp.unlink()
 
 
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the system or the file
+    system cannot, nothing changed then."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
 @contextlib.contextmanager
 def atomic_folder(path: str | Path, overwrite: bool = False, force: bool = False) -> Iterator[Path]:
-    """Like :func:`atomic_output`, for a folder of files (e.g. a saved model): built beside, then renamed."""
+    """Like :func:`atomic_output`, for a folder of files (e.g. a saved model): built beside, then renamed.
+
+    An existing folder is replaced by one atomic exchange (:func:`exchange`), so a reader never finds the
+    target missing; where the system has no such exchange, by two renames (a moment without it).
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise NwbItError("exists and is not a folder", path)
@@ -151,10 +173,13 @@ def atomic_folder(path: str | Path, overwrite: bool = False, force: bool = False
         for item in tmp.rglob("*"):              # what libraries wrote 0600 (safetensors) gets the umask's mode
             os.chmod(item, (0o777 if item.is_dir() else 0o666) & ~_umask())
         if path.exists():
-            old = path.with_name(tmp.name + ".old")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            if exchange(tmp, path):              # one atomic swap: the target never stops existing
+                shutil.rmtree(tmp, ignore_errors=True)          # (it holds the old folder now)
+            else:                                # no renameat2 here: two renames, a moment without the target
+                old = path.with_name(tmp.name + ".old")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
     finally:

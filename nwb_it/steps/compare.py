@@ -121,11 +121,11 @@ def compute_partition(data: CompareData, params: CompareParams = CompareParams()
 
 def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
                   activations: str = DEFAULT_ACTIVATIONS, presentations: PresentationSpec = PresentationSpec(),
-                  force: bool = False) -> None:
+                  partition: BandedResult | None = None, force: bool = False) -> None:
     """Store ``results`` as the ``encoding``/``rsa`` tables (``_<table>`` for other activations), replacing them,
-    and their variance partition (the ``partition`` of a :class:`~nwb_it.core.comparison.CompareResults`, if any) as
-    ``variance_partition[_<table>]``."""
-    partition = _partition_of(results)
+    and the variance partition as ``variance_partition[_<table>]``: ``partition``, else the ``partition`` of a
+    :class:`~nwb_it.core.comparison.CompareResults` (a plain dict of the results has none: pass it)."""
+    partition = partition if partition is not None else _partition_of(results)
 
     def tables(f):
         out = compare_tables(f, results, activations, to_dict(presentations))
@@ -142,25 +142,25 @@ def figure_names(n_layers: int, partition: bool = False) -> tuple[str, ...]:
     return FIGURES if n_layers == 1 else LAYER_FIGURES + ((PARTITION_FIGURE,) if partition else ())
 
 
-def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activations: str, family: str
-                  ) -> list[dict]:
-    """``results`` in the shape :func:`~nwb_it.nwb.compare_tables.layer_summaries` reads back from a file."""
-    return [{"activations": activations, "family": family, "n_layers": None,
+def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activations: str, family: str,
+                  n_layers: int | None) -> list[dict]:
+    """``results`` in the shape :func:`~nwb_it.nwb.compare_tables.layer_summaries` reads back from a file;
+    ``n_layers``: the model's depth (``Activations.provenance["n_layers"]``), which places layers on the depth axis."""
+    return [{"activations": activations, "family": family, "n_layers": n_layers,
              "summary": {k: enc.summary() for k, (enc, _) in results.items()},
              "time": {k: time_summary(enc) for k, (enc, _) in results.items()}}]
 
 
-def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, title: str = "",
-                 family: str = "model", curves: list[dict] | None = None, overwrite: bool = False,
-                 force: bool = False) -> list[Path]:
+def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, curves: list[dict],
+                 partition: BandedResult | None = None, title: str = "", family: str = "model",
+                 overwrite: bool = False, force: bool = False) -> list[Path]:
     """One layer: best units, score vs ceiling, RDMs, the score through time and per unit and bin. Several: score
     against depth, a models x layers ranking, the score through time per layer and the best layer per bin, from
-    ``curves`` (:func:`nwb_it.nwb.compare_tables.layer_summaries`: every model compared in the file; default: these
-    results only). With a variance partition (:class:`~nwb_it.core.comparison.CompareResults`), also each
-    band's share of the explained variance."""
-    partition = _partition_of(results)
+    ``curves`` (:func:`nwb_it.nwb.compare_tables.layer_summaries` of the file: every model compared in it; or
+    :func:`result_curves` of these results with the model's depth). With a variance partition (``partition``, else
+    that of a :class:`~nwb_it.core.comparison.CompareResults`), also each band's share of the explained variance."""
+    partition = partition if partition is not None else _partition_of(results)
     figures = [Path(out_dir) / name for name in figure_names(len(results), partition is not None)]
-    curves = curves if curves is not None else result_curves(results, family, family)
     if len(results) == 1:
         enc, res = next(iter(results.values()))
         makers = dict(zip(figures, (lambda: best_units_figure(enc, title), lambda: score_vs_ceiling_figure(enc, title),
@@ -209,7 +209,7 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     write_compare(nwb_path, results, activations=activations, presentations=presentations, force=force)
     if out_dir is not None:
         family = data.activations.provenance.get("family", "model")
-        curves = result_curves(results, activations, family)
+        curves = result_curves(results, activations, family, data.activations.provenance.get("n_layers"))
         if len(results) > 1:                             # every model compared in this file
             with reading(nwb_path) as nwb:
                 curves = layer_summaries(nwb)
