@@ -202,3 +202,24 @@ def test_write_and_draw_take_the_partition_and_depth_explicitly(truth_nwb, tmp_p
     paths = draw_compare(plain, tmp_path / "figs", curves=curves, partition=results.partition)
     assert "variance_partition.png" in {p.name for p in paths}
     assert relative_depth("layer1", curves[0]["n_layers"]) == pytest.approx(1 / n_layers) and n_layers > 1
+
+
+def test_layers_all_with_one_stored_layer_says_so(truth_nwb, tmp_path):
+    nwb = copy_to(truth_nwb[0], tmp_path)
+    with pytest.warns(UserWarning, match=r"holds one layer \(last\).*--layers all"):
+        results = run_compare(nwb, CompareParams(units="all", layer="all", folds=3))
+    assert list(results) == ["last"]
+
+
+def test_non_finite_activations_are_one_line_naming_table_layer_and_window(truth_nwb, tmp_path, capsys):
+    import h5py
+
+    nwb = copy_to(truth_nwb[0], tmp_path)
+    with h5py.File(nwb, "r+") as h5:
+        column = h5["processing/misc/videomae_activations/activations_last"]
+        values = column[:]
+        values[7, 3] = np.nan
+        column[...] = values
+    assert main(["compare", str(nwb), "--units", "all", "--folds", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'videomae_activations' layer 'last'" in err[0] and "(row 7)" in err[0], err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_it.core.params import ReliabilityParams
@@ -42,6 +43,16 @@ def test_rdm_axes_name_the_clips():
     for ax in fig.axes[:2]:                       # the two RDMs (their colour bars follow)
         assert [t.get_text() for t in ax.get_xticklabels()] == names
         assert [t.get_text() for t in ax.get_yticklabels()] == names
+
+
+@pytest.mark.parametrize("distance, neural", [("crossnobis", "crossnobis"), ("poisson", "Poisson-cv"),
+                                               ("correlation", "1 - Pearson r")])
+def test_rdm_colour_bars_name_the_distance_used(distance, neural):
+    rdm = np.random.default_rng(0).random((5, 5))
+    fig = rdm_figure(RSAResult(0.3, 0.9, rdm, rdm, clip_names=list("abcde"), distance=distance), "s")
+    bars = [ax.get_ylabel() for ax in fig.axes[2:]]
+    assert neural in bars[0] and len(bars) == 2
+    assert distance == "correlation" or "Pearson" not in " ".join(bars)
 
 
 def test_pca_key_names_clips_and_counts_in_whole_numbers():

@@ -46,7 +46,24 @@ def chosen_layers(spec: str, stored: list[str], table: str) -> list[str]:
     missing = [n for n in names if n not in stored]
     if missing:
         raise NwbItError(f"no layer '{missing[0]}' in the activations table '{table}' (have: {', '.join(stored)})")
+    if spec == "all" and len(stored) == 1:
+        warnings.warn(f"the activations table '{table}' holds one layer ({stored[0]}): `layer=all` scores it alone; "
+                      "extract every layer with extract-activations --layers all (or extract-videomae --layers all)",
+                      stacklevel=3)
     return names
+
+
+def check_finite(acts: Activations, layers: list[str], table: str) -> None:
+    """A layer with NaN or infinite values is one line naming table, layer and its first such window (a ridge
+    or a distance on it fails or gives NaN far from where the problem is)."""
+    for layer in layers:
+        bad = ~np.isfinite(acts.layers[layer]).all(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            clip = acts.clip_keys[int(acts.clip_of_window[row])]
+            raise NwbItError(f"the activations table '{table}' layer '{layer}' holds NaN or infinite values in "
+                             f"{int(bad.sum())} window(s), first window {int(acts.window[row])} of clip '{clip}' "
+                             f"(row {row}): extract the activations again")
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,7 @@ def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParam
         rel = read_reliability(nwb)
         acts = read_activations(nwb, activations)
         layers = chosen_layers(params.layer, list(acts.layers), activations)
+        check_finite(acts, layers, activations)
         title = f"session {nwb.session_id}"
         if params.selection == "split":
             rp = rel.params

@@ -52,6 +52,13 @@ def score_vs_ceiling_figure(enc: EncodingResult, title: str) -> Figure:
     return fig
 
 
+#: Each RSA distance's colour-bar labels: (neural RDM, model RDM), the distances :mod:`nwb_it.process.rsa` computes.
+RDM_LABELS = {"crossnobis": ("crossnobis distance (cross-validated sq. Euclidean per unit)",
+                             "squared Euclidean distance per feature"),
+              "poisson": ("Poisson-cv distance (cross-validated, per unit)", "squared Euclidean distance per feature"),
+              "correlation": ("1 - Pearson r", "1 - Pearson r")}
+
+
 def rdm_figure(res: RSAResult, title: str, model_name: str = "model") -> Figure:
     """The neural and model RDMs side by side, clips named on both axes (every k-th when there are many)."""
     n = len(res.clip_names)
@@ -60,12 +67,13 @@ def rdm_figure(res: RSAResult, title: str, model_name: str = "model") -> Figure:
     step = max(1, int(np.ceil(n / 50)))
     ticks = np.arange(0, n, step)
     names = [res.clip_names[i] for i in ticks]
-    for ax, rdm, name in zip(axes, (res.neural_rdm, res.model_rdm), ("IT population", model_name)):
+    labels = RDM_LABELS.get(res.distance, (res.distance, res.distance))
+    for ax, rdm, name, label in zip(axes, (res.neural_rdm, res.model_rdm), ("IT population", model_name), labels):
         im = ax.imshow(rdm, cmap="viridis")
         ax.set_xticks(ticks, names, rotation=90, fontsize=6)
         ax.set_yticks(ticks, names, fontsize=6)
         ax.set(title=f"{name} RDM", xlabel="clip" + (f" (every {step}th named)" if step > 1 else ""), ylabel="clip")
-        fig.colorbar(im, ax=ax, label="1 - Pearson r", fraction=0.046)
+        fig.colorbar(im, ax=ax, label=label, fraction=0.046)
     fig.suptitle(f"{title}: Spearman rho = {res.rho:.2f}, noise ceiling {res.ceiling:.2f} "
                  f"(rho/ceiling {res.normalized:.2f})")
     fig.tight_layout()
