@@ -123,7 +123,12 @@ def test_spearman_brown_of_the_mean_r_never_explodes():
     r = np.array([[0.4, -0.8, 0.3, 0.2]])            # mean r 0.025: per-split corrections explode at -0.8
     res = summarize([0], ["u"], r, np.zeros((1, 4)), ReliabilityParams(n_perm=4))
     assert res.spearman_brown_mean_r[0] == pytest.approx(2 * 0.025 / 1.025)
-    assert np.mean(2 * r / (1 + r)) < -0.5, "the old per-split average goes far negative"
+    many = np.random.default_rng(0).uniform(-0.99, 0.9, (50, 20))          # splits near -1 included
+    res = summarize(list(range(50)), [str(u) for u in range(50)], many, np.zeros((50, 20)),
+                    ReliabilityParams(n_perm=20))
+    mean = many.mean(1)
+    np.testing.assert_allclose(res.spearman_brown_mean_r, 2 * mean / (1 + mean), rtol=1e-12)
+    assert np.all(np.abs(res.spearman_brown_mean_r) <= 1)
 
 
 def test_redealt_null_steadies_dprime_across_seeds():

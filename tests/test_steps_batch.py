@@ -166,7 +166,7 @@ def test_outcomes_keep_the_order_given_and_warnings_per_session(tmp_path):
     assert [o.status for o in outcomes] == ["ok", "ok", "ok", "failed"]
     assert outcomes[1].warnings == ("c is a warning",) and outcomes[0].warnings == ()
     assert "FileNotFoundError" in outcomes[3].message and exit_code(outcomes) == 2
-    assert np.all([o.seconds >= 0 for o in outcomes[:3]])
+    assert outcomes[2].seconds >= 0.3 > max(outcomes[0].seconds, outcomes[1].seconds), "each job's own time"
 
 
 def _read_or_warn(path: Path) -> str:
@@ -175,6 +175,10 @@ def _read_or_warn(path: Path) -> str:
     text = path.read_text()
     if text == "c":
         warnings.warn("c is a warning", stacklevel=1)
+    if text == "b":
+        import time
+
+        time.sleep(0.3)                    # a slow session: its outcome's seconds say so
     return text
 
 
