@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .locations import redact_location, redact_text
+from .locations import is_url, redact_location, redact_text
 
 
 class NwbItError(Exception):
@@ -21,7 +21,7 @@ class NwbItError(Exception):
 
     def __init__(self, problem: str, path: str | Path | None = None):
         # a URL or DANDI asset stays as written (Path would fold its "//")
-        remote = isinstance(path, str) and path.startswith(("http://", "https://", "DANDI:", "dandi:"))
+        remote = isinstance(path, str) and (is_url(path) or path.startswith(("DANDI:", "dandi:")))
         self.path = None if path is None else path if remote else Path(path)
         self.problem = problem
         # what is shown never carries a URL's credentials or signed query (the location is kept to read it)

@@ -37,6 +37,9 @@ def redact_location(location: str | Path) -> str:
     text = str(location)
     if not is_url(text):
         return text
+    authority = text.split("://", 1)[1].split("/", 1)[0]
+    if "@" not in authority and "?" not in text and "#" not in text:
+        return text                                      # nothing secret: kept exactly as written
     try:
         parts = urlsplit(text)
         host = parts.hostname or ""
