@@ -5,12 +5,15 @@ of every fold from one Gram matrix) must give the numbers the definitions give.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from nwb_it.core.numeric import nan_quiet
 from nwb_it.core.results import AlignedCounts
-from nwb_it.process.scores import _bootstrap_weights, _per_fold_r, fold_r, split_half_ceiling
+from nwb_it.process.ceilings import bootstrap_weights, half_stats, split_half_rs
+from nwb_it.process.scores import _per_fold_r, pooled_r
 from nwb_it.process.splits import half_means
 from nwb_it.process.stats import FoldPCA, pca, spearman_brown
 
@@ -43,51 +46,62 @@ def _direct_fold_r(predicted, measured, fold, weights=None):
         return np.nanmean(pooled, 0), np.nanmean(by_bin, 0)
 
 
-def test_fold_r_is_the_mean_over_folds_of_each_folds_pearson_r():
-    predicted, measured, fold = _cells()
-    pooled, by_bin = _direct_fold_r(predicted, measured, fold)
-    np.testing.assert_allclose(fold_r(predicted, measured, fold), pooled, atol=1e-12)
-    np.testing.assert_allclose(fold_r(predicted, measured, fold, by_bin=True), by_bin, atol=1e-12)
-    assert np.all(fold_r(predicted, measured, fold, by_bin=True)[1] == 0)       # flat prediction: 0 in every bin
-    assert np.all(np.isnan(fold_r(predicted, measured, fold)[2]))               # silent unit: no r
+def test_pooled_r_is_pearson_r_over_all_clips():
+    predicted, measured, _ = _cells()
+    one = np.zeros(measured.shape[1], dtype=np.int64)
+    pooled, by_bin = _direct_fold_r(predicted, measured, one)
+    np.testing.assert_allclose(pooled_r(predicted, measured), pooled, atol=1e-12)
+    np.testing.assert_allclose(pooled_r(predicted, measured, by_bin=True), by_bin, atol=1e-12)
+    assert np.all(pooled_r(predicted, measured, by_bin=True)[1] == 0)       # flat prediction: 0 in every bin
+    assert np.all(np.isnan(pooled_r(predicted, measured)[2]))               # silent unit: no r
 
 
 def test_bootstrap_r_in_float32_equals_the_resampled_cells_r():
     """Resampled r from float32 sums equals r of the resampled cells themselves (a few resamples) and the
-    float64 sums for all; resamples whose measure is constant leave their fold out instead of giving noise."""
-    predicted, measured, fold = _cells(1)
-    weights = _bootstrap_weights(fold, 200, seed=3)
-    r32 = _per_fold_r(predicted, measured, fold, weights, np.float32)
-    r64 = _per_fold_r(predicted, measured, fold, weights, np.float64)
+    float64 sums for all; a resample whose measure is constant gives NaN instead of rounding noise."""
+    predicted, measured, _ = _cells(1)
+    one = np.zeros(measured.shape[1], dtype=np.int64)
+    weights = bootstrap_weights(measured.shape[1], 200, seed=3)
+    r32 = _per_fold_r(predicted, measured, one, weights, np.float32)
+    r64 = _per_fold_r(predicted, measured, one, weights, np.float64)
     for a, b in zip(r32, r64):
         assert np.array_equal(np.isnan(a), np.isnan(b))
         np.testing.assert_allclose(a, b, atol=1e-4)
     for k in (0, 7, 199):
-        pooled, by_bin = _direct_fold_r(predicted, measured, fold, weights[k])
+        pooled, by_bin = _direct_fold_r(predicted, measured, one, weights[k])
         np.testing.assert_allclose(r32[0][k], pooled, atol=1e-4)
         np.testing.assert_allclose(r32[1][k], by_bin, atol=1e-4)
 
 
-def test_split_half_ceiling_per_fold_is_spearman_brown_of_each_folds_r():
+def test_split_half_r_from_clip_sums_equals_the_mean_over_halvings_of_each_halvings_moments():
+    """The ceiling's r from per-clip sums (cross-clip terms of the halvings left out: zero in expectation) equals
+    the halvings' own covariance over the geometric mean of their variances, averaged over many halvings; and a
+    bootstrap row of weights equals the same on the resampled clips."""
     rng = np.random.default_rng(2)
-    ma = rng.poisson(3, size=(2, 5, 30, 4)).astype(float)                        # (splits, units, clips, bins)
-    mb = ma + rng.normal(size=ma.shape)
-    ma[:, 0, :, 1] = 0.1                                                          # a constant half: no r there
-    fold = np.arange(30) % 3
-    with nan_quiet():
-        for by_bin in (False, True):
-            got = split_half_ceiling(ma, mb, by_bin=by_bin, fold=fold)
-            for s in range(2):
-                for u in range(5):
-                    per_fold = []
-                    for f in range(3):
-                        a, b = ma[s, u, fold == f], mb[s, u, fold == f]
-                        if by_bin:
-                            per_fold.append([np.nan if np.ptp(a[:, k]) == 0 else
-                                             spearman_brown(np.corrcoef(a[:, k], b[:, k])[0, 1]) for k in range(4)])
-                        else:
-                            per_fold.append(spearman_brown(np.corrcoef(a.ravel(), b.ravel())[0, 1]))
-                    np.testing.assert_allclose(got[s, u], np.nanmean(per_fold, 0), atol=1e-12)
+    rates = rng.gamma(4.0, 2.0, (3, 25, 1, 4))
+    counts = rng.poisson(np.broadcast_to(rates, (3, 25, 6, 4)))
+    mask = np.ones((25, 6), dtype=bool)
+    aligned = AlignedCounts.from_dense(counts, mask, np.arange(5) * 0.05, np.arange(3), ["a", "b", "c"],
+                                       [f"c{i}" for i in range(25)], np.arange(25))
+    keep = np.ones(25, dtype=bool)
+    n_splits = 400
+    stats = half_stats(aligned, keep, seed=5, n_splits=n_splits)
+    ma, mb = half_means(aligned, keep, np.random.default_rng([5, 99]), n_splits)   # the same halvings
+    pooled, by_bin = split_half_rs(stats, np.ones((1, 25)))
+    ac, bc = ma - ma.mean(2, keepdims=True), mb - mb.mean(2, keepdims=True)       # (splits, units, clips, bins)
+    r_bins = (ac * bc).mean((0, 2)) / np.sqrt((ac * ac).mean((0, 2)) * (bc * bc).mean((0, 2)))
+    af, bf = ma - ma.mean((2, 3), keepdims=True), mb - mb.mean((2, 3), keepdims=True)
+    r_pooled = (af * bf).mean((0, 2, 3)) / np.sqrt((af * af).mean((0, 2, 3)) * (bf * bf).mean((0, 2, 3)))
+    np.testing.assert_allclose(by_bin[0], r_bins, atol=0.003)         # without the clips' own terms: ~0.01 off
+    np.testing.assert_allclose(pooled[0], r_pooled, atol=0.003)
+    weights = bootstrap_weights(25, 3, seed=1)                          # a resample = the clips repeated as drawn
+    for row in weights:
+        take = np.repeat(np.arange(25), row.astype(int))
+        repeated = dataclasses.replace(stats, **{f: getattr(stats, f)[..., take] for f in
+                                                 ("a", "b", "aa", "bb", "ab", "m", "sum_aa", "sum_bb", "sum_ab")},
+                                       clips=np.arange(take.size))
+        for got, want in zip(split_half_rs(stats, row[None]), split_half_rs(repeated, np.ones((1, take.size)))):
+            np.testing.assert_allclose(got, want, atol=1e-10)
 
 
 def test_half_means_in_one_batch_equal_one_call_per_halving():

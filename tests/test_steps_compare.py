@@ -76,7 +76,8 @@ def test_folds_never_split_a_clip(truth_nwb):
     folds = clip_folds(36, 10, 0)
     assert np.bincount(folds).min() >= 3
     # no leakage: a clip's prediction comes from a model that never saw that clip. Changing one clip's
-    # responses leaves its own prediction exactly as it was, and moves the predictions of other folds.
+    # responses leaves its own prediction as it was — up to the one intercept every fold shares (the mean of all
+    # clips, a constant for every clip, which no r sees) — and moves the predictions of other folds.
     params = CompareParams(folds=5, units="all")
     with NWBHDF5IO(str(nwb), "r") as io:
         f = io.read()
@@ -87,7 +88,10 @@ def test_folds_never_split_a_clip(truth_nwb):
     changed[:, aligned.clip_of == clip] = changed[:, aligned.clip_of == clip] * 3 + 2
     after = encoding_model(dataclasses.replace(aligned, presentation_counts=changed), acts, params)
     own = before.fold_of_clip == before.fold_of_clip[clip]
-    np.testing.assert_allclose(after.predicted[:, own], before.predicted[:, own], rtol=1e-9, atol=1e-9)
+    shift = after.measured.mean((1, 2)) - before.measured.mean((1, 2))              # the common intercept moved
+    np.testing.assert_allclose(after.predicted[:, own] - shift[:, None, None], before.predicted[:, own], rtol=1e-9,
+                               atol=1e-9)
+    assert np.abs(shift).max() > 0.1, "the planted change moves the mean: the check above is not empty"
     assert not np.allclose(after.predicted[:, ~own], before.predicted[:, ~own]), "the others were trained on it"
 
 

@@ -144,7 +144,8 @@ def _compare(sub) -> None:
                    help="responsive units from the reliability table, or chosen on half of the repeats and scored "
                         "on the other half (split: no double dipping)")
     p.add_argument("--min-ceiling", type=float, default=default(CompareParams, "min_ceiling"),
-                   help="units whose PSTH ceiling is below this are reported but left out of the medians")
+                   help="a unit (a time bin of a unit) counts in the medians when the lower end of its PSTH ceiling's "
+                        "95 %% interval is above this; the others are reported only")
     p.add_argument("--backend", choices=RIDGE_BACKENDS, default=default(CompareParams, "backend"),
                    help="himalaya backend of the ridge (auto: torch_cuda with a GPU, else numpy)")
     p.add_argument("--n-pcs", type=int, default=default(CompareParams, "n_pcs"),

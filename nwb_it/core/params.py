@@ -190,7 +190,7 @@ class CompareParams:
     rsa_windows: str = "response"  # model RDM from the windows in the response window, or "all" of a clip's
     rsa_zscore: bool = False       # z-score each unit across clips before the neural RDM
     n_boot: int = 1000             # bootstrap resamples of clips for the intervals (median score, RSA rho)
-    min_ceiling: float = 0.1       # units whose PSTH ceiling is below this are reported but left out of medians
+    min_ceiling: float = 0.0       # a unit (cell) counts in the medians when its ceiling's 95 % interval lies above
     backend: str = "numpy"         # himalaya backend of the ridge: numpy, torch, torch_cuda or auto
     rsa_distance: str = "crossnobis"   # neural RDM: cross-validated (crossnobis, poisson) or the old correlation
     n_perm_rsa: int = 1000         # clip-label permutations behind the RSA p-value

@@ -197,10 +197,11 @@ def normalized_score(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
 class TimeEncodingResult:
     """The encoding model's scores bin by bin after onset (``nwb-it compare``'s ``encoding_time`` table).
 
-    Per unit and bin: the held-out r over clips (within each outer fold, mean over folds), the
-    bin's own split-half (Spearman-Brown) ceiling over clips, the two baselines' r, and per
-    bin the 95 % bootstrap interval (over clips) of the median normalized score of the
-    ``included`` cells (the unit counts overall and its ceiling in the bin reaches ``min_ceiling``).
+    Per unit and bin: the held-out r over all clips (the outer folds' predictions pooled), the
+    bin's own ceiling over clips (:mod:`nwb_it.process.ceilings`) with its 95 % interval, the two
+    baselines' r, and per bin the 95 % bootstrap interval (over clips) of the median normalized
+    score of the ``included`` cells (the unit counts overall and the lower end of its ceiling's
+    interval in the bin is above ``min_ceiling``).
     """
 
     bin_start: np.ndarray          # (bins,) seconds from onset
@@ -210,33 +211,37 @@ class TimeEncodingResult:
     r_clip_shuffled: np.ndarray    # (units, bins)
     r_onset_only: np.ndarray       # (units, bins)
     median_ci: np.ndarray          # (bins, 2)
-    included: np.ndarray           # (units, bins) bool: the unit's ceiling in this bin reaches min_ceiling
+    included: np.ndarray           # (units, bins) bool: the unit's ceiling in this bin is reliably above min_ceiling
+    ceiling_ci: np.ndarray | None = None     # (units, bins, 2)
 
     @property
     def normalized(self) -> np.ndarray:
         return normalized_score(self.r, self.ceiling)
 
     def medians(self) -> dict[str, np.ndarray]:
-        """Per bin over the included (unit, bin) cells: median normalized score (and of each baseline); the
-        population convention Brain-Score quotes, median(sign(r) r²) / median(ceiling)."""
+        """Per bin over the included (unit, bin) cells: median normalized score (and of each baseline), and
+        Brain-Score's explained-variance convention, median (r / ceiling)²."""
         def median(x: np.ndarray) -> np.ndarray:
             with nan_quiet():
                 return np.nanmedian(np.where(self.included, x, np.nan), 0)
         return {"median": median(self.normalized),
                 "clip_shuffled": median(normalized_score(self.r_clip_shuffled, self.ceiling)),
                 "onset_only": median(normalized_score(self.r_onset_only, self.ceiling)),
-                "population": median(np.sign(self.r) * self.r ** 2) / median(self.ceiling)}
+                "brainscore_explained_variance": median(np.where(self.ceiling > 0, (self.r / self.ceiling) ** 2,
+                                                                 np.nan))}
 
 
 @dataclass
 class EncodingResult:
     """Cross-validated encoding model of each unit's PSTH, with two baselines.
 
-    ``r``: held-out Pearson r within each outer fold, mean over folds. ``r_clip_shuffled``:
-    the same model fed another clip's features at the same times; ``r_onset_only``: the mean
-    time course of the training clips. ``median_ci``: the 95 % bootstrap interval (over
-    clips) of the median normalized score of the units whose ceiling reaches
-    ``params.min_ceiling``. ``time``: the same scores bin by bin.
+    ``r``: Pearson r of the held-out predictions of all outer folds over all (clip, bin) cells.
+    ``r_clip_shuffled``: the same model fed another clip's features at the same times;
+    ``r_onset_only``: the mean time course of all clips. ``ceiling``: the reliability of the PSTH
+    (the r² a perfect model reaches; :mod:`nwb_it.process.ceilings`) with its 95 % interval
+    ``ceiling_ci``; ``included``: the units whose interval lies above ``params.min_ceiling``.
+    ``median_ci``: the 95 % bootstrap interval (over clips, each resample's r over its own
+    ceiling) of the median normalized score of the included units. ``time``: the same bin by bin.
     """
 
     unit_ids: np.ndarray
@@ -254,6 +259,8 @@ class EncodingResult:
     clip_names: list[str] = field(default_factory=list)
     params: CompareParams = field(default_factory=CompareParams)
     time: TimeEncodingResult | None = None
+    ceiling_ci: np.ndarray | None = None           # (units, 2)
+    included_units: np.ndarray | None = None       # (units,) bool: by the ceiling's interval
 
     @property
     def normalized(self) -> np.ndarray:
@@ -270,21 +277,30 @@ class EncodingResult:
 
     @property
     def included(self) -> np.ndarray:
-        """Units counted in the medians: ceiling >= ``params.min_ceiling``."""
+        """Units counted in the medians: the lower end of the ceiling's 95 % interval above ``params.min_ceiling``
+        (without an interval, the ceiling itself)."""
+        if self.included_units is not None:
+            return self.included_units
         with nan_quiet():
-            return self.ceiling >= self.params.min_ceiling
+            return self.ceiling > self.params.min_ceiling
+
+    @property
+    def brainscore_explained_variance(self) -> np.ndarray:
+        """(r / ceiling)² per unit: Brain-Score's ``explained_variance`` convention (its ceiling is the same
+        Spearman–Brown split-half reliability, so a perfect model scores 1 / ceiling there, not 1)."""
+        with nan_quiet():
+            return np.where(self.ceiling > 0, (self.r / self.ceiling) ** 2, np.nan)
 
     def summary(self) -> dict[str, float]:
         """Medians over the included units: the score, its interval, how far it stands above each baseline,
-        the population convention (median sign(r) r² / median ceiling) and the unit counts."""
+        Brain-Score's explained-variance convention (median (r / ceiling)²) and the unit counts."""
         inc = self.included
         with nan_quiet():
             return {"median": float(np.nanmedian(self.normalized[inc])), "ci_low": float(self.median_ci[0]),
                     "ci_high": float(self.median_ci[1]),
                     "above_clip_shuffled": float(np.nanmedian((self.normalized - self.normalized_clip_shuffled)[inc])),
                     "above_onset_only": float(np.nanmedian((self.normalized - self.normalized_onset_only)[inc])),
-                    "population": float(np.nanmedian(np.sign(self.r[inc]) * self.r[inc] ** 2)
-                                        / np.nanmedian(self.ceiling[inc])),
+                    "brainscore_explained_variance": float(np.nanmedian(self.brainscore_explained_variance[inc])),
                     "units_scored": int(inc.sum()), "units_below_ceiling": int((~inc).sum())}
 
 

@@ -7,7 +7,7 @@
 For activations other than ``videomae_activations`` the names get ``_<table>``
 (``encoding_timesformer_activations``...). Each description ends with the provenance
 JSON: parameters, the model, the per-layer summaries (medians of the included units,
-their interval, the population convention ``median sign(r) r² / median ceiling``).
+their interval, Brain-Score's explained-variance convention ``median (r / ceiling)²``).
 """
 from __future__ import annotations
 
@@ -22,15 +22,19 @@ from .results import MODULE
 
 ENCODING, ENCODING_TIME, RSA = "encoding", "encoding_time", "rsa"
 _SCORE = "sign(r) r**2 / ceiling: the fraction of the explainable variance predicted (negative when r < 0)"
-_PER_FOLD = "within each outer fold (its held-out clips), mean over folds"
+_PER_FOLD = "the held-out predictions of all outer folds pooled (one intercept: the mean of all clips)"
+_CEILING = ("the reliability of the repeat-averaged PSTH (the r**2 a perfect model reaches): split-half r over the "
+            "cells from 20 random halvings, Spearman-Brown corrected, on all clips (nwb_it.process.ceilings)")
 
 ENCODING_COLUMNS = {
     "unit_name": "Unit name (units table unit_name).",
     "layer": "Activations layer the row's model used.",
     "r": f"Pearson r of held-out predictions vs the repeat-averaged PSTH over (clip, bin) cells, {_PER_FOLD}.",
-    "ceiling": "Split-half reliability of the PSTH on the same cells, Spearman-Brown corrected (r**2 scale).",
+    "ceiling": f"Over all (clip, bin) cells, {_CEILING}.",
+    "ceiling_ci_low": "Lower end of the ceiling's 95 % bootstrap interval over clips.",
+    "ceiling_ci_high": "Upper end of the ceiling's 95 % bootstrap interval over clips.",
     "normalized": f"{_SCORE}.",
-    "included": "ceiling >= min_ceiling: the unit counts in the medians (the others are reported only).",
+    "included": "ceiling_ci_low > min_ceiling: the unit counts in the medians (the others are reported only).",
     "alpha": "Ridge penalty (on standardised features), geometric median over folds of the one chosen per unit by "
              "held-out squared error.",
     "r_clip_shuffled": f"Held-out r of the model fed another clip's features at the same times, {_PER_FOLD}.",
@@ -44,9 +48,11 @@ ENCODING_TIME_COLUMNS = {
     "bin_start": "Start of the time bin, seconds from clip onset.",
     "bin_stop": "End of the time bin, seconds from clip onset.",
     "r": f"Pearson r over clips of held-out predictions vs the PSTH in this bin, {_PER_FOLD}.",
-    "ceiling": "Split-half reliability over clips in this bin (each fold's clips), Spearman-Brown corrected.",
+    "ceiling": f"Over all clips in this bin, {_CEILING}.",
+    "ceiling_ci_low": "Lower end of this bin's ceiling's 95 % bootstrap interval over clips.",
+    "ceiling_ci_high": "Upper end of this bin's ceiling's 95 % bootstrap interval over clips.",
     "normalized": f"{_SCORE}.",
-    "included": "The unit counts in the medians and its ceiling in this bin reaches min_ceiling.",
+    "included": "The unit counts in the medians and ceiling_ci_low > min_ceiling in this bin.",
     "r_clip_shuffled": "Clip-shuffled baseline's r in this bin.",
     "normalized_clip_shuffled": f"Clip-shuffled baseline, {_SCORE}.",
     "r_onset_only": "Onset-only baseline's r in this bin (0: its prediction is the same for every held-out clip).",
@@ -95,10 +101,17 @@ def _encoding_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> di
     first = encs[0]
     out: dict[str, object] = {"unit_name": list(first.unit_names) * len(encs),
                               "layer": [k for k in results for _ in first.unit_ids]}
+    ci = np.concatenate([_interval(e.ceiling_ci, e.ceiling.shape) for e in encs])
+    out["ceiling_ci_low"], out["ceiling_ci_high"] = ci[..., 0], ci[..., 1]
     for name in ENCODING_COLUMNS:
         if name not in out:
             out[name] = stack(name)
     return out
+
+
+def _interval(ci: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """A ceiling's interval, NaN where a result has none."""
+    return np.full((*shape, 2), np.nan) if ci is None else np.asarray(ci, dtype=np.float64)
 
 
 def _time_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> tuple[np.ndarray, dict[str, object]]:
@@ -108,7 +121,9 @@ def _time_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> tuple[
         t = enc.time
         n_units, n_bins = t.r.shape
         ids.append(np.repeat(enc.unit_ids, n_bins))
+        ci = _interval(t.ceiling_ci, t.ceiling.shape)
         per_unit = {"unit_name": np.repeat(np.asarray(enc.unit_names, dtype=object), n_bins).tolist(),
+                    "ceiling_ci_low": ci[..., 0].ravel(), "ceiling_ci_high": ci[..., 1].ravel(),
                     "layer": [layer] * (n_units * n_bins), "bin_start": np.tile(t.bin_start, n_units),
                     "bin_stop": np.tile(t.bin_stop, n_units), "r": t.r.ravel(), "ceiling": t.ceiling.ravel(),
                     "normalized": t.normalized.ravel(), "included": t.included.ravel(),
@@ -135,7 +150,7 @@ def _rsa_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> dict[st
 
 
 def time_summary(enc: EncodingResult) -> dict[str, list[float]]:
-    """Per bin: medians of the included units (score, baselines), the population convention and the interval."""
+    """Per bin: medians of the included units (score, baselines), Brain-Score's convention and the interval."""
     t = enc.time
     med = t.medians()
     return {"bin_start": t.bin_start.tolist(), "bin_stop": t.bin_stop.tolist(),
@@ -152,9 +167,11 @@ def compare_tables(nwb: NWBFile, results: dict[str, tuple[EncodingResult, RSARes
     model = _model_provenance(nwb, activations)
     extra = dict(activations=activations, layers=layers, presentations=presentations or {},
                  family=model.get("family"), n_layers=model.get("n_layers"),
-                 conventions={"median": "median over included units of sign(r) r**2 / ceiling",
-                              "population": "median over included units of sign(r) r**2 / median ceiling "
-                                            "(Brain-Score's population convention)"})
+                 conventions={"median": "median over included units of sign(r) r**2 / ceiling (ceiling: the "
+                                        "reliability of the PSTH, the r**2 a perfect model reaches)",
+                              "brainscore_explained_variance": "median over included units of (r / ceiling)**2, "
+                                                               "Brain-Score's explained_variance (a perfect model "
+                                                               "scores 1 / ceiling there)"})
     names = compare_table_names(activations)
     encoding = DynamicTable(name=names[0], description=with_provenance(
         "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip, with "

@@ -5,20 +5,21 @@ Nothing here reads or writes a file, imports pynwb/hdmf/h5py or draws: the
 """
 from .banded import banded_ridge_cv_predict, variance_partition
 from .binning import bin_aligned, nested_spikes
-from .encoding import clip_folds, encoding_model, onset_only, psth_ceilings
+from .ceilings import Ceilings, clip_ceilings
+from .encoding import clip_folds, encoding_model, onset_only
 from .lab_reliability import lab_reliability
 from .rates import normalize, population_rates
 from .reliability import agreement, permutation_p, reliability
 from .ridge import ridge_cv_predict
 from .rsa import rdm, rsa
-from .scores import fold_r, median_intervals, normalized
+from .scores import normalized, pooled_r, score_intervals
 from .selection import select_units
 from .splits import draw_keys, presentation_ranks, split_half_r, split_half_r_by_presentation, split_positions
 from .stats import benjamini_hochberg, pca, pearson_columns, spearman_brown
 
-__all__ = ["agreement", "banded_ridge_cv_predict", "benjamini_hochberg", "bin_aligned", "clip_folds", "draw_keys",
-           "encoding_model",
+__all__ = ["Ceilings", "agreement", "banded_ridge_cv_predict", "benjamini_hochberg", "bin_aligned", "clip_ceilings",
+           "clip_folds", "draw_keys", "encoding_model",
            "lab_reliability", "nested_spikes", "normalize", "pca", "pearson_columns", "permutation_p",
-           "population_rates", "presentation_ranks", "psth_ceilings", "rdm", "reliability", "ridge_cv_predict", "rsa",
-           "select_units", "fold_r", "median_intervals", "normalized", "onset_only",
+           "pooled_r", "population_rates", "presentation_ranks", "rdm", "reliability", "ridge_cv_predict", "rsa",
+           "score_intervals", "select_units", "normalized", "onset_only",
            "spearman_brown", "split_half_r", "split_half_r_by_presentation", "split_positions", "variance_partition"]

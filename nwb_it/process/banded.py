@@ -20,9 +20,10 @@ from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.progress import progress_bar
 from ..core.results import Activations, AlignedCounts
+from .ceilings import Ceilings
 from .encoding import Design, fold_components, layer_values
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
-from .scores import fold_r
+from .scores import pooled_r
 
 
 def band_weights(n_iter: int, n_bands: int, seed: int) -> np.ndarray:
@@ -114,7 +115,7 @@ def r2_split(measured: np.ndarray, split: np.ndarray, fold: np.ndarray) -> np.nd
 
 def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[str],
                        params: CompareParams = CompareParams(), progress: bool = False,
-                       ceilings: tuple[np.ndarray, np.ndarray] | None = None) -> BandedResult:
+                       ceilings: tuple[Ceilings, np.ndarray] | None = None) -> BandedResult:
     """One banded ridge over ``layers`` (a band each) per unit, and each band's part of the held-out R².
 
     Folds, lags, PCs, penalties and ceilings as in :func:`~nwb_it.process.encoding.encoding_model`;
@@ -138,7 +139,8 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
             [a for a, _ in xs], y[train], [b for _, b in xs], row_clip[train], gammas, backend=params.backend)
     as_cube = lambda a: a.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1)  # noqa: E731
     parts = np.stack([as_cube(s) for s in split])
-    ceiling = design.ceilings(aligned, params.seed)[0] if ceilings is None else ceilings[0]
+    ceil, weights = design.ceilings(aligned, params) if ceilings is None else ceilings
+    joint = parts.sum(0) + psth.mean((1, 2), keepdims=True)       # one intercept for all folds: all clips' mean
     return BandedResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, bands=list(layers),
-                        r2=r2_split(psth, parts, fold), r=fold_r(parts.sum(0) + as_cube(intercept), psth, fold),
-                        ceiling=ceiling, gamma=chosen.mean(0), params=params)
+                        r2=r2_split(psth, parts, np.zeros(n_clips, dtype=np.int64)), r=pooled_r(joint, psth),
+                        ceiling=ceil.pooled, gamma=chosen.mean(0), params=params)

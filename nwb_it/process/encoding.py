@@ -9,15 +9,17 @@ fitted on himalaya (:mod:`nwb_it.process.ridge`) with its penalty chosen per uni
 the held-out squared error of inner folds over training clips. Outer folds split by
 clip, never by bins of one clip.
 
-Scores (:mod:`nwb_it.process.scores`): Pearson r of the held-out predictions within
-each outer fold, averaged over folds, over the fold's (clip, bin) cells (``r``) and bin
-by bin over its clips (``time``: when after onset the model matches). Noise ceiling:
-Spearman-Brown corrected split-half reliability of the PSTH (mean over random splits),
-on the same cells (each fold's clips, mean over folds); normalized score
-``sign(r) r**2 / ceiling``. Baselines, scored the same way: the model fed another
-clip's features at the same times (clip-shuffled) and the mean time course of the
-training clips (onset-only, closed form: no penalty).
-Units whose ceiling is below ``min_ceiling`` are reported but left out of the medians.
+Scores (:mod:`nwb_it.process.scores`): Pearson r of the held-out predictions of all
+outer folds pooled, over all (clip, bin) cells (``r``) and bin by bin over all clips
+(``time``: when after onset the model matches). Every fold's model predicts around one
+common intercept, the mean response over all clips (a fold's own training mean leaves
+its held-out clips out and would anticorrelate with them once folds are pooled). Noise
+ceiling: the reliability of the PSTH estimated once on all clips, per unit and per unit
+and bin (:mod:`nwb_it.process.ceilings`); normalized score ``sign(r) r**2 / ceiling``.
+Baselines, scored the same way: the model fed another clip's features at the same times
+(clip-shuffled) and the mean time course of all clips (onset-only: no clip information).
+A unit (a cell) counts in the medians when the lower end of its ceiling's 95 % interval is
+above ``min_ceiling``; the others are reported only.
 """
 from __future__ import annotations
 
@@ -29,9 +31,9 @@ import numpy as np
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.results import Activations, AlignedCounts, EncodingResult, TimeEncodingResult
+from .ceilings import Ceilings, clip_ceilings
 from .ridge import ridge_cv_predict
-from .scores import fold_r, median_intervals, split_half_ceiling
-from .splits import half_means
+from .scores import pooled_r, score_intervals
 from .stats import FoldPCA
 
 
@@ -48,7 +50,7 @@ def window_features(act_clip: np.ndarray, act_time: np.ndarray, clips: np.ndarra
     return out
 
 
-#: Fewest clips an outer fold holds: scores are computed within folds (fewer folds for few clips).
+#: Fewest clips an outer fold holds (fewer folds for few clips).
 MIN_CLIPS_PER_FOLD = 5
 
 
@@ -70,28 +72,11 @@ def clip_derangement(n_clips: int, seed: int) -> np.ndarray:
     return other
 
 
-def onset_only(psth: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Each held-out clip predicted by the mean time course of its fold's training clips: (units, clips, bins)."""
-    out = np.empty_like(psth)
-    for f in np.unique(fold):
-        out[:, fold == f] = psth[:, fold != f].mean(1, keepdims=True)
-    return out
-
-
-def psth_ceilings(aligned: AlignedCounts, keep: np.ndarray, fold: np.ndarray, seed: int, n_splits: int = 20
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Split-half (Spearman-Brown) reliability of each unit's PSTH on the cells the scores use (each outer fold's
-    clips, mean over folds), mean over splits: pooled (units,), by bin (units, bins)."""
-    rng = np.random.default_rng([seed, 99])
-    two = aligned.mask[keep].sum(1) >= 2                 # half_means keeps the clips with two repeats or more
-    block = max(1, (1 << 22) // max(1, aligned.n_units * int(keep.sum()) * (aligned.edges.size - 1)))  # 32 MB a half
-    pooled, by_bin = [], []
-    for lo in range(0, n_splits, block):                  # blocks draw the numbers n_splits single draws would
-        ma, mb = half_means(aligned, keep, rng, min(block, n_splits - lo))
-        pooled.append(split_half_ceiling(ma, mb, fold=fold[two]))
-        by_bin.append(split_half_ceiling(ma, mb, by_bin=True, fold=fold[two]))
-    with nan_quiet():           # a silent unit has no finite split: NaN, by design
-        return np.nanmean(np.concatenate(pooled), 0), np.nanmean(np.concatenate(by_bin), 0)
+def onset_only(psth: np.ndarray) -> np.ndarray:
+    """Every clip predicted by the mean time course of all clips: (units, clips, bins). It carries no clip
+    information, so taking every clip's mean leaks nothing a score could use (a fold's own left-out mean would
+    anticorrelate with its held-out clips once the folds are pooled)."""
+    return np.broadcast_to(psth.mean(1, keepdims=True), psth.shape).copy()
 
 
 def fold_components(values: np.ndarray, rows: np.ndarray, fold: np.ndarray, n_pcs: int) -> list[np.ndarray]:
@@ -120,8 +105,9 @@ class Design:
         rows = window_features(act_clip, act_time, aligned.clip_index[keep], aligned.bin_centres, params.lags)
         return cls(keep, aligned.mean_rates()[:, keep], rows, clip_folds(int(keep.sum()), params.folds, params.seed))
 
-    def ceilings(self, aligned: AlignedCounts, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        return psth_ceilings(aligned, self.keep, self.fold, seed)
+    def ceilings(self, aligned: AlignedCounts, params: CompareParams) -> tuple[Ceilings, np.ndarray]:
+        """The units' ceilings on the kept clips and the bootstrap resamples (resamples, clips) behind them."""
+        return clip_ceilings(aligned, self.keep, params.seed, params.n_boot)
 
 
 def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.ndarray,
@@ -129,6 +115,7 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
     """Held-out predictions of the model and of the clip-shuffled baseline, and the penalties chosen per fold."""
     n_units, n_clips, n_bins = psth.shape
     y = psth.transpose(1, 2, 0).reshape(n_clips * n_bins, n_units)
+    y_all = y.mean(0)
     row_clip = np.repeat(np.arange(n_clips), n_bins)
     other = clip_derangement(n_clips, params.seed)
     predicted, shuffled = np.zeros_like(y), np.zeros_like(y)
@@ -139,6 +126,7 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
             x = pcs[feature_rows].reshape(n_clips * n_bins, -1)                  # lags concatenated
             out[test], alphas = ridge_cv_predict(x[train], y[train], x[test], row_clip[train],
                                                  backend=params.backend)
+            out[test] += y_all - y[train].mean(0)          # one intercept for all folds: the mean of all clips
             if out is predicted:
                 chosen[f] = alphas
     as_cube = lambda a: a.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1)  # noqa: E731
@@ -146,13 +134,14 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
 
 
 def encoding_ceilings(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """The ceilings :func:`encoding_model` scores against (pooled, by bin): the same for every layer of a table."""
-    return Design.of(aligned, acts, params).ceilings(aligned, params.seed)
+                      ) -> tuple[Ceilings, np.ndarray]:
+    """The ceilings :func:`encoding_model` scores against, and their bootstrap resamples: the same for every
+    layer of a table."""
+    return Design.of(aligned, acts, params).ceilings(aligned, params)
 
 
 def encoding_model(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams(),
-                   ceilings: tuple[np.ndarray, np.ndarray] | None = None) -> EncodingResult:
+                   ceilings: tuple[Ceilings, np.ndarray] | None = None) -> EncodingResult:
     """Cross-validated ridge encoding of every unit's PSTH from lagged, PCA-reduced activations, with baselines.
 
     Returns the pooled scores per unit and, in ``.time``, the same scores bin by bin
@@ -162,25 +151,27 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     design = Design.of(aligned, acts, params)
     keep, psth, fold = design.keep, design.psth, design.fold                 # psth: (units, clips, bins)
     predicted, shuffled, chosen = _fit_folds(layer_values(acts, params.layer), design.rows, psth, fold, params)
-    onset = onset_only(psth, fold)
-    ceiling, ceiling_bins = design.ceilings(aligned, params.seed) if ceilings is None else ceilings
+    onset = onset_only(psth)
+    ceil, weights = design.ceilings(aligned, params) if ceilings is None else ceilings
     with nan_quiet():
-        included = ceiling >= params.min_ceiling
-        cells = included[:, None] & (ceiling_bins >= params.min_ceiling)      # a bin's own ceiling counts too
+        included = ceil.pooled_ci[:, 0] > params.min_ceiling
+        cells = included[:, None] & (ceil.by_bin_ci[..., 0] > params.min_ceiling)   # a bin's own ceiling too
     if not included.any():
-        warnings.warn(f"no unit passes the ceiling rule (split-half ceiling >= {params.min_ceiling:g}) of "
-                      f"{len(included)} units: every median of this comparison is empty (NaN)", stacklevel=2)
+        warnings.warn(f"no unit passes the ceiling rule (the lower end of its ceiling's 95 % interval above "
+                      f"{params.min_ceiling:g}) of {len(included)} units: every median of this comparison is empty "
+                      "(NaN)", stacklevel=2)
     alpha = np.exp(np.median(np.log(chosen), axis=0))                    # the fold's penalties' geometric median
-    pooled_ci, bins_ci = median_intervals(predicted, psth, fold, ceiling, np.where(cells, ceiling_bins, np.nan),
-                                          included, params.n_boot, params.seed)
+    pooled_ci, bins_ci = score_intervals(predicted, psth, weights, ceil.pooled_boot, ceil.by_bin_boot, included,
+                                         cells)
     time = TimeEncodingResult(
-        bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=fold_r(predicted, psth, fold, by_bin=True),
-        ceiling=ceiling_bins, r_clip_shuffled=fold_r(shuffled, psth, fold, by_bin=True),
-        r_onset_only=fold_r(onset, psth, fold, by_bin=True),
-        median_ci=bins_ci, included=cells)
+        bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=pooled_r(predicted, psth, by_bin=True),
+        ceiling=ceil.by_bin, r_clip_shuffled=pooled_r(shuffled, psth, by_bin=True),
+        r_onset_only=pooled_r(onset, psth, by_bin=True), median_ci=bins_ci, included=cells,
+        ceiling_ci=ceil.by_bin_ci)
     return EncodingResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names,
-                          r=fold_r(predicted, psth, fold), ceiling=ceiling, alpha=alpha, predicted=predicted,
+                          r=pooled_r(predicted, psth), ceiling=ceil.pooled, alpha=alpha, predicted=predicted,
                           measured=psth, fold_of_clip=fold, bin_centres=aligned.bin_centres,
-                          r_clip_shuffled=fold_r(shuffled, psth, fold), r_onset_only=fold_r(onset, psth, fold),
+                          r_clip_shuffled=pooled_r(shuffled, psth), r_onset_only=pooled_r(onset, psth),
                           median_ci=tuple(float(x) for x in pooled_ci),
-                          clip_names=[n for n, k in zip(aligned.clip_names, keep) if k], params=params, time=time)
+                          clip_names=[n for n, k in zip(aligned.clip_names, keep) if k], params=params, time=time,
+                          ceiling_ci=ceil.pooled_ci, included_units=included)

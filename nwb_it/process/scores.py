@@ -1,15 +1,18 @@
-"""How held-out predictions are scored: per outer fold, over clips, pooled or bin by bin.
+"""How held-out predictions are scored: over every clip, pooled over the (clip, bin) cells or bin by bin.
 
-Every score here is computed **within each outer fold** (the fold's held-out clips) and
-averaged over folds, as Brain-Score's cross-regressed correlation does. Pooling the
-held-out predictions of all folds first would correlate predictions made by different
-fits: a baseline whose prediction only differs between folds (the onset-only mean time
-course of the training clips) then correlates *negatively* with clip-selective units
-(each fold's held-out clips are missing from its own mean), which is not a property of
-the units. A prediction that is constant within a fold carries no information there
-and scores 0.
+The encoding model's held-out predictions of all outer folds are pooled, and r is taken
+over all clips at once (:func:`pooled_r`), then divided by a ceiling estimated once on all
+clips (:mod:`nwb_it.process.ceilings`). Scoring each fold's ~6 clips apart and averaging
+gave noisy r per fold and, with per-fold ceilings, a biased ratio. Pooling is safe because
+nothing in a prediction depends on which fold a clip was in: every fold's model predicts
+around one common intercept (the mean over all clips, :mod:`nwb_it.process.encoding`),
+and the onset-only baseline is the mean time course of all clips — a fold's own
+left-out mean would otherwise anticorrelate with its held-out clips.
 
-Arrays are (units, clips, bins); ``fold`` gives every clip's outer fold.
+:func:`score_intervals` resamples clips and divides each resample's r by that resample's
+ceiling: the interval carries the ceiling's uncertainty too.
+
+Arrays are (units, clips, bins).
 """
 from __future__ import annotations
 
@@ -81,41 +84,19 @@ def _per_fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, w
     return mean[:, :, n_bins], mean[:, :, :n_bins]
 
 
-def fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin: bool = False) -> np.ndarray:
-    """Mean over outer folds of the held-out Pearson r of every unit.
+def pooled_r(predicted: np.ndarray, measured: np.ndarray, by_bin: bool = False) -> np.ndarray:
+    """The held-out Pearson r of every unit over all clips: over the (clip, bin) cells (units,), or over clips in
+    every bin (units, bins).
 
-    Parameters
-    ----------
-    predicted, measured : (units, clips, bins)
-    fold : (clips,) outer fold of every clip
-    by_bin : False: r over the fold's (clip, bin) cells, (units,); True: r over the fold's clips in every bin,
-        (units, bins)
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(2, 10, 3))
+    >>> np.allclose(pooled_r(x, 2 * x + 1), 1.0), pooled_r(x, x, by_bin=True).shape
+    (True, (2, 3))
     """
-    pooled, bins = _per_fold_r(predicted, measured, fold, np.ones((1, predicted.shape[1])))
+    pooled, bins = _per_fold_r(predicted, measured, np.zeros(predicted.shape[1], dtype=np.int64),
+                               np.ones((1, predicted.shape[1])))
     return bins[0] if by_bin else pooled[0]
-
-
-def split_half_ceiling(ma: np.ndarray, mb: np.ndarray, by_bin: bool = False, fold: np.ndarray | None = None
-                       ) -> np.ndarray:
-    """Spearman-Brown corrected r between two halves' means (..., units, clips, bins): over (clip, bin) cells
-    (..., units), or over clips per bin (..., units, bins).
-
-    With ``fold`` (clips,), on each fold's clips, averaged over folds: the cells the held-out r is computed on.
-    """
-    fold = np.zeros(ma.shape[-2], dtype=np.int64) if fold is None else np.asarray(fold)
-    folds = np.unique(fold)
-    member = (fold[:, None] == folds[None, :]).astype(np.float64)                 # (clips, folds)
-    a, b = np.swapaxes(ma, -1, -2), np.swapaxes(mb, -1, -2)                         # (..., units, bins, clips)
-    sums = [x @ member for x in (a, b, a * a, b * b, a * b)]                        # (..., units, bins, folds)
-    n = member.sum(0)
-    if not by_bin:
-        sums, n = [s.sum(-2) for s in sums], n * ma.shape[-1]
-    sa, sb, saa, sbb, sab = sums
-    va, vb = saa - sa ** 2 / n, sbb - sb ** 2 / n
-    with nan_quiet():
-        r = (sab - sa * sb / n) / np.sqrt(va * vb)
-        r[(va <= 1e-10 * saa) | (vb <= 1e-10 * sbb)] = np.nan       # a constant half: no r (not rounding's)
-        return np.nanmean(2 * r / (1 + r), axis=-1)
 
 
 def normalized(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
@@ -124,31 +105,26 @@ def normalized(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
         return np.where(ceiling > 0, np.sign(r) * r ** 2 / ceiling, np.nan)
 
 
-def _bootstrap_weights(fold: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """(boot, clips) counts: each fold's clips resampled with replacement, each fold keeping its size."""
-    rng = np.random.default_rng([seed, 96])
-    weights = np.zeros((n_boot, fold.size))
-    for f in np.unique(fold):
-        idx = np.flatnonzero(fold == f)
-        weights[:, idx] = rng.multinomial(idx.size, np.full(idx.size, 1 / idx.size), size=n_boot)
-    return weights
-
-
-def _quantiles(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+def _median_interval(scores: np.ndarray) -> np.ndarray:
+    """95 % percentile interval over resamples of the median over units: (2,) or (bins, 2)."""
     with nan_quiet():
-        medians = np.nanmedian(normalized(r, ceiling[None]), axis=1)          # (boot[, bins])
+        medians = np.nanmedian(scores, axis=1)                                # (resamples[, bins])
         low, high = np.nanpercentile(medians, [2.5, 97.5], axis=0)
     return np.stack([low, high], axis=-1)
 
 
-def median_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, ceiling: np.ndarray,
-                     ceiling_bins: np.ndarray, included: np.ndarray, n_boot: int, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """95 % bootstrap intervals (clips resampled within their folds) of the median normalized score.
+def score_intervals(predicted: np.ndarray, measured: np.ndarray, weights: np.ndarray, ceiling_boot: np.ndarray,
+                    ceiling_bins_boot: np.ndarray, units: np.ndarray, cells: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """95 % bootstrap intervals (clips resampled) of the median normalized score, pooled (2,) and by bin (bins, 2).
 
-    Over the ``included`` units, ceilings held fixed (a NaN ceiling leaves a cell out): pooled (2,) and
-    bin by bin (bins, 2), both from one pass over the resamples (float32 sums of centred cells, r within 1e-5).
+    ``weights`` (resamples, clips): the resamples behind ``ceiling_boot`` (resamples, units) and
+    ``ceiling_bins_boot`` (resamples, units, bins), so each resample's r is divided by the same resample's
+    ceiling. Over the ``units`` (units,) included, and by bin over the included ``cells`` (units, bins); from
+    one pass over the resamples (float32 sums of centred cells, r within 1e-5 of float64).
     """
-    w = _bootstrap_weights(fold, n_boot, seed)
-    r_pooled, r_bins = _per_fold_r(predicted[included], measured[included], fold, w, np.float32)
-    return _quantiles(r_pooled, ceiling[included]), _quantiles(r_bins, ceiling_bins[included])
+    r_pooled, r_bins = _per_fold_r(predicted[units], measured[units], np.zeros(predicted.shape[1], dtype=np.int64),
+                                   weights, np.float32)
+    pooled = normalized(r_pooled, ceiling_boot[:, units])
+    bins = np.where(cells[units][None], normalized(r_bins, ceiling_bins_boot[:, units]), np.nan)
+    return _median_interval(pooled), _median_interval(bins)

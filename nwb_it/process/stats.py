@@ -69,12 +69,29 @@ def pca(values: np.ndarray, n_components: int, fit_rows: np.ndarray | None = Non
     return (values - mean) @ vt[:n_components].T, explained[:n_components]
 
 
-def top_components(cov: np.ndarray, n_components: int) -> np.ndarray:
-    """The ``n_components`` leading eigenvectors of a covariance matrix, strongest first: (features, k)."""
+#: Components with less variance than this share of the largest are rounding, not signal (see top_components).
+RANK_RTOL = 1e-10
+
+
+def top_components(cov: np.ndarray, n_components: int, rtol: float = RANK_RTOL) -> np.ndarray:
+    """The ``n_components`` leading eigenvectors of a covariance matrix, strongest first: (features, k).
+
+    Components whose variance is below ``rtol`` of the largest are dropped: a layer of lower rank than
+    ``n_components`` has only rounding beyond its rank, and standardised for the ridge those directions would
+    become full-weight random regressors (a score that changed when the activations were scaled).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(50, 3)) @ np.random.default_rng(1).normal(size=(3, 8))
+    >>> top_components(np.cov(x.T), 6).shape            # rank 3: three components, not six
+    (8, 3)
+    """
     d = cov.shape[0]
     k = min(n_components, d)
     w, v = eigh(cov, subset_by_index=[d - k, d - 1])
-    return v[:, np.argsort(w)[::-1]]
+    order = np.argsort(w)[::-1]
+    keep = w[order] > rtol * max(float(w.max()), 0.0)
+    return v[:, order[keep]] if keep.any() else v[:, order[:1]]
 
 
 class FoldPCA:

@@ -2,8 +2,8 @@
 
 One row per (session, activations, layer) compared, or one per session without a
 comparison: units, responsive units (d' > cutoff), units with q < 0.05, and the
-median encoding score with its 95 % interval and its margins over the baselines, the population
-convention (median sign(r) r² / median ceiling) and how many units were scored or left out (ceiling).
+median encoding score with its 95 % interval and its margins over the baselines, Brain-Score's
+explained-variance convention (median (r / ceiling)²) and how many units were scored or left out (ceiling).
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from ..viz.save import save_figures
 from ..viz.summary import responsive_figure, scores_figure
 
 COLUMNS = ("file", "session_id", "subject_id", "units", "responsive", "q_below_0.05", "activations", "family",
-           "layer", "median_score", "ci_low", "ci_high", "above_clip_shuffled", "above_onset_only", "population_score",
+           "layer", "median_score", "ci_low", "ci_high", "above_clip_shuffled", "above_onset_only",
+           "brainscore_explained_variance",
            "units_scored", "units_below_ceiling")
 
 
@@ -54,7 +55,8 @@ def session_rows(path: Path) -> list[dict]:
     rows = [{**base, "activations": c["activations"], "family": c["family"], "layer": layer,
              "median_score": s["median"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
              "above_clip_shuffled": s["above_clip_shuffled"], "above_onset_only": s["above_onset_only"],
-             "population_score": s.get("population", ""), "units_scored": s.get("units_scored", ""),
+             "brainscore_explained_variance": s.get("brainscore_explained_variance", ""),
+             "units_scored": s.get("units_scored", ""),
              "units_below_ceiling": s.get("units_below_ceiling", "")}
             for c in curves for layer, s in c["summary"].items()]
     return rows or [base]
