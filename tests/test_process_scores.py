@@ -15,7 +15,7 @@ from nwb_it.core.results import AlignedCounts
 from nwb_it.process.ceilings import bootstrap_weights, half_stats, split_half_rs
 from nwb_it.process.scores import _per_fold_r, pooled_r
 from nwb_it.process.splits import half_means
-from nwb_it.process.stats import FoldPCA, pca, spearman_brown
+from nwb_it.process.stats import FoldPCA, pca
 
 
 def _cells(seed: int = 0, units: int = 12, clips: int = 40, bins: int = 6):

@@ -311,12 +311,15 @@ class RSAResult:
     The neural RDM is cross-validated by default (``distance``): the distance of two
     clips is the product of their differences in two disjoint halves of the repeats,
     averaged over random halvings, so noise adds no bias however many repeats a clip
-    has. ``ceiling`` is on the ρ scale: the ρ a perfect model is expected to reach with the
-    RDM of one half of the repeats, ``sqrt(ρ_AB)`` from two disjoint halves; ``rho_halves``
-    is the model's own mean ρ with those half RDMs, and ``normalized`` their ratio;
-    ``ceiling_lower``/``ceiling_upper`` are rsatoolbox's bounds on the half RDMs.
-    ``rho_ci``/``ceiling_ci``: 95 % bootstrap intervals over clips; ``p_value``: the
-    fraction of clip-label permutations of the model RDM with ρ at least as large.
+    has. ``rho`` is the model's ρ with the full-data RDM. ``ceiling`` is on the half-data ρ
+    scale: the ρ a perfect model is expected to reach with the RDM of one half of the
+    repeats, ``sqrt(mean ρ_AB)`` over the halvings of two disjoint halves (NaN, with
+    ``ceiling_note`` saying why, where ρ_AB's interval reaches 0); ``rho_halves`` is the
+    model's own mean ρ with those half RDMs — the same scale — and ``normalized`` their
+    ratio (never ``rho / ceiling``: full and half data differ). ``ceiling_lower``/``upper``
+    are rsatoolbox's bounds on the half RDMs. ``rho_ci``: 95 % bootstrap interval over clips;
+    ``ceiling_ci``: the same resamples of ``sqrt(mean ρ_AB)`` over all halvings; ``p_value``:
+    the fraction of clip-label permutations of the model RDM with ρ at least as large.
     """
 
     rho: float
@@ -331,10 +334,11 @@ class RSAResult:
     p_value: float = np.nan
     distance: str = "crossnobis"
     rho_halves: float = np.nan
+    ceiling_note: str = ""          # why there is no ceiling, where there is none
 
     @property
     def normalized(self) -> float:
-        """The model's ρ with the half RDMs over a perfect model's (``ceiling``)."""
+        """The model's ρ with the half RDMs over a perfect model's (``ceiling``): both on the half-data scale."""
         return self.rho_halves / self.ceiling if self.ceiling > 0 else np.nan
 
 

@@ -62,16 +62,21 @@ RSA_COLUMNS = {
     "layer": "Activations layer of the model RDM.",
     "distance": "Neural RDM: crossnobis (cross-validated Euclidean across halves of the repeats), poisson "
                 "(cross-validated KL for counts) or correlation (1 - Pearson of repeat means).",
-    "rho": "Spearman rho between the neural and model RDM upper triangles.",
+    "rho": "Spearman rho between the full-data neural and the model RDM upper triangles (full data: not on the "
+           "ceiling's scale, see rho_halves).",
     "rho_ci_low": "2.5 % bootstrap quantile of rho, clips resampled.",
     "rho_ci_high": "97.5 % bootstrap quantile of rho, clips resampled.",
     "p_value": "Fraction of clip-label permutations of the model RDM with rho at least as large (1 + k)/(1 + n).",
-    "rho_halves": "Mean Spearman rho of the model RDM with the RDMs of two disjoint halves of the repeats.",
-    "ceiling": "Noise ceiling on the rho scale: a perfect model's expected rho with a half RDM, sqrt(rho between "
-               "the two halves' RDMs), mean over halvings.",
-    "ceiling_ci_low": "2.5 % bootstrap quantile of the half-RDM agreement, clips resampled.",
-    "ceiling_ci_high": "97.5 % bootstrap quantile of the half-RDM agreement, clips resampled.",
-    "normalized": "rho_halves / ceiling.",
+    "rho_halves": "Mean Spearman rho of the model RDM with the RDMs of two disjoint halves of the repeats (the "
+                  "ceiling's half-data scale).",
+    "ceiling": "Noise ceiling on the half-data rho scale: a perfect model's expected rho with a half RDM, "
+               "sqrt(mean over halvings of rho between the two halves' RDMs); NaN when that mean's 95 % interval "
+               "reaches 0 (ceiling_note says so).",
+    "ceiling_ci_low": "2.5 % bootstrap quantile of the ceiling: clips resampled, sqrt of the mean over all halvings "
+                      "(0 where the agreement's quantile is not positive).",
+    "ceiling_ci_high": "97.5 % bootstrap quantile of the ceiling (as ceiling_ci_low).",
+    "normalized": "rho_halves / ceiling (both on the half-data scale).",
+    "ceiling_note": "Why there is no ceiling, where there is none (empty otherwise).",
     "ceiling_lower": "rsatoolbox boot_noise_ceiling lower bound of the two half RDMs.",
     "ceiling_upper": "rsatoolbox boot_noise_ceiling upper bound of the two half RDMs.",
     "neural_rdm": "Neural RDM (clips x clips).",
@@ -144,7 +149,8 @@ def _rsa_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> dict[st
             "p_value": [r.p_value for r in rsas], "rho_halves": [r.rho_halves for r in rsas],
             "ceiling": [r.ceiling for r in rsas],
             "ceiling_ci_low": [r.ceiling_ci[0] for r in rsas], "ceiling_ci_high": [r.ceiling_ci[1] for r in rsas],
-            "normalized": [r.normalized for r in rsas], "ceiling_lower": [r.ceiling_lower for r in rsas],
+            "normalized": [r.normalized for r in rsas], "ceiling_note": [r.ceiling_note for r in rsas],
+            "ceiling_lower": [r.ceiling_lower for r in rsas],
             "ceiling_upper": [r.ceiling_upper for r in rsas], "neural_rdm": np.stack([r.neural_rdm for r in rsas]),
             "model_rdm": np.stack([r.model_rdm for r in rsas])}
 

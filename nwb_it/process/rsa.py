@@ -191,6 +191,7 @@ class NeuralRDMs:
     ceiling_lower: float
     ceiling_upper: float
     ceiling_ci: tuple[float, float]
+    ceiling_note: str = ""
 
 
 def neural_side(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams()) -> NeuralRDMs:
@@ -207,21 +208,44 @@ def neural_side(aligned: AlignedCounts, acts: Activations, params: CompareParams
     else:
         n_rdm, halves = neural_rdms(aligned, keep, in_resp, params, rng)
     iu = np.triu_indices(int(keep.sum()), 1)
-    between, lows, highs = [], [], []
+    between, lows, highs, boot = [], [], [], []
     for a, b in halves:
         ok = np.isfinite(a[iu]) & np.isfinite(b[iu])
         between.append(_spearman(a[iu][ok], b[iu][ok]))
+        boot.append(bootstrap_rho(a, b, params.n_boot, params.seed))     # the same clip resamples for every halving
         with nan_quiet():
             bounds = boot_noise_ceiling(RDMs(np.stack([a[iu][ok], b[iu][ok]])), method="spearman")
         lows.append(bounds[0])
         highs.append(bounds[1])
     with nan_quiet():
         agreement = float(np.nanmean(between))
-        ceiling = float(np.sqrt(agreement)) if agreement > 0 else np.nan      # a perfect model's rho with a half
+        low, high = _interval(np.nanmean(np.stack(boot), 0))         # of the mean over halvings, per resample
         lower, upper = float(np.nanmean(lows)), float(np.nanmean(highs))
-    a0, b0 = halves[0]
+    ceiling, note = ceiling_of(agreement, low)
+    if note:
+        warnings.warn(f"RSA: {note}", stacklevel=2)
+    ceiling_ci = (float(np.sqrt(max(low, 0.0))), float(np.sqrt(max(high, 0.0)))) if np.isfinite(low) else \
+        (np.nan, np.nan)
     return NeuralRDMs(keep=keep, rdm=n_rdm, halves=halves, ceiling=ceiling, ceiling_lower=lower,
-                      ceiling_upper=upper, ceiling_ci=_interval(bootstrap_rho(a0, b0, params.n_boot, params.seed)))
+                      ceiling_upper=upper, ceiling_ci=ceiling_ci, ceiling_note=note)
+
+
+def ceiling_of(agreement: float, agreement_low: float) -> tuple[float, str]:
+    """The RSA ceiling ``sqrt(mean ρ_AB)`` (a perfect model's ρ with one half's RDM), or NaN and why: no ceiling
+    where the two halves' agreement is not reliably above 0 (its 95 % interval over clips reaches 0) — a chance
+    ρ_AB of 0.01 would make a chance model ρ of 0.05 read as "half the ceiling".
+
+    Examples
+    --------
+    >>> ceiling_of(0.25, 0.1)
+    (0.5, '')
+    >>> ceiling_of(0.04, -0.02)[1][:40]
+    'the halves of the repeats give RDMs that'
+    """
+    if not np.isfinite(agreement) or not np.isfinite(agreement_low) or agreement_low <= 0 or agreement <= 0:
+        return np.nan, (f"the halves of the repeats give RDMs that do not agree reliably (mean rho {agreement:.3f}, "
+                        f"its 95 % interval reaching {agreement_low:.3f}): no ceiling, so no normalized rho")
+    return float(np.sqrt(agreement)), ""
 
 
 def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = CompareParams(),
@@ -254,7 +278,7 @@ def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = Compa
                      rho_ci=_interval(bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
                      ceiling_ci=neural.ceiling_ci,
                      p_value=rdm_permutation_p(n_rdm, m_rdm, rho, params.n_perm_rsa, params.seed),
-                     distance=params.rsa_distance)
+                     distance=params.rsa_distance, ceiling_note=neural.ceiling_note)
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -74,7 +74,7 @@ def rdm_figure(res: RSAResult, title: str, model_name: str = "model") -> Figure:
         ax.set_yticks(ticks, names, fontsize=6)
         ax.set(title=f"{name} RDM", xlabel="clip" + (f" (every {step}th named)" if step > 1 else ""), ylabel="clip")
         fig.colorbar(im, ax=ax, label=label, fraction=0.046)
-    fig.suptitle(f"{title}: Spearman rho = {res.rho:.2f}, noise ceiling {res.ceiling:.2f} "
-                 f"(rho/ceiling {res.normalized:.2f})")
+    fig.suptitle(f"{title}: Spearman rho = {res.rho:.2f} (with half-data RDMs {res.rho_halves:.2f}), ceiling "
+                 f"{res.ceiling:.2f}, rho_halves/ceiling {res.normalized:.2f}")
     fig.tight_layout()
     return fig
