@@ -20,13 +20,16 @@ PARTITION_COLUMNS = {
     "unit_name": "Unit name (units table unit_name).",
     "band": "Activations layer of this band of the banded ridge.",
     "r2": "The band's part of the held-out R² (himalaya r2_score_split, product measure: the parts sum to r2_joint), "
-          "within each outer fold (its held-out clips, cells centred on the fold's means), mean over folds.",
+          "over the held-out predictions of all outer folds.",
     "share": "r2 / r2_joint: the band's share of the explained variance (NaN where r2_joint <= 0).",
     "r2_joint": "Held-out R² of the joint model over all bands (sum of the bands' r2).",
-    "r": "Held-out Pearson r of the joint model over (clip, bin) cells, within each outer fold, mean over folds.",
-    "ceiling": "Split-half reliability of the PSTH on the same cells, Spearman-Brown corrected (r**2 scale).",
+    "r": "Held-out Pearson r of the joint model over (clip, bin) cells, the predictions of all folds pooled.",
+    "ceiling": "The PSTH's reliability on the same cells (as the encoding table's ceiling).",
     "normalized": "sign(r) r**2 / ceiling of the joint model.",
-    "included": "ceiling >= min_ceiling and r2_joint > 0: the unit counts in the medians.",
+    "normalized_ci_low": "Lower end of the joint normalized score's 95 % bootstrap interval (clips resampled).",
+    "normalized_ci_high": "Upper end of that interval.",
+    "included": "normalized_ci_low > 0 and the ceiling's interval above min_ceiling: the joint model explains this "
+                "unit reliably, and it counts in the medians (shares are reported with five such units or more).",
     "gamma": "Band weight the unit's random search chose (on the simplex over bands), mean over outer folds.",
 }
 
@@ -41,9 +44,11 @@ def partition_table(nwb: NWBFile, result: BandedResult, activations: str, presen
     """The ``variance_partition`` table of ``result``, one row per (unit, band)."""
     n_bands, n_units = result.r2.shape
     per_unit = lambda a: np.tile(np.asarray(a), n_bands)  # noqa: E731
+    ci = result.joint_ci if result.joint_ci is not None else np.full((n_units, 2), np.nan)
     values = {"unit_name": list(result.unit_names) * n_bands, "band": [b for b in result.bands for _ in range(n_units)],
               "r2": result.r2.ravel(), "share": result.share.ravel(), "r2_joint": per_unit(result.r2_joint),
               "r": per_unit(result.r), "ceiling": per_unit(result.ceiling), "normalized": per_unit(result.normalized),
+              "normalized_ci_low": per_unit(ci[:, 0]), "normalized_ci_high": per_unit(ci[:, 1]),
               "included": per_unit(result.included), "gamma": result.gamma.T.ravel()}
     params = {k: v for k, v in to_dict(result.params).items() if k != "layer"}
     description = with_provenance(

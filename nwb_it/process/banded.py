@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.comparison import BandedResult
+from ..core.comparison import MIN_SHARE_UNITS, BandedResult
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.progress import progress_bar
@@ -23,7 +23,7 @@ from ..core.results import Activations, AlignedCounts
 from .ceilings import Ceilings
 from .encoding import Design, fold_components, layer_values
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
-from .scores import pooled_r
+from .scores import _per_fold_r, normalized, pooled_r
 
 
 def band_weights(n_iter: int, n_bands: int, seed: int) -> np.ndarray:
@@ -141,6 +141,36 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
     parts = np.stack([as_cube(s) for s in split])
     ceil, weights = design.ceilings(aligned, params) if ceilings is None else ceilings
     joint = parts.sum(0) + psth.mean((1, 2), keepdims=True)       # one intercept for all folds: all clips' mean
+    r2 = r2_split(psth, parts, np.zeros(n_clips, dtype=np.int64))
+    joint_boot = normalized(_per_fold_r(joint, psth, np.zeros(n_clips, dtype=np.int64), weights, np.float32)[0],
+                            ceil.pooled_boot)
+    with nan_quiet():
+        joint_ci = np.nanpercentile(joint_boot, [2.5, 97.5], axis=0).T                  # (units, 2)
+        included = (joint_ci[:, 0] > 0) & (ceil.pooled_ci[:, 0] > params.min_ceiling) & (r2.sum(0) > 0)
+        shares = r2_parts_weighted(psth, parts, weights)                                 # (resamples, bands, units)
+        total = shares.sum(1, keepdims=True)
+        shares = np.where(total > 0, shares / total, np.nan)
+        share_ci = np.nanpercentile(np.nanmedian(shares[:, :, included], axis=2), [2.5, 97.5], axis=0).T \
+            if included.sum() >= MIN_SHARE_UNITS else np.full((len(layers), 2), np.nan)
     return BandedResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, bands=list(layers),
-                        r2=r2_split(psth, parts, np.zeros(n_clips, dtype=np.int64)), r=pooled_r(joint, psth),
-                        ceiling=ceil.pooled, gamma=chosen.mean(0), params=params)
+                        r2=r2, r=pooled_r(joint, psth), ceiling=ceil.pooled, gamma=chosen.mean(0), params=params,
+                        joint_ci=joint_ci, included_units=included, share_ci=share_ci)
+
+
+def r2_parts_weighted(measured: np.ndarray, parts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each band's part of the R² (the product measure of :func:`r2_split` on all clips) under clip ``weights``
+    (resamples, clips): (resamples, bands, units), from per-clip sums (one product per term, no loop over
+    resamples). With a row of ones it equals :func:`r2_split` on one fold."""
+    p_all = parts.sum(0)                                                          # (units, clips, bins)
+    n = weights.sum(1) * measured.shape[2]                                       # cells per resample
+    s_y, s_yy = measured.sum(2) @ weights.T, (measured ** 2).sum(2) @ weights.T  # (units, resamples)
+    s_p = parts.sum(3) @ weights.T                                               # (bands, units, resamples)
+    s_pall = p_all.sum(2) @ weights.T
+    s_yp = (parts * measured[None]).sum(3) @ weights.T
+    s_ppall = (parts * p_all[None]).sum(3) @ weights.T
+    var_y = s_yy - s_y ** 2 / n
+    cov_yp = s_yp - s_p * s_y[None] / n
+    cov_pp = s_ppall - s_p * s_pall[None] / n
+    with nan_quiet():
+        out = np.where(var_y[None] > 0, (2 * cov_yp - cov_pp) / var_y[None], np.nan)
+    return np.moveaxis(out, -1, 0)
