@@ -38,13 +38,16 @@ def test_units_following_the_model_late_score_late_and_early_ones_early(features
     t = enc.time
     late_units, early_units = np.arange(24) < 12, np.arange(24) >= 12
     assert np.nanmedian(t.r[late_units][:, late]) > 0.4 and np.nanmedian(t.r[early_units][:, early]) > 0.4
-    score = t.normalized
-    assert np.nanmedian(score[late_units][:, late]) > 0.7 and np.nanmedian(score[early_units][:, early]) > 0.7
+    from nwb_it.process.scores import bin_scores
+
+    late_score, early_score = (bin_scores(t.r, t.ceiling, u) for u in (late_units, early_units))
+    assert np.all(late_score[late] > 0.7) and np.all(early_score[early] > 0.7), (late_score, early_score)
     assert abs(np.nanmedian(t.r[late_units][:, early])) < 0.15 and abs(np.nanmedian(t.r[early_units][:, late])) < 0.15
-    # a bin without explainable variance counts only when its ceiling's interval misses 0 by chance (2.5 % a cell)
-    assert t.included[late_units][:, early].mean() <= 0.1 and t.included[late_units][:, late].mean() > 0.4
+    assert np.nanmedian(t.ceiling[late_units][:, early]) < 0.1, "no explainable variance outside a unit's phase"
+    assert t.included.any(0).mean() >= 0.5, "bins with explainable variance in half the units mostly count"
     medians = t.medians()["median"]
-    assert np.all(np.isfinite(medians)) and np.all(medians > 0.5)
+    counted = t.included.any(0)
+    assert np.all(np.isfinite(medians[counted])) and np.all(np.isnan(medians[~counted]))
 
 
 def test_pure_time_course_units_onset_only_near_one_and_clip_selective_flat_units_near_zero(features):

@@ -199,9 +199,9 @@ class TimeEncodingResult:
 
     Per unit and bin: the held-out r over all clips (the outer folds' predictions pooled), the
     bin's own ceiling over clips (:mod:`nwb_it.process.ceilings`) with its 95 % interval, the two
-    baselines' r, and per bin the 95 % bootstrap interval (over clips) of the median normalized
-    score of the ``included`` cells (the unit counts overall and the lower end of its ceiling's
-    interval in the bin is above ``min_ceiling``).
+    baselines' r. Per bin, the score is the median over the included units of sign(r) r² over
+    their median ceiling (:meth:`medians`), with its 95 % bootstrap interval over clips; a bin
+    counts (``included``) where that median ceiling's interval lies above ``min_ceiling``.
     """
 
     bin_start: np.ndarray          # (bins,) seconds from onset
@@ -210,8 +210,8 @@ class TimeEncodingResult:
     ceiling: np.ndarray            # (units, bins)
     r_clip_shuffled: np.ndarray    # (units, bins)
     r_onset_only: np.ndarray       # (units, bins)
-    median_ci: np.ndarray          # (bins, 2)
-    included: np.ndarray           # (units, bins) bool: the unit's ceiling in this bin is reliably above min_ceiling
+    median_ci: np.ndarray          # (bins, 2) of the bin's score (see medians)
+    included: np.ndarray           # (units, bins) bool: an included unit, in a bin whose median ceiling is reliable
     ceiling_ci: np.ndarray | None = None     # (units, bins, 2)
 
     @property
@@ -219,14 +219,19 @@ class TimeEncodingResult:
         return normalized_score(self.r, self.ceiling)
 
     def medians(self) -> dict[str, np.ndarray]:
-        """Per bin over the included (unit, bin) cells: median normalized score (and of each baseline), and
-        Brain-Score's explained-variance convention, median (r / ceiling)²."""
+        """Per bin over the included cells: the bin's score — the median of sign(r) r² over the median ceiling
+        (a unit's ceiling in one bin is too noisy for a ratio of its own) — and each baseline's, and Brain-Score's
+        explained-variance convention, median (r / ceiling)²."""
         def median(x: np.ndarray) -> np.ndarray:
             with nan_quiet():
                 return np.nanmedian(np.where(self.included, x, np.nan), 0)
-        return {"median": median(self.normalized),
-                "clip_shuffled": median(normalized_score(self.r_clip_shuffled, self.ceiling)),
-                "onset_only": median(normalized_score(self.r_onset_only, self.ceiling)),
+
+        def score(r: np.ndarray) -> np.ndarray:
+            with nan_quiet():
+                den = median(self.ceiling)
+                return np.where(den > 0, median(np.sign(r) * r ** 2) / den, np.nan)
+        return {"median": score(self.r), "clip_shuffled": score(self.r_clip_shuffled),
+                "onset_only": score(self.r_onset_only),
                 "brainscore_explained_variance": median(np.where(self.ceiling > 0, (self.r / self.ceiling) ** 2,
                                                                  np.nan))}
 

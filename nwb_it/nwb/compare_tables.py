@@ -52,7 +52,8 @@ ENCODING_TIME_COLUMNS = {
     "ceiling_ci_low": "Lower end of this bin's ceiling's 95 % bootstrap interval over clips.",
     "ceiling_ci_high": "Upper end of this bin's ceiling's 95 % bootstrap interval over clips.",
     "normalized": f"{_SCORE}.",
-    "included": "The unit counts in the medians and ceiling_ci_low > min_ceiling in this bin.",
+    "included": "The unit counts in the medians and, in this bin, the included units' median ceiling has its 95 % "
+                "interval above min_ceiling (a bin's score: median sign(r) r**2 / median ceiling over them).",
     "r_clip_shuffled": "Clip-shuffled baseline's r in this bin.",
     "normalized_clip_shuffled": f"Clip-shuffled baseline, {_SCORE}.",
     "r_onset_only": "Onset-only baseline's r in this bin (0: its prediction is the same for every held-out clip).",

@@ -155,14 +155,15 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     ceil, weights = design.ceilings(aligned, params) if ceilings is None else ceilings
     with nan_quiet():
         included = ceil.pooled_ci[:, 0] > params.min_ceiling
-        cells = included[:, None] & (ceil.by_bin_ci[..., 0] > params.min_ceiling)   # a bin's own ceiling too
     if not included.any():
         warnings.warn(f"no unit passes the ceiling rule (the lower end of its ceiling's 95 % interval above "
                       f"{params.min_ceiling:g}) of {len(included)} units: every median of this comparison is empty "
                       "(NaN)", stacklevel=2)
     alpha = np.exp(np.median(np.log(chosen), axis=0))                    # the fold's penalties' geometric median
-    pooled_ci, bins_ci = score_intervals(predicted, psth, weights, ceil.pooled_boot, ceil.by_bin_boot, included,
-                                         cells)
+    pooled_ci, bins_ci, bin_ceiling_ci = score_intervals(predicted, psth, weights, ceil.pooled_boot,
+                                                         ceil.by_bin_boot, included)
+    with nan_quiet():    # a bin counts where the included units' median ceiling is reliably above min_ceiling
+        cells = included[:, None] & (bin_ceiling_ci[:, 0] > params.min_ceiling)[None, :]
     time = TimeEncodingResult(
         bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=pooled_r(predicted, psth, by_bin=True),
         ceiling=ceil.by_bin, r_clip_shuffled=pooled_r(shuffled, psth, by_bin=True),

@@ -114,17 +114,39 @@ def _median_interval(scores: np.ndarray) -> np.ndarray:
 
 
 def score_intervals(predicted: np.ndarray, measured: np.ndarray, weights: np.ndarray, ceiling_boot: np.ndarray,
-                    ceiling_bins_boot: np.ndarray, units: np.ndarray, cells: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """95 % bootstrap intervals (clips resampled) of the median normalized score, pooled (2,) and by bin (bins, 2).
+                    ceiling_bins_boot: np.ndarray, units: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """95 % bootstrap intervals (clips resampled) over the included ``units``: of the median normalized score
+    (2,); by bin, of the bin's score (bins, 2) — the median of sign(r) r² over the median ceiling — and of the
+    bin's median ceiling (bins, 2).
 
     ``weights`` (resamples, clips): the resamples behind ``ceiling_boot`` (resamples, units) and
-    ``ceiling_bins_boot`` (resamples, units, bins), so each resample's r is divided by the same resample's
-    ceiling. Over the ``units`` (units,) included, and by bin over the included ``cells`` (units, bins); from
-    one pass over the resamples (float32 sums of centred cells, r within 1e-5 of float64).
+    ``ceiling_bins_boot`` (resamples, units, bins), so each resample's r meets the same resample's ceiling.
+    One pass over the resamples (float32 sums of centred cells, r within 1e-5 of float64).
     """
     r_pooled, r_bins = _per_fold_r(predicted[units], measured[units], np.zeros(predicted.shape[1], dtype=np.int64),
                                    weights, np.float32)
-    pooled = normalized(r_pooled, ceiling_boot[:, units])
-    bins = np.where(cells[units][None], normalized(r_bins, ceiling_bins_boot[:, units]), np.nan)
-    return _median_interval(pooled), _median_interval(bins)
+    with nan_quiet():
+        bin_ceiling = np.nanmedian(ceiling_bins_boot[:, units], axis=1)             # (resamples, bins)
+        bin_scores = np.nanmedian(np.sign(r_bins) * r_bins ** 2, axis=1) / bin_ceiling
+        bin_scores = np.where(bin_ceiling > 0, bin_scores, np.nan)
+        bins = np.nanpercentile(bin_scores, [2.5, 97.5], axis=0).T
+        ceiling_ci = np.nanpercentile(bin_ceiling, [2.5, 97.5], axis=0).T
+    return _median_interval(normalized(r_pooled, ceiling_boot[:, units])), bins, ceiling_ci
+
+
+def bin_scores(r: np.ndarray, ceiling: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Per bin over the ``units``: the median of sign(r) r² over the median ceiling (bins,), NaN where that median
+    ceiling is not positive. A unit's ceiling in one bin is too noisy for a ratio of its own (at 60 clips its
+    standard error is ~0.2 whatever the reliability: r² / ceiling then has no usable median below ~0.3); the
+    medians over units are not.
+
+    Examples
+    --------
+    >>> bin_scores(np.array([[0.5], [0.3]]), np.array([[0.25], [0.09]]), np.array([True, True]))
+    array([1.])
+    """
+    with nan_quiet():
+        num = np.nanmedian(np.sign(r[units]) * r[units] ** 2, axis=0)
+        den = np.nanmedian(ceiling[units], axis=0)
+        return np.where(den > 0, num / den, np.nan)
