@@ -13,7 +13,7 @@ import pytest
 from nwb_it.core.numeric import nan_quiet
 from nwb_it.core.results import AlignedCounts
 from nwb_it.process.ceilings import bootstrap_weights, half_stats, split_half_rs
-from nwb_it.process.scores import _per_fold_r, pooled_r
+from nwb_it.process.scores import pooled_r, within_fold_r
 from nwb_it.process.splits import half_means
 from nwb_it.process.stats import FoldPCA, pca
 
@@ -46,24 +46,41 @@ def _direct_fold_r(predicted, measured, fold, weights=None):
         return np.nanmean(pooled, 0), np.nanmean(by_bin, 0)
 
 
-def test_pooled_r_is_pearson_r_over_all_clips():
-    predicted, measured, _ = _cells()
+def _fold_centred(x, fold, by_bin, scale=False):
+    """Each fold's cells minus the fold's means (per bin, or over the fold's cells); with ``scale`` (predictions)
+    divided by their sd over the fold's cells."""
+    out = np.array(x, dtype=float)
+    for f in np.unique(fold):
+        part = out[:, fold == f]
+        sd = np.sqrt(((part - part.mean((1, 2), keepdims=True)) ** 2).mean((1, 2)))[:, None, None] if scale else 1
+        sd = np.where(np.asarray(sd) > 0, sd, 1.0)
+        out[:, fold == f] = (part - (part.mean(1, keepdims=True) if by_bin else part.mean((1, 2), keepdims=True))) / sd
+    return out
+
+
+def test_pooled_r_is_pearson_r_over_all_clips_each_fold_centred():
+    predicted, measured, fold = _cells()
     one = np.zeros(measured.shape[1], dtype=np.int64)
-    pooled, by_bin = _direct_fold_r(predicted, measured, one)
-    np.testing.assert_allclose(pooled_r(predicted, measured), pooled, atol=1e-12)
-    np.testing.assert_allclose(pooled_r(predicted, measured, by_bin=True), by_bin, atol=1e-12)
-    assert np.all(pooled_r(predicted, measured, by_bin=True)[1] == 0)       # flat prediction: 0 in every bin
-    assert np.all(np.isnan(pooled_r(predicted, measured)[2]))               # silent unit: no r
+    for by_bin in (False, True):
+        p, m = _fold_centred(predicted, fold, by_bin, scale=True), _fold_centred(measured, fold, by_bin)
+        pooled, bins = _direct_fold_r(p, m, one)
+        np.testing.assert_allclose(pooled_r(predicted, measured, fold, by_bin=by_bin), bins if by_bin else pooled,
+                                   atol=1e-12)
+    assert np.all(pooled_r(predicted, measured, fold, by_bin=True)[1] == 0)       # flat prediction: 0 in every bin
+    assert np.all(np.isnan(pooled_r(predicted, measured, fold)[2]))               # silent unit: no r
+    offsets = (predicted + 50.0 * fold[None, :, None]) * (1 + fold[None, :, None])   # only between folds
+    np.testing.assert_allclose(pooled_r(offsets, measured, fold, by_bin=True), pooled_r(predicted, measured, fold,
+                                                                                         by_bin=True), atol=1e-12)
 
 
 def test_bootstrap_r_in_float32_equals_the_resampled_cells_r():
     """Resampled r from float32 sums equals r of the resampled cells themselves (a few resamples) and the
     float64 sums for all; a resample whose measure is constant gives NaN instead of rounding noise."""
-    predicted, measured, _ = _cells(1)
+    predicted, measured, fold = _cells(1)
     one = np.zeros(measured.shape[1], dtype=np.int64)
     weights = bootstrap_weights(measured.shape[1], 200, seed=3)
-    r32 = _per_fold_r(predicted, measured, one, weights, np.float32)
-    r64 = _per_fold_r(predicted, measured, one, weights, np.float64)
+    r32 = within_fold_r(predicted, measured, one, weights, np.float32)
+    r64 = within_fold_r(predicted, measured, one, weights, np.float64)
     for a, b in zip(r32, r64):
         assert np.array_equal(np.isnan(a), np.isnan(b))
         np.testing.assert_allclose(a, b, atol=1e-4)

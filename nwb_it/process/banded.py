@@ -23,7 +23,7 @@ from ..core.results import Activations, AlignedCounts
 from .ceilings import Ceilings
 from .encoding import Design, fold_components, layer_values
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
-from .scores import _per_fold_r, normalized, pooled_r
+from .scores import normalized, pooled_r, within_fold_r
 
 
 def band_weights(n_iter: int, n_bands: int, seed: int) -> np.ndarray:
@@ -140,21 +140,29 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
     as_cube = lambda a: a.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1)  # noqa: E731
     parts = np.stack([as_cube(s) for s in split])
     ceil, weights = design.ceilings(aligned, params) if ceilings is None else ceilings
-    joint = parts.sum(0) + psth.mean((1, 2), keepdims=True)       # one intercept for all folds: all clips' mean
-    r2 = r2_split(psth, parts, np.zeros(n_clips, dtype=np.int64))
-    joint_boot = normalized(_per_fold_r(joint, psth, np.zeros(n_clips, dtype=np.int64), weights, np.float32)[0],
-                            ceil.pooled_boot)
+    joint = parts.sum(0) + as_cube(intercept)
+    y_c, parts_c = _fold_centred(psth, fold), np.stack([_fold_centred(p, fold) for p in parts])
+    r2 = r2_split(y_c, parts_c, np.zeros(n_clips, dtype=np.int64))            # all clips, each fold centred
+    joint_boot = normalized(within_fold_r(joint, psth, fold, weights, np.float32)[0], ceil.pooled_boot)
     with nan_quiet():
         joint_ci = np.nanpercentile(joint_boot, [2.5, 97.5], axis=0).T                  # (units, 2)
         included = (joint_ci[:, 0] > 0) & (ceil.pooled_ci[:, 0] > params.min_ceiling) & (r2.sum(0) > 0)
-        shares = r2_parts_weighted(psth, parts, weights)                                 # (resamples, bands, units)
+        shares = r2_parts_weighted(y_c, parts_c, weights)                              # (resamples, bands, units)
         total = shares.sum(1, keepdims=True)
         shares = np.where(total > 0, shares / total, np.nan)
         share_ci = np.nanpercentile(np.nanmedian(shares[:, :, included], axis=2), [2.5, 97.5], axis=0).T \
             if included.sum() >= MIN_SHARE_UNITS else np.full((len(layers), 2), np.nan)
     return BandedResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names, bands=list(layers),
-                        r2=r2, r=pooled_r(joint, psth), ceiling=ceil.pooled, gamma=chosen.mean(0), params=params,
+                        r2=r2, r=pooled_r(joint, psth, fold), ceiling=ceil.pooled, gamma=chosen.mean(0), params=params,
                         joint_ci=joint_ci, included_units=included, share_ci=share_ci)
+
+
+def _fold_centred(x: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """(units, clips, bins) minus each outer fold's mean over its cells (as the scores pool folds)."""
+    out = np.array(x, dtype=np.float64)
+    for f in np.unique(fold):
+        out[:, fold == f] -= out[:, fold == f].mean((1, 2), keepdims=True)
+    return out
 
 
 def r2_parts_weighted(measured: np.ndarray, parts: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -10,14 +10,13 @@ the held-out squared error of inner folds over training clips. Outer folds split
 clip, never by bins of one clip.
 
 Scores (:mod:`nwb_it.process.scores`): Pearson r of the held-out predictions of all
-outer folds pooled, over all (clip, bin) cells (``r``) and bin by bin over all clips
-(``time``: when after onset the model matches). Every fold's model predicts around one
-common intercept, the mean response over all clips (a fold's own training mean leaves
-its held-out clips out and would anticorrelate with them once folds are pooled). Noise
-ceiling: the reliability of the PSTH estimated once on all clips, per unit and per unit
-and bin (:mod:`nwb_it.process.ceilings`); normalized score ``sign(r) r**2 / ceiling``.
-Baselines, scored the same way: the model fed another clip's features at the same times
-(clip-shuffled) and the mean time course of all clips (onset-only: no clip information).
+outer folds pooled, each fold's cells centred on the fold's means, over all (clip, bin)
+cells (``r``) and bin by bin over all clips (``time``: when after onset the model
+matches). Noise ceiling: the reliability of the PSTH estimated once on all clips, per unit
+and per unit and bin (:mod:`nwb_it.process.ceilings`); normalized score
+``sign(r) r**2 / ceiling``. Baselines, scored the same way: the model fed another clip's
+features at the same times (clip-shuffled) and the mean time course of the training
+clips (onset-only: 0 bin by bin, the time course over all cells).
 A unit (a cell) counts in the medians when the lower end of its ceiling's 95 % interval is
 above ``min_ceiling``; the others are reported only.
 """
@@ -72,11 +71,12 @@ def clip_derangement(n_clips: int, seed: int) -> np.ndarray:
     return other
 
 
-def onset_only(psth: np.ndarray) -> np.ndarray:
-    """Every clip predicted by the mean time course of all clips: (units, clips, bins). It carries no clip
-    information, so taking every clip's mean leaks nothing a score could use (a fold's own left-out mean would
-    anticorrelate with its held-out clips once the folds are pooled)."""
-    return np.broadcast_to(psth.mean(1, keepdims=True), psth.shape).copy()
+def onset_only(psth: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Each held-out clip predicted by the mean time course of its fold's training clips: (units, clips, bins)."""
+    out = np.empty_like(psth)
+    for f in np.unique(fold):
+        out[:, fold == f] = psth[:, fold != f].mean(1, keepdims=True)
+    return out
 
 
 def fold_components(values: np.ndarray, rows: np.ndarray, fold: np.ndarray, n_pcs: int) -> list[np.ndarray]:
@@ -115,7 +115,6 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
     """Held-out predictions of the model and of the clip-shuffled baseline, and the penalties chosen per fold."""
     n_units, n_clips, n_bins = psth.shape
     y = psth.transpose(1, 2, 0).reshape(n_clips * n_bins, n_units)
-    y_all = y.mean(0)
     row_clip = np.repeat(np.arange(n_clips), n_bins)
     other = clip_derangement(n_clips, params.seed)
     predicted, shuffled = np.zeros_like(y), np.zeros_like(y)
@@ -126,7 +125,6 @@ def _fit_folds(values: np.ndarray, rows: np.ndarray, psth: np.ndarray, fold: np.
             x = pcs[feature_rows].reshape(n_clips * n_bins, -1)                  # lags concatenated
             out[test], alphas = ridge_cv_predict(x[train], y[train], x[test], row_clip[train],
                                                  backend=params.backend)
-            out[test] += y_all - y[train].mean(0)          # one intercept for all folds: the mean of all clips
             if out is predicted:
                 chosen[f] = alphas
     as_cube = lambda a: a.reshape(n_clips, n_bins, n_units).transpose(2, 0, 1)  # noqa: E731
@@ -151,7 +149,7 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     design = Design.of(aligned, acts, params)
     keep, psth, fold = design.keep, design.psth, design.fold                 # psth: (units, clips, bins)
     predicted, shuffled, chosen = _fit_folds(layer_values(acts, params.layer), design.rows, psth, fold, params)
-    onset = onset_only(psth)
+    onset = onset_only(psth, fold)
     ceil, weights = design.ceilings(aligned, params) if ceilings is None else ceilings
     with nan_quiet():
         included = ceil.pooled_ci[:, 0] > params.min_ceiling
@@ -160,19 +158,19 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
                       f"{params.min_ceiling:g}) of {len(included)} units: every median of this comparison is empty "
                       "(NaN)", stacklevel=2)
     alpha = np.exp(np.median(np.log(chosen), axis=0))                    # the fold's penalties' geometric median
-    pooled_ci, bins_ci, bin_ceiling_ci = score_intervals(predicted, psth, weights, ceil.pooled_boot,
+    pooled_ci, bins_ci, bin_ceiling_ci = score_intervals(predicted, psth, fold, weights, ceil.pooled_boot,
                                                          ceil.by_bin_boot, included)
     with nan_quiet():    # a bin counts where the included units' median ceiling is reliably above min_ceiling
         cells = included[:, None] & (bin_ceiling_ci[:, 0] > params.min_ceiling)[None, :]
     time = TimeEncodingResult(
-        bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=pooled_r(predicted, psth, by_bin=True),
-        ceiling=ceil.by_bin, r_clip_shuffled=pooled_r(shuffled, psth, by_bin=True),
-        r_onset_only=pooled_r(onset, psth, by_bin=True), median_ci=bins_ci, included=cells,
+        bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=pooled_r(predicted, psth, fold, by_bin=True),
+        ceiling=ceil.by_bin, r_clip_shuffled=pooled_r(shuffled, psth, fold, by_bin=True),
+        r_onset_only=pooled_r(onset, psth, fold, by_bin=True), median_ci=bins_ci, included=cells,
         ceiling_ci=ceil.by_bin_ci)
     return EncodingResult(unit_ids=aligned.unit_ids, unit_names=aligned.unit_names,
-                          r=pooled_r(predicted, psth), ceiling=ceil.pooled, alpha=alpha, predicted=predicted,
+                          r=pooled_r(predicted, psth, fold), ceiling=ceil.pooled, alpha=alpha, predicted=predicted,
                           measured=psth, fold_of_clip=fold, bin_centres=aligned.bin_centres,
-                          r_clip_shuffled=pooled_r(shuffled, psth), r_onset_only=pooled_r(onset, psth),
+                          r_clip_shuffled=pooled_r(shuffled, psth, fold), r_onset_only=pooled_r(onset, psth, fold),
                           median_ci=tuple(float(x) for x in pooled_ci),
                           clip_names=[n for n, k in zip(aligned.clip_names, keep) if k], params=params, time=time,
                           ceiling_ci=ceil.pooled_ci, included_units=included)

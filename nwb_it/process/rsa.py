@@ -173,10 +173,14 @@ def rdm_permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm:
     return float((1 + np.sum(null >= rho - 1e-12)) / (1 + n_perm))
 
 
-def _interval(values: np.ndarray) -> tuple[float, float]:
+def _interval(estimate: float, values: np.ndarray) -> tuple[float, float]:
+    """95 % bootstrap interval of ``estimate`` from resampled ``values``, centred on the estimate: the percentiles'
+    distances from the resamples' median, around the estimate. Resampling clips repeats some and drops their
+    pairs with themselves, which shifts a resampled ρ below the data's (the plain percentile interval of the RSA
+    ceiling held its own estimate in 75 % of replicates; centred, in every one)."""
     with nan_quiet():
-        low, high = np.nanpercentile(values, [2.5, 97.5])
-    return float(low), float(high)
+        low, mid, high = np.nanpercentile(values, [2.5, 50, 97.5])
+    return float(estimate + low - mid), float(estimate + high - mid)
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ def neural_side(aligned: AlignedCounts, acts: Activations, params: CompareParams
         highs.append(bounds[1])
     with nan_quiet():
         agreement = float(np.nanmean(between))
-        low, high = _interval(np.nanmean(np.stack(boot), 0))         # of the mean over halvings, per resample
+        low, high = _interval(agreement, np.nanmean(np.stack(boot), 0))  # of the mean over halvings, per resample
         lower, upper = float(np.nanmean(lows)), float(np.nanmean(highs))
     ceiling, note = ceiling_of(agreement, low)
     if note:
@@ -275,7 +279,7 @@ def rsa(aligned: AlignedCounts, acts: Activations, params: CompareParams = Compa
     return RSAResult(rho=rho, ceiling=neural.ceiling, neural_rdm=n_rdm, model_rdm=m_rdm,
                      ceiling_lower=neural.ceiling_lower, ceiling_upper=neural.ceiling_upper, rho_halves=rho_halves,
                      clip_names=[n for n, k in zip(aligned.clip_names, neural.keep) if k],
-                     rho_ci=_interval(bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
+                     rho_ci=_interval(rho, bootstrap_rho(n_rdm, m_rdm, params.n_boot, params.seed)),
                      ceiling_ci=neural.ceiling_ci,
                      p_value=rdm_permutation_p(n_rdm, m_rdm, rho, params.n_perm_rsa, params.seed),
                      distance=params.rsa_distance, ceiling_note=neural.ceiling_note)

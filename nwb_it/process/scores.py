@@ -1,13 +1,12 @@
 """How held-out predictions are scored: over every clip, pooled over the (clip, bin) cells or bin by bin.
 
 The encoding model's held-out predictions of all outer folds are pooled, and r is taken
-over all clips at once (:func:`pooled_r`), then divided by a ceiling estimated once on all
-clips (:mod:`nwb_it.process.ceilings`). Scoring each fold's ~6 clips apart and averaging
-gave noisy r per fold and, with per-fold ceilings, a biased ratio. Pooling is safe because
-nothing in a prediction depends on which fold a clip was in: every fold's model predicts
-around one common intercept (the mean over all clips, :mod:`nwb_it.process.encoding`),
-and the onset-only baseline is the mean time course of all clips — a fold's own
-left-out mean would otherwise anticorrelate with its held-out clips.
+over all clips at once (:func:`pooled_r`), predictions and measures each centred within
+their outer fold, then divided by a ceiling estimated once on all clips
+(:mod:`nwb_it.process.ceilings`). Scoring each fold's ~6 clips apart and averaging gave a
+noisy r per fold and, with per-fold ceilings, a biased ratio; pooling raw predictions
+correlates what differs only between folds — a fold's training means leave its held-out
+clips out and anticorrelate with them — which the centring removes.
 
 :func:`score_intervals` resamples clips and divides each resample's r by that resample's
 ceiling: the interval carries the ceiling's uncertainty too.
@@ -32,70 +31,76 @@ def _r_from_sums(n, sp, sm, spp, smm, spm, flat_tol: float = 1e-12) -> np.ndarra
     return np.where(flat_measure, np.nan, np.where(flat_prediction, 0.0, r))
 
 
-def _centred(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A fold's cells (units, clips, bins) in units of the unit's sd: minus their bin's mean over the fold's
-    clips (for r by bin) and minus the unit's mean (for r over all cells), two arrays of the same shape.
+#: Most float32 values one block of bootstrap sums holds (64 MB).
+_BLOCK_VALUES = 1 << 24
 
-    Pearson r is unchanged by a shift or a scale per unit, and small centred numbers lose nothing to float32
-    sums; a bin whose values are all equal becomes exact zeros (a flat prediction stays flat).
-    """
-    bin_mean = x.mean(1, keepdims=True)
-    flat = np.ptp(x, axis=1) <= 1e-12 * np.abs(x).max(1)
-    by_bin = np.where(flat[:, None, :], 0.0, x - bin_mean)
-    pooled = by_bin + (bin_mean - x.mean((1, 2), keepdims=True))
+
+def _centred_within(x: np.ndarray, fold: np.ndarray, fold_scale: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (units, clips, bins) minus each outer fold's means: per bin over the fold's clips (for r by bin) and
+    per unit over the fold's cells (for r over all cells, the time course kept), in units of the unit's sd over
+    all clips (float32 sums then lose nothing). With ``fold_scale`` (predictions), each fold's values are first
+    put in units of their own sd over the fold's cells: the folds' models differ in scale (their penalties), and
+    pooled as they were, the larger-scaled folds' chance anticorrelation weighed most (r ~ -0.03 per bin for a
+    useless model; 0.000 +- 0.005 scaled)."""
+    by_bin, pooled = np.empty_like(x, dtype=np.float64), np.empty_like(x, dtype=np.float64)
+    for f in np.unique(fold):
+        part = x[:, fold == f]
+        bin_mean = part.mean(1, keepdims=True)
+        flat = np.ptp(part, axis=1) <= 1e-12 * np.abs(part).max(1)
+        by_bin[:, fold == f] = np.where(flat[:, None, :], 0.0, part - bin_mean)       # a flat bin stays exactly flat
+        pooled[:, fold == f] = by_bin[:, fold == f] + (bin_mean - part.mean((1, 2), keepdims=True))
+        if fold_scale:
+            sd_f = np.sqrt((pooled[:, fold == f] ** 2).mean((1, 2)))
+            sd_f = np.where(sd_f > 0, sd_f, 1.0)[:, None, None]
+            by_bin[:, fold == f] /= sd_f
+            pooled[:, fold == f] /= sd_f
     sd = np.sqrt((pooled ** 2).mean((1, 2)))
     sd = np.where(sd > 0, sd, 1.0)[:, None, None]
     return by_bin / sd, pooled / sd
 
 
-#: Most float32 values one block of bootstrap sums holds (64 MB).
-_BLOCK_VALUES = 1 << 24
+def within_fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, weights: np.ndarray,
+                  dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """r over all clips of predictions and measures each centred within its outer fold, under clip ``weights``
+    (resamples, clips): over all cells (resamples, units) and by bin (resamples, units, bins).
 
-
-def _per_fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, weights: np.ndarray,
-                dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over folds of r with clip ``weights`` (boot, clips): pooled (boot, units) and by bin (boot, units, bins).
-
-    Each fold's weighted sums are one product (in ``dtype``: float32 for the bootstrap, its r within ~1e-5 of
-    float64's) over the clips' terms p, m, p², m², p·m of every bin and, as one more "bin", of all bins together.
+    Pooling every clip gives one stable r (a fold's ~6 clips give a noisy one); centring within the fold removes
+    what differs only between folds — a fold's training means leave its held-out clips out and so anticorrelate
+    with them (a useless model scored r ~ -0.09 per bin pooled raw) — and each fold's predictions are in units of
+    their own spread (see :func:`_centred_within`). The sums are one product per block of resamples, in
+    ``dtype`` (float32 for the bootstrap, r within ~1e-5 of float64's).
     """
     n_units, _, n_bins = predicted.shape
     n_boot = weights.shape[0]
     if n_units == 0:                             # no unit scored (none passed the ceiling rule): empty, not an error
         return np.empty((n_boot, 0)), np.empty((n_boot, 0, n_bins))
-    total, count = np.zeros((n_units, n_bins + 1, n_boot), dtype), np.zeros((n_units, n_bins + 1, n_boot), dtype)
+    (p, p_all), (m, m_all) = _centred_within(predicted, fold, fold_scale=True), _centred_within(measured, fold)
+    terms = np.concatenate([np.stack([p, m, p * p, m * m, p * m]),
+                            np.stack([p_all, m_all, p_all ** 2, m_all ** 2, p_all * m_all]).sum(3, keepdims=True)],
+                           axis=3).transpose(0, 1, 3, 2).astype(dtype)           # (5, units, bins + 1, clips)
     flat_tol = 1e-12 if dtype == np.float64 else 1e-5
+    out = np.empty((n_units, n_bins + 1, n_boot))
     block = max(1, _BLOCK_VALUES // (5 * n_units * (n_bins + 1)))
-    for f in np.unique(fold):
-        in_f = fold == f
-        (p, p_all), (m, m_all) = _centred(predicted[:, in_f]), _centred(measured[:, in_f])
-        terms = np.concatenate([np.stack([p, m, p * p, m * m, p * m]),
-                                np.stack([p_all, m_all, p_all ** 2, m_all ** 2, p_all * m_all]).sum(3, keepdims=True)],
-                               axis=3).transpose(0, 1, 3, 2).astype(dtype)       # (5, units, bins + 1, clips)
-        for lo in range(0, n_boot, block):
-            w = weights[lo:lo + block, in_f].astype(dtype)
-            n = w.sum(1) * np.r_[np.ones(n_bins), n_bins].astype(dtype)[:, None]   # (bins + 1, boot)
-            r = _r_from_sums(n, *(terms @ w.T), flat_tol)                            # (units, bins + 1, boot)
-            ok = np.isfinite(r)
-            np.add(total[..., lo:lo + block], r, out=total[..., lo:lo + block], where=ok)
-            count[..., lo:lo + block] += ok
-    with nan_quiet():
-        mean = np.moveaxis(total / count, -1, 0).astype(np.float64)                 # (boot, units, bins + 1)
-    return mean[:, :, n_bins], mean[:, :, :n_bins]
+    for lo in range(0, n_boot, block):
+        w = weights[lo:lo + block].astype(dtype)
+        n = w.sum(1) * np.r_[np.ones(n_bins), n_bins].astype(dtype)[:, None]       # (bins + 1, boot)
+        out[..., lo:lo + block] = _r_from_sums(n, *(terms @ w.T), flat_tol)
+    out = np.moveaxis(out, -1, 0)                                                  # (boot, units, bins + 1)
+    return out[:, :, n_bins], out[:, :, :n_bins]
 
 
-def pooled_r(predicted: np.ndarray, measured: np.ndarray, by_bin: bool = False) -> np.ndarray:
-    """The held-out Pearson r of every unit over all clips: over the (clip, bin) cells (units,), or over clips in
-    every bin (units, bins).
+def pooled_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_bin: bool = False) -> np.ndarray:
+    """The held-out Pearson r of every unit over all clips, each clip's cells centred within its outer fold
+    (:func:`within_fold_r`): over the (clip, bin) cells (units,), or over clips in every bin (units, bins).
 
     Examples
     --------
     >>> x = np.random.default_rng(0).normal(size=(2, 10, 3))
-    >>> np.allclose(pooled_r(x, 2 * x + 1), 1.0), pooled_r(x, x, by_bin=True).shape
+    >>> fold = np.arange(10) % 2
+    >>> np.allclose(pooled_r(x, 2 * x + 1, fold), 1.0), pooled_r(x, x, fold, by_bin=True).shape
     (True, (2, 3))
     """
-    pooled, bins = _per_fold_r(predicted, measured, np.zeros(predicted.shape[1], dtype=np.int64),
-                               np.ones((1, predicted.shape[1])))
+    pooled, bins = within_fold_r(predicted, measured, np.asarray(fold), np.ones((1, predicted.shape[1])))
     return bins[0] if by_bin else pooled[0]
 
 
@@ -113,8 +118,8 @@ def _median_interval(scores: np.ndarray) -> np.ndarray:
     return np.stack([low, high], axis=-1)
 
 
-def score_intervals(predicted: np.ndarray, measured: np.ndarray, weights: np.ndarray, ceiling_boot: np.ndarray,
-                    ceiling_bins_boot: np.ndarray, units: np.ndarray
+def score_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, weights: np.ndarray,
+                    ceiling_boot: np.ndarray, ceiling_bins_boot: np.ndarray, units: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """95 % bootstrap intervals (clips resampled) over the included ``units``: of the median normalized score
     (2,); by bin, of the bin's score (bins, 2) — the median of sign(r) r² over the median ceiling — and of the
@@ -124,8 +129,7 @@ def score_intervals(predicted: np.ndarray, measured: np.ndarray, weights: np.nda
     ``ceiling_bins_boot`` (resamples, units, bins), so each resample's r meets the same resample's ceiling.
     One pass over the resamples (float32 sums of centred cells, r within 1e-5 of float64).
     """
-    r_pooled, r_bins = _per_fold_r(predicted[units], measured[units], np.zeros(predicted.shape[1], dtype=np.int64),
-                                   weights, np.float32)
+    r_pooled, r_bins = within_fold_r(predicted[units], measured[units], fold, weights, np.float32)
     with nan_quiet():
         bin_ceiling = np.nanmedian(ceiling_bins_boot[:, units], axis=1)             # (resamples, bins)
         bin_scores = np.nanmedian(np.sign(r_bins) * r_bins ** 2, axis=1) / bin_ceiling
