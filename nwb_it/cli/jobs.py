@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.comparison import MIN_SHARE_UNITS
 from ..core.locations import location_stem
 from ..core.params import DEFAULT_FPS, CompareParams, HeatmapParams, PresentationSpec, ReliabilityParams
 
@@ -91,11 +92,14 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
         for layer, (enc, res) in results.items():
             s = enc.summary()
             lines.append(f"{activations} {layer:>8}: median r²/ceiling {s['median']:.2f} ({s['ci_low']:.2f}.."
-                         f"{s['ci_high']:.2f}), RSA rho/ceiling {res.normalized:.2f}")
+                         f"{s['ci_high']:.2f}), RSA rho_halves/ceiling {res.normalized:.2f}")
         if results.partition is not None:
             bands = results.partition.summary()
-            lines.append(f"variance partition ({next(iter(bands.values()))['units']} units), median share of the "
-                         "held-out R²: " + ", ".join(f"{b} {v['median_share']:.2f}" for b, v in bands.items()))
+            n = next(iter(bands.values()))["units"]
+            lines.append(f"variance partition ({n} units with a reliable joint model), median share of the held-out "
+                         "R²: " + (", ".join(f"{b} {v['median_share']:.2f} ({v['share_ci_low']:.2f}.."
+                                             f"{v['share_ci_high']:.2f})" for b, v in bands.items())
+                                   if n >= MIN_SHARE_UNITS else f"not reported (fewer than {MIN_SHARE_UNITS} units)"))
         return "\n".join(lines)
     enc, res = next(iter(results.values()))
     s = enc.summary()
@@ -103,8 +107,9 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
             f"{np.nanmedian(enc.ceiling):.2f}, median r²/ceiling {s['median']:.2f} "
             f"(95% CI over clips {s['ci_low']:.2f}..{s['ci_high']:.2f}); above the clip-shuffled baseline by "
             f"{s['above_clip_shuffled']:.2f}, above onset-only by {s['above_onset_only']:.2f}\n"
-            f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips, ceiling {res.ceiling:.2f} "
-            f"(rho/ceiling {res.normalized:.2f})")
+            f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips (with half-data RDMs "
+            f"{res.rho_halves:.2f}), ceiling {res.ceiling:.2f} (rho_halves/ceiling {res.normalized:.2f})"
+            + (f"; {res.ceiling_note}" if res.ceiling_note else ""))
 
 
 def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, clip_map: Path | None,

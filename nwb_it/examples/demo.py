@@ -81,6 +81,7 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
         "activations": f"{len(acts.window)} windows of {len(acts.clip_keys)} clips ({len(act_figs)} figures)",
         "compare": f"median r²/ceiling: read-out units {np.nanmedian(enc.normalized[read]):.2f}, other responsive "
                    f"units {np.nanmedian(enc.normalized[~read]):.2f} (clip-shuffled baseline "
-                   f"{np.nanmedian(enc.normalized_clip_shuffled[~read]):.2f}); RSA rho/ceiling {rsa.normalized:.2f}",
+                   f"{np.nanmedian(enc.normalized_clip_shuffled[~read]):.2f}); RSA rho_halves/ceiling "
+                   f"{rsa.normalized:.2f}",
     }
     return result
