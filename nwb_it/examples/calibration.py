@@ -27,7 +27,7 @@ import numpy as np
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..process.ceilings import clip_ceilings
-from ..process.encoding import encoding_model
+from ..process.encoding import clip_folds, encoding_model
 from ..process.rsa import neural_side
 from ..process.scores import bin_scores, pooled_r
 from .known_reliability import BIN, known_reliability_session
@@ -57,7 +57,7 @@ def perfect_scores(reliability: float, n_units: int = 40, replicates: int = 10, 
         truth = known_reliability_session(np.full(n_units, reliability), n_clips, n_repeats, seed=rep)
         ceil, _ = clip_ceilings(truth.aligned, np.ones(n_clips, dtype=bool), seed=rep, n_boot=n_boot)
         measured = truth.aligned.mean_rates()
-        fold = np.zeros(n_clips, dtype=np.int64)          # one fold: nothing is fitted
+        fold = clip_folds(n_clips, 10, rep)              # scored as compare scores: its ten outer folds
         r = pooled_r(truth.rates, measured, fold)
         with nan_quiet():
             pooled.append(np.nanmedian(np.where(ceil.pooled > 0, r ** 2 / ceil.pooled, np.nan)))
