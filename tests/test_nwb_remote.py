@@ -156,7 +156,7 @@ def test_only_ranges_are_fetched_from_a_large_file(serve, tmp_path):
 
 @pytest.mark.slow
 def test_a_server_that_drops_connections_is_one_error_line(serve, small_nwb):
-    """remfile retries (with back-off: ~25 s), then one line naming the URL."""
+    """The range reader retries (with back-off), then one line naming the URL."""
     url, _ = serve(small_nwb, drop=True)
     with pytest.raises(NwbItError) as err:
         run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir="unused")
