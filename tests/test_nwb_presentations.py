@@ -140,3 +140,81 @@ def test_nwb_it_trials_with_one_clip_repeat_twice_are_refused(small_nwb, tmp_pat
         repeat[rows[1]] = repeat[rows[0]]
     with NWBHDF5IO(str(path), "r") as io, pytest.raises(Exception, match=r"one \(stimulus_index, repeat\)"):
         read_presentations(io.read())
+
+
+def write_fixation_file(path, n_clips=20, n_repeats=10, broken=0.3, seed=0):
+    """A DiCarlo-style layout: one trial per presentation, ``stimulus_presented`` ids, ``fixation_correct`` and
+    ``stimuli_block_index``; units 0-5 respond to the clip 50-250 ms after onset only when fixation held, units
+    6-9 fire at a constant rate. Returns the fixation flags."""
+    rng = np.random.default_rng(seed)
+    stim = np.tile(np.arange(n_clips), n_repeats)
+    rng.shuffle(stim)
+    onset = 1.0 + 0.6 * np.arange(stim.size)
+    fixation = rng.random(stim.size) >= broken
+    nwb = NWBFile(session_description="fixation", identifier="fix", session_start_time=datetime(2024, 1, 1,
+                                                                                              tzinfo=timezone.utc))
+    nwb.add_trial_column("stimulus_presented", "image id")
+    nwb.add_trial_column("fixation_correct", "fixation held")
+    nwb.add_trial_column("stimuli_block_index", "block")
+    for i, (t, s, f) in enumerate(zip(onset, stim, fixation)):
+        nwb.add_trial(start_time=t, stop_time=t + 0.5, stimulus_presented=int(s), fixation_correct=bool(f),
+                      stimuli_block_index=i // 50)
+    preference = rng.gamma(2.0, 20.0, (6, n_clips))
+    for u in range(10):
+        spikes = [rng.uniform(0, onset[-1] + 1, rng.poisson(5 * (onset[-1] + 1)))]
+        if u < 6:
+            for t, s, f in zip(onset, stim, fixation):
+                if f:
+                    spikes.append(t + 0.05 + rng.uniform(0, 0.2, rng.poisson(preference[u, s] * 0.2)))
+        nwb.add_unit(spike_times=np.sort(np.concatenate(spikes)))
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return fixation
+
+
+def test_where_keeps_only_the_presentations_an_expression_selects(tmp_path, capsys):
+    """With 30 % broken fixations (no response there), `--where fixation_correct` finds the six responsive units;
+    `--where "not fixation_correct"` finds none; the kept count is said; bad expressions are one line."""
+    path = tmp_path / "fix.nwb"
+    fixation = write_fixation_file(path)
+    params = ReliabilityParams(n_perm=50, n_null=100)
+    held = run_reliability(path, params, presentations=PresentationSpec(stimulus_column="stimulus_presented",
+                                                                        where="fixation_correct"))
+    broken = run_reliability(path, params, presentations=PresentationSpec(stimulus_column="stimulus_presented",
+                                                                          where="not fixation_correct"))
+    assert held.responsive[:6].sum() >= 5 and not held.responsive[6:].any(), held.dprime
+    assert not broken.responsive.any(), broken.dprime
+    with NWBHDF5IO(str(path), "r") as io:
+        pres = read_presentations(io.read(), PresentationSpec(stimulus_column="stimulus_presented",
+                                                              where="fixation_correct and stimuli_block_index in "
+                                                                    "(0, 2)"))
+    assert len(pres) == int((fixation & np.isin(np.arange(fixation.size) // 50, (0, 2))).sum())
+    assert main(["reliability", str(path), "--stimulus-column", "stimulus_presented", "--where", "fixation_correct",
+                 "--n-perm", "20", "--n-null", "100"]) == 0
+    assert f"{int(fixation.sum())} of {fixation.size} presentations kept where fixation_correct" in \
+        capsys.readouterr().err
+    for expr, says in (("stimuli_block_index", "not true/false"), ("fixation_correct == 'yes'", "true/false values"),
+                       ("nope", "no column 'nope'"), ("stimulus_presented < 'a'", "needs a number"),
+                       ("fixation_correct and", "a column name expected")):
+        assert main(["reliability", str(path), "--stimulus-column", "stimulus_presented", "--where", expr]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0], (expr, err)
+    with NWBHDF5IO(str(path), "r") as io:
+        recorded = io.read().processing["ecephys"]["reliability"].description
+    assert "fixation_correct" in recorded, "the selection is recorded with the results"
+
+
+hypothesis = pytest.importorskip("hypothesis")
+
+
+@hypothesis.settings(max_examples=100, deadline=None)
+@hypothesis.given(text=hypothesis.strategies.text(max_size=40))
+def test_any_where_text_parses_or_is_one_line_property(text):
+    """Whatever is typed: a tree, or InvalidParameter with one line; never an exception of another kind."""
+    from nwb_it.core.errors import InvalidParameter
+    from nwb_it.core.where import parse_where
+
+    try:
+        parse_where(text)
+    except InvalidParameter as exc:
+        assert "\n" not in str(exc).strip()

@@ -71,6 +71,9 @@ def presentation_options(p: argparse.ArgumentParser) -> None:
                    help="column naming each presentation's stimulus")
     g.add_argument("--onset-column", help="column of stimulus onsets (default: stimulus_onset where present, "
                    "else start_time)")
+    g.add_argument("--where", metavar="EXPR", help="keep only the presentations where EXPR holds over the table's "
+                   "columns, e.g. \"fixation_correct and stimuli_block_index in (0, 2)\" (== != < <= > >=, in (...), "
+                   "and, or, not, parentheses; numbers, 'text', true, false)")
     g.add_argument("--drop-invalid-presentations", action="store_true",
                    help="leave out rows with a NaN onset, no stimulus, or repeating an earlier row (counted in a "
                         "warning) instead of refusing the table")
@@ -78,7 +81,8 @@ def presentation_options(p: argparse.ArgumentParser) -> None:
 
 def spec(args) -> PresentationSpec:
     return PresentationSpec(intervals=args.intervals, stimulus_column=args.stimulus_column,
-                            onset_column=args.onset_column, drop_invalid=args.drop_invalid_presentations)
+                            onset_column=args.onset_column, drop_invalid=args.drop_invalid_presentations,
+                            where=args.where)
 
 
 def overwrite_option(p: argparse.ArgumentParser, what: str = "existing outputs") -> None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from .cluster import CLUSTER_KINDS, ClusterParams  # noqa: F401  (the parameter classes live together here)
 from .errors import InvalidParameter
+from .where import parse_where
 
 #: The lab's analysis window around clip onset (s): bins -0.05..0.30, as in ``real_stats.ipynb``.
 RESPONSE_WINDOW: tuple[float, float] = (-0.05, 0.30)
@@ -96,12 +97,19 @@ class PresentationSpec:
     onset_column : column of stimulus onsets; None = ``stimulus_onset`` where the table has it, else ``start_time``
     drop_invalid : leave out rows with a NaN/infinite onset, no stimulus, or that repeat an earlier row's onset
         and stimulus (with a warning counting them) instead of refusing the table
+    where : keep only the rows where this expression over the table's columns holds, e.g.
+        ``"fixation_correct and stimuli_block_index in (0, 2)"`` (:mod:`nwb_it.core.where`; parsed, never run)
     """
 
     intervals: str = "trials"
     stimulus_column: str = "stimulus_name"
     onset_column: str | None = None
     drop_invalid: bool = False
+    where: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.where is not None:
+            parse_where(self.where)                     # a syntax error is one line before any file is read
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,10 @@ and the first rows:
 
 With ``PresentationSpec(drop_invalid=True)`` (``--drop-invalid-presentations``) rows with
 a bad onset, no stimulus, or that repeat an earlier row are dropped instead, with a
-warning that counts them; the structural faults stay errors.
+warning that counts them; the structural faults stay errors. ``PresentationSpec(where=...)``
+(``--where``, :mod:`nwb_it.core.where`) keeps the rows where an expression over the
+table's columns holds (e.g. only ``fixation_correct`` presentations), with a line counting
+what was kept.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from pynwb import NWBFile
 from ..core.errors import NwbItError
 from ..core.params import PresentationSpec
 from ..core.recording import Presentations
+from ..core.where import And, Flag, Membership, Not, Or, parse_where
 from .source_fields import read_source_fields
 
 NWB_IT_ONSET = "stimulus_onset"
@@ -34,7 +38,56 @@ SHOWN_ROWS = 5
 
 
 class PresentationWarning(UserWarning):
-    """Rows of a presentations table left out on request (``drop_invalid``)."""
+    """Rows of a presentations table left out on request (``drop_invalid``, ``where``)."""
+
+
+def _kind(values: np.ndarray) -> str:
+    return {"b": "true/false", "i": "integer", "u": "integer", "f": "number", "S": "text", "O": "text",
+            "U": "text"}.get(values.dtype.kind, str(values.dtype))
+
+
+def _typed(table, column: str, values: np.ndarray, value) -> np.ndarray:
+    """The column's values in the kind of ``value``, or one line naming table, column and its type."""
+    kind = values.dtype.kind
+    if isinstance(value, bool):
+        ok = kind == "b"
+    elif isinstance(value, (int, float)):
+        ok = kind in "iuf"
+    else:
+        ok = kind in "SOU"
+        if ok:
+            values = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
+    if not ok:
+        raise NwbItError(f"/intervals/{table.name} column '{column}' holds {_kind(values)} values, compared with "
+                         f"{value!r} in `presentations.where`: compare it with a {_kind(values)} value")
+    return values
+
+
+def where_mask(table, node) -> np.ndarray:
+    """The rows of ``table`` where the parsed ``--where`` expression (:mod:`nwb_it.core.where`) holds."""
+    if isinstance(node, Not):
+        return ~where_mask(table, node.part)
+    if isinstance(node, And):
+        return np.logical_and.reduce([where_mask(table, p) for p in node.parts])
+    if isinstance(node, Or):
+        return np.logical_or.reduce([where_mask(table, p) for p in node.parts])
+    values = _column(table, node.column, "presentations.where")
+    if isinstance(node, Flag):
+        if values.dtype.kind != "b":
+            raise NwbItError(f"/intervals/{table.name} column '{node.column}' holds {_kind(values)} values, not "
+                             f"true/false: write a comparison in `presentations.where`, e.g. {node.column} == 1")
+        return values.astype(bool)
+    if isinstance(node, Membership):
+        return np.logical_or.reduce([_typed(table, node.column, values, v) == v for v in node.values])
+    ordered = node.op in ("<", "<=", ">", ">=")
+    if ordered and (isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
+        raise NwbItError(f"/intervals/{table.name} column '{node.column}': {node.op} needs a number, not "
+                         f"{node.value!r}, in `presentations.where`")
+    values = _typed(table, node.column, values, node.value)
+    compare = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+               ">=": np.greater_equal}[node.op]
+    with np.errstate(invalid="ignore"):
+        return np.asarray(compare(values, node.value), dtype=bool)
 
 
 def presentations_table(nwb: NWBFile, name: str):
@@ -212,6 +265,14 @@ def read_presentations(nwb: NWBFile, spec: PresentationSpec = PresentationSpec()
         raise NwbItError(f"/intervals/{table.name}: no valid presentation is left")
     _refuse_or_drop(table, "the same onset and stimulus as an earlier row", _duplicates(onset, names, keep), keep,
                     spec.drop_invalid)
+    if spec.where:
+        chosen = where_mask(table, parse_where(spec.where))
+        n_valid = int(keep.sum())
+        keep &= chosen
+        if not keep.any():
+            raise NwbItError(f"/intervals/{table.name}: no presentation is left where {spec.where} (of {n_valid})")
+        warnings.warn(f"/intervals/{table.name}: {int(keep.sum())} of {n_valid} presentations kept where "
+                      f"{spec.where}", PresentationWarning, stacklevel=2)
     bounded = onset_column == NWB_IT_ONSET
     _check_windows(table, onset[keep], start[keep], stop[keep], bounded)
     own = bounded and {"stimulus_index", "repeat"} <= set(table.colnames) and spec.stimulus_column == "stimulus_name"
