@@ -70,6 +70,27 @@ def test_store_binned_round_trip(small_nwb, tmp_path):
     assert not [x for x in validate_nwb(path) if x.blocking]
 
 
+def test_store_binned_keeps_the_bin_width_asked_for_and_warns_nothing(small_nwb, tmp_path):
+    """--bin 0.04 is stored as 40.0 ms (was 40.00000000000001), and no dtype conversion warning is printed."""
+    import warnings
+
+    import ndx_binned_spikes  # noqa: F401
+
+    from nwb_it.core.params import ReliabilityParams
+    from nwb_it.steps import run_reliability
+
+    from .helpers import copy_to
+
+    path = copy_to(small_nwb, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_reliability(path, ReliabilityParams(n_perm=20, window=(-0.04, 0.32), bin_size=0.04), store_binned=True)
+    assert not [w for w in caught if "converted to data type" in str(w.message)], [str(w.message) for w in caught]
+    with NWBHDF5IO(str(path), "r") as io:
+        binned = io.read().processing["ecephys"]["binned_aligned_spikes"]
+        assert binned.bin_width_in_ms == 40.0 and binned.event_to_bin_offset_in_ms == -40.0
+
+
 def test_the_stimuli_conversion_option_stores_templates(small_mat, small_nwb, tmp_path):
     from nwb_it.examples import write_example_frames
     from nwb_it.nwb.stimuli import TEMPLATE_COLUMN, read_stimulus_templates

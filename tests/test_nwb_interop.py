@@ -50,3 +50,42 @@ def test_pynapple_and_neo_see_the_same_spikes(small_nwb):
     trains = block.segments[0].spiketrains
     assert [len(t) for t in trains] == counts
     assert np.isclose(float(trains[0].magnitude.sum()), float(np.sum(data["units"][0].t)))
+
+
+def test_every_file_nwb_it_writes_or_updates_says_it_was_generated_by_nwb_it(small_nwb, tmp_path):
+    """NWB 2.8+ ``was_generated_by``: set by convert, kept and completed by every update (another tool's entry
+    stays), set on derivatives; the files still pass validation."""
+    import shutil
+
+    from pynwb import NWBHDF5IO
+
+    from nwb_it.core.params import ReliabilityParams
+    from nwb_it.core.provenance import package_version
+    from nwb_it.nwb.validate import validate_nwb
+    from nwb_it.steps import run_reliability
+
+    mine = ["nwb_it", package_version()]
+
+    def generated(path):
+        with NWBHDF5IO(str(path), "r") as io:
+            rows = io.read().was_generated_by
+            return [] if rows is None else [[str(v) for v in row] for row in rows[:]]
+
+    assert generated(small_nwb) == [mine]
+    other = tmp_path / "other.nwb"
+    with NWBHDF5IO(str(small_nwb), "r") as io:                       # as if NeuroConv had written the file
+        f = io.read()
+        f.fields["was_generated_by"] = [["neuroconv", "0.10.0"]]
+        f.set_modified()
+        with NWBHDF5IO(str(other), "w") as out:
+            out.export(src_io=io, nwbfile=f)
+    run_reliability(other, ReliabilityParams(n_perm=20))
+    assert generated(other) == [["neuroconv", "0.10.0"], mine]
+    run_reliability(other, ReliabilityParams(n_perm=20))
+    assert generated(other) == [["neuroconv", "0.10.0"], mine], "one entry per version, not one per update"
+    copy = shutil.copy(small_nwb, tmp_path / "c.nwb")
+    run_reliability(copy, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    (derivative,) = (tmp_path / "d").rglob("*.nwb")
+    assert generated(derivative) == [mine]
+    for path in (other, derivative):
+        assert not [x for x in validate_nwb(path) if x.blocking]

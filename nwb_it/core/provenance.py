@@ -21,6 +21,23 @@ from typing import Any
 MARKER = "\nnwb_it provenance (JSON): "
 
 
+def generated_by(existing=None) -> list[list[str]]:
+    """``NWBFile.was_generated_by`` (NWB 2.8+: the software that made a file) with nwb_it and its version added:
+    earlier entries (NeuroConv, another tool, an earlier nwb_it) are kept, this version once.
+
+    Examples
+    --------
+    >>> generated_by([["neuroconv", "0.10.0"]])[0]
+    ['neuroconv', '0.10.0']
+    >>> generated_by()[-1][0]
+    'nwb_it'
+    """
+    rows = [] if existing is None else [[str(v.decode() if isinstance(v, bytes) else v) for v in row]
+                                        for row in existing[:]]
+    mine = ["nwb_it", package_version()]
+    return rows if mine in rows else rows + [mine]
+
+
 def package_version() -> str:
     """The installed nwb_it version (from the package metadata, never written by hand)."""
     try:

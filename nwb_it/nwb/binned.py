@@ -44,7 +44,10 @@ def binned_aligned_spikes(nwb: NWBFile, aligned: AlignedCounts, pres: Presentati
             f"Spike counts of every unit in {aligned.bin_size * 1e3:g} ms bins from {aligned.edges[0] * 1e3:g} to "
             f"{aligned.edges[-1] * 1e3:g} ms around each stimulus onset (nwb_it reliability --store-binned).",
             "reliability", parameters),
-        bin_width_in_ms=float(aligned.bin_size * 1e3), event_to_bin_offset_in_ms=float(aligned.edges[0] * 1e3),
+        # the width asked for, not its float product (0.04 s x 1e3 is 40.00000000000001 ms)
+        bin_width_in_ms=round(float(parameters.get("bin_size", aligned.bin_size)) * 1e3, 9),
+        event_to_bin_offset_in_ms=round(float(aligned.edges[0]) * 1e3, 9),
         data=data.astype(np.int64), event_timestamps=onset[order],
-        condition_indices=clip_pos[order].astype(np.int64), condition_labels=np.asarray(aligned.clip_names),
+        condition_indices=clip_pos[order].astype(np.uint64),          # the extension's dtype: no conversion warning
+        condition_labels=np.asarray(aligned.clip_names),
         units_region=region)

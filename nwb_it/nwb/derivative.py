@@ -24,6 +24,7 @@ from pynwb.misc import Units
 
 from ..core.locations import redact_location
 from ..core.params import MISC_DESCRIPTION, MISC_MODULE, PresentationSpec
+from ..core.provenance import generated_by
 from .recording import read_spike_trains
 
 DESC = "nwbit"
@@ -119,6 +120,7 @@ def build_derivative(source: NWBFile, location: str, presentations: Presentation
                      identity: dict | None = None, bytes_read: int = 0) -> NWBFile:
     """The derivative of ``source``: metadata, subject, units, the presentations table, the source's reference."""
     out = NWBFile(session_description=source.session_description, identifier=str(uuid.uuid4()),
+                  was_generated_by=generated_by(),
                   session_start_time=source.session_start_time, session_id=source.session_id,
                   experimenter=source.experimenter, lab=source.lab, institution=source.institution,
                   experiment_description=source.experiment_description,

@@ -16,6 +16,7 @@ from pathlib import Path
 from pynwb import NWBHDF5IO, NWBFile
 
 from ..core.errors import NwbItError
+from ..core.provenance import generated_by
 from ..io.atomic import atomic_output, locked, refuse_existing
 from .remote import is_remote, open_remote
 
@@ -74,6 +75,16 @@ def reading(path: str | Path, stats: dict | None = None) -> Iterator[NWBFile]:
             raise
 
 
+def mark_generated(nwb: NWBFile) -> None:
+    """Add nwb_it and its version to ``nwb.was_generated_by`` (NWB 2.8+), keeping what other software wrote there."""
+    rows = generated_by(nwb.was_generated_by)
+    if nwb.was_generated_by is None:
+        nwb.was_generated_by = rows
+    else:                                     # hdmf sets a field once: replace it, and have export write it
+        nwb.fields["was_generated_by"] = rows
+    nwb.set_modified()
+
+
 def replace_in_module(path: str | Path, module: str, description: str,
                       make: Callable[[NWBFile], Iterable], force: bool = False) -> None:
     """Put the containers that ``make(nwbfile)`` returns into ``processing/<module>``.
@@ -94,5 +105,6 @@ def replace_in_module(path: str | Path, module: str, description: str,
             if container.name in mod.data_interfaces:
                 mod.data_interfaces.pop(container.name)
             mod.add(container)
+        mark_generated(nwb)
         with atomic_output(path, overwrite=True, force=force) as tmp, NWBHDF5IO(str(tmp), "w") as out:
             out.export(src_io=io, nwbfile=nwb)

@@ -16,7 +16,7 @@ from pynwb.misc import Units
 
 from ..core.errors import NwbItError
 from ..core.params import MISC_DESCRIPTION, MISC_MODULE
-from ..core.provenance import package_version
+from ..core.provenance import generated_by, package_version
 from ..core.session import Session
 from .source_fields import source_fields_table
 from .timeline import Timeline, make_timeline, per_presentation_values
@@ -117,7 +117,8 @@ def new_nwbfile(metadata: dict) -> NWBFile:
     subject_meta = dict(metadata["Subject"])
     if isinstance(subject_meta.get("date_of_birth"), str):
         subject_meta["date_of_birth"] = datetime.fromisoformat(subject_meta["date_of_birth"])
-    return NWBFile(subject=Subject(**subject_meta), **nwb_meta)
+    return NWBFile(subject=Subject(**subject_meta), was_generated_by=generated_by(nwb_meta.pop("was_generated_by",
+                                                                                               None)), **nwb_meta)
 
 
 def add_session(nwb: NWBFile, session: Session, meta: dict) -> None:
