@@ -22,9 +22,11 @@ from pynwb.epoch import TimeIntervals
 from pynwb.file import Subject
 from pynwb.misc import Units
 
+from ..core.errors import NwbItError
 from ..core.locations import redact_location
 from ..core.params import MISC_DESCRIPTION, MISC_MODULE, PresentationSpec
 from ..core.provenance import generated_by
+from .presentation_sources import ColumnsTable, presentations_table
 from .recording import read_spike_trains
 
 DESC = "nwbit"
@@ -60,6 +62,18 @@ def _scalar_columns(table) -> dict[str, np.ndarray | list]:
         else:
             out[name] = data
     return out
+
+
+def _columns_intervals(table: ColumnsTable, name: str) -> TimeIntervals:
+    """Events or an index series read as presentations, kept as an intervals table of the same name."""
+    columns = [VectorData(name=col, description=f"{col} (from {type(table).__name__} {table.name}).",
+                          data=_plain(table[col].data)) for col in ("start_time", "stop_time", *table.colnames)]
+    return TimeIntervals(name=name, description=table.description or f"Presentations from {table.name}.",
+                         columns=columns)
+
+
+def _plain(values: np.ndarray):
+    return [str(v) for v in values] if np.asarray(values).dtype.kind in "OSU" else np.asarray(values)
 
 
 def _copy_intervals(table, name: str) -> TimeIntervals:
@@ -136,9 +150,13 @@ def build_derivative(source: NWBFile, location: str, presentations: Presentation
     for i, uid in enumerate(np.asarray(units.id.data[:])):
         extra = {} if spikes.obs_intervals is None else {"obs_intervals": spikes.obs_intervals[i]}
         out.add_unit(spike_times=spikes.unit(i), id=int(uid), unit_name=spikes.names[i], **extra)
-    table = source.trials if presentations.intervals == "trials" else source.intervals.get(presentations.intervals)
+    try:
+        table = presentations_table(source, presentations.intervals)      # intervals, events or an index series
+    except NwbItError:
+        table = None                                                       # the verb says so when it reads them
     if table is not None:
-        copied = _copy_intervals(table, presentations.intervals)
+        copied = (_columns_intervals(table, presentations.intervals) if isinstance(table, ColumnsTable)
+                  else _copy_intervals(table, presentations.intervals))
         if presentations.intervals == "trials":
             out.trials = copied
         else:

@@ -31,6 +31,7 @@ from ..core.errors import NwbItError
 from ..core.params import PresentationSpec
 from ..core.recording import Presentations
 from ..core.where import And, Flag, Membership, Not, Or, parse_where
+from .presentation_sources import presentations_table
 from .source_fields import read_source_fields
 
 NWB_IT_ONSET = "stimulus_onset"
@@ -88,17 +89,6 @@ def where_mask(table, node) -> np.ndarray:
                ">=": np.greater_equal}[node.op]
     with np.errstate(invalid="ignore"):
         return np.asarray(compare(values, node.value), dtype=bool)
-
-
-def presentations_table(nwb: NWBFile, name: str):
-    """The table ``/intervals/<name>`` (``trials`` included), or an error listing the tables there."""
-    tables = dict(nwb.intervals or {})
-    if nwb.trials is not None:
-        tables["trials"] = nwb.trials
-    if name not in tables:
-        raise NwbItError(f"no presentations table '{name}' under /intervals (tables: "
-                         f"{', '.join(sorted(tables)) or 'none'}); choose one with `presentations.intervals`")
-    return tables[name]
 
 
 def _rows(which: np.ndarray) -> str:
