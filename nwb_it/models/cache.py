@@ -82,7 +82,8 @@ def frames_digest(clips: Sequence[Clip]) -> str:
     for clip in clips:
         h.update(f"clip\0{clip.key}\n".encode())
         for frame in clip.frames:
-            h.update(f"{frame.name}\0{file_sha256(getattr(frame, 'path', frame))}\n".encode())
+            digest = frame.digest() if hasattr(frame, "digest") else file_sha256(getattr(frame, "path", frame))
+            h.update(f"{frame.name}\0{digest}\n".encode())
     return h.hexdigest()
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.errors import NwbItError
 from . import video
+from .stored import StoredImage, load_stored
 from .video import VIDEO_EXTENSIONS, VideoFrame
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp"}
@@ -29,7 +30,7 @@ class Clip:
     """One clip: its key and its frames in order (files, or frames of a video file with the video's rate)."""
 
     key: str
-    frames: list[Path] | list[VideoFrame]
+    frames: list[Path] | list[VideoFrame] | list[StoredImage]
     fps: float | None = None           # a video's own frame rate; None for frame files
 
 
@@ -140,9 +141,12 @@ def load_frame(path: Path, size: int):
 
 
 def load_frames(frames: list, size: int) -> list:
-    """:func:`load_frame` of every frame file, or the decoded frames of a video (each file decoded once)."""
+    """:func:`load_frame` of every frame file, the decoded frames of a video (each file decoded once), or the
+    images stored in an NWB file."""
     if frames and isinstance(frames[0], VideoFrame):
         return video.decode(frames, size)
+    if frames and isinstance(frames[0], StoredImage):
+        return load_stored(frames, size)
     return [load_frame(p, size) for p in frames]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from .base import FeatureExtractor, resolve_device
-from .image import CLIPVisionExtractor, Dinov2Extractor, ResNetExtractor, ViTExtractor
+from .image import CLIPVisionExtractor, Dinov2Extractor, ImageExtractor, ResNetExtractor, ViTExtractor
 from .timesformer import TimesformerExtractor
 from .videomae import VideoMAEExtractor
 from .vivit import VivitExtractor
@@ -16,6 +16,11 @@ FAMILIES: dict[str, type[FeatureExtractor]] = {
     cls.family: cls for cls in (VideoMAEExtractor, TimesformerExtractor, VivitExtractor, VJEPA2Extractor,
                                 ViTExtractor, Dinov2Extractor, CLIPVisionExtractor, ResNetExtractor)}
 ALIASES = {"clip": "clip_vision_model"}
+
+
+def image_families() -> list[str]:
+    """The families that read one frame a window (still images suit them)."""
+    return [name for name, cls in FAMILIES.items() if issubclass(cls, ImageExtractor)]
 
 
 def family_of(model: str | Path) -> str:

@@ -23,7 +23,8 @@ from ..core.progress import progress_bar
 from ..core.results import Activations
 from .base import FeatureExtractor
 from .frames import Clip, clips_fps, grey_frame
-from .registry import load_extractor
+from .registry import image_families, load_extractor
+from .stored import check_still_images
 from .stream import CPU_BATCH, ClipStream, auto_batch_size
 
 
@@ -90,6 +91,7 @@ def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams
     ext = extractor if extractor is not None else load_extractor(settings.model, settings.device, settings.dtype,
                                                                                   settings.family)
     size, n_frames = ext.image_size, ext.num_frames
+    check_still_images(clips, n_frames, ext.family, image_families())
     names = ext.layer_names(settings.layers)
     batch = batch_size_for(ext, settings)         # the models run in eval mode: no random numbers are drawn
 

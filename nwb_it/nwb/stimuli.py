@@ -95,3 +95,20 @@ def read_stimulus_templates(nwb: NWBFile) -> dict[str, StimulusTemplate]:
                                          starting_frame=[int(x) for x in series.starting_frame[:]],
                                          rate=float(series.rate), n_frames=int(series.num_samples or 0))
     return out
+
+
+def stored_images(nwb: NWBFile) -> list[tuple[str, str, int | None]]:
+    """Images stored in the file's ``/stimulus/templates``: (key, HDF5 dataset, frame index or None) of every
+    image of an ``Images`` container (key: the image's name, in ``order_of_images`` where given) and every frame of
+    an ``ImageSeries`` holding its data (key: the frame's index, as an ``IndexSeries`` over it names its
+    presentations)."""
+    out = []
+    for series in nwb.stimulus_template.values():
+        kind = type(series).__name__
+        if kind == "Images":
+            order = getattr(series, "order_of_images", None)
+            images = list(order.data) if order is not None else list(series.images.values())
+            out += [(img.name, img.data.name, None) for img in images if hasattr(img.data, "name")]
+        elif isinstance(series, ImageSeries) and series.external_file is None and getattr(series.data, "name", None):
+            out += [(str(i), series.data.name, i) for i in range(series.data.shape[0])]
+    return out

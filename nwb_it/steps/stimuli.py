@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..models.frames import Clip, discover_clips, video_clips
+from ..models.stored import StoredImage
 from ..models.video import VIDEO_EXTENSIONS
 from ..nwb.io import reading
 from ..nwb.stimuli import (
@@ -22,6 +23,7 @@ from ..nwb.stimuli import (
     contained_file,
     read_stimulus_templates,
     relative_files,
+    stored_images,
 )
 
 
@@ -113,9 +115,12 @@ def clips_from_file(nwb_path: str | Path, vfr: str = "refuse", stimuli_root: str
     nwb_path = Path(nwb_path)
     with reading(nwb_path) as nwb:
         templates = read_stimulus_templates(nwb)
+        stored = stored_images(nwb)
+    if not templates and stored:                # the images themselves are in the file: one-frame clips
+        return [Clip(key=key, frames=[StoredImage(nwb_path, dataset, index)]) for key, dataset, index in stored]
     if not templates:
-        raise NwbItError("no stimulus templates with external files in the file: give the frames folder (or "
-                         "convert with --stimuli DIR)", nwb_path)
+        raise NwbItError("no stimulus templates with external files or stored images in the file: give the frames "
+                         "folder (or convert with --stimuli DIR)", nwb_path)
     clips = []
     for key in sorted(templates):
         t = templates[key]
