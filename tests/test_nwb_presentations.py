@@ -262,7 +262,16 @@ def test_presentations_of_an_index_series_over_images_are_analysed(tmp_path):
     assert res.responsive[:6].sum() >= 5 and not res.responsive[6:].any(), res.dprime
     with NWBHDF5IO(str(path), "r") as io:
         pres = read_presentations(io.read(), PresentationSpec(intervals="stimulus_presentation"))
+        some = read_presentations(io.read(), PresentationSpec(intervals="stimulus_presentation",
+                                                              where="stimulus_index < 6"))
     assert list(pres.names[:3]) == [f"img{s:02d}" for s in stim[:3]] and len(pres) == stim.size
+    assert len(some) == int((stim < 6).sum())
+    from nwb_it.core.params import HeatmapParams
+    from nwb_it.steps import run_heatmaps
+
+    figures = run_heatmaps(path, HeatmapParams(units="all"), out_dir=tmp_path / "heat",
+                           presentations=PresentationSpec(intervals="stimulus_presentation"))
+    assert len(figures) >= 10
 
 
 def test_presentations_of_an_events_table_are_analysed_and_selected(tmp_path):
