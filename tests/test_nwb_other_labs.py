@@ -53,7 +53,9 @@ def test_allen_style_presentations_table(tmp_path):
     assert all(sorted(pres.repeat[pres.clip == c]) == list(range(n)) for c, n in enumerate(counts))
     first = [np.argmin(np.where(pres.clip == c, pres.onset, np.inf)) for c in range(N_STIM)]
     assert (pres.repeat[first] == 0).all(), "repeats numbered by order of occurrence"
-    with pytest.raises(Exception, match="no presentations table 'trials'.*natural_scenes_presentations"):
+    # no 'trials': the file's only table is used, and said; its stimulus column must still be named
+    with pytest.warns(UserWarning, match="no presentations table 'trials': using 'natural_scenes_presentations'"), \
+            pytest.raises(Exception, match="natural_scenes_presentations has no column 'stimulus_name'.*image_index"):
         run_reliability(path)
 
 
