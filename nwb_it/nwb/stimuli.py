@@ -98,12 +98,14 @@ def read_stimulus_templates(nwb: NWBFile) -> dict[str, StimulusTemplate]:
 
 
 def stored_images(nwb: NWBFile) -> list[tuple[str, str, int | None]]:
-    """Images stored in the file's ``/stimulus/templates``: (key, HDF5 dataset, frame index or None) of every
+    """Images stored in the file's ``/stimulus/templates`` (or an ``Images`` container in
+    ``/stimulus/presentation``): (key, HDF5 dataset, frame index or None) of every
     image of an ``Images`` container (key: the image's name, in ``order_of_images`` where given) and every frame of
     an ``ImageSeries`` holding its data (key: the frame's index, as an ``IndexSeries`` over it names its
     presentations)."""
     out = []
-    for series in nwb.stimulus_template.values():
+    # templates, and /stimulus/presentation where some write their Images (the DiCarlo lab's package does)
+    for series in [*nwb.stimulus_template.values(), *nwb.stimulus.values()]:
         kind = type(series).__name__
         if kind == "Images":
             order = getattr(series, "order_of_images", None)
