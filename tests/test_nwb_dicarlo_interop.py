@@ -65,6 +65,12 @@ def test_a_file_of_the_dicarlo_package_is_analysed_with_where_and_its_stored_ima
                                                                           where="not fixation_correct"))
     assert held.responsive[:6].sum() >= 5 and not held.responsive[6:].any(), held.dprime
     assert not broken.responsive.any(), broken.dprime
+    from nwb_it.core.params import HeatmapParams
+    from nwb_it.steps import run_heatmaps
+
+    figures = run_heatmaps(path, HeatmapParams(units="all"), out_dir=tmp_path / "heat", presentations=PresentationSpec(
+        stimulus_column="stimulus_presented", where="fixation_correct"))
+    assert len(figures) >= 10
     vit = save_random_model(tmp_path / "vit", "vit")
     images = PresentationSpec(intervals="stimulus_presentation")
     acts = run_extract(None, ExtractionParams(model=str(vit), pad=0), nwb_paths=[path], presentations=images,
@@ -75,4 +81,4 @@ def test_a_file_of_the_dicarlo_package_is_analysed_with_where_and_its_stored_ima
     assert np.isfinite(enc.r).all()
     with NWBHDF5IO(str(path), "r") as io:
         f = io.read()
-        assert ["nwb_it"] == [str(row[0]) for row in f.was_generated_by[:]]
+        assert [str(row[0]) for row in f.was_generated_by[:]] == ["nwb_it"]
