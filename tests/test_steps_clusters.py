@@ -87,6 +87,7 @@ hypothesis = pytest.importorskip("hypothesis")
 
 
 @hypothesis.settings(max_examples=80, deadline=None)
+@hypothesis.example(text="0\n")                  # found by this test: "$" let a trailing newline through
 @hypothesis.given(text=hypothesis.strategies.text(min_size=1, max_size=30))
 def test_no_queue_value_adds_a_line_to_the_job_script_property(text):
     """Whatever text a queue is given: refused, or one directive line in the script (never a line of its own)."""

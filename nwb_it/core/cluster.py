@@ -28,10 +28,11 @@ CLUSTER_KINDS = ("local", "slurm", "pbs", "lsf")
 #: The command each batch system submits jobs with (checked before a cluster starts).
 SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub", "lsf": "bsub"}
 
-_NAME = re.compile(r"^[A-Za-z0-9_.,:@+-]{1,128}$")
-_MEMORY = re.compile(r"^(\d+(\.\d+)?)\s*(B|[KMGTP]i?B)$", re.IGNORECASE)
-_WALLTIME = re.compile(r"^(\d{1,3}-)?\d{1,4}:\d{2}(:\d{2})?$")
-_INTERFACE = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
+# matched with fullmatch: "$" alone lets a trailing newline through (a queue "gpu\n" passed, and ended a directive)
+_NAME = re.compile(r"[A-Za-z0-9_.,:@+-]{1,128}")
+_MEMORY = re.compile(r"(\d+(\.\d+)?)\s*(B|[KMGTP]i?B)", re.IGNORECASE)
+_WALLTIME = re.compile(r"(\d{1,3}-)?\d{1,4}:\d{2}(:\d{2})?")
+_INTERFACE = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
 _LIMITS = {"cores": (1, 1024), "max_jobs": (1, 10_000), "gpus": (0, 64)}
 
 
@@ -79,17 +80,18 @@ class ClusterParams:
             _whole(name, getattr(self, name), low, high)
         for name in ("queue", "account"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, str) and _NAME.match(value)):
+            if value is not None and not (isinstance(value, str) and _NAME.fullmatch(value)):
                 raise InvalidParameter(name, f"`{name}={value!r}`: only letters, digits and _ . , : @ + - "
                                              f"(a batch {name}'s name)")
-        memory = _MEMORY.match(self.memory) if isinstance(self.memory, str) else None
+        memory = _MEMORY.fullmatch(self.memory) if isinstance(self.memory, str) else None
         if memory is None or not float(memory.group(1)) > 0:
             raise InvalidParameter("memory", f"`memory={self.memory!r}`: an amount above 0 such as 16GB or 512MB")
-        if not (isinstance(self.walltime, str) and _WALLTIME.match(self.walltime)) or \
+        if not (isinstance(self.walltime, str) and _WALLTIME.fullmatch(self.walltime)) or \
                 not any(c in "123456789" for c in self.walltime):
             raise InvalidParameter("walltime", f"`walltime={self.walltime!r}`: a positive duration such as "
                                                "02:00:00 (HH:MM:SS), 90:00 or 1-12:00:00")
-        if self.interface is not None and not (isinstance(self.interface, str) and _INTERFACE.match(self.interface)):
+        if self.interface is not None and not (isinstance(self.interface, str)
+                                               and _INTERFACE.fullmatch(self.interface)):
             raise InvalidParameter("interface", f"`interface={self.interface!r}`: a network interface name such as ib0")
         if not isinstance(self.env_setup, tuple) or not all(isinstance(line, str) for line in self.env_setup):
             raise InvalidParameter("env_setup", f"`env_setup={self.env_setup!r}`: shell lines (text), one each")
