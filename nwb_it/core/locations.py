@@ -48,8 +48,7 @@ def redact_location(location: str | Path) -> str:
         port = f":{parts.port}" if parts.port is not None else ""
     except ValueError:                                   # a malformed port or bracket: keep only scheme://host
         scheme, _, rest = text.partition("://")
-        host, port, parts = rest.split("/", 1)[0].rsplit("@", 1)[-1].split("?", 1)[0], "", None
-        return f"{scheme}://{host}"
+        return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1].split('?', 1)[0]}"
     return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 

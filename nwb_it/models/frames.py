@@ -144,7 +144,15 @@ def load_frames(frames: list, size: int) -> list:
     """:func:`load_frame` of every frame file, the decoded frames of a video (each file decoded once), or the
     images stored in an NWB file."""
     if frames and isinstance(frames[0], VideoFrame):
-        return video.decode(frames, size)
+        out = {}
+        for path in dict.fromkeys(f.path for f in frames):        # each file read forward once
+            indices = sorted({f.index for f in frames if f.path == path})
+            reader = video.VideoReader(path)
+            try:
+                out.update(zip(((path, i) for i in indices), reader.read(indices, size)))
+            finally:
+                reader.close()
+        return [out[(f.path, f.index)] for f in frames]
     if frames and isinstance(frames[0], StoredImage):
         return load_stored(frames, size)
     return [load_frame(p, size) for p in frames]

@@ -143,29 +143,6 @@ def probe(path: Path, vfr: str = "refuse") -> VideoClock:
     return VideoClock([int(i) for i in shown], fps, tuple(times))
 
 
-def decode(frames: list[VideoFrame], size: int) -> list:
-    """The PIL images (RGB, size x size, PIL's default filter: as frame files are loaded) of ``frames``.
-
-    Each file is decoded once, from its start, for all of its frames asked for.
-    """
-    out: dict[VideoFrame, object] = {}
-    by_file: dict[Path, set[int]] = {}
-    for f in frames:
-        by_file.setdefault(f.path, set()).add(f.index)
-    for path, wanted in by_file.items():
-        last = max(wanted)
-        with _open(path) as container:
-            for i, frame in enumerate(container.decode(container.streams.video[0])):
-                if i in wanted:
-                    out[VideoFrame(path, i)] = frame.to_image().convert("RGB").resize((size, size))
-                if i >= last:
-                    break
-        missing = wanted - {f.index for f in out if f.path == path}
-        if missing:
-            raise NwbItError(f"frame {min(missing)} cannot be decoded (the video has fewer frames)", path)
-    return [out[f] for f in frames]
-
-
 class VideoReader:
     """Frames of one video file read forward, chunk by chunk, without decoding it again from its start.
 
