@@ -12,7 +12,7 @@ from .rates import normalize, population_rates
 from .reliability import agreement, permutation_p, reliability
 from .ridge import ridge_cv_predict
 from .rsa import rdm, rsa
-from .scores import normalized, pooled_r, score_intervals
+from .scores import bin_scores, pooled_r, score_intervals
 from .selection import select_units
 from .splits import draw_keys, presentation_ranks, split_half_r, split_half_r_by_presentation, split_positions
 from .stats import benjamini_hochberg, pca, pearson_columns, spearman_brown
@@ -21,5 +21,5 @@ __all__ = ["Ceilings", "agreement", "banded_ridge_cv_predict", "benjamini_hochbe
            "clip_folds", "draw_keys", "encoding_model",
            "lab_reliability", "nested_spikes", "normalize", "pca", "pearson_columns", "permutation_p",
            "pooled_r", "population_rates", "presentation_ranks", "rdm", "reliability", "ridge_cv_predict", "rsa",
-           "score_intervals", "select_units", "normalized", "onset_only",
+           "bin_scores", "score_intervals", "select_units", "onset_only",
            "spearman_brown", "split_half_r", "split_half_r_by_presentation", "split_positions", "variance_partition"]

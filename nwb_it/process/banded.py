@@ -19,11 +19,11 @@ from ..core.comparison import MIN_SHARE_UNITS, BandedResult
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.progress import progress_bar
-from ..core.results import Activations, AlignedCounts
+from ..core.results import Activations, AlignedCounts, normalized_score
 from .ceilings import Ceilings
 from .encoding import Design, fold_components, layer_values
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
-from .scores import normalized, pooled_r, within_fold_r
+from .scores import pooled_r, within_fold_r
 
 
 def band_weights(n_iter: int, n_bands: int, seed: int) -> np.ndarray:
@@ -143,7 +143,7 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
     joint = parts.sum(0) + as_cube(intercept)
     y_c, parts_c = _fold_centred(psth, fold), np.stack([_fold_centred(p, fold) for p in parts])
     r2 = r2_split(y_c, parts_c, np.zeros(n_clips, dtype=np.int64))            # all clips, each fold centred
-    joint_boot = normalized(within_fold_r(joint, psth, fold, weights, np.float32)[0], ceil.pooled_boot)
+    joint_boot = normalized_score(within_fold_r(joint, psth, fold, weights, np.float32)[0], ceil.pooled_boot)
     with nan_quiet():
         joint_ci = np.nanpercentile(joint_boot, [2.5, 97.5], axis=0).T                  # (units, 2)
         included = (joint_ci[:, 0] > 0) & (ceil.pooled_ci[:, 0] > params.min_ceiling) & (r2.sum(0) > 0)

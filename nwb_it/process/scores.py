@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.numeric import nan_quiet
+from ..core.results import bin_score, normalized_score
 
 
 def _r_from_sums(n, sp, sm, spp, smm, spm, flat_tol: float = 1e-12) -> np.ndarray:
@@ -104,12 +105,6 @@ def pooled_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray, by_b
     return bins[0] if by_bin else pooled[0]
 
 
-def normalized(r: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
-    """sign(r) r² / ceiling (NaN where the ceiling is not positive)."""
-    with nan_quiet():
-        return np.where(ceiling > 0, np.sign(r) * r ** 2 / ceiling, np.nan)
-
-
 def _median_interval(scores: np.ndarray) -> np.ndarray:
     """95 % percentile interval over resamples of the median over units: (2,) or (bins, 2)."""
     with nan_quiet():
@@ -131,26 +126,18 @@ def score_intervals(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarra
     """
     r_pooled, r_bins = within_fold_r(predicted[units], measured[units], fold, weights, np.float32)
     with nan_quiet():
-        bin_ceiling = np.nanmedian(ceiling_bins_boot[:, units], axis=1)             # (resamples, bins)
-        bin_scores = np.nanmedian(np.sign(r_bins) * r_bins ** 2, axis=1) / bin_ceiling
-        bin_scores = np.where(bin_ceiling > 0, bin_scores, np.nan)
-        bins = np.nanpercentile(bin_scores, [2.5, 97.5], axis=0).T
-        ceiling_ci = np.nanpercentile(bin_ceiling, [2.5, 97.5], axis=0).T
-    return _median_interval(normalized(r_pooled, ceiling_boot[:, units])), bins, ceiling_ci
+        bins = np.nanpercentile(bin_score(r_bins, ceiling_bins_boot[:, units], axis=1), [2.5, 97.5], axis=0).T
+        ceiling_ci = np.nanpercentile(np.nanmedian(ceiling_bins_boot[:, units], axis=1), [2.5, 97.5], axis=0).T
+    return _median_interval(normalized_score(r_pooled, ceiling_boot[:, units])), bins, ceiling_ci
 
 
 def bin_scores(r: np.ndarray, ceiling: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """Per bin over the ``units``: the median of sign(r) r² over the median ceiling (bins,), NaN where that median
-    ceiling is not positive. A unit's ceiling in one bin is too noisy for a ratio of its own (at 60 clips its
-    standard error is ~0.2 whatever the reliability: r² / ceiling then has no usable median below ~0.3); the
-    medians over units are not.
+    """Per bin over the ``units`` (r and ceiling: units x bins): the bin's score
+    (:func:`~nwb_it.core.results.bin_score`).
 
     Examples
     --------
     >>> bin_scores(np.array([[0.5], [0.3]]), np.array([[0.25], [0.09]]), np.array([True, True]))
     array([1.])
     """
-    with nan_quiet():
-        num = np.nanmedian(np.sign(r[units]) * r[units] ** 2, axis=0)
-        den = np.nanmedian(ceiling[units], axis=0)
-        return np.where(den > 0, num / den, np.nan)
+    return bin_score(r[units], ceiling[units], axis=0)
