@@ -35,16 +35,11 @@ class SummaryIncomplete(NwbItError):
         super().__init__(problem)
 
 
-def _identity(path: Path) -> tuple[str, str | None]:
-    """(the file's NWB identifier, the identifier of the source it derives from, or None)."""
+def session_rows(path: Path) -> tuple[list[dict], str, str | None]:
+    """The summary rows of one NWB file, its NWB identifier and that of the source it derives from (or None)."""
     with reading(path) as nwb:
         source = read_source_identity(nwb)
-        return str(nwb.identifier), (str(source["identifier"]) if source else None)
-
-
-def session_rows(path: Path) -> list[dict]:
-    """The summary rows of one NWB file."""
-    with reading(path) as nwb:
+        identity = str(nwb.identifier), (str(source["identifier"]) if source else None)
         rel = read_reliability_or_none(nwb)
         base = {"file": str(path), "session_id": nwb.session_id,
                 "subject_id": nwb.subject.subject_id if nwb.subject else "",
@@ -59,7 +54,7 @@ def session_rows(path: Path) -> list[dict]:
              "units_scored": s.get("units_scored", ""),
              "units_below_ceiling": s.get("units_below_ceiling", "")}
             for c in curves for layer, s in c["summary"].items()]
-    return rows or [base]
+    return rows or [base], *identity
 
 
 def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = False, progress: bool = False,
@@ -82,21 +77,15 @@ def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = Fa
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     for path in outputs:
         refuse_existing(path, overwrite, force)
-    rows, bad = [], []
-    identities = {}
-    for f in files:
+    read, bad = [], []
+    for f in files:                        # each file read once
         try:
-            identities[f] = _identity(f)
+            read.append(session_rows(f))
         except NwbItError as exc:
             bad.append(f"{f.name} ({exc.problem})")
-    derived = {source for _, source in identities.values() if source}
-    for f, (identifier, _) in identities.items():
-        if identifier in derived:          # a source whose derivative is here too: counted once, by its derivative
-            continue
-        try:
-            rows.extend(session_rows(f))
-        except NwbItError as exc:
-            bad.append(f"{f.name} ({exc.problem})")
+    derived = {source for _, _, source in read if source}
+    # a source whose derivative is here too is counted once, by its derivative (which holds the results)
+    rows = [row for file_rows, identifier, _ in read if identifier not in derived for row in file_rows]
     with atomic_output(outputs[0], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
         writer.writeheader()
