@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO, NWBFile
 
-from nwb_it.core.params import CompareParams, ExtractionParams, PresentationSpec, ReliabilityParams
+from nwb_it.core.params import CompareParams, ExtractionParams, PresentationSpec
 from nwb_it.examples.random_model import save_random_model
-from nwb_it.steps import run_compare, run_extract, run_reliability
+from nwb_it.steps import run_compare, run_extract
+
+from .synthetic import add_image_units, reliability_by_fixation
 
 conversion = pytest.importorskip("dicarlo_lab_to_nwb.conversion.stimuli_interface")
 behavior = pytest.importorskip("dicarlo_lab_to_nwb.conversion.behaviorinterface")
@@ -43,13 +45,7 @@ def _write(tmp_path):
     behavior.BehavioralTrialsInterface(file_path=csv).add_to_nwbfile(nwb, metadata={})
     conversion.StimuliImagesInterface(file_path=csv, folder_path=folder, image_set_name="test").add_to_nwbfile(
         nwb, metadata={})
-    preference = rng.gamma(2.0, 20.0, (6, N_IMAGES))
-    for u in range(10):
-        spikes = [rng.uniform(0, onset[-1] + 1, rng.poisson(5 * (onset[-1] + 1)))]
-        if u < 6:
-            spikes += [t + 0.05 + rng.uniform(0, 0.2, rng.poisson(preference[u, s] * 0.2))
-                       for t, s, f in zip(onset, stim, fixation) if f]
-        nwb.add_unit(spike_times=np.sort(np.concatenate(spikes)))
+    add_image_units(nwb, onset, stim, N_IMAGES, seed=1, shown=fixation)
     path = tmp_path / "dicarlo.nwb"
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
@@ -58,11 +54,7 @@ def _write(tmp_path):
 
 def test_a_file_of_the_dicarlo_package_is_analysed_with_where_and_its_stored_images(tmp_path):
     path, fixation = _write(tmp_path)
-    params = ReliabilityParams(n_perm=50, n_null=100)
-    held = run_reliability(path, params, presentations=PresentationSpec(stimulus_column="stimulus_presented",
-                                                                        where="fixation_correct"))
-    broken = run_reliability(path, params, presentations=PresentationSpec(stimulus_column="stimulus_presented",
-                                                                          where="not fixation_correct"))
+    held, broken = reliability_by_fixation(path)
     assert held.responsive[:6].sum() >= 5 and not held.responsive[6:].any(), held.dprime
     assert not broken.responsive.any(), broken.dprime
     from nwb_it.core.params import HeatmapParams

@@ -13,6 +13,8 @@ from nwb_it.core.params import PresentationSpec, ReliabilityParams
 from nwb_it.nwb.presentations import PresentationWarning, read_presentations
 from nwb_it.steps.reliability import run_reliability
 
+from .synthetic import add_image_units, reliability_by_fixation
+
 N_STIM, N_REP = 10, 6
 
 
@@ -159,14 +161,7 @@ def write_fixation_file(path, n_clips=20, n_repeats=10, broken=0.3, seed=0):
     for i, (t, s, f) in enumerate(zip(onset, stim, fixation)):
         nwb.add_trial(start_time=t, stop_time=t + 0.5, stimulus_presented=int(s), fixation_correct=bool(f),
                       stimuli_block_index=i // 50)
-    preference = rng.gamma(2.0, 20.0, (6, n_clips))
-    for u in range(10):
-        spikes = [rng.uniform(0, onset[-1] + 1, rng.poisson(5 * (onset[-1] + 1)))]
-        if u < 6:
-            for t, s, f in zip(onset, stim, fixation):
-                if f:
-                    spikes.append(t + 0.05 + rng.uniform(0, 0.2, rng.poisson(preference[u, s] * 0.2)))
-        nwb.add_unit(spike_times=np.sort(np.concatenate(spikes)))
+    add_image_units(nwb, onset, stim, n_clips, seed=seed + 1, shown=fixation)
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return fixation
@@ -177,11 +172,7 @@ def test_where_keeps_only_the_presentations_an_expression_selects(tmp_path, caps
     `--where "not fixation_correct"` finds none; the kept count is said; bad expressions are one line."""
     path = tmp_path / "fix.nwb"
     fixation = write_fixation_file(path)
-    params = ReliabilityParams(n_perm=50, n_null=100)
-    held = run_reliability(path, params, presentations=PresentationSpec(stimulus_column="stimulus_presented",
-                                                                        where="fixation_correct"))
-    broken = run_reliability(path, params, presentations=PresentationSpec(stimulus_column="stimulus_presented",
-                                                                          where="not fixation_correct"))
+    held, broken = reliability_by_fixation(path)
     assert held.responsive[:6].sum() >= 5 and not held.responsive[6:].any(), held.dprime
     assert not broken.responsive.any(), broken.dprime
     with NWBHDF5IO(str(path), "r") as io:
@@ -220,17 +211,6 @@ def test_any_where_text_parses_or_is_one_line_property(text):
         assert "\n" not in str(exc).strip()
 
 
-def _responses(nwb, onset, stim, n_images, seed):
-    """Units 0-5 respond to the image 50-250 ms after each onset, units 6-9 fire at a constant rate."""
-    rng = np.random.default_rng(seed)
-    preference = rng.gamma(2.0, 20.0, (6, n_images))
-    for u in range(10):
-        spikes = [rng.uniform(0, onset[-1] + 1, rng.poisson(5 * (onset[-1] + 1)))]
-        if u < 6:
-            spikes += [t + 0.05 + rng.uniform(0, 0.2, rng.poisson(preference[u, s] * 0.2)) for t, s in zip(onset, stim)]
-        nwb.add_unit(spike_times=np.sort(np.concatenate(spikes)))
-
-
 def _presented(n_images=12, n_repeats=10, seed=0):
     rng = np.random.default_rng(seed)
     stim = np.tile(np.arange(n_images), n_repeats)
@@ -253,7 +233,7 @@ def test_presentations_of_an_index_series_over_images_are_analysed(tmp_path):
     nwb.add_stimulus_template(container)
     nwb.add_stimulus(IndexSeries(name="stimulus_presentation", data=stim.astype(np.uint32), indexed_images=container,
                                  unit="N/A", timestamps=onset))
-    _responses(nwb, onset, stim, 12, seed=1)
+    add_image_units(nwb, onset, stim, 12, seed=1)
     path = tmp_path / "index.nwb"
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
@@ -289,7 +269,7 @@ def test_presentations_of_an_events_table_are_analysed_and_selected(tmp_path):
         events.add_row(timestamp=t, image=int(s), valid=bool(v))
     nwb.add_events_table(events)
     nwb.add_trial(start_time=0.0, stop_time=0.5)                     # another table: no guessing, it is named
-    _responses(nwb, onset, stim, 12, seed=4)
+    add_image_units(nwb, onset, stim, 12, seed=4)
     path = tmp_path / "events.nwb"
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)

@@ -15,6 +15,8 @@ from nwb_it.models.frames import discover_clips
 from nwb_it.models.windows import extract
 from nwb_it.steps import run_compare, run_extract, run_reliability
 
+from .synthetic import add_image_units
+
 
 def _write(path, n_images=12, n_repeats=8, seed=0):
     from pynwb.base import ImageReferences, Images
@@ -33,11 +35,7 @@ def _write(path, n_images=12, n_repeats=8, seed=0):
     nwb.add_stimulus_template(container)
     nwb.add_stimulus(IndexSeries(name="stimulus_presentation", data=stim.astype(np.uint32), indexed_images=container,
                                  unit="N/A", timestamps=onset))
-    preference = rng.gamma(2.0, 20.0, (6, n_images))
-    for u in range(6):
-        spikes = [rng.uniform(0, onset[-1] + 1, rng.poisson(5 * (onset[-1] + 1)))]
-        spikes += [t + 0.05 + rng.uniform(0, 0.2, rng.poisson(preference[u, s] * 0.2)) for t, s in zip(onset, stim)]
-        nwb.add_unit(spike_times=np.sort(np.concatenate(spikes)))
+    add_image_units(nwb, onset, stim, n_images, seed=seed + 1, n_flat=0)
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     return pixels
