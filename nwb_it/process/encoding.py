@@ -161,7 +161,9 @@ def encoding_model(aligned: AlignedCounts, acts: Activations, params: ComparePar
     pooled_ci, bins_ci, bin_ceiling_ci = score_intervals(predicted, psth, fold, weights, ceil.pooled_boot,
                                                          ceil.by_bin_boot, included)
     with nan_quiet():    # a bin counts where the included units' median ceiling is reliably above min_ceiling
-        cells = included[:, None] & (bin_ceiling_ci[:, 0] > params.min_ceiling)[None, :]
+        counted = bin_ceiling_ci[:, 0] > params.min_ceiling
+        cells = included[:, None] & counted[None, :]
+        bins_ci[~counted] = np.nan                   # a bin that does not count has no score, so no interval
     time = TimeEncodingResult(
         bin_start=aligned.edges[:-1], bin_stop=aligned.edges[1:], r=pooled_r(predicted, psth, fold, by_bin=True),
         ceiling=ceil.by_bin, r_clip_shuffled=pooled_r(shuffled, psth, fold, by_bin=True),

@@ -1,6 +1,6 @@
 """When after onset a model matches IT: scores bin by bin (the ``encoding_time`` table's figures).
 
-* :func:`time_course_figure` — median r²/ceiling against time after onset, one line per
+* :func:`time_course_figure` — the bin's score (median sign(r) r² / median ceiling) against time, one line per
   (model, layer), 95 % bootstrap bands, the two baselines dashed;
 * :func:`best_layer_figure` — which (model, layer) scores best in each bin;
 * :func:`unit_time_figure` — every unit's r²/ceiling by bin (one layer).
@@ -29,7 +29,8 @@ def _series(curves: list[dict]):
 
 
 def time_course_figure(curves: list[dict], title: str) -> Figure:
-    """Median r²/ceiling per time bin after onset, one line per (model, layer), with bands and baselines."""
+    """The bin's score (median sign(r) r² over the median ceiling) per time bin after onset, one line per (model,
+    layer), with bands and baselines."""
     fig, ax = new_figure(figsize=(8, 4.6))
     baselines_drawn = False
     for i, (label, t) in enumerate(_series(curves)):
@@ -45,14 +46,14 @@ def time_course_figure(curves: list[dict], title: str) -> Figure:
                     label="onset-only baseline")
             baselines_drawn = True
     ax.axhline(0, color="0.85", lw=0.8)
-    ax.set(xlabel="time after clip onset (ms, bin centre)", ylabel="median r²/ceiling over units",
+    ax.set(xlabel="time after clip onset (ms, bin centre)", ylabel="median sign(r) r² / median ceiling",
            title=f"{title}: encoding score through time (95% bootstrap interval)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     return fig
 
 
 def best_layer_figure(curves: list[dict], title: str) -> Figure:
-    """For every time bin, the (model, layer) with the highest median r²/ceiling, and that score."""
+    """For every time bin, the (model, layer) with the highest bin score, and that score."""
     series = list(_series(curves))
     fig, ax = new_figure(figsize=(8, max(3.0, 0.3 * len(series) + 1.5)))
     if not series:
@@ -71,7 +72,7 @@ def best_layer_figure(curves: list[dict], title: str) -> Figure:
     ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
     ax.set_ylim(-0.5, len(labels) - 0.5)
     ax.set(xlabel="time after clip onset (ms, bin centre)", title=f"{title}: best layer per time bin "
-           "(its median r²/ceiling above each point)")
+           "(its bin score above each point)")
     return fig
 
 
