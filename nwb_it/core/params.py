@@ -311,6 +311,36 @@ class ActivationPlotParams:
             raise InvalidParameter("fmt", f"`fmt={self.fmt}`: use {' or '.join(FIGURE_FORMATS)}")
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReportParams:
+    """The HTML report of a session (``nwb-it report``).
+
+    Parameters
+    ----------
+    window : raster and PSTH window around clip onset (s)
+    bin_size : PSTH bin (s) of a unit without a comparison (a compared unit's PSTH uses the comparison's bins)
+    max_units : units in the clip view (responsive ones first, by d'); every unit is in the unit table
+    frame_px : side of each embedded clip frame (pixels)
+    max_frames : frames embedded per clip (evenly spaced over the clip)
+    figure_budget_mb : figures found beside the report are embedded up to this size, then linked
+    """
+
+    window: tuple[float, float] = (-0.10, 0.50)
+    bin_size: float = 0.02
+    max_units: int = 64
+    frame_px: int = 96
+    max_frames: int = 16
+    figure_budget_mb: float = 8.0
+
+    def __post_init__(self) -> None:
+        check_window(self.window, self.bin_size)
+        for name in ("max_units", "frame_px", "max_frames"):
+            if getattr(self, name) < 1:
+                raise InvalidParameter(name, f"`{name}={getattr(self, name)}`: must be at least 1")
+        if self.figure_budget_mb < 0:
+            raise InvalidParameter("figure_budget_mb", f"`figure_budget_mb={self.figure_budget_mb}`: must be >= 0")
+
+
 P = TypeVar("P")
 
 

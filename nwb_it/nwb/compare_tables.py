@@ -41,6 +41,9 @@ ENCODING_COLUMNS = {
     "normalized_clip_shuffled": f"Clip-shuffled baseline, {_SCORE}.",
     "r_onset_only": f"Held-out r of the training clips' mean time course (onset-only baseline), {_PER_FOLD}.",
     "normalized_onset_only": f"Onset-only baseline, {_SCORE}.",
+    "predicted": "Held-out prediction of the repeat-averaged PSTH (spikes/s), clips x bins: clips in the order of "
+                 "the description's `clips`, bins as this unit's rows of the time table (float32; the report's "
+                 "clip view draws it over the measured PSTH).",
 }
 ENCODING_TIME_COLUMNS = {
     "unit_name": ENCODING_COLUMNS["unit_name"],
@@ -109,6 +112,7 @@ def _encoding_values(results: dict[str, tuple[EncodingResult, RSAResult]]) -> di
                               "layer": [k for k in results for _ in first.unit_ids]}
     ci = np.concatenate([_interval(e.ceiling_ci, e.ceiling.shape) for e in encs])
     out["ceiling_ci_low"], out["ceiling_ci_high"] = ci[..., 0], ci[..., 1]
+    out["predicted"] = np.concatenate([np.asarray(e.predicted, dtype=np.float32) for e in encs])
     for name in ENCODING_COLUMNS:
         if name not in out:
             out[name] = stack(name)
@@ -183,7 +187,7 @@ def compare_tables(nwb: NWBFile, results: dict[str, tuple[EncodingResult, RSARes
     encoding = DynamicTable(name=names[0], description=with_provenance(
         "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip, with "
         "a clip-shuffled and an onset-only baseline; one row per unit and layer (nwb_it compare).", "compare",
-        params, summary={k: results[k][0].summary() for k in layers}, **extra),
+        params, summary={k: results[k][0].summary() for k in layers}, clips=list(first.clip_names), **extra),
         columns=[_region(nwb, np.tile(first.unit_ids, len(layers))), *_columns(ENCODING_COLUMNS,
                                                                                _encoding_values(results))])
     ids, values = _time_values(results)
@@ -223,4 +227,29 @@ def layer_summaries(nwb: NWBFile) -> list[dict]:
                 if time_name in tables else {}
             out.append({"activations": activations, "family": prov.get("family") or name,
                         "n_layers": prov.get("n_layers"), "summary": prov["summary"], "time": time})
+    return out
+
+
+def read_encoding_rows(nwb: NWBFile) -> list[dict]:
+    """Every compared activations table's encoding rows, as arrays: ``unit_id``, ``layer``, ``normalized``,
+    ``included``, ``predicted`` (rows, clips, bins; None in files written before predictions were stored), with
+    ``clips`` (the prediction's clip order) and ``edges`` (its bins, seconds from onset)."""
+    tables = nwb.processing[MODULE].data_interfaces if MODULE in nwb.processing else {}
+    out = []
+    for curve in layer_summaries(nwb):
+        names = compare_table_names(curve["activations"])
+        table = tables[names[0]]
+        prov = read_provenance(table.description)
+        predicted = table["predicted"].data[:] if "predicted" in table.colnames else None
+        time = curve.get("time") or {}
+        layers = list(time)
+        edges = None
+        if layers and time[layers[0]].get("bin_start"):
+            first = time[layers[0]]
+            edges = np.append(np.asarray(first["bin_start"], dtype=float), first["bin_stop"][-1])
+        out.append({**curve, "unit_id": np.asarray(table["unit"].data[:], dtype=np.int64),
+                    "layer": np.asarray(table["layer"].data[:]).astype(str),
+                    "normalized": np.asarray(table["normalized"].data[:], dtype=float),
+                    "included": np.asarray(table["included"].data[:], dtype=bool),
+                    "predicted": predicted, "clips": list(prov.get("clips", [])), "edges": edges})
     return out

@@ -89,3 +89,27 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
         with atomic_output(target, overwrite=target.exists(), force=force) as tmp, NWBHDF5IO(str(tmp), "w") as io:
             io.write(derivative)
     return target
+
+
+def results_source(path: str | Path, derivative_dir: str | Path | None = None, *,
+                   presentations: PresentationSpec = PresentationSpec()) -> str | Path:
+    """The file a reading verb (heatmaps, plot-activations, report) reads the results of ``path`` from.
+
+    A local file without ``derivative_dir`` is read itself. With ``derivative_dir`` (needed
+    for a remote file), its derivative there, when it exists and was made from this very
+    source (:func:`results_target`'s identity check); a local file without one is read
+    itself, a remote one is an error that says which verb writes the derivative.
+    """
+    if derivative_dir is None:
+        if is_remote(path):
+            raise NwbItError("the results of a remote file are in its derivative: pass `derivative_dir=DIR` (the "
+                             "folder given to nwb-it reliability / compare)", str(path))
+        return path
+    with reading(path) as source:
+        target = derivative_path(source, derivative_dir)
+    if not target.exists():
+        if is_remote(path):
+            raise NwbItError(f"no derivative in {derivative_dir} yet ({target.name}): run nwb-it reliability with "
+                             "`derivative_dir` first", redact_location(path))
+        return path
+    return results_target(path, derivative_dir, presentations=presentations)
