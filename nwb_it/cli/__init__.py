@@ -19,7 +19,7 @@ from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 ORDER = ("example", "example-model", "convert", "validate", "reliability", "heatmaps", "extract-videomae",
-         "extract-activations", "plot-activations", "compare", "export-brainscore", "summary", "demo")
+         "extract-activations", "plot-activations", "compare", "export-brainscore", "summary", "report", "run", "demo")
 
 
 def verb(name: str):
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="remote files (URLs, DANDI: assets): give up on a request after this many seconds "
                              "without a byte (default 60; a connection has 10 s, a whole request 300 s, 3 retries)")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    from . import analysis_verbs, model_verbs, session_verbs  # noqa: F401  (they register their verbs)
+    from . import analysis_verbs, dataset_verbs, model_verbs, session_verbs  # noqa: F401  (they register their verbs)
 
     for name in ORDER:
         VERBS[name](sub)

@@ -57,9 +57,9 @@ def session_rows(path: Path) -> tuple[list[dict], str, str | None]:
     return rows or [base], *identity
 
 
-def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = False, progress: bool = False,
-                force: bool = False) -> list[Path]:
-    """Write ``summary.csv`` and two figures for every NWB file under ``folder``.
+def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, overwrite: bool = False,
+                progress: bool = False, force: bool = False) -> list[Path]:
+    """Write ``summary.csv`` and two figures for every NWB file under ``folder`` (or in a list of files).
 
     A file that cannot be read is left out and named: the summary of the others is written,
     then :class:`SummaryIncomplete` lists the bad ones (the command line exits 2). A source
@@ -70,8 +70,12 @@ def run_summary(folder: str | Path, *, out_dir: str | Path, overwrite: bool = Fa
     --------
     >>> run_summary("dandiset", out_dir="summary")         # doctest: +SKIP
     """
-    folder, out_dir = Path(folder), Path(out_dir)
-    files = sorted(f for f in folder.rglob("*.nwb") if not TEMP_PATTERN.match(f.name))
+    out_dir = Path(out_dir)
+    if isinstance(folder, (list, tuple)):
+        files, folder = [Path(f) for f in folder], Path(out_dir)
+    else:
+        folder = Path(folder)
+        files = sorted(f for f in folder.rglob("*.nwb") if not TEMP_PATTERN.match(f.name))
     if not files:
         raise NwbItError("no .nwb file found", folder)
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
