@@ -49,3 +49,32 @@ def tiny_videomae(tmp_path_factory) -> Path:
     from nwb_it.examples.random_model import save_random_videomae
 
     return save_random_videomae(tmp_path_factory.mktemp("model") / "tiny")
+
+
+DATASET_YAML = """\
+sessions: [raw/*.mat]
+metadata: metadata.yaml
+session_table: sessions.csv
+stimuli: raw/frames
+output: out
+reliability: {n_perm: 100, n_null: 200}
+compare: {folds: 4, n_boot: 100, n_perm_rsa: 100}
+models:
+  - {name: tiny, model: raw/tiny_videomae, layers: all}
+"""
+
+
+@pytest.fixture(scope="session")
+def example_dataset(tmp_path_factory) -> Path:
+    """Two example sessions, their frames, a tiny model and a dataset file, run once (``nwb-it run``)."""
+    from nwb_it.examples.dataset import write_example_dataset
+    from nwb_it.steps.dataset_run import run_dataset
+
+    folder = tmp_path_factory.mktemp("dataset")
+    files = write_example_dataset(folder, n_sessions=2)
+    files["dataset"].write_text(DATASET_YAML, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = run_dataset(files["dataset"])
+    assert not run.failed, run.failed
+    return folder

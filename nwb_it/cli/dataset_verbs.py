@@ -63,10 +63,17 @@ def _run(sub) -> None:
     def run(args) -> int:
         import sys
 
+        from ..core.dataset import DatasetFileError
         from ..steps.dataset_run import run_dataset
+        from .options import as_flags
 
-        result = run_dataset(args.dataset, dry_run=args.dry_run, overwrite=args.overwrite,
-                             progress=sys.stderr.isatty())
+        try:
+            result = run_dataset(args.dataset, dry_run=args.dry_run, overwrite=args.overwrite,
+                                 progress=sys.stderr.isatty())
+        except DatasetFileError as exc:          # the file's own words (section.key), one line per problem
+            for problem in exc.problems:
+                print(f"nwb-it: error: {args.dataset}: {problem}", file=sys.stderr)
+            return 2
         todo = [s for s in result.steps if s.runs]
         verb_ = "would run" if args.dry_run else "ran"
         for s in todo:
@@ -77,7 +84,7 @@ def _run(sub) -> None:
         for step_id, why in result.skipped.items():
             print(f"not run: {step_id} ({why})")
         for step_id, message in result.failed.items():
-            print(f"nwb-it: error: {step_id}: {message}", file=sys.stderr)
+            print(f"nwb-it: error: {step_id}: {as_flags(message)}", file=sys.stderr)
         if not args.dry_run:
             print("outputs:")
             print("\n".join(f"  {o}" for o in result.outputs))
