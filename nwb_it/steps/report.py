@@ -169,8 +169,10 @@ def _best_layers(data: ReportData) -> list[dict]:
                    else float("nan") for k in layers}
         scored = {k: v for k, v in medians.items() if np.isfinite(v)}
         best = max(scored, key=scored.get) if scored else layers[0]
-        out.append({"activations": enc["activations"], "family": str(enc["family"]), "best_layer": best,
-                    "best_score": medians[best], "layers": medians})
+        # named as its table (tiny_activations -> tiny): two models of one family stay apart
+        label = str(enc["activations"]).removesuffix("_activations")
+        out.append({"activations": enc["activations"], "family": str(enc["family"]), "label": label,
+                    "best_layer": best, "best_score": medians[best], "layers": medians})
     return out
 
 
@@ -195,7 +197,7 @@ def _predictions(data: ReportData, shown: np.ndarray, best: list[dict]) -> list[
         rows = {int(u): i for i, (u, k) in enumerate(zip(enc["unit_id"], enc["layer"])) if k == b["best_layer"]}
         units = {str(int(u)): _b64(np.asarray(enc["predicted"][rows[int(u)]], dtype=np.float32))
                  for u in data.unit_ids[shown] if int(u) in rows}
-        out.append({"model": f"{b['family']} {b['best_layer']}", "activations": enc["activations"],
+        out.append({"model": f"{b['label']} {b['best_layer']}", "activations": enc["activations"],
                     "edges": [round(float(e), 6) for e in enc["edges"]],
                     "clips": [clip_of.get(c, -1) for c in enc["clips"]], "units": units})
     return out
@@ -221,7 +223,7 @@ def compute_report(data: ReportData, params: ReportParams = ReportParams()) -> d
     best = _best_layers(data)
     columns = []
     for enc, b in zip(data.encodings, best):
-        name = f"{b['family']} {b['best_layer']}"
+        name = f"{b['label']} {b['best_layer']}"
         columns.append(name)
         for u, k, v in zip(enc["unit_id"], enc["layer"], enc["normalized"]):
             if k == b["best_layer"] and int(u) in row:
@@ -255,7 +257,7 @@ def _time_rows(curves: list[dict], best: list[dict]) -> list[dict]:
     for curve, b in zip(curves, best):
         t = (curve.get("time") or {}).get(b["best_layer"])
         if t:
-            out.append({"model": f"{b['family']} {b['best_layer']}", "bin_start": t["bin_start"],
+            out.append({"model": f"{b['label']} {b['best_layer']}", "bin_start": t["bin_start"],
                         "median": [_num(v) for v in t.get("median", [])],
                         "ci_low": [_num(v) for v in t.get("ci_low", [])],
                         "ci_high": [_num(v) for v in t.get("ci_high", [])]})
@@ -368,7 +370,7 @@ def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *
 
 
 def _index_numbers(numbers: dict) -> dict:
-    best = "; ".join(f"{m['family']} {m['best_layer']} {m['best_score']:.2f}" for m in numbers.get("models", []))
+    best = "; ".join(f"{m['label']} {m['best_layer']} {m['best_score']:.2f}" for m in numbers.get("models", []))
     q = numbers.get("dprime_quartiles") or []
     return {"units": numbers["units"], "responsive": numbers.get("responsive", ""), "q05": numbers.get("q05", ""),
             "dprime_median": q[1] if q else "", "best": best}

@@ -53,7 +53,7 @@ def _numbers(numbers: dict) -> str:
     for m in numbers.get("models", []):
         score = m["best_score"]
         cells.append(f"<div class='number'><b>{'—' if score != score else f'{score:.2f}'}</b><span>best layer of "
-                     f"{html.escape(m['family'])}: {html.escape(m['best_layer'])} (median r²/ceiling)</span></div>")
+                     f"{html.escape(m['label'])}: {html.escape(m['best_layer'])} (median r²/ceiling)</span></div>")
     return "<div class='numbers' id='numbers'>" + "".join(cells) + "</div>"
 
 
