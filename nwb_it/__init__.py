@@ -11,23 +11,11 @@ analyses and ``models`` feature extractors (side by side, neither imports the ot
 ``viz`` figures; ``steps`` one runner per verb; ``examples`` synthetic data with known
 truth and the demo, ``neuroconv`` the NeuroConv interface; ``cli`` the command line.
 """
+from __future__ import annotations
+
 from .core.errors import NwbItError
+from .core.lazy import lazy_attributes
 from .core.provenance import package_version
-from .core.session import Session
-from .examples import example_metadata_path, write_example_session
-from .formats.l2str import L2StrSource, SourceLayout, read_session
-from .nwb.session_file import build_nwbfile
-from .nwb.source_fields import read_source_fields
-from .steps import (
-    run_compare,
-    run_convert,
-    run_extract,
-    run_extract_batch,
-    run_heatmaps,
-    run_plot_activations,
-    run_reliability,
-    run_summary,
-)
 
 __version__ = package_version()
 
@@ -35,7 +23,22 @@ __version__ = package_version()
 LAYERS: tuple[tuple[str, ...], ...] = (("core",), ("io",), ("nwb",), ("formats",), ("process", "models"), ("viz",),
                                        ("steps",), ("examples", "neuroconv"), ("cli",))
 
-__all__ = ["LAYERS", "L2StrSource", "NwbItError", "Session", "SourceLayout", "__version__", "build_nwbfile",
-           "example_metadata_path", "read_session", "read_source_fields", "run_compare", "run_convert", "run_extract",
-           "run_extract_batch", "run_heatmaps", "run_plot_activations", "run_reliability", "run_summary",
-           "write_example_session"]
+# The public API, imported on first use (PEP 562): ``import nwb_it`` and ``nwb-it --help`` stay fast
+# (pynwb, Elephant, matplotlib and torch load only when a name that needs them is used).
+_LAZY: dict[str, str] = {
+    "Session": ".core.session", "ReliabilityParams": ".core.params", "HeatmapParams": ".core.params",
+    "CompareParams": ".core.params", "ExtractionParams": ".core.params", "ReportParams": ".core.params",
+    "PresentationSpec": ".core.params", "ActivationPlotParams": ".core.params",
+    "BrainScoreExportParams": ".core.params", "DatasetSpec": ".core.dataset", "parse_dataset": ".core.dataset",
+    "example_metadata_path": ".examples", "write_example_session": ".examples",
+    "write_example_dataset": ".examples.dataset",
+    "L2StrSource": ".formats.l2str", "SourceLayout": ".formats.l2str", "read_session": ".formats.l2str",
+    "build_nwbfile": ".nwb.session_file", "read_source_fields": ".nwb.source_fields",
+    "run_compare": ".steps", "run_convert": ".steps", "run_extract": ".steps", "run_extract_batch": ".steps",
+    "run_heatmaps": ".steps", "run_plot_activations": ".steps", "run_reliability": ".steps", "run_summary": ".steps",
+    "run_export_brainscore": ".steps.export", "run_report": ".steps.report", "run_dataset": ".steps.dataset_run",
+}
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+
+
+__all__ = ["LAYERS", "NwbItError", "__version__", *sorted(_LAZY)]

@@ -98,3 +98,16 @@ def test_console_script_and_debug(tmp_path):
     assert plain.stderr.strip() == f"nwb-it: error: {bad}: not a MATLAB .mat file (no 'MATLAB ... MAT-file' header)"
     debug = subprocess.run(cmd + ["--debug", "convert", str(bad), "-o", str(tmp_path)], capture_output=True, text=True)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_help_loads_no_heavy_library():
+    """`nwb-it --help` and every verb's --help answer without pynwb, pandas, matplotlib, torch or Dask (speed is
+    measured in the README; here what makes it slow is checked absent)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom nwb_it.cli import build_parser\np = build_parser()\n"
+            "heavy = [m for m in ('pynwb', 'pandas', 'matplotlib', 'torch', 'dask', 'elephant', 'transformers') "
+            "if m in sys.modules]\nprint(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,10 +1,17 @@
-"""Core objects: the session, recordings, results, parameters (with their defaults) and errors."""
-from .errors import NwbItError
-from .params import CompareParams, ExtractionParams, HeatmapParams, ReliabilityParams
-from .recording import Presentations, SpikeTrains
-from .results import Activations, AlignedCounts, EncodingResult, ReliabilityResult, RSAResult
-from .session import Session
+"""Core objects: the session, recordings, results, parameters (with their defaults) and errors.
 
-__all__ = ["Activations", "AlignedCounts", "CompareParams", "EncodingResult", "ExtractionParams",
-           "HeatmapParams", "NwbItError", "Presentations", "RSAResult", "ReliabilityParams", "ReliabilityResult",
-           "Session", "SpikeTrains"]
+Names are imported on first use (PEP 562): the command line's ``--help`` does not load pandas.
+"""
+from __future__ import annotations
+
+from .errors import NwbItError
+from .lazy import lazy_attributes
+
+_LAZY = {"CompareParams": ".params", "ExtractionParams": ".params", "HeatmapParams": ".params",
+         "ReliabilityParams": ".params", "Presentations": ".recording", "SpikeTrains": ".recording",
+         "Activations": ".results", "AlignedCounts": ".results", "EncodingResult": ".results",
+         "ReliabilityResult": ".results", "RSAResult": ".results", "Session": ".session"}
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+
+
+__all__ = ["NwbItError", *sorted(_LAZY)]

@@ -1,5 +1,14 @@
-"""nwb_it's NWB tables in and out: the session file, presentations, result and activations tables, validation."""
-from .presentations import file_clips, read_presentations
-from .recording import read_spike_trains
+"""nwb_it's NWB tables in and out: the session file, presentations, result and activations tables, validation.
 
-__all__ = ["file_clips", "read_presentations", "read_spike_trains"]
+Names are imported on first use (PEP 562): light modules of this package (``remote``, ``metadata``) load
+without pynwb.
+"""
+from __future__ import annotations
+
+from ..core.lazy import lazy_attributes
+
+_LAZY = {"file_clips": ".presentations", "read_presentations": ".presentations", "read_spike_trains": ".recording"}
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+
+
+__all__ = sorted(_LAZY)

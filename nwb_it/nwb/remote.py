@@ -20,9 +20,6 @@ import contextvars
 import re
 from collections.abc import Iterator
 
-import h5py
-from pynwb import NWBHDF5IO
-
 from ..core.errors import NwbItError
 from ..io.http import HttpTimeouts, RangeError, open_range_file
 
@@ -88,6 +85,9 @@ def open_remote(location: str):
     url = resolve_url(location)
     remote = open_range_file(url, _TIMEOUTS.get() or HttpTimeouts())
     try:
+        import h5py  # here, not at the top: `is_remote` is used by the CLI's --help path
+        from pynwb import NWBHDF5IO
+
         h5 = h5py.File(remote, "r")
         return NWBHDF5IO(file=h5, mode="r", load_namespaces=True), remote, h5
     except RangeError as exc:

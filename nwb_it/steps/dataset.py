@@ -167,21 +167,6 @@ def build_plan(spec: DatasetSpec, state: RunState, sessions: list[Session]) -> l
     return sorted(steps.values(), key=lambda st: ORDER.index(st.kind) if st.kind in ORDER else 0)
 
 
-@dataclass(frozen=True)
-class SessionJob:
-    """One per-session step as a picklable batch job (``run_batch`` may send it to a Dask worker)."""
-
-    kind: str
-    spec: DatasetSpec
-    session: Session
-    overwrite: bool
-    model: object | None = None
-
-    def __call__(self, path: Path) -> str:
-        from .dataset_run import call_step
-        return call_step(self.kind, self.spec, self.session, self.model, self.overwrite)
-
-
 def results_file(spec: DatasetSpec, session: Session, overwrite: bool = False) -> Path:
     """The NWB file a session's results go into: the file itself, or its derivative."""
     if spec.results == "in_place":
@@ -205,7 +190,7 @@ def convert_session(spec: DatasetSpec, session: Session, overwrite: bool) -> Pat
                        clip_map=spec.clip_map)
 
 
-def run_jobs(make: Callable[[Step], SessionJob], steps: list[Step], spec: DatasetSpec, desc: str,
+def run_jobs(make: Callable[[Step], Callable[[Path], str]], steps: list[Step], spec: DatasetSpec, desc: str,
              progress: bool) -> dict[str, str]:
     """Run one job per step (``workers`` at a time); the error line of each failed step by its id."""
     if not steps:

@@ -18,7 +18,6 @@ from ..core.progress import progress_bar
 from ..nwb.remote import is_remote
 from .compare import run_compare
 from .dataset import (
-    SessionJob,
     build_plan,
     convert_session,
     find_sessions,
@@ -83,6 +82,20 @@ def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: 
                     overwrite=overwrite, activations=model.table, derivative_dir=_derivative_dir(spec))
         return "compared"
     raise NwbItError(f"unknown step kind {kind!r}")
+
+
+@dataclass(frozen=True)
+class SessionJob:
+    """One per-session step as a picklable batch job (``run_batch`` may send it to a Dask worker)."""
+
+    kind: str
+    spec: DatasetSpec
+    session: Session
+    overwrite: bool
+    model: object | None = None
+
+    def __call__(self, path: Path) -> str:
+        return call_step(self.kind, self.spec, self.session, self.model, self.overwrite)
 
 
 class _Runner:
