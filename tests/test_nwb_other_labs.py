@@ -33,7 +33,7 @@ def test_trials_with_start_time_as_onset_and_a_string_column(tmp_path, capsys):
         assert f.trials.to_dataframe().equals(trials_before), "the lab's own table is untouched"
     assert res.responsive[DRIVEN].all() and not res.responsive[~DRIVEN].any()
     assert main(["heatmaps", str(path), "-o", str(tmp_path / "figs"), "--stimulus-column", "image"]) == 0
-    assert len(list((tmp_path / "figs" / "units").glob("*.png"))) == DRIVEN.sum()
+    assert len(list((tmp_path / "figs" / path.stem / "heatmaps" / "units").glob("*.png"))) == DRIVEN.sum()
     capsys.readouterr()
     assert main(["reliability", str(path), "--stimulus-column", "stimulus_name"]) == 2
     err = capsys.readouterr().err.strip()

@@ -193,6 +193,9 @@ def test_the_command_line_analyses_a_url_into_a_derivative(serve, small_nwb, tin
     frames = write_example_frames(tmp_path / "frames", names, n_frames=4, size=16)
     out = tmp_path / "derivatives"
     assert main(["reliability", url, "--derivative-dir", str(out), "--n-perm", "20"]) == 0
+    assert f"results written into its derivative {out}" in capsys.readouterr().out      # it says where
+    assert main(["heatmaps", url, "-o", str(tmp_path / "figs_r"), "--derivative-dir", str(out)]) == 0
+    assert "results read from its derivative" in capsys.readouterr().out                 # responsive units: there
     assert main(["extract-videomae", str(frames), "--nwb", url, "--model", str(tiny_videomae), "--pad", "1",
                  "--derivative-dir", str(out)]) == 0
     assert main(["compare", url, "--derivative-dir", str(out), "--units", "all", "--folds", "2"]) == 0
@@ -203,6 +206,13 @@ def test_the_command_line_analyses_a_url_into_a_derivative(serve, small_nwb, tin
         assert {"reliability"} <= tables and "videomae_activations" in f.processing["misc"].data_interfaces
         assert {"encoding", "encoding_time", "rsa"} <= tables
     assert sum(sent) > 0 and url in capsys.readouterr().out
+    # the report of a remote file is made from its derivative, and only from it
+    assert main(["report", url, "-o", str(tmp_path / "report")]) == 2
+    assert "--derivative-dir" in capsys.readouterr().err
+    assert main(["report", url, "-o", str(tmp_path / "report"), "--derivative-dir", str(out)]) == 0
+    assert f"reading its derivative {derivative}" in capsys.readouterr().out
+    page = (tmp_path / "report" / Path(url).stem / "report.html").read_text()
+    assert "responsive (d′ above the cutoff)" in page and "127.0.0.1" not in page.split("<main>")[1]
 
 
 

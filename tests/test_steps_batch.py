@@ -82,13 +82,17 @@ def test_a_bad_session_among_good_ones(sessions, tmp_path, capsys):
     assert not list((tmp_path / "out").rglob(".*tmp*")), "no partial file"
 
 
-def test_many_heatmaps_go_into_one_folder_per_file(sessions, tmp_path):
+def test_many_heatmaps_go_into_one_folder_per_file_as_one_does(sessions, tmp_path):
     mats, meta = sessions
     assert main(["convert", *map(str, mats[:2]), "-o", str(tmp_path / "nwb"), "--metadata", str(meta)]) == 0
     files = sorted((tmp_path / "nwb").rglob("*.nwb"))
     assert main(["heatmaps", *map(str, files), "-o", str(tmp_path / "figs"), "--workers", "1", "--units", "all"]) == 0
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(f.stem for f in files)
-    assert all((tmp_path / "figs" / f.stem / "population.png").is_file() for f in files)
+    assert all((tmp_path / "figs" / f.stem / "heatmaps" / "population.png").is_file() for f in files)
+    # one file: the same layout (never flat), so mixing one-file and many-file runs leaves no stale figures
+    assert main(["heatmaps", str(files[0]), "-o", str(tmp_path / "one"), "--units", "all"]) == 0
+    assert [p.name for p in (tmp_path / "one").iterdir()] == [files[0].stem]
+    assert (tmp_path / "one" / files[0].stem / "heatmaps" / "population.png").is_file()
 
 
 def _start(cmd: list[str], cwd: Path) -> subprocess.Popen:

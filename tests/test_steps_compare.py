@@ -168,7 +168,7 @@ def test_banded_partition_over_layers_end_to_end(truth_nwb, tmp_path, capsys):
     assert "two or more" in capsys.readouterr().err
     assert main([*args, "--layers", "0,last", "-o", str(tmp_path / "figs")]) == 0
     assert "variance partition" in capsys.readouterr().out
-    assert (tmp_path / "figs" / "variance_partition.png").is_file()
+    assert len(list((tmp_path / "figs").glob("*/compare/*/variance_partition.png"))) == 1
     with NWBHDF5IO(str(nwb), "r") as io:
         table = io.read().processing["ecephys"]["variance_partition_all_layers"].to_dataframe()
         prov = read_provenance(io.read().processing["ecephys"]["variance_partition_all_layers"].description)

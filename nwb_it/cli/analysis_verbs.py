@@ -29,6 +29,7 @@ from .options import (
     location,
     overwrite_option,
     presentation_options,
+    reading_derivative_option,
     run_many,
     spec,
     unique_stems,
@@ -57,8 +58,8 @@ def _reliability(sub) -> None:
                    help="the lab notebook's numbers exactly (its edges, silent repeats dropped, its random order)")
     p.add_argument("--export-pickle", type=Path, help="also write the lab's responsive-unit pickle here (with several "
                    "files: a folder, one <file>_responsive.pkl each)")
-    p.add_argument("-o", "--out-dir", type=Path, help="also draw the r² (true vs null) and d' histograms here (several "
-                   "files: a sub-folder each)")
+    p.add_argument("-o", "--out-dir", type=Path, help="also draw the r² (true vs null) and d' histograms, into "
+                   "OUT/<session>/reliability/")
     derivative_option(p)
     p.add_argument("--store-binned", action="store_true",
                    help="also store the binned counts as BinnedAlignedSpikes (ndx-binned-spikes) for other tools")
@@ -90,7 +91,7 @@ def _heatmaps(sub) -> None:
     p.add_argument("nwb", type=location, nargs="+", help="NWB file(s), paths or URLs (after nwb-it reliability for "
                    "--units responsive)")
     p.add_argument("-o", "--out-dir", type=Path, required=True,
-                   help="folder for the figures (with several files: one sub-folder per file)")
+                   help="output folder: the figures go into OUT/<session>/heatmaps/, whatever the number of files")
     window_options(p, HeatmapParams)
     p.add_argument("--normalize", choices=NORMALIZATIONS, default=default(HeatmapParams, "normalize"),
                    help="per-unit scaling of the population heatmap")
@@ -101,6 +102,7 @@ def _heatmaps(sub) -> None:
                         "no mark when unknown")
     overwrite_option(p, "existing figures")
     presentation_options(p)
+    reading_derivative_option(p)
 
     batch_options(p)
 
@@ -113,7 +115,8 @@ def _heatmaps(sub) -> None:
         if many:
             unique_stems(args.nwb, "figure folder")
         job = partial(heatmaps_job, out_dir=absolute(args.out_dir), many=many, params=params,
-                      presentations=spec(args), overwrite=args.overwrite, progress=not many, force=args.force)
+                      presentations=spec(args), overwrite=args.overwrite, progress=not many, force=args.force,
+                      derivative_dir=absolute(args.derivative_dir))
         return run_many(args, job, args.nwb)
     p.set_defaults(func=run)
 
@@ -155,7 +158,8 @@ def _compare(sub) -> None:
                         "of every unit's held-out R² (table variance_partition)")
     p.add_argument("--banded-iter", type=int, default=default(CompareParams, "banded_iter"),
                    help="band weights the banded ridge's random search tries")
-    p.add_argument("-o", "--out-dir", type=Path, help="folder for the figures (several files: a sub-folder each)")
+    p.add_argument("-o", "--out-dir", type=Path,
+                   help="output folder: the figures go into OUT/<session>/compare/<model>/")
     derivative_option(p)
     overwrite_option(p, "existing figures")
     presentation_options(p)

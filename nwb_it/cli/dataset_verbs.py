@@ -40,13 +40,23 @@ def _report(sub) -> None:
         params = ReportParams(window=tuple(args.window), bin_size=args.bin, max_units=args.max_units,
                               frame_px=args.frame_px, max_frames=args.max_frames,
                               figure_budget_mb=args.figure_budget_mb)
+        from ..core.errors import NwbItError
+        from ..core.locations import location_stem
+        from ..nwb.remote import is_remote
+
+        if args.derivative_dir is None:
+            for p in args.nwb:
+                if is_remote(p):          # its results live in its derivative, never in the archive's file
+                    raise NwbItError("the report of a remote file is made from its derivative: pass "
+                                     "`--derivative-dir` (the folder nwb-it reliability / compare wrote into)", p)
         sources = [results_source(absolute(p), absolute(args.derivative_dir), presentations=spec(args))
                    for p in args.nwb]
         for path, source in zip(args.nwb, sources):
             if str(source) != str(absolute(path)):
                 print(f"{path}: reading its derivative {source}")
         pages = run_report(sources, params, out_dir=args.out_dir, presentations=spec(args), stimuli=args.stimuli,
-                           summary_dir=args.summary_dir, overwrite=args.overwrite, force=args.force, progress=True)
+                           summary_dir=args.summary_dir, overwrite=args.overwrite, force=args.force, progress=True,
+                           names=[location_stem(p) for p in args.nwb])
         print("\n".join(str(p) for p in pages))
         return 0
     p.set_defaults(func=run)

@@ -16,10 +16,25 @@ from ..core.params import DEFAULT_FPS, CompareParams, HeatmapParams, Presentatio
 
 
 def per_session(out: Path | None, path: Path, many: bool, suffix: str = "") -> Path | None:
-    """An output of a many-file run goes into a sub-folder (or file) named after the session's file."""
+    """A file output (``--pickle``) of a many-file run is named after the session's file."""
     if out is None or not many:
         return out
     return Path(out) / f"{location_stem(path)}{suffix}"
+
+
+def session_folder(out: Path | None, path: str | Path, *parts: str) -> Path | None:
+    """``OUT/<session>/<parts>``: every verb's figures, one layout whatever the number of files (and ``run``'s)."""
+    return None if out is None else Path(out, location_stem(path), *parts)
+
+
+def model_folder(activations: str) -> str:
+    """The folder of one model's figures: its table's name without ``_activations`` (``run``'s model name)."""
+    return activations.removesuffix("_activations") or activations
+
+
+def written_to(source: str | Path, target: str | None) -> str:
+    """A line saying where results went when that is not the file given (a derivative)."""
+    return "" if target is None or str(target) == str(source) else f"\nresults written into its derivative {target}"
 
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
@@ -50,7 +65,7 @@ def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | Non
     from ..steps.reliability import run_reliability
 
     pickle_path = per_session(pickle_out, nwb, many, "_responsive.pkl")
-    folder = per_session(out_dir, nwb, many)
+    folder = session_folder(out_dir, nwb, "reliability")
     res = run_reliability(nwb, params, out_dir=folder, pickle_path=pickle_path, progress=progress,
                           presentations=presentations, store_binned=store_binned, overwrite=overwrite, force=force,
                           derivative_dir=derivative_dir)
@@ -66,17 +81,33 @@ def reliability_job(nwb: Path, params: ReliabilityParams, pickle_out: Path | Non
         lines.append(f"responsive units' spikes: {pickle_path}")
     if folder is not None:
         lines.append(f"histograms: {folder}")
-    return "\n".join(lines)
+    return "\n".join(lines) + written_to(nwb, res.written_to)
 
 
 def heatmaps_job(nwb: Path, out_dir: Path, many: bool, params: HeatmapParams, presentations: PresentationSpec,
-                 overwrite: bool, progress: bool = False, force: bool = False) -> str:
+                 overwrite: bool, progress: bool = False, force: bool = False, derivative_dir: Path | None = None
+                 ) -> str:
     from ..steps.heatmaps import run_heatmaps
+    from ..steps.targets import results_source
 
-    folder = per_session(out_dir, nwb, many)
-    paths = run_heatmaps(nwb, params, out_dir=folder, progress=progress, presentations=presentations,
+    folder = session_folder(out_dir, nwb, "heatmaps")
+    source = results_source(nwb, derivative_dir, presentations=presentations)
+    paths = run_heatmaps(source, params, out_dir=folder, progress=progress, presentations=presentations,
                          overwrite=overwrite, force=force)
-    return f"{nwb}: {len(paths)} figures in {folder}"
+    read = "" if str(source) == str(nwb) else f" (results read from its derivative {source})"
+    return f"{nwb}: {len(paths)} figures in {folder}{read}"
+
+
+def plot_activations_job(nwb: Path, out_dir: Path, params, overwrite: bool, progress: bool = False,
+                         force: bool = False, derivative_dir: Path | None = None) -> str:
+    from ..steps.plot_activations import run_plot_activations
+    from ..steps.targets import results_source
+
+    folder = session_folder(out_dir, nwb, "activations", model_folder(params.activations))
+    source = results_source(nwb, derivative_dir)
+    paths = run_plot_activations(source, params, out_dir=folder, progress=progress, overwrite=overwrite, force=force)
+    read = "" if str(source) == str(nwb) else f" (read from its derivative {source})"
+    return f"{nwb}: {len(paths)} figures in {folder}{read}"
 
 
 def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bool, activations: str,
@@ -84,7 +115,8 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
                 derivative_dir: Path | None = None) -> str:
     from ..steps.compare import run_compare
 
-    results = run_compare(nwb, params, out_dir=per_session(out_dir, nwb, many), activations=activations,
+    folder = session_folder(out_dir, nwb, "compare", model_folder(activations))
+    results = run_compare(nwb, params, out_dir=folder, activations=activations,
                           presentations=presentations, overwrite=overwrite, force=force,
                           derivative_dir=derivative_dir, progress=not many)
     if len(results) > 1:
@@ -100,7 +132,7 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
                          "R²: " + (", ".join(f"{b} {v['median_share']:.2f} ({v['share_ci_low']:.2f}.."
                                              f"{v['share_ci_high']:.2f})" for b, v in bands.items())
                                    if n >= MIN_SHARE_UNITS else f"not reported (fewer than {MIN_SHARE_UNITS} units)"))
-        return "\n".join(lines)
+        return "\n".join(lines) + written_to(nwb, results.written_to)
     enc, res = next(iter(results.values()))
     s = enc.summary()
     return (f"{nwb}:\nencoding: {len(enc.r)} units, median r {np.nanmedian(enc.r):.2f}, median ceiling "
@@ -109,7 +141,8 @@ def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bo
             f"{s['above_clip_shuffled']:.2f}, above onset-only by {s['above_onset_only']:.2f}\n"
             f"RSA: Spearman rho {res.rho:.2f} over {len(res.clip_names)} clips (with half-data RDMs "
             f"{res.rho_halves:.2f}), ceiling {res.ceiling:.2f} (rho_halves/ceiling {res.normalized:.2f})"
-            + (f"; {res.ceiling_note}" if res.ceiling_note else ""))
+            + (f"; {res.ceiling_note}" if res.ceiling_note else "") + written_to(nwb, results.written_to)
+            + (f"\nfigures: {folder}" if folder is not None else ""))
 
 
 def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, clip_map: Path | None,

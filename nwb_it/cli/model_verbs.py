@@ -11,13 +11,17 @@ from . import verb
 from .cluster_options import cluster_options, cluster_params
 from .options import (
     absolute,
+    batch_options,
     command,
     derivative_option,
     location,
     overwrite_option,
     presentation_options,
+    reading_derivative_option,
     report,
+    run_many,
     spec,
+    unique_stems,
 )
 
 
@@ -122,21 +126,25 @@ def _extract_activations(sub) -> None:
 @verb("plot-activations")
 def _plot_activations(sub) -> None:
     p = command(sub, "plot-activations", "activation heatmaps per clip and a PCA trajectory")
-    p.add_argument("nwb", type=location, help="NWB file holding an activations table (a path or a URL)")
-    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the figures")
+    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s) holding an activations table (paths, URLs)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True,
+                   help="output folder: the figures go into OUT/<session>/activations/<model>/")
     p.add_argument("--activations", default=default(ActivationPlotParams, "activations"),
                    help="activations table to plot (processing/misc/<NAME>, e.g. timesformer_activations)")
     p.add_argument("--layer", default=default(ActivationPlotParams, "layer"), help="layer to plot")
     p.add_argument("--format", choices=FIGURE_FORMATS, default=default(ActivationPlotParams, "fmt"),
                    help="figure format")
     overwrite_option(p, "existing figures (the previous run's set: its stale figures are removed)")
+    reading_derivative_option(p)
+    batch_options(p)
 
     def run(args) -> int:
-        from ..steps.plot_activations import run_plot_activations
+        from .jobs import plot_activations_job
 
         params = ActivationPlotParams(layer=args.layer, fmt=args.format, activations=args.activations)
-        paths = run_plot_activations(args.nwb, params, out_dir=args.out_dir, progress=True, overwrite=args.overwrite,
-                                     force=args.force)
-        print(f"{len(paths)} figures in {args.out_dir}")
-        return 0
+        if len(args.nwb) > 1:
+            unique_stems(args.nwb, "figure folder")
+        job = partial(plot_activations_job, out_dir=absolute(args.out_dir), params=params, overwrite=args.overwrite,
+                      progress=len(args.nwb) == 1, force=args.force, derivative_dir=absolute(args.derivative_dir))
+        return run_many(args, job, args.nwb)
     p.set_defaults(func=run)

@@ -112,6 +112,12 @@ def derivative_option(p: argparse.ArgumentParser) -> None:
                    "as it is; needed for URLs, DANDI: assets and read-only files")
 
 
+def reading_derivative_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--derivative-dir", type=Path, help="read the results of each file from its derivative in this "
+                   "folder (where nwb-it reliability / compare --derivative-dir wrote them); needed for URLs and "
+                   "DANDI: assets, optional for local files")
+
+
 def batch_options(p: argparse.ArgumentParser) -> None:
     cluster_options(p)
     g = p.add_argument_group("many sessions (Dask)")

@@ -96,3 +96,4 @@ class CompareResults(dict[str, tuple[EncodingResult, RSAResult]]):
     def __init__(self, *args, partition: BandedResult | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.partition = partition
+        self.written_to: str | None = None      # the NWB file holding the tables (the input, or its derivative)

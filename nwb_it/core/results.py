@@ -168,6 +168,7 @@ class ReliabilityResult:
     q_value: np.ndarray
     params: ReliabilityParams = field(default_factory=ReliabilityParams)
     n_deals: np.ndarray | None = None      # (units,) deals behind each p_value
+    written_to: str | None = None          # the NWB file holding these results (the input, or its derivative)
 
     @property
     def responsive(self) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""The end-to-end demo: example session and frames -> every pipeline step -> one NWB file + figures."""
+"""The end-to-end demo: example session and frames -> every pipeline step -> one NWB file, figures, a report.
+
+Outputs follow the one layout of every verb and of ``nwb-it run``: ``OUT/<session>/<verb>/``.
+"""
 from __future__ import annotations
 
 import warnings
@@ -17,6 +20,7 @@ from ..steps.extract import run_extract
 from ..steps.heatmaps import run_heatmaps
 from ..steps.plot_activations import run_plot_activations
 from ..steps.reliability import run_reliability
+from ..steps.report import run_report
 from .random_model import save_random_videomae
 from .readout import write_example_with_frames
 from .session import example_metadata_path
@@ -44,7 +48,6 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     out_dir = Path(out_dir)
     mat = out_dir / "raw" / "demo_fixshortvid1_coco.mat"
     frames = out_dir / "raw" / "frames"
-    figures = out_dir / "figures"
     result = DemoResult(nwb=out_dir)
     refuse_existing(mat, overwrite)             # before anything is written
     # the tiny model is kept beside the data: the NWB file's provenance names its folder
@@ -55,12 +58,14 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nwb = run_convert(mat, example_metadata_path(), out_dir=out_dir / "nwb", overwrite=overwrite)
+    figures = out_dir / nwb.stem                # OUT/<session>/, as every verb and nwb-it run write it
     rel = run_reliability(nwb)
     heat = run_heatmaps(nwb, HeatmapParams(), out_dir=figures / "heatmaps", overwrite=overwrite)
     acts = run_extract(frames, ExtractionParams(model=str(model_dir)), nwb_paths=[nwb],
                        npy_path=out_dir / "hidden_states.npy", overwrite=overwrite)
-    act_figs = run_plot_activations(nwb, out_dir=figures / "activations", overwrite=overwrite)
-    enc, rsa = run_compare(nwb, CompareParams(), out_dir=figures / "compare", overwrite=overwrite)["last"]
+    act_figs = run_plot_activations(nwb, out_dir=figures / "activations" / "videomae", overwrite=overwrite)
+    enc, rsa = run_compare(nwb, CompareParams(), out_dir=figures / "compare" / "videomae", overwrite=overwrite)["last"]
+    report = run_report([nwb], out_dir=out_dir, stimuli=frames, overwrite=overwrite)
     blocking = [str(f) for f in validate_nwb(nwb) if f.blocking]
     if blocking:
         raise NwbItError(f"demo output fails validation: {blocking[0]}", nwb)
@@ -69,8 +74,8 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     result.nwb = nwb
     result.files = {"session (.mat)": mat, "frames": frames, "model": model_dir, "NWB": nwb,
                     "hidden_states": out_dir / "hidden_states.npy",
-                    "heatmaps": figures / "heatmaps", "activations": figures / "activations",
-                    "compare": figures / "compare"}
+                    "heatmaps": figures / "heatmaps", "activations": figures / "activations" / "videomae",
+                    "compare": figures / "compare" / "videomae", "report": report[0], "index": report[-1]}
     result.summary = {
         "session": f"{n_units} units ({int(made.sum())} made responsive, {n_readout} of them model read-outs), "
                    f"{n_clips} clips, {int(truth.n_repeats.sum())} presentations",

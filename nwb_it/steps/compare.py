@@ -233,4 +233,5 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
                 curves = layer_summaries(nwb)
         draw_compare(results, out_dir, title=data.title, family=family, curves=curves, overwrite=overwrite,
                      force=force)
+    results.written_to = str(nwb_path)
     return results

@@ -139,4 +139,5 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
                       force=force)
     if out_dir is not None:
         draw_reliability(result, out_dir, title=location_stem(nwb_path), overwrite=overwrite, force=force)
+    result.written_to = str(nwb_path)
     return result

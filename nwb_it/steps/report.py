@@ -324,7 +324,7 @@ def report_session(path: str | Path, page: str | Path, params: ReportParams = Re
     data = read_report_data(path, params, presentations=presentations, stimuli=stimuli, figures_dir=page.parent)
     payload = compute_report(data, params)
     write_report(payload, draw_report(data, params), page, overwrite=overwrite, force=force)
-    return {"session": location_stem(path), "page": f"{page.parent.name}/{page.name}",
+    return {"session": page.parent.name, "page": f"{page.parent.name}/{page.name}",
             "identifier": data.session["identifier"], **_index_numbers(payload["numbers"])}
 
 
@@ -344,8 +344,11 @@ def write_index(rows: list[dict], path: str | Path, *, summary_dir: str | Path |
 def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *, out_dir: str | Path,
                presentations: PresentationSpec = PresentationSpec(), stimuli: str | Path | None = None,
                summary_dir: str | Path | None = None, overwrite: bool = False, progress: bool = False,
-               force: bool = False) -> list[Path]:
+               force: bool = False, names: list[str] | None = None) -> list[Path]:
     """``OUT/<session>/report.html`` for every file and ``OUT/index.html`` for them all.
+
+    ``<session>`` is each file's stem, or ``names`` (the inputs a user gave, when ``paths``
+    are their derivatives: the page sits where that input's figures are).
 
     Figures the verbs drew into ``OUT/<session>/`` are shown in that session's page; the
     figures of ``summary_dir`` (``nwb-it summary``) in the index.
@@ -359,7 +362,8 @@ def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *
     out_dir = Path(out_dir)
     if not paths:
         raise NwbItError("no NWB file to report on")
-    pages = [out_dir / location_stem(p) / REPORT_NAME for p in paths]
+    names = names or [location_stem(p) for p in paths]
+    pages = [out_dir / name / REPORT_NAME for name in names]
     for page in [*pages, out_dir / INDEX_NAME]:
         refuse_existing(page, overwrite, force)
     rows = [report_session(path, page, params, presentations=presentations, stimuli=stimuli, overwrite=overwrite,

@@ -95,16 +95,14 @@ def results_source(path: str | Path, derivative_dir: str | Path | None = None, *
                    presentations: PresentationSpec = PresentationSpec()) -> str | Path:
     """The file a reading verb (heatmaps, plot-activations, report) reads the results of ``path`` from.
 
-    A local file without ``derivative_dir`` is read itself. With ``derivative_dir`` (needed
-    for a remote file), its derivative there, when it exists and was made from this very
-    source (:func:`results_target`'s identity check); a local file without one is read
-    itself, a remote one is an error that says which verb writes the derivative.
+    Without ``derivative_dir`` the file is read itself (a remote one too: a step that needs
+    results it lacks says to pass ``derivative_dir``). With it, its derivative there, when it
+    exists and was made from this very source (:func:`results_target`'s identity check); a
+    local file without one is read itself, a remote one is an error that says which verb
+    writes the derivative.
     """
     if derivative_dir is None:
-        if is_remote(path):
-            raise NwbItError("the results of a remote file are in its derivative: pass `derivative_dir=DIR` (the "
-                             "folder given to nwb-it reliability / compare)", str(path))
-        return path
+        return path                 # a remote file is read itself (its results, if any, name `derivative_dir`)
     with reading(path) as source:
         target = derivative_path(source, derivative_dir)
     if not target.exists():
