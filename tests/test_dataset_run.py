@@ -125,6 +125,39 @@ def test_parse_dataset_defaults_and_relative_paths():
     assert spec.sessions == ("/lab/raw/*.mat",) and spec.heatmaps is None
     assert spec.export_brainscore is not None and spec.models[0].extraction.model == "/lab/m"
     assert spec.models[0].table == "m1_activations"
+    spec = parse_dataset({"sessions": ["a.mat"], "output": "o", "workers": 2,
+                          "cluster": {"kind": "slurm", "queue": "q", "env_setup": ["source venv/bin/activate"]}})
+    assert spec.cluster.kind == "slurm" and spec.cluster.env_setup == ("source venv/bin/activate",)
+    with pytest.raises(DatasetFileError) as exc:
+        parse_dataset({"sessions": ["a.mat"], "output": "o", "cluster": {"kind": "nope"}, "workers": 0})
+    assert exc.value.problems == ["workers: `0`: a whole number >= 1, or null (this machine decides)",
+                                  "cluster.kind: `kind=nope`: use local, slurm, pbs, lsf"]
     with pytest.raises(DatasetFileError) as exc:
         parse_dataset(["not", "a", "mapping"])
     assert "mapping" in str(exc.value)
+
+
+def test_nwb_sessions_with_results_in_derivatives_stay_as_they_are(example_dataset, tmp_path, capsys):
+    """Sessions given as NWB files (another lab's, read-only, archived) and `results: derivatives`: the files are
+    never written, the derivatives hold the results, and a second run does nothing."""
+    import hashlib
+    import shutil
+
+    src = tmp_path / "theirs" / f"{SES}.nwb"
+    src.parent.mkdir()
+    shutil.copy(example_dataset / "out" / "nwb" / "sub-coco" / f"{SES}.nwb", src)
+    src.chmod(0o444)
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    dataset = tmp_path / "dataset.yaml"
+    dataset.write_text("sessions: [theirs/*.nwb]\noutput: out\nresults: derivatives\n"
+                       "reliability: {n_perm: 50, n_null: 100}\nsummary: false\n", encoding="utf-8")
+    assert main(["run", str(dataset)]) == 0
+    out = capsys.readouterr().out
+    assert f"ran: reliability:{SES} (new)" in out and f"ran: report:{SES} (new)" in out
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == digest
+    (derivative,) = (tmp_path / "out" / "derivatives").rglob("*.nwb")
+    with NWBHDF5IO(str(derivative), "r") as io:
+        assert "reliability" in io.read().processing["ecephys"].data_interfaces
+    assert "responsive (d′ above the cutoff)" in (tmp_path / "out" / SES / "report.html").read_text()
+    assert main(["run", str(dataset)]) == 0
+    assert "(nothing to do)" in capsys.readouterr().out

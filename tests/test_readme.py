@@ -95,3 +95,10 @@ def test_the_cluster_yaml_of_the_guide_is_valid():
     section = yaml.safe_load(body)["cluster"]
     params = ClusterParams(**{**section, "env_setup": tuple(section["env_setup"])})
     assert params.kind == "slurm" and params.gpus == 1
+
+
+def test_the_dataset_file_of_the_guide_is_the_example_one():
+    from nwb_it.examples.dataset import DATASET_YAML
+
+    (body,) = [body for lang, body in code_blocks() if lang == "yaml" and "sessions:" in body and "models:" in body]
+    assert body.strip() == DATASET_YAML.format(n_perm=200, folds=4).strip()

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cluster import ClusterParams
 from .errors import InvalidParameter, NwbItError
 from .params import (
     ActivationPlotParams,
@@ -42,7 +43,7 @@ SECTIONS: dict[str, tuple[type, bool]] = {
     "export_brainscore": (BrainScoreExportParams, False), "report": (ReportParams, True),
 }
 TOP_KEYS = {"sessions", "metadata", "session_table", "stimuli", "stimuli_fps", "clip_map", "layout", "output",
-            "results", "models", "summary", "workers", "presentations", *SECTIONS}
+            "results", "models", "summary", "workers", "scheduler", "cluster", "presentations", *SECTIONS}
 LAYOUT_KEYS = ("struct", "spikes", "itemnames", "neuron_id", "trialnum")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
 
@@ -83,6 +84,8 @@ class DatasetSpec:
     models: tuple[ModelSpec, ...] = ()
     summary: bool = True
     workers: int | None = 1
+    scheduler: str | None = None                   # a running Dask scheduler's address, as --scheduler
+    cluster: ClusterParams | None = None           # a cluster started for the sessions, as --cluster
     presentations: PresentationSpec = PresentationSpec()
     reliability: ReliabilityParams | None = ReliabilityParams()
     heatmaps: HeatmapParams | None = HeatmapParams()
@@ -182,6 +185,10 @@ def parse_dataset(doc: Any, base: str = ".") -> DatasetSpec:
     if not isinstance(fps, (int, float)) or not fps > 0:
         problems.append(f"stimuli_fps: `{fps}`: must be > 0")
     presentations = _params(PresentationSpec, doc.get("presentations") or {}, "presentations", problems)
+    cluster = _params(ClusterParams, doc["cluster"], "cluster", problems) if doc.get("cluster") else None
+    scheduler = doc.get("scheduler")
+    if scheduler is not None and not isinstance(scheduler, str):
+        problems.append(f"scheduler: `{scheduler}`: a scheduler address such as tcp://host:8786")
     sections = {name: _section(doc, name, problems) for name in SECTIONS}
     models = _models(doc.get("models") or [], base, problems)
     if problems:
@@ -189,4 +196,5 @@ def parse_dataset(doc: Any, base: str = ".") -> DatasetSpec:
     opt = {k: _path(doc[k], base) for k in ("metadata", "session_table", "stimuli", "clip_map") if doc.get(k)}
     return DatasetSpec(sessions=tuple(_path(s, base) for s in sessions), output=_path(doc["output"], base),
                        layout=dict(layout), results=results, models=models, summary=bool(doc.get("summary", True)),
-                       workers=workers, stimuli_fps=float(fps), presentations=presentations, **opt, **sections)
+                       workers=workers, scheduler=scheduler, cluster=cluster, stimuli_fps=float(fps),
+                       presentations=presentations, **opt, **sections)

@@ -23,7 +23,7 @@ DATASET_YAML = """\
 # nwb-it run dataset.yaml -- every path is relative to this file
 sessions:
   - raw/*.mat                 # the lab's .mat sessions (NWB files, URLs and DANDI: assets work too)
-metadata: metadata.yaml       # NWBFile / Subject / Ecephys metadata shared by every session
+metadata: metadata.yaml       # the metadata every session shares (lab, subject, array)
 session_table: sessions.csv   # what differs per session (start time, age, ...), one row per file
 stimuli: raw/frames           # the clips shown: frames or videos, named as the sessions name them
 output: out                   # everything goes here (see `nwb-it run --help`)

@@ -197,7 +197,7 @@ def run_jobs(make: Callable[[Step], Callable[[Path], str]], steps: list[Step], s
         return {}
     jobs = {_job_key(st.session.nwb): make(st) for st in steps}
     outcomes = run_batch(_Dispatch(jobs), [st.session.nwb for st in steps], workers=spec.workers,
-                         progress=progress, desc=desc)
+                         scheduler=spec.scheduler, cluster=spec.cluster, progress=progress, desc=desc)
     return {st.id: o.message for st, o in zip(steps, outcomes) if o.failed}
 
 
