@@ -31,7 +31,7 @@ def test_new_files_get_the_umask_and_replaced_files_keep_their_mode(small_mat, t
         assert main(["heatmaps", str(out), "-o", str(figures), "--units", "all"]) == 0
     finally:
         os.umask(old)
-    for path in (out, tmp_path / "r.pkl", figures / "population.png"):
+    for path in (out, tmp_path / "r.pkl", figures / out.stem / "heatmaps" / "population.png"):
         assert path.stat().st_mode & 0o777 == expected, (path, oct(path.stat().st_mode))
     os.chmod(out, 0o640)
     assert main(["reliability", str(out), "--n-perm", "10"]) == 0
@@ -174,13 +174,14 @@ def test_a_file_its_owner_made_read_only_is_refused_unless_forced(small_nwb, tmp
 
 def test_heatmaps_overwrite_replaces_its_own_set_and_nothing_else(small_nwb, tmp_path):
     path = copy_to(small_nwb, tmp_path)
-    figs = tmp_path / "figs"
-    assert main(["heatmaps", str(path), "-o", str(figs), "--units", "all"]) == 0
+    out = tmp_path / "figs"
+    figs = out / path.stem / "heatmaps"                  # OUT/<session>/heatmaps/
+    assert main(["heatmaps", str(path), "-o", str(out), "--units", "all"]) == 0
     first = {p.name for p in (figs / "units").iterdir()}
     mine = figs / "units" / "my_notes.txt"
     mine.write_text("a colleague's file")
     assert main(["reliability", str(path), "--n-perm", "20"]) == 0
-    assert main(["heatmaps", str(path), "-o", str(figs), "--units", "responsive", "--overwrite"]) == 0
+    assert main(["heatmaps", str(path), "-o", str(out), "--units", "responsive", "--overwrite"]) == 0
     now = {p.name for p in (figs / "units").iterdir()} - {mine.name}
     assert now < first, "figures of units no longer drawn are gone"
     assert mine.read_text() == "a colleague's file", "a file nwb_it did not write is left alone"

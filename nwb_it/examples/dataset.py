@@ -26,7 +26,7 @@ sessions:
 metadata: metadata.yaml       # the metadata every session shares (lab, subject, array)
 session_table: sessions.csv   # what differs per session (start time, age, ...), one row per file
 stimuli: raw/frames           # the clips shown: frames or videos, named as the sessions name them
-output: out                   # everything goes here (see `nwb-it run --help`)
+output: out                   # everything goes here
 results: in_place             # or: derivatives (keep the NWB files as written, results beside them)
 reliability:
   n_perm: {n_perm}
