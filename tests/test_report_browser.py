@@ -5,12 +5,15 @@ person to look at.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pynwb import NWBHDF5IO
 
 SES = "sub-coco_ses-20240301-fixshortvid1_ecephys"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,6 +101,16 @@ def test_session_report_works_in_chromium(example_dataset, browser, shots):
     page.screenshot(path=str(shots / "report_clip_view.png"))
     page.select_option("#clip-select", "3")
     assert page.get_attribute("#raster", "data-clip") == "3"
+    # the page's PSTH is the file's spikes, binned on the prediction's bins, averaged over the clip's repeats
+    edges = np.array(page.evaluate("window.nwbItReport.data.clip_view.predictions[0].edges"))
+    clip = page.evaluate("window.nwbItReport.data.clip_view.clips[3].name")
+    expected = _psth(example_dataset / "out" / "nwb" / "sub-coco" / f"{SES}.nwb", int(compared[0]), clip, edges)
+    measured = json.loads(page.get_attribute("#psth", "data-measured"))
+    assert np.allclose(measured, expected, atol=1e-3) and np.max(expected) > 0
+    # the drawn prediction is the file's held-out prediction of this unit, clip and best layer
+    layer = page.evaluate("window.nwbItReport.data.clip_view.predictions[0].model").split()[-1]
+    stored = _prediction(example_dataset / "out" / "nwb" / "sub-coco" / f"{SES}.nwb", int(compared[0]), layer, clip)
+    assert np.allclose(json.loads(page.get_attribute("#psth", "data-prediction")), stored, atol=1e-3)
     assert page.get_attribute("#psth", "data-prediction") != prediction
     assert (page.get_attribute("#raster", "data-spikes"), page.get_attribute("#psth", "data-measured")) != \
         (spikes, None)
@@ -106,6 +119,28 @@ def test_session_report_works_in_chromium(example_dataset, browser, shots):
     page.click("#play")
     assert errors == []
     page.close()
+
+
+def _psth(nwb: Path, unit_id: int, clip: str, edges: np.ndarray) -> np.ndarray:
+    with NWBHDF5IO(str(nwb), "r") as io:
+        f = io.read()
+        spikes = f.units["spike_times"][list(f.units.id[:]).index(unit_id)]
+        trials = f.trials.to_dataframe()
+    onsets = trials.loc[trials["stimulus_name"] == clip, "stimulus_onset"].to_numpy()
+    counts = np.array([np.histogram(spikes - t, edges)[0] for t in onsets])
+    return (counts / np.diff(edges)).mean(axis=0)
+
+
+def _prediction(nwb: Path, unit_id: int, layer: str, clip: str) -> np.ndarray:
+    from nwb_it.core.provenance import read_provenance
+
+    with NWBHDF5IO(str(nwb), "r") as io:
+        table = io.read().processing["ecephys"]["encoding_tiny_activations"]
+        clips = read_provenance(table.description)["clips"]
+        df = table.to_dataframe(index=True)
+        units = np.asarray(table["unit"].data[:])
+        row = np.flatnonzero((units == unit_id) & (np.asarray(table["layer"].data[:]).astype(str) == layer))[0]
+        return np.asarray(table["predicted"].data[row])[clips.index(clip)] if len(df) else None
 
 
 def test_index_links_every_session(example_dataset, browser, shots):

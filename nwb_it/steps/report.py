@@ -10,6 +10,7 @@ the dataset's index page. A report of a remote file is made from its derivative.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import os
 from dataclasses import dataclass, field
@@ -111,6 +112,12 @@ def read_report_data(nwb_path: str | Path, params: ReportParams = ReportParams()
             repeat=pres.repeat, clip_names=[str(n) for n in names], reliability=read_reliability_or_none(nwb),
             encodings=read_encoding_rows(nwb), curves=layer_summaries(nwb))
         data.frames = _clip_frames(nwb, str(nwb_path), data.clip_names, stimuli)
+    # result tables name units by their row of the units table; the page names them by id (they differ in
+    # files whose ids are not 0..n-1)
+    if data.reliability is not None:
+        data.reliability = dataclasses.replace(data.reliability, unit_ids=ids[data.reliability.unit_ids])
+    for enc in data.encodings:
+        enc["unit_id"] = ids[enc["unit_id"]]
     if data.reliability is not None:
         data.heatmap = read_heatmap_data(nwb_path, HeatmapParams(), presentations=presentations)
     if figures_dir is not None and Path(figures_dir).is_dir():
@@ -236,7 +243,9 @@ def compute_report(data: ReportData, params: ReportParams = ReportParams()) -> d
     for i in shown:
         ptr, t = aligned_spikes(data.spikes[i], data.onset[order], params.window)
         spikes[str(int(data.unit_ids[i]))] = {"ptr": _b64(ptr.astype("<i4")),
-                                              "t": _b64(np.round(t * 1e3).astype("<i2"))}
+                                              # floor, not round: a bin edge in whole ms keeps every
+                                              # spike in its own bin (49.6 ms stays before a 50 ms edge)
+                                              "t": _b64(np.floor(t * 1e3 + 1e-9).astype("<i2"))}
     clips = []
     for k, name in enumerate(data.clip_names):
         frames, fps = data.frames.get(name, ([], 30.0))
