@@ -36,6 +36,7 @@ def _report(sub) -> None:
     def run(args) -> int:
         from ..steps.report import run_report
         from ..steps.targets import results_source
+        from .jobs import written_to
 
         params = ReportParams(window=tuple(args.window), bin_size=args.bin, max_units=args.max_units,
                               frame_px=args.frame_px, max_frames=args.max_frames,
@@ -52,8 +53,8 @@ def _report(sub) -> None:
         sources = [results_source(absolute(p), absolute(args.derivative_dir), presentations=spec(args))
                    for p in args.nwb]
         for path, source in zip(args.nwb, sources):
-            if str(source) != str(absolute(path)):
-                print(f"{path}: reading its derivative {source}")
+            if line := written_to(absolute(path), source, f"{path}: reading"):
+                print(line)
         pages = run_report(sources, params, out_dir=args.out_dir, presentations=spec(args), stimuli=args.stimuli,
                            summary_dir=args.summary_dir, overwrite=args.overwrite, force=args.force, progress=True,
                            names=[location_stem(p) for p in args.nwb])

@@ -32,9 +32,9 @@ def model_folder(activations: str) -> str:
     return activations.removesuffix("_activations") or activations
 
 
-def written_to(source: str | Path, target: str | None) -> str:
-    """A line saying where results went when that is not the file given (a derivative)."""
-    return "" if target is None or str(target) == str(source) else f"\nresults written into its derivative {target}"
+def written_to(source: str | Path, target: str | Path | None, how: str = "\nresults written into") -> str:
+    """Where results went (or were read from) when that is not the file given: its derivative; else ""."""
+    return "" if target is None or str(target) == str(source) else f"{how} its derivative {target}"
 
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
@@ -94,8 +94,7 @@ def heatmaps_job(nwb: Path, out_dir: Path, many: bool, params: HeatmapParams, pr
     source = results_source(nwb, derivative_dir, presentations=presentations)
     paths = run_heatmaps(source, params, out_dir=folder, progress=progress, presentations=presentations,
                          overwrite=overwrite, force=force)
-    read = "" if str(source) == str(nwb) else f" (results read from its derivative {source})"
-    return f"{nwb}: {len(paths)} figures in {folder}{read}"
+    return f"{nwb}: {len(paths)} figures in {folder}{written_to(nwb, source, '; results read from')}"
 
 
 def plot_activations_job(nwb: Path, out_dir: Path, params, overwrite: bool, progress: bool = False,
@@ -106,8 +105,7 @@ def plot_activations_job(nwb: Path, out_dir: Path, params, overwrite: bool, prog
     folder = session_folder(out_dir, nwb, "activations", model_folder(params.activations))
     source = results_source(nwb, derivative_dir)
     paths = run_plot_activations(source, params, out_dir=folder, progress=progress, overwrite=overwrite, force=force)
-    read = "" if str(source) == str(nwb) else f" (read from its derivative {source})"
-    return f"{nwb}: {len(paths)} figures in {folder}{read}"
+    return f"{nwb}: {len(paths)} figures in {folder}{written_to(nwb, source, '; read from')}"
 
 
 def compare_job(nwb: Path, params: CompareParams, out_dir: Path | None, many: bool, activations: str,

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from ..core.params import ExtractionParams
+from ..core.results import Activations
 from ..models.frames import discover_clips
 from ..models.windows import extract
 from .frames import write_example_frames
@@ -40,10 +41,13 @@ models:
 
 
 def add_example_session(folder: str | Path, day: int, n_units: int = 12, n_clips: int = 12, n_repeats: int = 4,
-                        n_readout: int = 3) -> Path:
-    """One more session of the example dataset (``raw/2024030<day>_fixshortvid1_coco.mat``), seeded by ``day``."""
+                        n_readout: int = 3, acts: Activations | None = None) -> Path:
+    """One more session of the example dataset (``raw/2024030<day>_fixshortvid1_coco.mat``), seeded by ``day``.
+
+    ``acts``: the tiny model's activations of the frames, when the caller has them (else computed here)."""
     raw = Path(folder) / "raw"
-    acts = extract(discover_clips(raw / "frames"), ExtractionParams(model=str(raw / "tiny_videomae")))
+    if acts is None:
+        acts = extract(discover_clips(raw / "frames"), ExtractionParams(model=str(raw / "tiny_videomae")))
     rates = readout_rates(acts, n_readout, 30.0, seed=day)
     mat = raw / f"202403{day:02d}_fixshortvid1_coco.mat"
     write_example_session(mat, n_units, n_clips, n_repeats, seed=day, readout_rates=rates)
@@ -64,7 +68,9 @@ def write_example_dataset(folder: str | Path, n_sessions: int = 2, n_units: int 
     write_example_frames(raw / "frames", example_clip_names(n_clips), n_frames=15, size=32, seed=0)
     save_random_videomae(raw / "tiny_videomae", 0)
     shutil.copyfile(example_metadata_path(), folder / "metadata.yaml")
-    mats = [add_example_session(folder, day, n_units, n_clips, n_repeats) for day in range(1, n_sessions + 1)]
+    acts = extract(discover_clips(raw / "frames"), ExtractionParams(model=str(raw / "tiny_videomae")))  # once
+    mats = [add_example_session(folder, day, n_units, n_clips, n_repeats, acts=acts)
+            for day in range(1, n_sessions + 1)]
     dataset = folder / "dataset.yaml"
     dataset.write_text(DATASET_YAML.format(n_perm=n_perm, folds=folds), encoding="utf-8")
     return {"dataset": dataset, "frames": raw / "frames", "model": raw / "tiny_videomae", "sessions": mats}

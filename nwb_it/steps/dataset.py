@@ -27,13 +27,14 @@ import yaml
 
 from ..core.dataset import DatasetFileError, DatasetSpec, parse_dataset
 from ..core.errors import NwbItError
-from ..core.params import ExtractionParams
+from ..core.locations import location_stem
+from ..core.params import ExtractionParams, to_dict
 from ..formats.l2str.reader import SourceLayout
 from ..nwb.metadata import UniqueKeyLoader
 from ..nwb.remote import is_remote
 from .batch import run_batch
 from .convert import plan_conversions, run_convert
-from .dataset_plan import RunState, Session, Step, key_of, params_dict, session_name, source_key, step_reason
+from .dataset_plan import RunState, Session, Step, key_of, source_key, step_reason
 from .targets import results_source, results_target
 
 #: Per-session kinds in the order they run, then the dataset's.
@@ -79,9 +80,9 @@ def find_sessions(spec: DatasetSpec) -> list[Session]:
             if plans[s].output is None:
                 raise NwbItError("not a session file this tool converts", s)
             nwb = str(plans[s].output)
-            out.append(Session(s, nwb, True, session_name(nwb), plans[s].metadata))
+            out.append(Session(s, nwb, True, location_stem(nwb), plans[s].metadata))
         else:
-            out.append(Session(s, s, False, session_name(s)))
+            out.append(Session(s, s, False, location_stem(s)))
     names = [s.name for s in out]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -98,37 +99,27 @@ def build_plan(spec: DatasetSpec, state: RunState, sessions: list[Session]) -> l
     """Every step of the dataset with its key, outputs and the reason it runs ("" = up to date)."""
     out = Path(spec.output)
     steps: dict[str, Step] = {}
-    deps: dict[str, list[str]] = {}
 
-    def add(step: Step, after: list[str], in_place: Session | None = None) -> Step:
-        steps[step.id], deps[step.id] = step, after
-        step.reason = step_reason(state, step)
-        running = [d for d in after if steps[d].runs]
-        if step.reason == "its inputs or parameters changed" and running:
-            step.reason = f"{running[0]} runs again"
-        if not step.reason and in_place is not None:
-            results = state.steps.get(f"results:{in_place.name}", {}).get("key")
-            if results and not state.file_unchanged(Path(results)):
-                step.reason = f"{results} changed since the last run"
-        if not step.reason and running:
-            step.reason = f"{running[0]} runs again"
+    def add(step: Step, after: list[str], watched: Path | None = None) -> Step:
+        steps[step.id] = step
+        step.reason = step_reason(state, step, [d for d in after if steps[d].runs], watched)
         return step
 
     stimuli = state.tree_digest(Path(spec.stimuli)) if spec.stimuli and Path(spec.stimuli).is_dir() else None
     models = {m.name: _model_key(state, m.extraction) for m in spec.models}
-    pres = params_dict(spec.presentations)
+    pres = to_dict(spec.presentations)
     finals: dict[str, list[str]] = {}
     for s in sessions:
-        src = source_key(state, spec, s, {})
+        src = source_key(state, spec, s, stimuli)
+        # our writes change the file: what the last run wrote into, checked unchanged since
+        results = Path(state.results[s.name]) if s.name in state.results else None
         first = add(Step(f"{'convert' if s.converted else 'source'}:{s.name}", "convert" if s.converted else "source",
-                         src, [s.nwb] if s.converted else [], s), [], s if not s.converted else None)
-        if s.converted and not first.reason and not state.file_unchanged(Path(s.nwb)):
-            first.reason = f"{s.nwb} changed since the last run"
+                         src, [s.nwb] if s.converted else [], s), [], Path(s.nwb) if s.converted else results)
         mine = [first.id]
         rel = None
         if spec.reliability is not None:
             rel = add(Step(f"reliability:{s.name}", "reliability", key_of("reliability", spec.reliability, src,
-                                                                          presentations=pres), [], s), mine, s)
+                                                                          presentations=pres), [], s), mine, results)
             mine.append(rel.id)
             if spec.heatmaps is not None:
                 mine.append(add(Step(f"heatmaps:{s.name}", "heatmaps", key_of("heatmaps", spec.heatmaps, rel.key),
@@ -136,7 +127,7 @@ def build_plan(spec: DatasetSpec, state: RunState, sessions: list[Session]) -> l
         for m in spec.models:
             ext = add(Step(f"extract:{m.name}:{s.name}", "extract",
                            key_of("extract", m.extraction, src, model=models[m.name], stimuli=stimuli, table=m.table,
-                                  presentations=pres), [], s, m), [first.id], s)
+                                  presentations=pres), [], s, m), [first.id], results)
             mine.append(ext.id)
             if spec.plot_activations is not None:
                 plot = dataclasses.replace(spec.plot_activations, activations=m.table)
@@ -146,7 +137,7 @@ def build_plan(spec: DatasetSpec, state: RunState, sessions: list[Session]) -> l
             if spec.compare is not None and rel is not None:
                 mine.append(add(Step(f"compare:{m.name}:{s.name}", "compare",
                                      key_of("compare", spec.compare, ext.key, rel.key, presentations=pres),
-                                     [str(out / s.name / "compare" / m.name)], s, m), [ext.id, rel.id], s).id)
+                                     [str(out / s.name / "compare" / m.name)], s, m), [ext.id, rel.id], results).id)
         if spec.report is not None:
             mine.append(add(Step(f"report:{s.name}", "report",
                                  key_of("report", spec.report, *[steps[i].key for i in mine], stimuli=stimuli),
@@ -180,13 +171,9 @@ def results_for_reading(spec: DatasetSpec, session: Session) -> str | Path:
     return results_source(session.nwb, derivative, presentations=spec.presentations)
 
 
-def layout_of(spec: DatasetSpec) -> SourceLayout:
-    return SourceLayout(**spec.layout)
-
-
 def convert_session(spec: DatasetSpec, session: Session, overwrite: bool) -> Path:
     return run_convert(session.source, session.metadata, out_dir=Path(spec.output) / "nwb", overwrite=overwrite,
-                       layout=layout_of(spec), stimuli=spec.stimuli, stimuli_fps=spec.stimuli_fps,
+                       layout=SourceLayout(**spec.layout), stimuli=spec.stimuli, stimuli_fps=spec.stimuli_fps,
                        clip_map=spec.clip_map)
 
 

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from ..core.dataset import DatasetSpec
 from ..core.errors import NwbItError
-from ..core.locations import location_stem
-from ..core.params import to_dict
 from ..core.provenance import package_version
 from ..io.atomic import atomic_output
 from ..io.digest import file_sha256
@@ -39,6 +37,7 @@ class RunState:
     files: dict[str, list[int]] = field(default_factory=dict)   # NWB file -> [size, mtime_ns] after our last write
     digests: dict[str, list] = field(default_factory=dict)      # file -> [size, mtime_ns, sha256]
     rows: dict[str, dict] = field(default_factory=dict)         # session -> its row of the index page
+    results: dict[str, str] = field(default_factory=dict)       # session -> the NWB file its results are in
 
     @classmethod
     def load(cls, out_dir: Path) -> RunState:
@@ -49,14 +48,14 @@ class RunState:
             doc = json.loads(path.read_text(encoding="utf-8"))
             if doc.get("version") != STATE_VERSION:
                 raise ValueError(f"version {doc.get('version')}")
-            return cls(path, doc["steps"], doc["files"], doc["digests"], doc.get("rows", {}))
+            return cls(path, doc["steps"], doc["files"], doc["digests"], doc.get("rows", {}), doc.get("results", {}))
         except (ValueError, KeyError, TypeError) as exc:
             raise NwbItError(f"the run record is unreadable ({exc}): remove it to run everything again", path) from None
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         doc = {"version": STATE_VERSION, "steps": self.steps, "files": self.files, "digests": self.digests,
-               "rows": self.rows}
+               "rows": self.rows, "results": self.results}
         with atomic_output(self.path, overwrite=True) as tmp:
             tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
 
@@ -92,10 +91,6 @@ def _hash(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def params_dict(params) -> dict | None:
-    return None if params is None else to_dict(params)
-
-
 @dataclass(frozen=True)
 class Session:
     """One session of the dataset: its source, the NWB file it becomes and the file its results go into."""
@@ -124,27 +119,32 @@ class Step:
         return bool(self.reason)
 
 
-def step_reason(state: RunState, step: Step) -> str:
-    """Why ``step`` must run, or "" when its last run stands."""
+def step_reason(state: RunState, step: Step, running: list[str], watched: Path | None = None) -> str:
+    """Why ``step`` must run, or "" when its last run stands: ``running``, the steps it reads that run now;
+    ``watched``, the NWB file it wrote into (changed by anything else since: run again)."""
     done = state.steps.get(step.id)
     if done is None:
         return "new"
+    if running:
+        return f"{running[0]} runs again"
     if done["key"] != step.key:
         return "its inputs or parameters changed"
     missing = [o for o in step.outputs if not os.path.exists(o)]
     if missing:
         return f"{missing[0]} is missing"
+    if watched is not None and not state.file_unchanged(watched):
+        return f"{watched} changed since the last run"
     return ""
 
 
-def source_key(state: RunState, spec: DatasetSpec, session: Session, extra: dict) -> str:
-    """The identity of a session's data: its .mat file (with metadata, layout, clips), or its NWB file."""
+def source_key(state: RunState, spec: DatasetSpec, session: Session, stimuli: str | None) -> str:
+    """The identity of a session's data: its .mat file (with metadata, layout, clips: ``stimuli``, their
+    digest), or its NWB file."""
     if session.converted:
-        stimuli = state.tree_digest(Path(spec.stimuli)) if spec.stimuli and Path(spec.stimuli).is_dir() else None
         clip_map = state.digest(Path(spec.clip_map)) if spec.clip_map else None
         return _hash({"step": "convert", "mat": state.digest(Path(session.source)), "metadata": session.metadata,
                       "layout": spec.layout, "stimuli": stimuli, "fps": spec.stimuli_fps, "clip_map": clip_map,
-                      "version": package_version(), **extra})
+                      "version": package_version()})
     if session.source.startswith(("http://", "https://", "DANDI:")):
         return _hash({"remote": hashlib.sha256(session.source.encode()).hexdigest()})
     known = state.steps.get(f"source:{session.name}")
@@ -159,7 +159,3 @@ def key_of(kind: str, params, *upstream: str, **extra) -> str:
     params = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else params
     return _hash({"kind": kind, "params": params, "upstream": list(upstream), "version": package_version(),
                   **extra})
-
-
-def session_name(nwb: str) -> str:
-    return location_stem(nwb)

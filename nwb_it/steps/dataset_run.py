@@ -102,22 +102,27 @@ class _Runner:
     def __init__(self, run: DatasetRun, state: RunState, overwrite: bool, progress: bool):
         self.run, self.state, self.overwrite, self.progress = run, state, overwrite, progress
         self.spec = run.spec
-        self.ran_ids: set[str] = set()
+        self.targets: dict[str, Path] = {}
 
     def may_overwrite(self, step: Step) -> bool:
         # outputs this tool recorded are its own to replace; anything else only with --overwrite
         return self.overwrite or step.id in self.state.steps
 
+    def results_of(self, session: Session) -> Path:
+        """The file a session's results are in, found once per run (a derivative's check reads its source)."""
+        if session.name not in self.targets:
+            self.targets[session.name] = results_file(self.spec, session, overwrite=True)
+        return self.targets[session.name]
+
     def done(self, step: Step) -> None:
         self.state.steps[step.id] = {"key": step.key, "outputs": step.outputs}
-        if step.session is not None and step.kind in IN_PLACE:
-            target = results_file(self.spec, step.session, overwrite=True) if step.kind != "convert" \
-                else Path(step.session.nwb)
-            if not is_remote(str(target)):
-                self.state.steps[f"results:{step.session.name}"] = {"key": str(target), "outputs": []}
-                self.state.remember_file(Path(target))
-            if step.kind == "convert":
-                self.state.remember_file(Path(step.session.nwb))
+        if step.kind == "convert":
+            self.state.remember_file(Path(step.session.nwb))
+        elif step.session is not None and step.kind in IN_PLACE and \
+                (self.spec.results == "derivatives" or not is_remote(step.session.nwb)):
+            target = self.results_of(step.session)
+            self.state.results[step.session.name] = str(target)
+            self.state.remember_file(target)
         self.run.ran.append(step.id)
         self.state.save()
 
@@ -185,11 +190,11 @@ class _Runner:
     def dataset_steps(self, sessions: list[Session]) -> None:
         out = Path(self.spec.output)
         for st in self.todo("summary"):
-            files = [results_file(self.spec, s) for s in sessions]
+            files = [self.results_of(s) for s in sessions]
             run_summary(files, out_dir=out / "summary", overwrite=self.may_overwrite(st))
             self.done(st)
         for st in self.todo("export_brainscore"):
-            run_export_brainscore([results_file(self.spec, s) for s in sessions], self.spec.export_brainscore,
+            run_export_brainscore([self.results_of(s) for s in sessions], self.spec.export_brainscore,
                                   out_dir=out / "brainscore", presentations=self.spec.presentations,
                                   overwrite=self.may_overwrite(st))
             self.done(st)

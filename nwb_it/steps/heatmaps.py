@@ -49,20 +49,22 @@ class HeatmapData:
     title: str
 
 
+def heatmap_data(nwb, params: HeatmapParams, pres, trains) -> HeatmapData:
+    """:class:`HeatmapData` of an open file whose presentations and spike trains are read already (the report
+    reads them for itself too: read once)."""
+    result = read_reliability_or_none(nwb)
+    aligned = bin_aligned(trains, pres, params.window, params.bin_size, select_units(result, params.units))
+    durations = _clip_durations(nwb)
+    if params.clip_duration:
+        durations = {int(c): params.clip_duration for c in aligned.clip_index}
+    return HeatmapData(aligned, durations, result, file_clips(nwb, pres), _session_title(nwb))
+
+
 def read_heatmap_data(nwb_path: str | Path, params: HeatmapParams = HeatmapParams(), *,
                       presentations: PresentationSpec = PresentationSpec()) -> HeatmapData:
     """The selected units' binned responses, every clip of the file, clip lengths and the reliability table."""
     with reading(nwb_path) as nwb:
-        title = _session_title(nwb)
-        durations = _clip_durations(nwb)
-        result = read_reliability_or_none(nwb)
-        pres = read_presentations(nwb, presentations)                     # read once: binned and listed
-        aligned = bin_aligned(read_spike_trains(nwb), pres, params.window, params.bin_size,
-                              select_units(result, params.units))
-        every_clip = file_clips(nwb, pres)
-    if params.clip_duration:
-        durations = {int(c): params.clip_duration for c in aligned.clip_index}
-    return HeatmapData(aligned, durations, result, every_clip, title)
+        return heatmap_data(nwb, params, read_presentations(nwb, presentations), read_spike_trains(nwb))
 
 
 def draw_heatmaps(data: HeatmapData, out_dir: str | Path, params: HeatmapParams = HeatmapParams(), *,

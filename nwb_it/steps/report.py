@@ -27,13 +27,14 @@ from ..models.frames import discover_clips, load_frames
 from ..nwb.compare_tables import layer_summaries, read_encoding_rows
 from ..nwb.io import reading
 from ..nwb.presentations import read_presentations
+from ..nwb.recording import read_spike_trains
 from ..nwb.results import read_reliability_or_none
 from ..nwb.stimuli import contained_file, read_stimulus_templates
 from ..viz.heatmaps import histogram_figures, population_figure
 from ..viz.layers import depth_figure, ranking_figure
 from ..viz.report_html import figure_png, index_page, session_page
 from ..viz.time import best_layer_figure, time_course_figure
-from .heatmaps import read_heatmap_data
+from .heatmaps import heatmap_data
 from .stimuli import match_clips
 
 REPORT_NAME = "report.html"
@@ -60,13 +61,6 @@ class ReportData:
     frames: dict[str, tuple[list, float]] = field(default_factory=dict)   # clip -> (frames, fps)
     heatmap: object | None = None              # HeatmapData of the population figure
     figure_files: list[Path] = field(default_factory=list)
-
-
-def _spike_trains(nwb) -> list[np.ndarray]:
-    index = nwb.units.spike_times_index              # ragged column: flat times + the end of each unit's run
-    flat = np.asarray(index.target.data[:], dtype=np.float64)
-    ends = np.asarray(index.data[:], dtype=np.int64)
-    return [np.sort(s) for s in np.split(flat, ends[:-1])]
 
 
 def _clip_frames(nwb, nwb_path: str, names: list[str], stimuli: str | Path | None) -> dict[str, tuple[list, float]]:
@@ -102,24 +96,24 @@ def read_report_data(nwb_path: str | Path, params: ReportParams = ReportParams()
         order, first = np.unique(pres.clip, return_index=True)
         names, clip = pres.names[first], np.searchsorted(order, pres.clip)
         ids = np.asarray(nwb.units.id[:], dtype=np.int64)
-        unit_names = ([str(n) for n in nwb.units["unit_name"].data[:]] if "unit_name" in nwb.units.colnames
-                      else [str(i) for i in ids])
+        trains = read_spike_trains(nwb)
         subject = nwb.subject.subject_id if nwb.subject is not None else ""
         data = ReportData(path=str(nwb_path), session={
             "identifier": nwb.identifier, "session_id": nwb.session_id or "", "subject": subject or "",
             "start": str(nwb.session_start_time), "description": nwb.session_description or ""},
-            unit_ids=ids, unit_names=unit_names, spikes=_spike_trains(nwb), onset=pres.onset, clip=clip.ravel(),
+            unit_ids=ids, unit_names=trains.names, onset=pres.onset, clip=clip.ravel(),
+            spikes=[np.sort(trains.unit(u)) for u in range(len(ids))],          # searched: sorted
             repeat=pres.repeat, clip_names=[str(n) for n in names], reliability=read_reliability_or_none(nwb),
             encodings=read_encoding_rows(nwb), curves=layer_summaries(nwb))
         data.frames = _clip_frames(nwb, str(nwb_path), data.clip_names, stimuli)
+        if data.reliability is not None:                 # the population heatmap, from what is read already
+            data.heatmap = heatmap_data(nwb, HeatmapParams(), pres, trains)
     # result tables name units by their row of the units table; the page names them by id (they differ in
     # files whose ids are not 0..n-1)
     if data.reliability is not None:
         data.reliability = dataclasses.replace(data.reliability, unit_ids=ids[data.reliability.unit_ids])
     for enc in data.encodings:
         enc["unit_id"] = ids[enc["unit_id"]]
-    if data.reliability is not None:
-        data.heatmap = read_heatmap_data(nwb_path, HeatmapParams(), presentations=presentations)
     if figures_dir is not None and Path(figures_dir).is_dir():
         data.figure_files = sorted(p for p in Path(figures_dir).rglob("*") if p.suffix in FIGURE_SUFFIXES
                                    and p.is_file() and not p.name.startswith("."))
@@ -149,9 +143,10 @@ def aligned_spikes(spikes: np.ndarray, onset: np.ndarray, window: tuple[float, f
 
 
 def _rates(data: ReportData, window: tuple[float, float]) -> np.ndarray:
-    span = window[1] - window[0]
-    return np.array([(aligned_spikes(s, data.onset, window)[0][-1]) / (span * len(data.onset))
-                     for s in data.spikes])
+    """Each unit's mean rate in ``window`` after onset over every presentation (spikes counted, not listed)."""
+    span = (window[1] - window[0]) * len(data.onset)
+    return np.array([(np.searchsorted(s, data.onset + window[1]) - np.searchsorted(s, data.onset + window[0])).sum()
+                     / span for s in data.spikes])
 
 
 def _clip_view_units(data: ReportData, params: ReportParams) -> np.ndarray:

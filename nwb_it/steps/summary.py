@@ -71,13 +71,11 @@ def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, o
     >>> run_summary("dandiset", out_dir="summary")         # doctest: +SKIP
     """
     out_dir = Path(out_dir)
-    if isinstance(folder, (list, tuple)):
-        files, folder = [Path(f) for f in folder], Path(out_dir)
-    else:
-        folder = Path(folder)
-        files = sorted(f for f in folder.rglob("*.nwb") if not TEMP_PATTERN.match(f.name))
+    given = isinstance(folder, (list, tuple))
+    files = [Path(f) for f in folder] if given else \
+        sorted(f for f in Path(folder).rglob("*.nwb") if not TEMP_PATTERN.match(f.name))
     if not files:
-        raise NwbItError("no .nwb file found", folder)
+        raise NwbItError("no .nwb file found" if not given else "no NWB file given", None if given else folder)
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     for path in outputs:
         refuse_existing(path, overwrite, force)
