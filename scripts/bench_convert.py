@@ -25,8 +25,8 @@ if what == "mat73":
     mat73.loadmat(mat)
 else:
     from nwb_it import run_convert
-    convert_session(mat, out, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
-                               "Subject": {"age": "P7Y"}}, overwrite=True)
+    run_convert(mat, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
+                               "Subject": {"age": "P7Y"}}, out_dir=out, overwrite=True)
 seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

@@ -68,6 +68,32 @@ def test_fast_walk_equals_h5py_walk(small_mat):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_every_storage_of_spike_times_reads_the_same(tmp_path, compress):
+    """Contiguous doubles are gathered from the file in one read; compressed (chunked) blocks, singles and
+    big-endian doubles go through H5Dread: one file mixing them reads exactly what was written."""
+    rng = np.random.default_rng(3)
+    kinds = [np.float64, np.float32, np.dtype(">f8"), np.float64]
+    units = [[[np.sort(rng.uniform(-0.1, 0.4, rng.integers(0, 40))).astype(kinds[(u + k + r) % 4]).reshape(1, -1)
+               for r in range(3)] for k in range(4)] for u in range(3)]
+    spikes = cell_array([cell_array([cell_array(reps) for reps in clips]) for clips in units])
+    struct = {"spikes": spikes, "itemnames": cell_array(list("abcd")), "neuron_id": cell_array(["u1", "u2", "u3"])}
+    mat = tmp_path / "x_set_m.mat"
+    options = hdf5storage.Options(matlab_compatible=True, compress=compress, compress_size_threshold=64)
+    hdf5storage.writes({"/L2_str": struct}, filename=str(mat), options=options)
+    want = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for clips in units for reps in clips for x in reps])
+    with h5py.File(mat, "r") as f:
+        layouts = {f[r].id.get_create_plist().get_layout() for u in f["L2_str/spikes"][:, 0]
+                   for c in f[u][:, 0] for r in f[c][:, 0]}
+        assert (h5py.h5d.CHUNKED in layouts) == compress and (h5py.h5d.CONTIGUOUS in layouts) != compress
+        fast = walk_spike_cells(v73_cells(f, f["L2_str/spikes"], mat, fast=True), mat)
+        slow = walk_spike_cells(v73_cells(f, f["L2_str/spikes"], mat, fast=False), mat)
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast[2], want)
+    np.testing.assert_array_equal(read_session(mat).spike_times, want)
+
+
 def test_row_cells_at_every_level(tmp_path):
     """1-by-n cells (MATLAB row vectors) at every level read like n-by-1 ones."""
     rows = lambda items: cell_array(items, (1, len(items)))  # noqa: E731

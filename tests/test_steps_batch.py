@@ -186,6 +186,62 @@ def _read_or_warn(path: Path) -> str:
     return text
 
 
+def _die_on_b(path: Path) -> str:
+    import os
+    import signal
+
+    if path.read_text() == "b":
+        os.kill(os.getpid(), signal.SIGKILL)       # a worker killed (for memory, by a crash in a C library)
+    return f"{os.getpid()} {path.read_text()}"
+
+
+LOST_WORKER_BATCH = """
+import json, os, sys, threading
+from pathlib import Path
+from nwb_it.steps.batch import run_batch
+from nwb_it.steps.forked import fork_is_safe
+from tests.test_steps_batch import _die_on_b
+
+files, found = [Path(p) for p in sys.argv[2:]], {}
+def batch():
+    found["forked"] = fork_is_safe()
+    found["out"] = run_batch(_die_on_b, files, workers=2, progress=False)
+if sys.argv[1] == "thread":
+    thread = threading.Thread(target=batch)
+    thread.start()
+    thread.join(120)
+else:
+    batch()
+print(json.dumps({"forked": found["forked"], "me": os.getpid(),
+                  "out": [[o.status, o.message] for o in found["out"]]}))
+"""
+
+
+@pytest.mark.parametrize("in_a_thread", [False, True])
+def test_a_lost_worker_fails_its_session_only_on_forked_and_dask_workers(tmp_path, in_a_thread):
+    """A command (one thread, no torch) forks its workers (no start-up); from a thread it starts a LocalCluster:
+    either way a worker that dies fails its own session and the others run. A fresh interpreter each, as a
+    command is (this test process has imported torch and started threads)."""
+    import sys
+
+    files = [tmp_path / f"{name}.txt" for name in "abcde"]
+    for f in files:
+        f.write_text(f.stem)
+    run = subprocess.run([sys.executable, "-c", LOST_WORKER_BATCH, "thread" if in_a_thread else "main",
+                          *map(str, files)], capture_output=True, text=True, timeout=180,
+                         cwd=Path(__file__).parents[1])
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["forked"] is not in_a_thread, "each case runs where it means to"
+    status, message = zip(*found["out"])
+    assert status == ("ok", "failed", "ok", "ok", "ok")
+    assert "worker lost" in message[1] and str(files[1]) in message[1]
+    assert found["me"] not in {int(m.split()[0]) for m in message if not m.endswith(")")}
+    assert [m.split()[1] for s, m in zip(status, message) if s == "ok"] == list("acde")
+    if not in_a_thread:
+        assert "killed by signal 9" in message[1]
+
+
 def test_extraction_runs_as_one_task_on_the_cluster(small_nwb, tiny_videomae, tmp_path, dask_cluster, capsys):
     from nwb_it.examples import write_example_frames
     from nwb_it.nwb.activations import read_activations

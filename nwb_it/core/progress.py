@@ -12,6 +12,12 @@ from collections.abc import Iterable
 from tqdm.auto import tqdm
 
 
+class _Bar(tqdm):
+    # no monitor thread (it only refreshes stalled bars): a batch forks its workers only from a
+    # single-threaded process (nwb_it.steps.forked), and a bar must not take that away
+    monitor_interval = 0
+
+
 def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", unit: str = "it",
                  enabled: bool = True) -> tqdm:
     """A tqdm bar when ``enabled`` and standard error is a terminal; a silent one otherwise.
@@ -22,4 +28,4 @@ def progress_bar(iterable: Iterable | None = None, *, total: int | None = None, 
     6
     """
     shown = enabled and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not shown, leave=False)
+    return _Bar(iterable, total=total, desc=desc, unit=unit, disable=not shown, leave=False)

@@ -6,12 +6,14 @@ raises :class:`NwbItError` when the file is bad; the command line's jobs
 :func:`run_batch` runs one job per path and returns one :class:`Outcome` per path,
 in the order given:
 
-- ``workers=None`` (the default): the first file here; the rest on a LocalCluster of this
-  machine's cores only when they would take this process longer than ``MIN_PARALLEL_WORK_S``;
+- ``workers=None`` (the default): the first file here; the rest on this machine's cores only
+  when they would take this process longer than ``MIN_FORKED_WORK_S`` (forked workers) or
+  ``MIN_PARALLEL_WORK_S`` (a LocalCluster, which takes seconds to start);
 - ``workers=1`` (or a single path, no scheduler): in this process, one after the other;
-- ``workers=N``: a ``dask.distributed.LocalCluster`` of N single-threaded worker
-  *processes* (HDF5 and torch are not safe to share between threads; the nanny pins
-  each process's BLAS/OpenMP to one thread, so N workers use N cores);
+- ``workers=N``: N single-threaded worker *processes* (HDF5 and torch are not safe to share
+  between threads; each worker's BLAS/OpenMP is pinned to one thread, so N workers use N
+  cores): forked from this process where that is safe (:mod:`nwb_it.steps.forked`, no
+  start-up), else a ``dask.distributed.LocalCluster``;
 - ``scheduler="tcp://host:8786"``: a running cluster (e.g. started with dask-jobqueue);
   the files must be on storage the workers see, so paths are sent absolute.
 
@@ -27,11 +29,9 @@ import logging
 import os
 import signal
 import threading
-import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import NwbItError
@@ -40,52 +40,12 @@ from ..core.progress import progress_bar
 from ..io.atomic import remove_stale_temporaries
 from ..nwb.remote import is_remote
 from .clusters import batch_cluster_client, placement
+from .forked import fork_is_safe, run_forked
+from .outcome import Job, Outcome, run_job
 
-Job = Callable[[Path], "str | tuple[str, str]"]
 CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
-MIN_PARALLEL_WORK_S = 20.0   # default workers: a cluster only for more sequential work than this (measured: README)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one session's job did: ``status`` is ok, findings (ran; the file has problems), failed or cancelled."""
-
-    session: str
-    status: str
-    seconds: float
-    message: str
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-
-def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
-    """Run one job and turn whatever happens into an Outcome (what a Dask worker executes).
-
-    A job returns a message, or ``(status, message)`` to report ``findings``.
-    ``debug`` lets unexpected exceptions propagate with their traceback.
-    """
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
-            warnings.filterwarnings("ignore", category=noisy)
-        try:
-            result = job(path)
-            status, message = result if isinstance(result, tuple) else ("ok", result)
-        except NwbItError as exc:
-            if debug:
-                raise
-            status, message = "failed", str(exc)
-        except Exception as exc:  # one session's unexpected failure must not stop the others
-            if debug:
-                raise
-            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            status, message = "failed", f"{path}: {type(exc).__name__}: {detail}"
-    seen = tuple(dict.fromkeys(str(w.message) for w in caught))       # once each, in order
-    return Outcome(str(path), status, time.perf_counter() - start, message or "", seen)
+MIN_PARALLEL_WORK_S = 20.0   # default workers: a LocalCluster only for more sequential work than this (README)
+MIN_FORKED_WORK_S = 2.0      # ... forked workers, which start in milliseconds (scripts/bench_sessions.py)
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss")
@@ -228,7 +188,8 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
         if not remote and workers is None and not here:         # adaptive: time the first session here
             outcomes[0] = run_job(job, paths[0], debug)
             bar.update()
-            here = outcomes[0].seconds * (len(paths) - 1) < MIN_PARALLEL_WORK_S
+            here = outcomes[0].seconds * (len(paths) - 1) < (MIN_FORKED_WORK_S if fork_is_safe() else
+                                                             MIN_PARALLEL_WORK_S)
         if here:
             for i, path in enumerate(paths):
                 if outcomes[i] is None:
@@ -249,7 +210,17 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
 
 def _on_cluster(job: Job, paths: list[Path], todo: list[int], outcomes: list, workers: int, scheduler: str | None,
                 debug: bool, bar, cluster: ClusterParams | None = None) -> None:
-    """Run the jobs ``todo`` on Dask, filling ``outcomes``; Ctrl-C cancels what has not finished."""
+    """Run the jobs ``todo`` in parallel, filling ``outcomes``; Ctrl-C cancels what has not finished.
+
+    This machine's workers are forked from this process where that is safe (:mod:`nwb_it.steps.forked`:
+    no start-up), else a Dask LocalCluster's; a scheduler or a batch-system cluster is Dask's.
+    """
+    if scheduler is None and (cluster is None or cluster.kind == "local") and fork_is_safe():
+        def done(i: int, outcome: Outcome) -> None:
+            outcomes[i] = outcome
+            bar.update()
+        run_forked(job, paths, todo, workers, debug, done)
+        return
     from distributed import as_completed
 
     with cluster_client(workers, scheduler, cluster, len(todo)) as client:

@@ -26,7 +26,7 @@ from ..nwb.activations import MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import file_clips, read_presentations
 from ..nwb.remote import is_remote
-from .batch import Outcome, run_job
+from .outcome import Outcome, run_job
 from .stimuli import clips_from_file, match_clips, read_clip_map
 from .targets import results_target
 

@@ -83,8 +83,23 @@ class CellReader(Protocol):
     def cells(self, handle: Any, what: str) -> Sequence[Any]:
         """The elements of the cell vector ``handle`` (empty for MATLAB's empty value)."""
 
-    def spikes(self, handle: Any, where: str) -> int:
-        """Append one repeat's spike times to ``self.buffer``; return how many."""
+    def repeats(self, handles: Sequence[Any], where: str) -> list[int]:
+        """Append the spike times of one clip's repeats (``where``: ``{u}{k}``); return how many each."""
+
+    def times(self) -> np.ndarray:
+        """Every spike time appended, in order."""
+
+
+class ReadEachRepeat:
+    """``repeats`` and ``times`` for readers that read one repeat at a time (``spikes(handle, where)``)."""
+
+    buffer: SpikeBuffer
+
+    def repeats(self, handles: Sequence[Any], where: str) -> list[int]:
+        return [self.spikes(h, f"{where}{{{i + 1}}}") for i, h in enumerate(handles)]
+
+    def times(self) -> np.ndarray:
+        return self.buffer.times()
 
 
 def walk_spike_cells(reader: CellReader, path, progress: Callable[[int], Any] | None = None
@@ -114,16 +129,16 @@ def walk_spike_cells(reader: CellReader, path, progress: Callable[[int], Any] | 
             elif len(repeats) != n_repeats[k]:
                 raise NwbItError(f"spikes{where} has {len(repeats)} repeats but spikes{{1}}{{{k + 1}}} has "
                                  f"{n_repeats[k]}", path)
-            all_counts.extend(reader.spikes(r, f"{where}{{{i + 1}}}") for i, r in enumerate(repeats))
+            all_counts.extend(reader.repeats(repeats, where))
         if progress is not None:
             progress(1)
     if n_repeats is None:
         n_repeats = np.zeros(0, dtype=np.int64)
     counts = np.asarray(all_counts, dtype=np.int64).reshape(len(units), int(n_repeats.sum()))
-    return n_repeats, counts, reader.buffer.times()
+    return n_repeats, counts, reader.times()
 
 
-class H5pyCells:
+class H5pyCells(ReadEachRepeat):
     """A v7.3 file's cells through h5py's low-level API (one dereference + one read per element)."""
 
     def __init__(self, f: h5py.File, spikes: h5py.Dataset, path):
@@ -186,7 +201,7 @@ class H5pyCells:
         return n
 
 
-class DecodedCells:
+class DecodedCells(ReadEachRepeat):
     """An already decoded ``spikes`` value (object arrays of object arrays of float arrays: v5 files)."""
 
     def __init__(self, spikes: Any, path):

@@ -60,7 +60,8 @@ def load():
                     ("H5Dread", ctypes.c_int, [_hid, _hid, _hid, _hid, _hid, ctypes.c_void_p]),
                     ("H5Sclose", ctypes.c_int, [_hid]), ("H5Tclose", ctypes.c_int, [_hid]),
                     ("H5Oclose", ctypes.c_int, [_hid]), ("H5Tequal", ctypes.c_int, [_hid, _hid]),
-                    ("H5Tget_size", ctypes.c_size_t, [_hid]), ("H5Tget_sign", ctypes.c_int, [_hid])]:
+                    ("H5Tget_size", ctypes.c_size_t, [_hid]), ("H5Tget_sign", ctypes.c_int, [_hid]),
+                    ("H5Dget_offset", ctypes.c_uint64, [_hid]), ("H5Dget_storage_size", ctypes.c_uint64, [_hid])]:
                 getattr(lib, fn).restype = res
                 getattr(lib, fn).argtypes = args
             lib.H5open()
@@ -75,14 +76,28 @@ def load():
     return None
 
 
+HADDR_UNDEF = (1 << 64) - 1   # H5Dget_offset's "no single contiguous block in this file" (chunked, compact, external)
+
+
 class CCells:
-    """A :class:`~nwb_it.formats.l2str.cells.CellReader` on file addresses, through the HDF5 C library."""
+    """A :class:`~nwb_it.formats.l2str.cells.CellReader` on file addresses, through the HDF5 C library.
+
+    Most spike datasets of a session are small contiguous little-endian doubles: for those
+    only the header is opened (type, extent, file offset, storage size all checked) and
+    the values are gathered from the file in one vectorised read at the end (:meth:`times`),
+    instead of one ``H5Dread`` each (its property-list and selection set-up cost more than
+    the copy). Every other layout or type (chunked, compressed, compact, external, single,
+    big-endian) is read by ``H5Dread`` with conversion to double, as before.
+    """
 
     def __init__(self, lib, f: h5py.File, spikes: h5py.Dataset, path):
         self.lib, self.fid, self.top, self.path = lib, f.id.id, spikes.id.id, path
         self._spikes = spikes               # keeps the top dataset (and so ``self.top``) open while we walk
         self.buffer = SpikeBuffer(path)
         self._dims = np.zeros(32, dtype=np.uint64)
+        self._dims_at = self._dims.ctypes.data
+        self._deferred: list[tuple[int, int, int]] = []      # (buffer position, file offset, count)
+        self._file = f.filename
 
     def units(self) -> np.ndarray:
         return self._refs(self.top, "spikes", close=False)
@@ -121,7 +136,7 @@ class CCells:
                     return np.zeros(0, dtype=np.uint64)
                 raise NwbItError(not_a_cell_message(what), self.path)
             space = lib.H5Dget_space(oid)
-            ndim = lib.H5Sget_simple_extent_dims(space, self._dims.ctypes.data, None)
+            ndim = lib.H5Sget_simple_extent_dims(space, self._dims_at, None)
             n = lib.H5Sget_simple_extent_npoints(space)
             lib.H5Sclose(space)
             dims = self._dims[:ndim]
@@ -135,27 +150,93 @@ class CCells:
             if close:
                 lib.H5Oclose(oid)
 
+    def repeats(self, handles: np.ndarray, where: str) -> list[int]:
+        """Spike counts of one clip's repeats (``where`` is ``{u}{k}``); contiguous doubles are read later."""
+        lib, fid, path, buffer, deferred = self.lib, self.fid, self.path, self.buffer, self._deferred
+        open_addr, get_type, get_class, equal, close_type = (lib.H5Oopen_by_addr, lib.H5Dget_type, lib.H5Tget_class,
+                                                             lib.H5Tequal, lib.H5Tclose)
+        get_space, npoints, close_space, close = (lib.H5Dget_space, lib.H5Sget_simple_extent_npoints, lib.H5Sclose,
+                                                  lib.H5Oclose)
+        get_offset, storage_size, f64le = lib.H5Dget_offset, lib.H5Dget_storage_size, lib.ieee_floats[0]
+        counts = []
+        for i, addr in enumerate(handles.tolist()):
+            oid = open_addr(fid, addr)
+            if oid < 0:
+                raise NwbItError(f"cannot open the object at address {addr} (file truncated or corrupt)", path)
+            try:
+                tid = get_type(oid)
+                if tid < 0:
+                    raise NwbItError(STRUCT_INSIDE, path)
+                little_double = get_class(tid) == H5T_FLOAT and equal(tid, f64le) > 0
+                close_type(tid)
+                if not little_double:                      # single, big-endian, empty or not spike times
+                    counts.append(self._spikes_read(oid, f"{where}{{{i + 1}}}"))
+                    continue
+                space = get_space(oid)
+                n = npoints(space)
+                close_space(space)
+                offset = get_offset(oid)
+                if n <= 0 or offset == HADDR_UNDEF or storage_size(oid) != 8 * n:
+                    counts.append(self._spikes_read(oid, f"{where}{{{i + 1}}}"))
+                    continue
+                at = buffer.reserve(n, f"{where}{{{i + 1}}}")
+                deferred.append((at, offset, n))
+                buffer.used += n
+                counts.append(n)
+            finally:
+                close(oid)
+        return counts
+
     def spikes(self, addr, where: str) -> int:
-        lib = self.lib
         oid = self._open(addr)
         try:
-            ieee: list[bool] = []
-            integer: list[str] = []
-            cls = self._class(oid, ieee, integer)
-            if cls != H5T_FLOAT:
-                if cls == H5T_INTEGER and self._is_empty(oid):
-                    return 0
-                found = "a cell" if cls == H5T_REFERENCE else integer[0] if integer else "non-float data"
-                raise NwbItError(not_spike_times_message(where, found), self.path)
-            if not ieee[0]:
-                raise NwbItError(damaged_float_message(where), self.path)
-            space = lib.H5Dget_space(oid)
-            n = lib.H5Sget_simple_extent_npoints(space)
-            lib.H5Sclose(space)
-            at = self.buffer.reserve(n, where)
-            if lib.H5Dread(oid, lib.double_t, 0, 0, 0, self.buffer.values.ctypes.data + 8 * at) < 0:
-                raise NwbItError(f"cannot read spikes{where} (file truncated or corrupt)", self.path)
-            self.buffer.used += n
-            return n
+            return self._spikes_read(oid, where)
         finally:
-            lib.H5Oclose(oid)
+            self.lib.H5Oclose(oid)
+
+    def _spikes_read(self, oid: int, where: str) -> int:
+        """One repeat's spike times through ``H5Dread`` (any float type and layout, converted to double)."""
+        lib = self.lib
+        ieee: list[bool] = []
+        integer: list[str] = []
+        cls = self._class(oid, ieee, integer)
+        if cls != H5T_FLOAT:
+            if cls == H5T_INTEGER and self._is_empty(oid):
+                return 0
+            found = "a cell" if cls == H5T_REFERENCE else integer[0] if integer else "non-float data"
+            raise NwbItError(not_spike_times_message(where, found), self.path)
+        if not ieee[0]:
+            raise NwbItError(damaged_float_message(where), self.path)
+        space = lib.H5Dget_space(oid)
+        n = lib.H5Sget_simple_extent_npoints(space)
+        lib.H5Sclose(space)
+        at = self.buffer.reserve(n, where)
+        if lib.H5Dread(oid, lib.double_t, 0, 0, 0, self.buffer.values.ctypes.data + 8 * at) < 0:
+            raise NwbItError(f"cannot read spikes{where} (file truncated or corrupt)", self.path)
+        self.buffer.used += n
+        return n
+
+    def times(self) -> np.ndarray:
+        """Every spike time: the deferred contiguous blocks gathered from the file, then the buffer."""
+        if self._deferred:
+            at, offset, n = (np.array(c, dtype=np.int64) for c in zip(*self._deferred))
+            self._deferred = []
+            gather_doubles(self._file, offset, n, at, self.buffer.values, self.path)
+        return self.buffer.times()
+
+
+def gather_doubles(filename: str, offset: np.ndarray, n: np.ndarray, at: np.ndarray, out: np.ndarray, path) -> None:
+    """``out[at[i]:at[i] + n[i]] = float64-LE values at byte ``offset[i]`` of the file``, for every i at once."""
+    size = os.path.getsize(filename)
+    if offset.size and int((offset + 8 * n).max()) > size:
+        raise NwbItError("a spike dataset lies beyond the end of the file (file truncated or corrupt)", path)
+    raw = np.memmap(filename, dtype=np.uint8, mode="r")
+    try:
+        rank = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)           # position inside each block
+        src_start, dst = np.repeat(offset, n), np.repeat(at, n) + rank
+        for shift in np.unique(offset % 8).tolist():          # blocks at one alignment share a float64 view
+            view = np.frombuffer(raw, dtype="<f8", offset=shift, count=(size - shift) // 8)
+            pick = src_start % 8 == shift
+            out[dst[pick]] = view[(src_start[pick] - shift) // 8 + rank[pick]]
+    finally:
+        del raw

@@ -1,0 +1,133 @@
+"""Local worker processes forked from this one: a batch's parallel sessions without start-up cost.
+
+A ``LocalCluster``'s workers are new interpreters: each imports numpy, h5py, pynwb and
+nwb_it before its first task, which on a 2-core machine takes as long as converting a
+small session (measured: ``scripts/bench_sessions.py``), so two workers stopped paying.
+Workers forked from the command's process inherit every module it imported and start in
+milliseconds. They receive a session's index and send back its :class:`Outcome`; the job
+and the paths are inherited, never pickled.
+
+Fork is safe only where no other thread of this process can hold a lock at that moment
+and no OpenMP pool is live: :func:`fork_is_safe` (Linux, a single Python thread, torch not
+imported). :func:`~nwb_it.steps.batch.run_batch` uses these workers then and a Dask
+``LocalCluster`` otherwise (a notebook's kernel has threads; a model has torch).
+
+Like the cluster's workers, each forked worker ignores Ctrl-C (this process cancels and
+kills them), uses one BLAS/OpenMP thread (N workers, N cores) and leaves with
+``os._exit`` (the parent's ``atexit`` handlers and buffered output are not its own). A
+worker that dies (killed for memory, a crash in a C library) fails its session only:
+"worker lost", and a new worker takes the next one.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from .outcome import Outcome, run_job
+
+
+def fork_is_safe() -> bool:
+    """Whether forking this process now cannot deadlock a child (see the module doc)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1 and "torch" not in sys.modules
+
+
+class _Raised(Exception):
+    """An exception a worker raised with ``debug``: its traceback, re-raised here."""
+
+
+def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)          # this child's own handler: the parent handles Ctrl-C
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        while (i := conn.recv()) is not None:
+            try:
+                outcome = run_job(job, paths[i], debug)
+            except BaseException:                          # only with debug: the parent shows the traceback
+                outcome = _Raised(traceback.format_exc())
+            conn.send((i, outcome))
+
+
+class _Worker:
+    def __init__(self, job, paths: Sequence[Path], debug: bool):
+        ours, theirs = socket.socketpair()
+        for stream in (sys.stdout, sys.stderr):          # nothing buffered here is written twice by the child
+            stream.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 0
+            try:
+                ours.close()
+                _serve(Connection(theirs.detach()), job, paths, debug)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.session: int | None = None
+
+    def give(self, i: int | None) -> None:
+        self.session = i
+        self.conn.send(i)
+
+    def lost(self) -> str:
+        """Why the worker died (it has closed its end): reaped here."""
+        self.conn.close()
+        _, status = os.waitpid(self.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self.conn.close()
+
+
+def run_forked(job, paths: Sequence[Path], todo: Sequence[int], workers: int, debug: bool,
+               done: Callable[[int, Outcome], None]) -> None:
+    """Run ``job`` on ``paths[i]`` for every ``i`` in ``todo`` on ``workers`` forked processes; ``done(i, outcome)``
+    as each finishes. Ctrl-C (KeyboardInterrupt here) kills the workers before it propagates."""
+    queue = list(todo)[::-1]
+    pool: list[_Worker] = []
+    try:
+        for _ in range(min(workers, len(queue))):
+            pool.append(_Worker(job, paths, debug))
+            pool[-1].give(queue.pop())
+        while pool:
+            for conn in wait([w.conn for w in pool]):
+                worker = next(w for w in pool if w.conn is conn)
+                try:
+                    i, outcome = worker.conn.recv()
+                except (EOFError, OSError):
+                    i = worker.session
+                    outcome = Outcome(str(paths[i]), "failed", float("nan"),
+                                      f"{paths[i]}: worker lost ({worker.lost()})")
+                    pool.remove(worker)
+                    if queue:
+                        pool.append(_Worker(job, paths, debug))
+                        pool[-1].give(queue.pop())
+                    done(i, outcome)
+                    continue
+                if isinstance(outcome, _Raised):
+                    raise outcome
+                done(i, outcome)
+                if queue:
+                    worker.give(queue.pop())
+                else:
+                    worker.give(None)
+                    worker.lost()
+                    pool.remove(worker)
+    finally:
+        for worker in pool:
+            worker.kill()

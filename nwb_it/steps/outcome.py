@@ -1,0 +1,54 @@
+"""What one session's job did (:class:`Outcome`), and :func:`run_job`, which every kind of worker runs."""
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import NwbItError
+
+Job = Callable[[Path], "str | tuple[str, str]"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one session's job did: ``status`` is ok, findings (ran; the file has problems), failed or cancelled."""
+
+    session: str
+    status: str
+    seconds: float
+    message: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
+    """Run one job and turn whatever happens into an Outcome (what every worker, Dask's or forked, executes).
+
+    A job returns a message, or ``(status, message)`` to report ``findings``.
+    ``debug`` lets unexpected exceptions propagate with their traceback.
+    """
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=noisy)
+        try:
+            result = job(path)
+            status, message = result if isinstance(result, tuple) else ("ok", result)
+        except NwbItError as exc:
+            if debug:
+                raise
+            status, message = "failed", str(exc)
+        except Exception as exc:  # one session's unexpected failure must not stop the others
+            if debug:
+                raise
+            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            status, message = "failed", f"{path}: {type(exc).__name__}: {detail}"
+    seen = tuple(dict.fromkeys(str(w.message) for w in caught))       # once each, in order
+    return Outcome(str(path), status, time.perf_counter() - start, message or "", seen)
