@@ -6,9 +6,9 @@ raises :class:`NwbItError` when the file is bad; the command line's jobs
 :func:`run_batch` runs one job per path and returns one :class:`Outcome` per path,
 in the order given:
 
-- ``workers=None`` (the default): the first file here; the rest on this machine's cores only
-  when they would take this process longer than ``MIN_FORKED_WORK_S`` (forked workers) or
-  ``MIN_PARALLEL_WORK_S`` (a LocalCluster, which takes seconds to start);
+- ``workers=None`` (the default): this machine's cores, on forked workers (they start in
+  milliseconds); where fork is unsafe, the first file here and the rest on a LocalCluster (which
+  takes seconds to start) only when they would take this process longer than ``MIN_PARALLEL_WORK_S``;
 - ``workers=1`` (or a single path, no scheduler): in this process, one after the other;
 - ``workers=N``: N single-threaded worker *processes* (HDF5 and torch are not safe to share
   between threads; each worker's BLAS/OpenMP is pinned to one thread, so N workers use N
@@ -45,7 +45,6 @@ from .outcome import Job, Outcome, run_job
 
 CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
 MIN_PARALLEL_WORK_S = 20.0   # default workers: a LocalCluster only for more sequential work than this (README)
-MIN_FORKED_WORK_S = 2.0      # ... forked workers, which start in milliseconds (scripts/bench_sessions.py)
 
 
 SCHEMES = ("tcp", "tls", "ws", "wss")
@@ -158,10 +157,10 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
               outputs: Sequence[str | Path] = (), cluster: ClusterParams | None = None) -> list[Outcome]:
     """Run ``job`` on every path; outcomes in the order of ``paths`` (a path given twice runs once).
 
-    ``workers=None`` (the default) runs the first file here and, only when what is left
-    would take this process longer than ``MIN_PARALLEL_WORK_S``, starts a LocalCluster
-    of this machine's cores for the rest (a cluster's start-up makes small batches
-    slower). ``cluster`` (kind slurm, pbs or lsf) sends every file to a batch-system cluster
+    ``workers=None`` (the default) uses this machine's cores on forked workers; where fork is
+    unsafe (:func:`~nwb_it.steps.forked.fork_is_safe`) it runs the first file here and starts a
+    LocalCluster for the rest only when they would take this process longer than
+    ``MIN_PARALLEL_WORK_S`` (a cluster's start-up makes small batches slower). ``cluster`` (kind slurm, pbs or lsf) sends every file to a batch-system cluster
     started for them (:mod:`nwb_it.steps.clusters`). ``outputs``: folders the jobs write
     into; after Ctrl-C the partial files of cancelled jobs are removed there, and
     :class:`BatchInterrupted` carries the outcomes.
@@ -185,11 +184,10 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     try:
         remote = scheduler is not None or (cluster is not None and cluster.kind != "local")
         here = not remote and (workers == 1 or len(paths) == 1 or usable_cores() == 1)
-        if not remote and workers is None and not here:         # adaptive: time the first session here
-            outcomes[0] = run_job(job, paths[0], debug)
+        if not remote and workers is None and not here and not fork_is_safe():   # a LocalCluster only when it pays:
+            outcomes[0] = run_job(job, paths[0], debug)                            # time the first session here
             bar.update()
-            here = outcomes[0].seconds * (len(paths) - 1) < (MIN_FORKED_WORK_S if fork_is_safe() else
-                                                             MIN_PARALLEL_WORK_S)
+            here = outcomes[0].seconds * (len(paths) - 1) < MIN_PARALLEL_WORK_S
         if here:
             for i, path in enumerate(paths):
                 if outcomes[i] is None:
