@@ -28,7 +28,8 @@ else:
     run_convert(mat, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"},
                                "Subject": {"age": "P7Y"}}, out_dir=out, overwrite=True)
 seconds = time.perf_counter() - t
-print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024}))   # the reader child's peak counts too
 """
 
 
@@ -45,23 +46,28 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=8)
     args = ap.parse_args()
-    from nwb_it import read_session, write_example_session
-
     with tempfile.TemporaryDirectory() as tmp:
         mat = Path(tmp) / "bench_fixshortvid1_coco.mat"
         t = time.perf_counter()
-        write_example_session(mat, args.units, args.clips, args.repeats, seed=0)
+        # written by another process: Linux carries a process's peak memory across fork + exec, so the
+        # children timed below would report this process's peak if it had built the session
+        subprocess.run([sys.executable, "-c", "import sys; from nwb_it import write_example_session as w; "
+                        "w(sys.argv[1], *map(int, sys.argv[2:]), seed=0)", str(mat), str(args.units),
+                        str(args.clips), str(args.repeats)], check=True)
+        written = time.perf_counter() - t
+        conv = run("convert", mat, Path(tmp) / "out")
+        m73 = run("mat73", mat, Path(tmp) / "out")
+        from nwb_it import read_session
+
         s = read_session(mat)
         print(f"session: {s.n_units} units x {s.n_clips} clips, {s.n_presentations} presentations, "
               f"{s.n_units * s.n_presentations} spike cells, {s.spike_times.size} spikes, "
-              f"{mat.stat().st_size / 1e6:.0f} MB (written in {time.perf_counter() - t:.0f} s)")
-        conv = run("convert", mat, Path(tmp) / "out")
-        m73 = run("mat73", mat, Path(tmp) / "out")
+              f"{mat.stat().st_size / 1e6:.0f} MB (written in {written:.0f} s)")
         nwb = next((Path(tmp) / "out").rglob("*.nwb"))
         print(f"mat73.loadmat : {m73['seconds']:7.1f} s   peak {m73['peak_mb']:6.0f} MB")
         print(f"nwb-it convert: {conv['seconds']:7.1f} s   peak {conv['peak_mb']:6.0f} MB   "
               f"(NWB file {nwb.stat().st_size / 1e6:.0f} MB)")
-        print(f"ratio convert / mat73.loadmat = {conv['seconds'] / m73['seconds']:.3f}  (goal <= 0.2)")
+        print(f"ratio convert / mat73.loadmat = {conv['seconds'] / m73['seconds']:.3f}  (goal <= 0.12)")
 
 
 if __name__ == "__main__":

@@ -16,15 +16,12 @@ from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
-from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, reliability_table
 from ..process.binning import bin_aligned, nested_spikes
 from ..process.lab_reliability import lab_reliability
 from ..process.reliability import reliability
-from ..viz.heatmaps import histogram_figures
-from ..viz.save import save_figure_folder
 from .targets import results_target
 
 #: The figures of :func:`draw_reliability` (``heatmaps`` draws the same two beside the heatmaps).
@@ -74,6 +71,8 @@ def write_reliability(nwb_path: str | Path, result: ReliabilityResult, *,
     where = to_dict(presentations)
 
     def tables(f):
+        from ..nwb.binned import binned_aligned_spikes  # ndx-binned-spikes only when asked for
+
         out = [reliability_table(f, result, where)]
         if binned_from is not None:
             aligned = bin_aligned(binned_from.spikes, binned_from.presentations, result.params.window,
@@ -96,6 +95,9 @@ def write_responsive_pickle(data: ReliabilityData, result: ReliabilityResult, pi
 def draw_reliability(result: ReliabilityResult, out_dir: str | Path, *, title: str = "", fmt: str = "png",
                      overwrite: bool = False, force: bool = False) -> list[Path]:
     """The split-half r² (true vs null) and d' histograms, as ``r2_true_vs_null.<fmt>`` and ``dprime.<fmt>``."""
+    from ..viz.heatmaps import histogram_figures  # matplotlib only when drawing (-o)
+    from ..viz.save import save_figure_folder
+
     out_dir = Path(out_dir)
     makers = {out_dir / f"{name}.{fmt}": (lambda i=i: histogram_figures(result, title)[i])
               for i, name in enumerate(FIGURES)}
