@@ -26,24 +26,14 @@ def open_nwb(path: str | Path) -> NWBHDF5IO:
     path = Path(path)
     if not path.is_file():
         raise NwbItError("no such file", path)
-    if _declares(path, "ndx-binned-spikes"):   # its classes, so that such files re-export (imported only then:
-        with contextlib.suppress(ImportError):   # it costs a quarter of a second)
-            import ndx_binned_spikes  # noqa: F401
+    # registers BinnedAlignedSpikes, so files holding it re-export. Always, though it costs 0.2 s: a re-export
+    # caches every namespace this process has loaded, and a file must not depend on what ran before it here
+    with contextlib.suppress(ImportError):
+        import ndx_binned_spikes  # noqa: F401
     try:
         return NWBHDF5IO(str(path), "r")
     except Exception as exc:  # h5py/pynwb raise many types for non-NWB files
         raise NwbItError(f"cannot be opened as NWB ({exc})", path) from None
-
-
-def _declares(path: Path, namespace: str) -> bool:
-    """Whether the file caches the specification of ``namespace`` (NWB writers cache every namespace used)."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            return namespace in f.get("specifications", {})
-    except OSError:
-        return False
 
 
 def read_nwb(io: NWBHDF5IO, path: str | Path) -> NWBFile:

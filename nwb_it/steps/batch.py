@@ -160,9 +160,9 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     ``workers=None`` (the default) uses this machine's cores on forked workers; where fork is
     unsafe (:func:`~nwb_it.steps.forked.fork_is_safe`) it runs the first file here and starts a
     LocalCluster for the rest only when they would take this process longer than
-    ``MIN_PARALLEL_WORK_S`` (a cluster's start-up makes small batches slower). ``cluster`` (kind slurm, pbs or lsf) sends every file to a batch-system cluster
-    started for them (:mod:`nwb_it.steps.clusters`). ``outputs``: folders the jobs write
-    into; after Ctrl-C the partial files of cancelled jobs are removed there, and
+    ``MIN_PARALLEL_WORK_S`` (a cluster's start-up makes small batches slower). ``cluster`` (kind slurm,
+    pbs or lsf) sends every file to a batch-system cluster started for them (:mod:`nwb_it.steps.clusters`).
+    ``outputs``: folders the jobs write into; after Ctrl-C the partial files of cancelled jobs are removed there, and
     :class:`BatchInterrupted` carries the outcomes.
 
     Examples

@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from .outcome import Outcome, run_job
 
 
@@ -44,8 +46,6 @@ class _Raised(Exception):
 
 def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # this child's own handler: the parent handles Ctrl-C
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(1):
         while (i := conn.recv()) is not None:
             try:

@@ -11,11 +11,13 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import viz
 from ..core.locations import location_stem
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
+from ..nwb.binned import binned_aligned_spikes
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, reliability_table
@@ -71,8 +73,6 @@ def write_reliability(nwb_path: str | Path, result: ReliabilityResult, *,
     where = to_dict(presentations)
 
     def tables(f):
-        from ..nwb.binned import binned_aligned_spikes  # ndx-binned-spikes only when asked for
-
         out = [reliability_table(f, result, where)]
         if binned_from is not None:
             aligned = bin_aligned(binned_from.spikes, binned_from.presentations, result.params.window,
@@ -95,13 +95,10 @@ def write_responsive_pickle(data: ReliabilityData, result: ReliabilityResult, pi
 def draw_reliability(result: ReliabilityResult, out_dir: str | Path, *, title: str = "", fmt: str = "png",
                      overwrite: bool = False, force: bool = False) -> list[Path]:
     """The split-half r² (true vs null) and d' histograms, as ``r2_true_vs_null.<fmt>`` and ``dprime.<fmt>``."""
-    from ..viz.heatmaps import histogram_figures  # matplotlib only when drawing (-o)
-    from ..viz.save import save_figure_folder
-
     out_dir = Path(out_dir)
-    makers = {out_dir / f"{name}.{fmt}": (lambda i=i: histogram_figures(result, title)[i])
+    makers = {out_dir / f"{name}.{fmt}": (lambda i=i: viz.histogram_figures(result, title)[i])
               for i, name in enumerate(FIGURES)}
-    return save_figure_folder(out_dir, "reliability", makers, fmt, overwrite, force=force)
+    return viz.save_figure_folder(out_dir, "reliability", makers, fmt, overwrite, force=force)
 
 
 def run_reliability(nwb_path: str | Path, params: ReliabilityParams = ReliabilityParams(), *,
