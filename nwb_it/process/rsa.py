@@ -129,13 +129,28 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return rankdata(values)
 
 
-def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Pearson r of ``a`` and ``b`` (pairs,) under each row of weights ``w`` (boot, pairs)."""
-    n = w.sum(1)
+def _weighted_pearson(a: np.ndarray, b: np.ndarray, pairs: tuple[np.ndarray, np.ndarray], counts: np.ndarray,
+                      n: int) -> np.ndarray:
+    """Pearson r of ``a`` and ``b`` (one value per clip pair ``(i, j)``, i < j) under each resample's pair weights
+    ``counts[:, i] * counts[:, j]`` (counts: resamples x clips).
+
+    Every weighted sum over pairs is a quadratic form, ``sum_{i<j} c_i c_j v_ij = c' V c / 2`` with ``V`` the
+    symmetric clips x clips matrix of the pairs' values (0 on the diagonal and for pairs left out): a
+    (resamples x clips) @ (clips x clips) product instead of gathering resamples x pairs weights (~20x faster).
+    """
+    i, j = pairs
+
+    def weighted_sum(values: np.ndarray) -> np.ndarray:
+        v = np.zeros((n, n))
+        v[i, j] = values
+        v[j, i] = values
+        return np.einsum("bk,bk->b", counts @ v, counts) / 2
+
+    w = weighted_sum(np.ones(i.size))
     with nan_quiet():                      # no pair left (too few clips): NaN
-        ma, mb = w @ a / n, w @ b / n
-        cov = w @ (a * b) / n - ma * mb
-        return cov / np.sqrt((w @ (a * a) / n - ma ** 2) * (w @ (b * b) / n - mb ** 2))
+        ma, mb = weighted_sum(a) / w, weighted_sum(b) / w
+        cov = weighted_sum(a * b) / w - ma * mb
+        return cov / np.sqrt((weighted_sum(a * a) / w - ma ** 2) * (weighted_sum(b * b) / w - mb ** 2))
 
 
 def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -146,8 +161,7 @@ def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.nd
     i, j = iu[0][ok], iu[1][ok]
     rx, ry = _ranks(x[i, j]), _ranks(y[i, j])
     counts = np.random.default_rng([seed, 95]).multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)
-    return np.concatenate([_weighted_pearson(rx, ry, c[:, i] * c[:, j])             # resamples x pairs, a block
-                           for c in np.array_split(counts, max(1, n_boot // BLOCK))])
+    return _weighted_pearson(rx, ry, (i, j), counts, n)
 
 
 def rdm_permutation_p(neural: np.ndarray, model: np.ndarray, rho: float, n_perm: int, seed: int) -> float:

@@ -106,8 +106,8 @@ class FoldPCA:
 
     def __init__(self, values: np.ndarray, rows: np.ndarray):
         self.values, self.rows = values, np.asarray(rows)
-        fit = values[self.rows]
-        self.gram, self.sums = fit.T @ fit, fit.sum(0)
+        self.fit = values[self.rows]
+        self.gram, self.sums = self.fit.T @ self.fit, self.fit.sum(0)
 
     def _covariance(self, left_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = self.values[np.asarray(left_out)]
@@ -116,8 +116,9 @@ class FoldPCA:
         return self.gram - out.T @ out - n * np.outer(mean, mean), mean
 
     def scores_many(self, left_outs: list[np.ndarray], n_components: int) -> list[np.ndarray]:
-        """Per set of left-out rows (one per fold), the scores of every row of ``values`` on the components fitted
-        without those rows.
+        """Per set of left-out rows (one per fold), the scores of the ``rows`` of ``values`` on the components
+        fitted without those rows, in an array of every row (the rows not in ``rows`` are 0: a layer's windows
+        that no bin uses cost nothing).
 
         The eigendecompositions run back to back, apart from numpy's products: scipy's LAPACK and numpy's
         BLAS are two OpenBLAS copies whose idle threads spin, and interleaving them doubles the time.
@@ -127,7 +128,10 @@ class FoldPCA:
         for lo in range(0, len(left_outs), group):
             covariances = [self._covariance(rows) for rows in left_outs[lo:lo + group]]
             components = [top_components(cov, n_components) for cov, _ in covariances]
-            out += [self.values @ v - mean @ v for (_, mean), v in zip(covariances, components)]
+            for (_, mean), v in zip(covariances, components):
+                scores = np.zeros((self.values.shape[0], v.shape[1]))
+                scores[self.rows] = self.fit @ v - mean @ v
+                out.append(scores)
         return out
 
 
