@@ -94,6 +94,36 @@ def test_every_storage_of_spike_times_reads_the_same(tmp_path, compress):
     np.testing.assert_array_equal(read_session(mat).spike_times, want)
 
 
+@pytest.mark.parametrize("readers", [2, 3, 7])
+def test_several_readers_read_what_one_reads(small_mat, readers):
+    """Each reader process reads a contiguous share of the units (more readers than units: some read none)."""
+    one = read_session(small_mat, readers=1)
+    many = read_session(small_mat, readers=readers)
+    np.testing.assert_array_equal(many.spike_times, one.spike_times)
+    np.testing.assert_array_equal(many.spike_counts, one.spike_counts)
+    np.testing.assert_array_equal(many.n_repeats, one.n_repeats)
+    assert list(many.fields) == list(one.fields) and many.unit_names == one.unit_names
+
+
+@pytest.mark.parametrize("fault", ["fewer clips", "fewer repeats", "a cell for spike times"])
+def test_several_readers_report_the_first_problem_as_one_reader_does(tmp_path, fault):
+    units = _faulty_spikes(fault)
+    units = units + [[[np.array([[0.1, 0.2]]) for _ in range(3)] for _ in range(2)] for _ in range(4)]
+    for u in units[2:]:                       # later units broken too: the first one's message wins
+        u[0] = u[0][:1]
+    spikes = cell_array([cell_array([cell_array(list(reps)) for reps in clips]) for clips in units])
+    struct = {"spikes": spikes, "itemnames": cell_array(["a", "b"]),
+              "neuron_id": cell_array([f"u{i}" for i in range(len(units))])}
+    mat = tmp_path / "x_set_m.mat"
+    hdf5storage.savemat(str(mat), {"L2_str": struct}, format="7.3", matlab_compatible=True)
+    messages = []
+    for readers in (1, 3):
+        with pytest.raises(NwbItError) as err:
+            read_session(mat, readers=readers)
+        messages.append(err.value.problem)
+    assert messages[0] == messages[1] and "spikes{2}" in messages[0], messages
+
+
 def test_row_cells_at_every_level(tmp_path):
     """1-by-n cells (MATLAB row vectors) at every level read like n-by-1 ones."""
     rows = lambda items: cell_array(items, (1, len(items)))  # noqa: E731

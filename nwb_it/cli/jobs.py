@@ -39,13 +39,15 @@ def written_to(source: str | Path, target: str | Path | None, how: str = "\nresu
 
 def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, overwrite: bool, layout,
                 max_spike_time: float, strict: bool, progress: bool = False, force: bool = False,
-                stimuli: Path | None = None, stimuli_fps: float = DEFAULT_FPS, clip_map: Path | None = None) -> str:
-    """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata."""
+                stimuli: Path | None = None, stimuli_fps: float = DEFAULT_FPS, clip_map: Path | None = None,
+                readers: int | None = None) -> str:
+    """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata.
+    ``readers``: processes reading its spike cells (None: its cores, :func:`~nwb_it.steps.convert.run_convert`)."""
     from ..steps.convert import run_convert
 
     return str(run_convert(mat, metadata[Path(mat).absolute()], out_dir=out_dir, overwrite=overwrite, layout=layout,
                            progress=progress, max_spike_time=max_spike_time, strict=strict, metadata_origin=origin,
-                           force=force, stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map))
+                           force=force, stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map, readers=readers))
 
 
 def validate_job(path: Path) -> tuple[str, str]:

@@ -122,7 +122,10 @@ def _convert(sub) -> None:
                       origin=plans[0].origin if plans else None, overwrite=args.overwrite, layout=_layout(args),
                       max_spike_time=args.max_spike_time, strict=args.strict,
                       progress=single and sys.stderr.isatty(), force=args.force, stimuli=absolute(args.stimuli),
-                      stimuli_fps=args.stimuli_fps, clip_map=absolute(args.clip_map))
+                      stimuli_fps=args.stimuli_fps, clip_map=absolute(args.clip_map),
+                      # one file reads with this machine's cores (--workers 1: one); a batch runs its sessions
+                      # in parallel instead, one reader each
+                      readers=None if single and args.workers != 1 else 1)
         return run_many(args, job, [p.source for p in plans])
     p.set_defaults(func=run)
 

@@ -150,7 +150,8 @@ def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None,
                 overwrite: bool = False, progress: bool = False, force: bool = False,
                 layout: SourceLayout = SourceLayout(), max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
                 metadata_origin: str | None = None, stimuli: str | Path | None = None,
-                stimuli_fps: float = DEFAULT_FPS, clip_map: str | Path | None = None) -> Path:
+                stimuli_fps: float = DEFAULT_FPS, clip_map: str | Path | None = None, readers: int | None = None
+                ) -> Path:
     """Convert one ``L2_str`` MAT session into ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``.
 
     Parameters
@@ -161,6 +162,8 @@ def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None,
     overwrite : replace an existing output file
     force : with ``overwrite``, replace it even when its owner made it read-only
     layout : struct and field names of the source
+    readers : processes reading a v7.3 file's spike cells (default: this process's cores, for large files;
+        :func:`~nwb_it.formats.l2str.reader.read_session`)
 
     Returns
     -------
@@ -177,6 +180,6 @@ def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None,
     >>> run_convert(mat, meta, out_dir=d).name
     'sub-coco_ses-rec-fixshortvid1_ecephys.nwb'
     """
-    return convert_source(L2StrSource(mat_path, layout, max_spike_time), metadata, out_dir=out_dir,
+    return convert_source(L2StrSource(mat_path, layout, max_spike_time, readers), metadata, out_dir=out_dir,
                           overwrite=overwrite, progress=progress, force=force, strict=strict,
                           metadata_origin=metadata_origin, stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map)

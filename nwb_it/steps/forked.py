@@ -13,7 +13,9 @@ imported). :func:`~nwb_it.steps.batch.run_batch` uses these workers then and a D
 ``LocalCluster`` otherwise (a notebook's kernel has threads; a model has torch).
 
 Like the cluster's workers, each forked worker ignores Ctrl-C (this process cancels and
-kills them), uses one BLAS/OpenMP thread (N workers, N cores) and leaves with
+kills them), uses one BLAS/OpenMP thread and runs on its share of this process's cores (N
+workers, N cores: a session's reader then reads with one process, see
+:func:`~nwb_it.formats.l2str.reader.read_session`), and leaves with
 ``os._exit`` (the parent's ``atexit`` handlers and buffered output are not its own). A
 worker that dies (killed for memory, a crash in a C library) fails its session only:
 "worker lost", and a new worker takes the next one.
@@ -44,8 +46,9 @@ class _Raised(Exception):
     """An exception a worker raised with ``debug``: its traceback, re-raised here."""
 
 
-def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool) -> None:
+def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool, cores: set[int]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # this child's own handler: the parent handles Ctrl-C
+    os.sched_setaffinity(0, cores)                        # this child's own share of the cores
     with threadpool_limits(1):
         while (i := conn.recv()) is not None:
             try:
@@ -56,7 +59,7 @@ def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool) -> None:
 
 
 class _Worker:
-    def __init__(self, job, paths: Sequence[Path], debug: bool):
+    def __init__(self, job, paths: Sequence[Path], debug: bool, cores: set[int]):
         ours, theirs = socket.socketpair()
         for stream in (sys.stdout, sys.stderr):          # nothing buffered here is written twice by the child
             stream.flush()
@@ -65,7 +68,7 @@ class _Worker:
             code = 0
             try:
                 ours.close()
-                _serve(Connection(theirs.detach()), job, paths, debug)
+                _serve(Connection(theirs.detach()), job, paths, debug, cores)
             except BaseException:
                 code = 1
             finally:
@@ -73,6 +76,7 @@ class _Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.session: int | None = None
+        self.cores = cores
 
     def give(self, i: int | None) -> None:
         self.session = i
@@ -100,9 +104,12 @@ def run_forked(job, paths: Sequence[Path], todo: Sequence[int], workers: int, de
     as each finishes. Ctrl-C (KeyboardInterrupt here) kills the workers before it propagates."""
     queue = list(todo)[::-1]
     pool: list[_Worker] = []
+    n = min(workers, len(queue))
+    mine = sorted(os.sched_getaffinity(0))
+    shares = [set(mine[i::n]) or {mine[i % len(mine)]} for i in range(n)]      # more workers than cores: shared
     try:
-        for _ in range(min(workers, len(queue))):
-            pool.append(_Worker(job, paths, debug))
+        for cores in shares:
+            pool.append(_Worker(job, paths, debug, cores))
             pool[-1].give(queue.pop())
         while pool:
             for conn in wait([w.conn for w in pool]):
@@ -115,7 +122,7 @@ def run_forked(job, paths: Sequence[Path], todo: Sequence[int], workers: int, de
                                       f"{paths[i]}: worker lost ({worker.lost()})")
                     pool.remove(worker)
                     if queue:
-                        pool.append(_Worker(job, paths, debug))
+                        pool.append(_Worker(job, paths, debug, worker.cores))
                         pool[-1].give(queue.pop())
                     done(i, outcome)
                     continue

@@ -102,21 +102,34 @@ class ReadEachRepeat:
         return self.buffer.times()
 
 
-def walk_spike_cells(reader: CellReader, path, progress: Callable[[int], Any] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read ``spikes{u}{k}{r}`` through ``reader``.
+def part_bounds(n_units: int, part: tuple[int, int]) -> tuple[int, int]:
+    """Units ``[lo, hi)`` of part ``k`` of ``n`` (``part = (k, n)``): contiguous, sizes differing by at most one."""
+    k, n = part
+    return k * n_units // n, (k + 1) * n_units // n
+
+
+def walk_spike_cells(reader: CellReader, path, progress: Callable[[int], Any] | None = None,
+                     part: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read ``spikes{u}{k}{r}`` through ``reader``, for the units of ``part`` (``(k, n)``: the k-th of n
+    contiguous parts, so that n processes can each read one; the shape checks compare every unit with unit 1,
+    whose cell lists a later part reads too).
 
     Returns
     -------
     n_repeats : (n_clips,) int
-    counts : (n_units, n_presentations) int
+    counts : (units of the part, n_presentations) int
     times : float64 flat array, unit-major then clip, repeat
     """
     units = reader.units()
+    lo, hi = part_bounds(len(units), part)
     n_repeats: np.ndarray | None = None
+    if len(units) and not lo < 1 <= hi:           # unit 1 not in this part: its cell lists (not its spikes) are
+                                                  # the shape every unit is checked against
+        n_repeats = np.array([len(reader.cells(clip, f"spikes{{1}}{{{k + 1}}}"))
+                              for k, clip in enumerate(reader.cells(units[0], "spikes{1}"))], dtype=np.int64)
     all_counts: list[int] = []
-    for u, unit in enumerate(units):
-        clips = reader.cells(unit, f"spikes{{{u + 1}}}")
+    for u in range(lo, hi):
+        clips = reader.cells(units[u], f"spikes{{{u + 1}}}")
         if n_repeats is None:
             n_repeats = np.empty(len(clips), dtype=np.int64)
         elif len(clips) != n_repeats.size:
@@ -134,7 +147,7 @@ def walk_spike_cells(reader: CellReader, path, progress: Callable[[int], Any] | 
             progress(1)
     if n_repeats is None:
         n_repeats = np.zeros(0, dtype=np.int64)
-    counts = np.asarray(all_counts, dtype=np.int64).reshape(len(units), int(n_repeats.sum()))
+    counts = np.asarray(all_counts, dtype=np.int64).reshape(hi - lo, int(n_repeats.sum()))
     return n_repeats, counts, reader.times()
 
 

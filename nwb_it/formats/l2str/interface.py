@@ -52,15 +52,17 @@ class L2StrSource(SourceInterface):
     """
 
     def __init__(self, file_path: str | Path, layout: SourceLayout = SourceLayout(),
-                 max_spike_time: float = MAX_SPIKE_TIME_S):
+                 max_spike_time: float = MAX_SPIKE_TIME_S, readers: int | None = None):
         self.file_path = Path(file_path)
         self.layout = layout
         self.max_spike_time = max_spike_time
+        self.readers = readers            # processes reading a v7.3 file's spike cells (None: read_session's default)
         self._session: Session | None = None
 
     def read(self, progress: bool = False) -> Session:
         if self._session is None:
-            self._session = read_session(self.file_path, self.layout, progress, self.max_spike_time)
+            self._session = read_session(self.file_path, self.layout, progress, self.max_spike_time,
+                                         self.readers)
         return self._session
 
     def sniff(self) -> None:

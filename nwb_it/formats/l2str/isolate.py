@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ...core.errors import NwbItError
+from ...core.progress import progress_bar
 
 BASE_SECONDS = 30.0           # a small file reads in well under a second
 SECONDS_PER_MB = 1.0          # a 167 MB session reads in ~10 s: the limit leaves ten times that
@@ -43,18 +44,134 @@ def _child(reader, args: tuple, memory_limit: int | None) -> tuple[str, object]:
         return "raised", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def _receive(fd: int, pid: int, limit: float) -> bytes | None:
-    """Everything the child writes until it closes the pipe, or None when ``limit`` seconds pass first."""
-    chunks, deadline = [], time.monotonic() + limit
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            os.kill(pid, signal.SIGKILL)
-            return None
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+class Ticks:
+    """What a reader in a child calls to report progress: ``total(n)`` once, then ``tick()`` per unit read.
+
+    Both write to the child's pipe (``T`` + 8 bytes, ``.``) ahead of its result (``R`` + pickle), so the
+    bar is drawn here, once for all the children reading one file.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def total(self, n: int) -> None:
+        os.write(self.fd, b"T" + int(n).to_bytes(8, "little"))
+
+    def __call__(self, n: int = 1) -> None:
+        os.write(self.fd, b"." * n)
+
+
+class _Reply:
+    """One child's stream: progress records, then its pickled result after ``R``."""
+
+    def __init__(self, pid: int, fd: int):
+        self.pid, self.fd, self.buffer, self.result, self.open = pid, fd, b"", None, True
+
+    def feed(self, chunk: bytes, bar) -> None:
+        if self.result is not None:
+            self.result.append(chunk)
+            return
+        data = self.buffer + chunk
+        i = 0
+        while i < len(data):
+            kind = data[i:i + 1]
+            if kind == b".":
+                j = i
+                while j < len(data) and data[j:j + 1] == b".":
+                    j += 1
+                bar.update(j - i)
+                i = j
+            elif kind == b"T":
+                if len(data) - i < 9:
+                    break
+                bar.total = (bar.total or 0) + int.from_bytes(data[i + 1:i + 9], "little")
+                bar.refresh()
+                i += 9
+            else:                                    # "R": everything after it is the result
+                self.result = [data[i + 1:]]
+                i = len(data)
+        self.buffer = data[i:] if self.result is None else b""
+
+
+def _spawn(reader, args: tuple, memory_limit: int | None, ticks: bool) -> _Reply:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # the child: read, send, leave without running any cleanup
+        code = 0
+        try:
+            os.close(read_end)
+            full = (*args, Ticks(write_end)) if ticks else args
+            data = pickle.dumps(_child(reader, full, memory_limit), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(b"R" + data)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return _Reply(pid, read_end)
+
+
+def _outcome(reply: _Reply, status: int, timed_out: bool, limit: float, path: Path, what: str):
+    """The child's result, or the NwbItError that says why there is none."""
+    if timed_out:
+        return NwbItError(f"the {what} reader did not finish within {limit:.0f} s (a damaged file can make it "
+                          "loop): the file is corrupt", path)
+    if reply.result is None or not b"".join(reply.result):
+        code = os.waitstatus_to_exitcode(status)
+        return NwbItError(f"the {what} reader crashed on this file (exit code {code}): it is corrupt", path)
+    outcome, payload = pickle.loads(b"".join(reply.result))
+    if outcome == "error":
+        problem, where = payload
+        return NwbItError(problem, where or path)
+    if outcome == "raised":
+        if payload.startswith("MemoryError"):
+            return NwbItError("declares more data than fits in memory: file corrupt", path)
+        return NwbItError(f"cannot read as a {what} file ({payload})", path)
+    return payload
+
+
+def run_isolated_parts(reader, parts: list[tuple], path: Path, what: str, memory_limit: int | None = None,
+                       bar=None) -> list:
+    """``reader(*args)`` for every ``args`` of ``parts``, each in its own forked child, at once; their results in
+    order, or the error of the first part that failed (what reading the parts one after another would raise).
+
+    With ``bar`` (a tqdm bar), each reader also gets a :class:`Ticks` as its last argument and the bar
+    shows every child's progress. Every child has the time limit of the whole file.
+    """
+    shown = bar if bar is not None else progress_bar(enabled=False)
+    replies = [_spawn(reader, args, memory_limit, bar is not None) for args in parts]
+    limit = time_limit(path)
+    deadline = time.monotonic() + limit
+    statuses: dict[int, int] = {}
+    timed_out: set[int] = set()
+    try:
+        while any(r.open for r in replies):
+            waiting = {r.fd: r for r in replies if r.open}
+            left = deadline - time.monotonic()
+            ready = select.select(list(waiting), [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:                              # the time limit: every child still reading is killed
+                for r in waiting.values():
+                    os.kill(r.pid, signal.SIGKILL)
+                    timed_out.add(r.pid)
+                    r.open = False
+                break
+            for fd in ready:
+                reply = waiting[fd]
+                chunk = os.read(fd, 1 << 20)
+                if chunk:
+                    reply.feed(chunk, shown)
+                else:
+                    reply.open = False
+    finally:
+        for r in replies:
+            os.close(r.fd)
+            statuses[r.pid] = os.waitpid(r.pid, 0)[1]
+    results = [_outcome(r, statuses[r.pid], r.pid in timed_out, limit, path, what) for r in replies]
+    for result in results:
+        if isinstance(result, NwbItError):
+            raise result
+    return results
 
 
 def run_isolated(reader, args: tuple, path: Path, what: str, memory_limit: int | None = None):
@@ -65,38 +182,4 @@ def run_isolated(reader, args: tuple, path: Path, what: str, memory_limit: int |
     multiprocessing refuses children of daemons. The result comes back pickled (our own child's
     arrays and decoded fields, never a file's bytes).
     """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                   # the child: read, send, leave without running any cleanup
-        code = 0
-        try:
-            os.close(read_end)
-            data = pickle.dumps(_child(reader, args, memory_limit), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_end, "wb") as out:
-                out.write(data)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    limit = time_limit(path)
-    try:
-        data = _receive(read_end, pid, limit)
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-    if data is None:
-        raise NwbItError(f"the {what} reader did not finish within {limit:.0f} s (a damaged file can make it "
-                         "loop): the file is corrupt", path)
-    if not data:
-        code = os.waitstatus_to_exitcode(status)
-        raise NwbItError(f"the {what} reader crashed on this file (exit code {code}): it is corrupt", path)
-    outcome, payload = pickle.loads(data)
-    if outcome == "error":
-        problem, where = payload
-        raise NwbItError(problem, where or path)
-    if outcome == "raised":
-        if payload.startswith("MemoryError"):
-            raise NwbItError("declares more data than fits in memory: file corrupt", path)
-        raise NwbItError(f"cannot read as a {what} file ({payload})", path)
-    return payload
+    return run_isolated_parts(reader, [args], path, what, memory_limit)[0]

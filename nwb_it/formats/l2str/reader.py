@@ -11,16 +11,19 @@ import h5py
 import numpy as np
 
 from ...core.errors import NwbItError
+from ...core.params import usable_cores
 from ...core.progress import progress_bar
 from ...core.session import Session
 from . import h5fast
-from .cells import DecodedCells, H5pyCells, cell_elements, walk_spike_cells
+from .cells import DecodedCells, H5pyCells, cell_elements, part_bounds, walk_spike_cells
 from .decode import decode_h5, decode_v5, struct_field_names
-from .isolate import run_isolated
+from .isolate import run_isolated, run_isolated_parts
 from .limits import max_bytes
 
 MAX_SPIKE_TIME_S = 60.0             # spike times are relative to a clip's onset: minutes away is a damaged value
 V5_READER_BASE_BYTES = 4 << 30      # the child's address space: Python, numpy, scipy, plus the data
+MAX_READERS = 4                     # processes reading one v7.3 file's spike cells at most
+READER_MIN_BYTES = 16 << 20         # one reader per this much file: below, a fork costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def v73_cells(f: h5py.File, spikes: h5py.Dataset, path, fast: bool = True):
     return h5fast.CCells(lib, f, spikes, path) if lib is not None else H5pyCells(f, spikes, path)
 
 
-def _read_v73(path: Path, layout: SourceLayout, progress: bool):
+def _read_v73(path: Path, layout: SourceLayout, part: tuple[int, int] = (0, 1), ticks=None):
+    """The struct's other fields (part 0 only; None in the others) and the spike cells of ``part``'s units."""
     f = h5py.File(path, "r")
     with f:
         if layout.struct not in f:
@@ -105,14 +109,43 @@ def _read_v73(path: Path, layout: SourceLayout, progress: bool):
             raise NwbItError(f"'{layout.struct}' is not a struct", path)
         if layout.spikes not in grp:
             raise NwbItError(f"'{layout.struct}' has no field '{layout.spikes}' (fields: {', '.join(grp)})", path)
-        fields = {name: decode_h5(grp[name]) for name in struct_field_names(grp) if name != layout.spikes}
+        fields = ({name: decode_h5(grp[name]) for name in struct_field_names(grp) if name != layout.spikes}
+                  if part[0] == 0 else None)
         spikes_ds = grp[layout.spikes]
         if not isinstance(spikes_ds, h5py.Dataset) or spikes_ds.attrs.get("MATLAB_class") != b"cell":
             raise NwbItError(f"'{layout.spikes}' is not a nested cell array", path)
-        n_units = int(np.prod(spikes_ds.shape))
-        with progress_bar(total=n_units, desc=f"reading {path.name}", unit="unit", enabled=progress) as bar:
-            spikes = walk_spike_cells(v73_cells(f, spikes_ds, path), path, bar.update)
+        if ticks is not None:
+            lo, hi = part_bounds(int(np.prod(spikes_ds.shape)), part)
+            ticks.total(hi - lo)
+        spikes = walk_spike_cells(v73_cells(f, spikes_ds, path), path, ticks, part)
     return fields, spikes
+
+
+def readers_for(path: Path, readers: int | None) -> int:
+    """How many processes read a v7.3 file's spike cells: ``readers``, or by default one per core this process
+    may use, at most ``MAX_READERS``, one per ``READER_MIN_BYTES`` of file (a small file is not worth a fork)."""
+    if readers is not None:
+        if readers < 1:
+            raise NwbItError(f"`readers={readers}`: at least 1")
+        return readers
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return max(1, min(usable_cores(), MAX_READERS, size // READER_MIN_BYTES))
+
+
+def _read_v73_parts(path: Path, layout: SourceLayout, progress: bool, readers: int | None):
+    """:func:`_read_v73` in ``readers`` children at once (each a contiguous share of the units), merged."""
+    n = readers_for(path, readers)
+    parts = [(_read_v73, path, layout, (k, n)) for k in range(n)]
+    with progress_bar(desc=f"reading {path.name}", unit="unit", enabled=progress) as bar:
+        results = run_isolated_parts(_read_guarded, parts, path, "MATLAB v7.3 (HDF5)", bar=bar if progress else None)
+    fields = results[0][0]
+    n_repeats = results[0][1][0]
+    counts = np.concatenate([r[1][1] for r in results]) if n > 1 else results[0][1][1]
+    times = np.concatenate([r[1][2] for r in results]) if n > 1 else results[0][1][2]
+    return fields, (n_repeats, counts, times)
 
 
 def _loadmat(path: Path) -> dict:
@@ -155,7 +188,7 @@ def _read_guarded(reader, path: Path, *args):
 
 
 def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progress: bool = False,
-                 max_spike_time: float = MAX_SPIKE_TIME_S) -> Session:
+                 max_spike_time: float = MAX_SPIKE_TIME_S, readers: int | None = None) -> Session:
     """Read one recording session.
 
     Parameters
@@ -168,6 +201,10 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
         Show a progress bar over units while reading spikes.
     max_spike_time : float
         Largest plausible |spike time| relative to clip onset, in seconds; beyond it the file is refused.
+    readers : int, optional
+        Processes reading a v7.3 file's spike cells at once, each a share of the units (default: one per
+        core this process may use, for files of at least 16 MB each, at most 4). A batch gives each
+        session one (its sessions run in parallel instead).
 
     Returns
     -------
@@ -191,8 +228,7 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
     path = Path(path)
     header, version = read_mat_header(path)
     if version == 0x0200:        # the HDF5 library can loop forever on a damaged file: a child with a time limit
-        fields, (n_repeats, counts, times) = run_isolated(_read_guarded, (_read_v73, path, layout, progress), path,
-                                                          "MATLAB v7.3 (HDF5)")
+        fields, (n_repeats, counts, times) = _read_v73_parts(path, layout, progress, readers)
         fmt = "MATLAB v7.3 (HDF5)"
     else:
         fields, (n_repeats, counts, times) = _read_guarded(_read_v5, path, layout)
