@@ -186,6 +186,18 @@ def test_a_reader_that_hangs_or_crashes_is_one_error_within_its_time_limit(small
     monkeypatch.setattr(reader, "_read_v73", lambda *args: os._exit(11))          # a read that kills its process
     with pytest.raises(NwbItError, match=r"crashed on this file \(exit code 11\)"):
         reader.read_session(small_mat)
+    monkeypatch.undo()
+    real = reader._read_v73
+    monkeypatch.setattr(isolate, "BASE_SECONDS", 2.0)
+    monkeypatch.setattr(isolate, "SECONDS_PER_MB", 0.0)
+    for stuck, says in ((lambda: time.sleep(600), "did not finish within 2 s"),
+                        (lambda: os._exit(11), r"crashed on this file \(exit code 11\)")):
+        monkeypatch.setattr(reader, "_read_v73", lambda path, layout, part, *rest, stuck=stuck:
+                            stuck() if part[0] == 1 else real(path, layout, part, *rest))
+        start = time.monotonic()
+        with pytest.raises(NwbItError, match=says):                        # one of three readers: the whole read
+            reader.read_session(small_mat, readers=3)
+        assert time.monotonic() - start < 30
 
 
 def _faulty_spikes(fault: str) -> list:

@@ -6,6 +6,8 @@ attribute was found to do it). :func:`run_isolated` runs a reader in a forked ch
 memory cap and a time limit that grows with the file's size; a crash, a hang or an exception
 there is one :class:`NwbItError` here, naming the file. The child is forked before any file
 is opened, and its result (decoded fields and flat spike arrays) comes back through a pipe.
+:func:`run_isolated_parts` runs several such children at once (one file's units shared between
+them), with their progress drawn here.
 """
 from __future__ import annotations
 
@@ -165,6 +167,8 @@ def run_isolated_parts(reader, parts: list[tuple], path: Path, what: str, memory
                     reply.open = False
     finally:
         for r in replies:
+            if r.open:                          # interrupted here (Ctrl-C): a child still reading is not waited on
+                os.kill(r.pid, signal.SIGKILL)
             os.close(r.fd)
             statuses[r.pid] = os.waitpid(r.pid, 0)[1]
     results = [_outcome(r, statuses[r.pid], r.pid in timed_out, limit, path, what) for r in replies]
