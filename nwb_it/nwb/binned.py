@@ -21,7 +21,8 @@ from ..core.results import AlignedCounts
 NAME = "binned_aligned_spikes"
 
 
-def _extension():
+def load_binned_extension():
+    """The ndx-binned-spikes module (imported: its types registered), or a clear error saying how to install it."""
     try:
         import ndx_binned_spikes
     except ImportError:
@@ -32,7 +33,7 @@ def _extension():
 
 def binned_aligned_spikes(nwb: NWBFile, aligned: AlignedCounts, pres: Presentations, parameters: dict):
     """A ``BinnedAlignedSpikes`` of every unit and presentation (events in onset order)."""
-    ext = _extension()
+    ext = load_binned_extension()
     onset = pres.onset[np.searchsorted(np.arange(len(pres)) if pres.rows is None else pres.rows, aligned.rows)]
     order = np.argsort(onset, kind="stable")
     clip_pos = aligned.clip_of

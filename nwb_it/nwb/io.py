@@ -19,6 +19,7 @@ from ..core.errors import NwbItError
 from ..core.provenance import generated_by
 from ..io.atomic import atomic_output, locked, refuse_existing
 from .remote import is_remote, open_remote
+from .specs import declares, keep_used_specifications
 
 
 def open_nwb(path: str | Path) -> NWBHDF5IO:
@@ -26,10 +27,9 @@ def open_nwb(path: str | Path) -> NWBHDF5IO:
     path = Path(path)
     if not path.is_file():
         raise NwbItError("no such file", path)
-    # registers BinnedAlignedSpikes, so files holding it re-export. Always, though it costs 0.2 s: a re-export
-    # caches every namespace this process has loaded, and a file must not depend on what ran before it here
-    with contextlib.suppress(ImportError):
-        import ndx_binned_spikes  # noqa: F401
+    if declares(path, "ndx-binned-spikes"):     # registers BinnedAlignedSpikes, so files holding it re-export
+        with contextlib.suppress(ImportError):   # (only for them: building its specification takes ~0.5 s)
+            import ndx_binned_spikes  # noqa: F401
     try:
         return NWBHDF5IO(str(path), "r")
     except Exception as exc:  # h5py/pynwb raise many types for non-NWB files
@@ -87,6 +87,20 @@ def mark_generated(nwb: NWBFile) -> None:
     nwb.set_modified()
 
 
+def _check_written_as(path: Path, module: str, containers: list) -> None:
+    """Every container went in as its own type: an extension's type unknown to the reading io (imported after it
+    was opened) is written as its base class, without its data, with no error from pynwb."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        for container in containers:
+            stored = f[f"processing/{module}/{container.name}"].attrs.get("neurodata_type")
+            stored = stored.decode() if isinstance(stored, bytes) else stored
+            if stored != container.data_type:
+                raise NwbItError(f"{container.name} would be written as {stored}, not {container.data_type} "
+                                 "(its extension was loaded after the file was opened): nothing was written")
+
+
 def replace_in_module(path: str | Path, module: str, description: str,
                       make: Callable[[NWBFile], Iterable], force: bool = False) -> None:
     """Put the containers that ``make(nwbfile)`` returns into ``processing/<module>``.
@@ -94,7 +108,8 @@ def replace_in_module(path: str | Path, module: str, description: str,
     Containers already there under the same names are replaced. ``make`` sees the
     file as read (units, trials, earlier results), so it can link to its tables.
     The whole file is exported to a temporary file that is renamed over the original
-    (measured: no slower than appending to a copy, and it never leaves dead space).
+    (measured: no slower than appending to a copy), caching only the namespaces it uses
+    (:mod:`nwb_it.nwb.specs`).
     A file its owner made read-only is refused before anything is computed, unless ``force``.
     """
     path = Path(path)
@@ -108,5 +123,8 @@ def replace_in_module(path: str | Path, module: str, description: str,
                 mod.data_interfaces.pop(container.name)
             mod.add(container)
         mark_generated(nwb)
-        with atomic_output(path, overwrite=True, force=force) as tmp, NWBHDF5IO(str(tmp), "w") as out:
-            out.export(src_io=io, nwbfile=nwb)
+        with atomic_output(path, overwrite=True, force=force) as tmp:
+            with NWBHDF5IO(str(tmp), "w") as out:
+                out.export(src_io=io, nwbfile=nwb)
+            _check_written_as(tmp, module, containers)
+            keep_used_specifications(tmp)

@@ -23,6 +23,7 @@ from ..nwb.metadata import (
 )
 from ..nwb.session_file import new_nwbfile
 from ..nwb.session_table import load_session_table, rows_for
+from ..nwb.specs import keep_used_specifications
 from .stimuli import add_clip_templates, read_clip_map
 
 
@@ -141,8 +142,10 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
     source.add_to_nwbfile(nwb, meta)
     if stimuli is not None:
         add_clip_templates(nwb, stimuli, out, stimuli_fps, read_clip_map(clip_map) if clip_map else None)
-    with atomic_output(out, overwrite, force) as tmp, NWBHDF5IO(tmp, "w") as io:
-        io.write(nwb)
+    with atomic_output(out, overwrite, force) as tmp:
+        with NWBHDF5IO(tmp, "w") as io:
+            io.write(nwb)
+        keep_used_specifications(tmp)         # the same file whatever this process loaded before
     return out
 
 

@@ -17,7 +17,7 @@ from ..core.params import PresentationSpec, ReliabilityParams, to_dict
 from ..core.recording import Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
-from ..nwb.binned import binned_aligned_spikes
+from ..nwb.binned import binned_aligned_spikes, load_binned_extension
 from ..nwb.io import reading, replace_in_module
 from ..nwb.recording import read_presentations, read_spike_trains
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, reliability_table
@@ -71,6 +71,8 @@ def write_reliability(nwb_path: str | Path, result: ReliabilityResult, *,
     (ndx-binned-spikes) for other tools.
     """
     where = to_dict(presentations)
+    if binned_from is not None:
+        load_binned_extension()             # before the file is opened: its io must know the extension's types
 
     def tables(f):
         out = [reliability_table(f, result, where)]

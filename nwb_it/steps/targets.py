@@ -28,6 +28,7 @@ from ..nwb.derivative import (
 )
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
+from ..nwb.specs import keep_used_specifications
 
 
 def results_target(path: str | Path, derivative_dir: str | Path | None = None, *,
@@ -86,8 +87,10 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
         derivative = build_derivative(source, location, presentations, current)     # copies of what it needs
         read = int(stats["bytes_so_far"]() if remote else 0)
         derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = read
-        with atomic_output(target, overwrite=target.exists(), force=force) as tmp, NWBHDF5IO(str(tmp), "w") as io:
-            io.write(derivative)
+        with atomic_output(target, overwrite=target.exists(), force=force) as tmp:
+            with NWBHDF5IO(str(tmp), "w") as io:
+                io.write(derivative)
+            keep_used_specifications(tmp)
     return target
 
 
