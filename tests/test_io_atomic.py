@@ -249,3 +249,26 @@ def test_replacing_a_folder_never_leaves_a_moment_without_it(tmp_path):
         reader.join()
     assert not missing and (target / "config.json").read_text() == "30"
     assert [p.name for p in tmp_path.iterdir()] == ["model"], "nothing left beside it"
+
+
+@pytest.mark.parametrize("proc", [True, False])
+def test_the_umask_is_read_without_being_set(monkeypatch, tmp_path, proc):
+    """``os.umask`` reads by setting: another thread's file would get the temporary mask. Read from /proc, or
+    elsewhere from what the kernel gives a new file; never through os.umask."""
+    import os
+
+    from nwb_it.io import atomic
+
+    old = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", lambda *_: pytest.fail("os.umask called"))
+        if not proc:
+            monkeypatch.setattr(atomic, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc")),
+                                raising=False)
+        assert atomic._umask() == 0o027
+        with atomic.atomic_output(tmp_path / "x.txt") as tmp:
+            tmp.write_text("x")
+        assert (tmp_path / "x.txt").stat().st_mode & 0o777 == 0o640
+    finally:
+        monkeypatch.undo()
+        os.umask(old)

@@ -62,9 +62,19 @@ def refuse_same_file(output: str | Path, *inputs: str | Path | None) -> None:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """This process's umask, read without setting it (``os.umask`` can only be read by setting it: a file another
+    thread created meanwhile would get the temporary mask)."""
+    try:
+        with open("/proc/self/status") as status:              # Linux 4.7 and later
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with tempfile.TemporaryDirectory() as folder:               # elsewhere: what the kernel gives a new file
+        probe = os.path.join(folder, "probe")
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY, 0o777))
+        return 0o777 & ~os.stat(probe).st_mode
 
 
 def _name_max(folder: Path) -> int:
