@@ -405,3 +405,25 @@ def test_a_batch_started_from_another_thread_runs_on_a_cluster(sessions):
     thread.start()
     thread.join(120)
     assert [o.status for o in found["out"]] == ["failed", "failed"], "validate refuses .mat files: ran, one line each"
+
+
+def _exit_or_raise(path: Path) -> str:
+    import sys
+
+    if path.name == "b":
+        sys.exit(3)
+    if path.name == "c":
+        raise ValueError("boom")
+    return f"ok {path.name}"
+
+
+def test_forked_workers_turn_every_failure_into_its_sessions_outcome_and_debug_shows_the_traceback():
+    from nwb_it.steps.forked import run_forked
+
+    paths = [Path(name) for name in "abcd"]
+    found = {}
+    run_forked(_exit_or_raise, paths, range(4), 2, False, found.__setitem__)
+    assert [(found[i].status, found[i].message) for i in range(4)] == [
+        ("ok", "ok a"), ("failed", "b: SystemExit"), ("failed", "c: ValueError: boom"), ("ok", "ok d")]
+    with pytest.raises(Exception, match=r"(?s)Traceback.*(SystemExit|ValueError: boom)"):
+        run_forked(_exit_or_raise, paths, range(4), 2, True, lambda i, o: None)

@@ -53,8 +53,9 @@ def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool, cores: set
         while (i := conn.recv()) is not None:
             try:
                 outcome = run_job(job, paths[i], debug)
-            except BaseException:                          # only with debug: the parent shows the traceback
-                outcome = _Raised(traceback.format_exc())
+            except BaseException as exc:     # run_job lets through only --debug's errors and exits (SystemExit)
+                outcome = (_Raised(traceback.format_exc()) if debug else
+                           Outcome(str(paths[i]), "failed", float("nan"), f"{paths[i]}: {type(exc).__name__}"))
             conn.send((i, outcome))
 
 
