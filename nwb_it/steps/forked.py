@@ -83,8 +83,8 @@ class _Worker:
         self.session = i
         self.conn.send(i)
 
-    def lost(self) -> str:
-        """Why the worker died (it has closed its end): reaped here."""
+    def reap(self) -> str:
+        """How the worker ended (it has closed its end: told to stop, or died), once it has: "exit code 0", ..."""
         self.conn.close()
         _, status = os.waitpid(self.pid, 0)
         code = os.waitstatus_to_exitcode(status)
@@ -120,7 +120,7 @@ def run_forked(job, paths: Sequence[Path], todo: Sequence[int], workers: int, de
                 except (EOFError, OSError):
                     i = worker.session
                     outcome = Outcome(str(paths[i]), "failed", float("nan"),
-                                      f"{paths[i]}: worker lost ({worker.lost()})")
+                                      f"{paths[i]}: worker lost ({worker.reap()})")
                     pool.remove(worker)
                     if queue:
                         pool.append(_Worker(job, paths, debug, worker.cores))
@@ -134,7 +134,7 @@ def run_forked(job, paths: Sequence[Path], todo: Sequence[int], workers: int, de
                     worker.give(queue.pop())
                 else:
                     worker.give(None)
-                    worker.lost()
+                    worker.reap()
                     pool.remove(worker)
     finally:
         for worker in pool:
