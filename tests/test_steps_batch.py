@@ -427,3 +427,34 @@ def test_forked_workers_turn_every_failure_into_its_sessions_outcome_and_debug_s
         ("ok", "ok a"), ("failed", "b: SystemExit"), ("failed", "c: ValueError: boom"), ("ok", "ok d")]
     with pytest.raises(Exception, match=r"(?s)Traceback.*(SystemExit|ValueError: boom)"):
         run_forked(_exit_or_raise, paths, range(4), 2, True, lambda i, o: None)
+
+
+def _import_and_answer(name: str) -> str:
+    import importlib
+
+    importlib.import_module(name)
+    return f"{name} imported"
+
+
+def _refuse(path: str) -> None:
+    from nwb_it.core.errors import NwbItError
+
+    raise NwbItError("no such session", path)
+
+
+def test_work_in_a_forked_child_returns_its_result_and_leaves_this_process_as_it_was():
+    """``nwb-it run`` extracts in a child so that torch never loads in the process that forks the later workers."""
+    import os
+    import sys
+
+    from nwb_it.core.errors import NwbItError
+    from nwb_it.steps.forked import call_in_child
+
+    assert "tabnanny" not in sys.modules
+    assert call_in_child(_import_and_answer, "tabnanny") == "tabnanny imported"
+    assert "tabnanny" not in sys.modules, "the import happened in the child only"
+    with pytest.raises(NwbItError) as err:
+        call_in_child(_refuse, "x.nwb")
+    assert str(err.value) == "x.nwb: no such session"
+    with pytest.raises(NwbItError, match=r"child process running _exit died \(exit code 9\)"):
+        call_in_child(os._exit, 9)

@@ -29,6 +29,7 @@ from .dataset import (
 from .dataset_plan import RunState, Session, Step
 from .export import run_export_brainscore
 from .extract import run_extract_batch
+from .forked import call_in_child, fork_is_safe
 from .heatmaps import run_heatmaps
 from .plot_activations import run_plot_activations
 from .reliability import run_reliability
@@ -166,12 +167,11 @@ class _Runner:
         steps = [st for st in self.todo("extract") if st.model is model]
         if not steps:
             return
-        _, outcomes = run_extract_batch(self.spec.stimuli, model.extraction,
-                                        nwb_paths=[st.session.nwb for st in steps], activations=model.table,
-                                        presentations=self.spec.presentations,
-                                        cache_dir=Path(self.spec.output) / ".cache" / "activations",
-                                        overwrite=any(self.may_overwrite(st) for st in steps),
-                                        progress=self.progress, derivative_dir=_derivative_dir(self.spec))
+        args = (self.spec, model, [st.session.nwb for st in steps], any(self.may_overwrite(st) for st in steps),
+                self.progress)
+        # in a child where this process may fork: torch then never loads here, and the steps after the
+        # extraction still run on forked workers (a LocalCluster's start-up would be paid once per step)
+        outcomes = call_in_child(_extract_outcomes, *args) if fork_is_safe() else _extract_outcomes(*args)
         for st, o in zip(steps, outcomes):
             self.fail(st, o.message) if o.failed else self.done(st)
 
@@ -203,6 +203,15 @@ class _Runner:
             write_index(rows, out / INDEX_NAME, summary_dir=out / "summary" if self.spec.summary else None,
                         overwrite=self.may_overwrite(st))
             self.done(st)
+
+
+def _extract_outcomes(spec: DatasetSpec, model, nwb_paths: list, overwrite: bool, progress: bool) -> list:
+    """One model's activations written into the sessions' files (cached in ``OUT/.cache``): an outcome per file."""
+    _, outcomes = run_extract_batch(spec.stimuli, model.extraction, nwb_paths=nwb_paths, activations=model.table,
+                                    presentations=spec.presentations,
+                                    cache_dir=Path(spec.output) / ".cache" / "activations", overwrite=overwrite,
+                                    progress=progress, derivative_dir=_derivative_dir(spec))
+    return outcomes
 
 
 def run_dataset(path: str | Path, *, dry_run: bool = False, overwrite: bool = False,

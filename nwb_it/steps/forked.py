@@ -34,6 +34,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from ..core.errors import NwbItError
 from .outcome import Outcome, run_job
 
 
@@ -139,3 +140,55 @@ def run_forked(job, paths: Sequence[Path], todo: Sequence[int], workers: int, de
     finally:
         for worker in pool:
             worker.kill()
+
+
+def call_in_child(fn: Callable, *args):
+    """``fn(*args)`` in one forked child (where :func:`fork_is_safe`); its result, or the exception it raised.
+
+    For work that loads what would make this process unsafe to fork afterwards: ``nwb-it run`` extracts
+    activations this way, so torch never loads here and its later steps still fork their workers. No time
+    limit (a model may run for hours); Ctrl-C here kills the child. A child that dies is an NwbItError.
+    """
+    ours, theirs = socket.socketpair()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            ours.close()
+            conn = Connection(theirs.detach())
+            try:
+                reply = ("ok", fn(*args))
+            except BaseException as exc:       # sent back and raised there (NwbItError keeps its one line)
+                reply = ("raised", exc)
+            try:
+                conn.send(reply)
+            except Exception:                  # an unpicklable result or exception: say what it was
+                conn.send(("raised", NwbItError(f"{type(reply[1]).__name__} could not be sent back: "
+                                                f"{str(reply[1])[:300]}")))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    conn = Connection(ours.detach())
+    try:
+        kind, value = conn.recv()
+    except (EOFError, OSError):
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        pid = 0
+        raise NwbItError(f"the child process running {getattr(fn, '__name__', 'the work')} died "
+                         f"({f'killed by signal {-code}' if code < 0 else f'exit code {code}'})") from None
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        conn.close()
+        if pid:
+            os.waitpid(pid, 0)
+    if kind == "raised":
+        raise value
+    return value
+
