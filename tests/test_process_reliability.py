@@ -14,7 +14,8 @@ from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import write_example_session
 from nwb_it.examples.null_session import null_aligned_counts
 from nwb_it.examples.other_lab import write_blank_and_images_file
-from nwb_it.process.reliability import null_deal, reliability, split_half_r, split_positions
+from nwb_it.process.reliability import reliability
+from nwb_it.process.splits import null_deal, split_half_r, split_positions
 from nwb_it.steps import read_aligned
 from nwb_it.steps.reliability import run_reliability
 
@@ -166,7 +167,7 @@ def test_memory_follows_presentations_not_clips_times_repeats(tmp_path):
 
 def test_per_presentation_splits_equal_the_dense_ones(small_nwb):
     """The per-presentation path gives split-half r equal to the dense reference on the same random keys."""
-    from nwb_it.process.reliability import draw_keys, presentation_ranks, split_half_r_by_presentation
+    from nwb_it.process.splits import draw_keys, presentation_ranks, split_half_r_by_presentation
 
     with NWBHDF5IO(str(small_nwb), "r") as io:
         a = read_aligned(io.read())

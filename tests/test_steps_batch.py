@@ -160,7 +160,8 @@ def test_an_unreachable_scheduler_is_one_error_line(sessions, tmp_path, capsys, 
 def test_outcomes_keep_the_order_given_and_warnings_per_session(tmp_path):
     from functools import partial
 
-    from nwb_it.steps.batch import exit_code, run_batch
+    from nwb_it.cli.outcomes import exit_code
+    from nwb_it.steps.batch import run_batch
 
     files = [tmp_path / f"{name}.txt" for name in "dcba"]
     for f in files[:3]:

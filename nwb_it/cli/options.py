@@ -11,6 +11,7 @@ from ..core.locations import location_stem
 from ..core.params import PresentationSpec, default
 from ..nwb.remote import is_remote
 from .cluster_options import cluster_options, cluster_params
+from .outcomes import exit_code, summary_lines
 
 #: Python parameters whose flag is not ``--`` + the name with ``-`` for ``_``.
 FLAG_OF = {"bin_size": "bin", "drop_invalid": "drop-invalid-presentations", "layer": "layers", "fmt": "format",
@@ -145,7 +146,6 @@ def report(outcomes) -> int:
 
     Returns the exit code: 2 when any session failed, 1 when any has validation findings.
     """
-    from ..steps.batch import exit_code, summary_lines
 
     for o in outcomes:
         for w in o.warnings:

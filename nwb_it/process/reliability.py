@@ -45,16 +45,12 @@ from ..core.progress import progress_bar
 from ..core.results import AlignedCounts, ReliabilityResult
 from .splits import (
     draw_keys,
-    null_deal,
     presentation_ranks,
-    split_half_r,
     split_half_r_by_presentation,
-    split_positions,
 )
 from .stats import benjamini_hochberg, spearman_brown
 
-__all__ = ["agreement", "draw_keys", "null_deal", "permutation_p", "presentation_ranks", "redealt_null_r",
-           "reliability", "split_half_r", "split_half_r_by_presentation", "split_positions", "summarize"]
+__all__ = ["agreement", "permutation_p", "redealt_null_r", "reliability", "summarize"]
 
 NULL_DEALS, TEST_DEALS = 2, 3                # random streams (0 and 1 were the splits' streams; kept apart)
 CANDIDATE_P = 0.1            # units at or below this after the first deals get the rest
