@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 from nwb_it.core.params import CompareParams
-from nwb_it.core.results import Activations, AlignedCounts
+from nwb_it.core.recording import AlignedCounts
+from nwb_it.core.results import Activations
 from nwb_it.process.banded import variance_partition
 from nwb_it.process.encoding import encoding_model
 from nwb_it.process.ridge import resolve_backend

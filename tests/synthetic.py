@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nwb_it.core.results import Activations, AlignedCounts
+from nwb_it.core.recording import AlignedCounts
+from nwb_it.core.results import Activations
 
 BIN = 0.05
 

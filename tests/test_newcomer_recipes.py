@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from nwb_it.core.errors import NwbItError
 from nwb_it.core.params import ExtractionParams, ReliabilityParams
-from nwb_it.core.results import AlignedCounts
+from nwb_it.core.recording import AlignedCounts
 from nwb_it.core.session import Session
 from nwb_it.formats.base import SourceInterface
 from nwb_it.models import registry

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nwb_it.core.numeric import nan_quiet
-from nwb_it.core.results import AlignedCounts
+from nwb_it.core.recording import AlignedCounts
 from nwb_it.process.ceilings import bootstrap_weights, half_stats, split_half_rs
 from nwb_it.process.scores import pooled_r, within_fold_r
 from nwb_it.process.splits import half_means

@@ -132,7 +132,8 @@ def test_baselines_signed_scores_and_interval(truth_nwb):
 
 def test_perfect_model_reaches_the_rsa_ceiling():
     """Poisson responses around known rates; a 'model' whose activations are those rates."""
-    from nwb_it.core.results import Activations, AlignedCounts
+    from nwb_it.core.recording import AlignedCounts
+    from nwb_it.core.results import Activations
     from nwb_it.process.rsa import rsa
 
     rng = np.random.default_rng(0)

@@ -9,7 +9,7 @@ from .lazy import lazy_attributes
 
 _LAZY = {"CompareParams": ".params", "ExtractionParams": ".params", "HeatmapParams": ".params",
          "ReliabilityParams": ".params", "Presentations": ".recording", "SpikeTrains": ".recording",
-         "Activations": ".results", "AlignedCounts": ".results", "EncodingResult": ".results",
+         "Activations": ".results", "AlignedCounts": ".recording", "EncodingResult": ".results",
          "ReliabilityResult": ".results", "RSAResult": ".results", "Session": ".session"}
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 

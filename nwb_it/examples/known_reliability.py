@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.results import Activations, AlignedCounts
+from ..core.recording import AlignedCounts
+from ..core.results import Activations
 
 BIN = 0.05
 LAG_BINS = 1                    # 50 ms at 50 ms bins

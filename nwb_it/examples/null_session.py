@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts
 
 
 def null_aligned_counts(n_units: int = 300, n_clips: int = 60, n_repeats: int = 6, seed: int = 1) -> AlignedCounts:

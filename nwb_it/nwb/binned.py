@@ -15,8 +15,7 @@ from pynwb import NWBFile
 
 from ..core.errors import NwbItError
 from ..core.provenance import with_provenance
-from ..core.recording import Presentations
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts, Presentations
 
 NAME = "binned_aligned_spikes"
 

@@ -19,7 +19,8 @@ from ..core.comparison import MIN_SHARE_UNITS, BandedResult
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
 from ..core.progress import progress_bar
-from ..core.results import Activations, AlignedCounts, normalized_score
+from ..core.recording import AlignedCounts
+from ..core.results import Activations, normalized_score
 from .ceilings import Ceilings
 from .encoding import Design, fold_components, layer_values
 from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize

@@ -23,8 +23,7 @@ from elephant.conversion import BinnedSpikeTrain
 
 from ..core.errors import NwbItError
 from ..core.params import RESPONSE_BIN, RESPONSE_WINDOW, check_window
-from ..core.recording import Presentations, SpikeTrains
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts, Presentations, SpikeTrains
 
 TOLERANCE_S = 1e-9       # float noise of session time - onset, far below the 33 us sampling step
 

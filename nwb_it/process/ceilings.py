@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.numeric import nan_quiet
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts
 from .splits import half_means
 from .stats import spearman_brown
 

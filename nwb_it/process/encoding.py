@@ -29,7 +29,8 @@ import numpy as np
 
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
-from ..core.results import Activations, AlignedCounts, EncodingResult, TimeEncodingResult
+from ..core.recording import AlignedCounts
+from ..core.results import Activations, EncodingResult, TimeEncodingResult
 from .ceilings import Ceilings, clip_ceilings
 from .ridge import ridge_cv_predict
 from .scores import pooled_r, score_intervals

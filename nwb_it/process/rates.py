@@ -6,7 +6,7 @@ import numpy as np
 from ..core.errors import NwbItError
 from ..core.numeric import nan_quiet
 from ..core.params import NORMALIZATIONS
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts
 
 
 def normalize(x: np.ndarray, how: str, axis: int | None = None) -> np.ndarray:

@@ -42,7 +42,8 @@ import scipy.sparse
 from ..core.numeric import nan_quiet
 from ..core.params import FIRST_STAGE_DEALS, ReliabilityParams
 from ..core.progress import progress_bar
-from ..core.results import AlignedCounts, ReliabilityResult
+from ..core.recording import AlignedCounts
+from ..core.results import ReliabilityResult
 from .splits import (
     draw_keys,
     presentation_ranks,

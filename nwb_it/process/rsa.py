@@ -35,7 +35,8 @@ import numpy as np
 
 from ..core.numeric import nan_quiet
 from ..core.params import CompareParams
-from ..core.results import Activations, AlignedCounts, RSAResult
+from ..core.recording import AlignedCounts
+from ..core.results import Activations, RSAResult
 from .encoding import layer_values
 from .splits import half_means, presentation_ranks_in_clip
 

@@ -7,7 +7,8 @@ import numpy as np
 
 from ..core.errors import NwbItError
 from ..core.params import FIRST_STAGE_DEALS, UNIT_CHOICES, ReliabilityParams
-from ..core.results import AlignedCounts, ReliabilityResult
+from ..core.recording import AlignedCounts
+from ..core.results import ReliabilityResult
 from .reliability import reliability
 from .splits import presentation_ranks_in_clip
 

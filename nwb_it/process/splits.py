@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse
 
 from ..core.numeric import nan_quiet
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts
 
 
 def split_positions(rng: np.random.Generator | np.ndarray, mask: np.ndarray, n_perm: int) -> np.ndarray:

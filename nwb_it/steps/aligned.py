@@ -8,7 +8,7 @@ import numpy as np
 from pynwb import NWBFile
 
 from ..core.params import RESPONSE_BIN, RESPONSE_WINDOW, PresentationSpec
-from ..core.results import AlignedCounts
+from ..core.recording import AlignedCounts
 from ..nwb.recording import read_presentations, read_spike_trains
 from ..process.binning import bin_aligned
 

@@ -14,7 +14,8 @@ from ..core.comparison import BandedResult, CompareResults
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, to_dict
 from ..core.progress import progress_bar
-from ..core.results import Activations, AlignedCounts, EncodingResult, RSAResult
+from ..core.recording import AlignedCounts
+from ..core.results import Activations, EncodingResult, RSAResult
 from ..io.atomic import refuse_existing
 from ..nwb.activations import read_activations
 from ..nwb.compare_tables import compare_tables, layer_summaries, time_summary

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.params import HeatmapParams, PresentationSpec
-from ..core.results import AlignedCounts, ReliabilityResult
+from ..core.recording import AlignedCounts
+from ..core.results import ReliabilityResult
 from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
 from ..nwb.recording import file_clips, read_presentations, read_spike_trains

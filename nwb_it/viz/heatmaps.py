@@ -12,7 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..core.results import AlignedCounts, ReliabilityResult
+from ..core.recording import AlignedCounts
+from ..core.results import ReliabilityResult
 from ..process.rates import normalize, population_rates
 from .save import new_figure
 
