@@ -236,3 +236,48 @@ def test_every_cell_reader_raises_the_same_message(tmp_path, fault):
     messages.append(err.value.problem)
     assert len(set(messages)) == 1, messages
     assert "spikes{2}" in messages[0]
+
+
+KILLED_MID_READ = """
+import os, sys, time
+from pathlib import Path
+from nwb_it.formats.l2str import reader
+
+def stuck(*args):
+    Path(sys.argv[2]).write_text(str(os.getpid()))
+    time.sleep(600)
+
+reader._read_v73 = stuck
+reader.read_session(sys.argv[1])
+"""
+
+
+def test_a_reader_dies_with_the_process_that_waits_for_it(small_mat, tmp_path):
+    """A batch worker killed (Ctrl-C kills them) leaves no reader child reading on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "reader.pid"
+    waiting = subprocess.Popen([sys.executable, "-c", KILLED_MID_READ, str(small_mat), str(pid_file)])
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reader_pid = int(pid_file.read_text())
+        os.kill(waiting.pid, signal.SIGKILL)
+        waiting.wait(30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(reader_pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(reader_pid, signal.SIGKILL)
+            pytest.fail("the reader outlived the process waiting for it")
+    finally:
+        waiting.kill()

@@ -11,17 +11,20 @@ them), with their progress drawn here.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import resource
 import select
 import signal
+import threading
 import time
 from pathlib import Path
 
 from ...core.errors import NwbItError
 from ...core.progress import progress_bar
 
+PR_SET_PDEATHSIG = 1          # prctl option: a signal this process gets when its parent dies
 BASE_SECONDS = 30.0           # a small file reads in well under a second
 SECONDS_PER_MB = 1.0          # a 167 MB session reads in ~10 s: the limit leaves ten times that
 
@@ -95,12 +98,29 @@ class _Reply:
         self.buffer = data[i:] if self.result is None else b""
 
 
+def _die_with(parent: int, main_thread: bool) -> None:
+    """This child is killed when its parent dies (Linux ``PR_SET_PDEATHSIG``): a batch worker killed by Ctrl-C
+    leaves no reader running on. Only for a fork from the main thread: the signal comes when the forking
+    *thread* ends, and a pool's thread (a Dask worker's) may end while its process lives on. Elsewhere
+    nothing is set (the reader then ends with its read)."""
+    if not main_thread:
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                     # the parent died before the call: nobody waits for the result
+        os._exit(1)
+
+
 def _spawn(reader, args: tuple, memory_limit: int | None, ticks: bool) -> _Reply:
     read_end, write_end = os.pipe()
+    parent, main_thread = os.getpid(), threading.current_thread() is threading.main_thread()
     pid = os.fork()
     if pid == 0:                                   # the child: read, send, leave without running any cleanup
         code = 0
         try:
+            _die_with(parent, main_thread)
             os.close(read_end)
             full = (*args, Ticks(write_end)) if ticks else args
             data = pickle.dumps(_child(reader, full, memory_limit), protocol=pickle.HIGHEST_PROTOCOL)
