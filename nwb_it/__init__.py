@@ -5,7 +5,7 @@ Layers, lowest first; a module imports only from its own package and the layers 
 
     core -> io -> nwb -> formats -> process | models -> viz -> steps -> examples | neuroconv -> cli
 
-``core`` objects, results, parameters and errors; ``io`` atomic files and locks; ``nwb``
+``core`` objects, results, parameters and errors; ``io`` atomic files, locks and forked children; ``nwb``
 NWB tables in and out; ``formats`` sources (the lab's MAT struct); ``process`` pure
 analyses and ``models`` feature extractors (side by side, neither imports the other);
 ``viz`` figures; ``steps`` one runner per verb; ``examples`` synthetic data with known

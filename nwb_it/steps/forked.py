@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
 import traceback
@@ -35,6 +34,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from ..core.errors import NwbItError
+from ..io.child import exit_description, fork_child
 from .outcome import Outcome, run_job
 
 
@@ -62,21 +62,7 @@ def _serve(conn: Connection, job, paths: Sequence[Path], debug: bool, cores: set
 
 class _Worker:
     def __init__(self, job, paths: Sequence[Path], debug: bool, cores: set[int]):
-        ours, theirs = socket.socketpair()
-        for stream in (sys.stdout, sys.stderr):          # nothing buffered here is written twice by the child
-            stream.flush()
-        self.pid = os.fork()
-        if self.pid == 0:
-            code = 0
-            try:
-                ours.close()
-                _serve(Connection(theirs.detach()), job, paths, debug, cores)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        theirs.close()
-        self.conn = Connection(ours.detach())
+        self.pid, self.conn = fork_child(lambda conn: _serve(conn, job, paths, debug, cores))
         self.session: int | None = None
         self.cores = cores
 
@@ -87,9 +73,7 @@ class _Worker:
     def reap(self) -> str:
         """How the worker ended (it has closed its end: told to stop, or died), once it has: "exit code 0", ..."""
         self.conn.close()
-        _, status = os.waitpid(self.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return exit_description(os.waitpid(self.pid, 0)[1])
 
     def kill(self) -> None:
         try:
@@ -149,38 +133,23 @@ def call_in_child(fn: Callable, *args):
     activations this way, so torch never loads here and its later steps still fork their workers. No time
     limit (a model may run for hours); Ctrl-C here kills the child. A child that dies is an NwbItError.
     """
-    ours, theirs = socket.socketpair()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
+    def child(conn: Connection) -> None:
         try:
-            ours.close()
-            conn = Connection(theirs.detach())
-            try:
-                reply = ("ok", fn(*args))
-            except BaseException as exc:       # sent back and raised there (NwbItError keeps its one line)
-                reply = ("raised", exc)
-            try:
-                conn.send(reply)
-            except Exception:                  # an unpicklable result or exception: say what it was
-                conn.send(("raised", NwbItError(f"{type(reply[1]).__name__} could not be sent back: "
-                                                f"{str(reply[1])[:300]}")))
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    theirs.close()
-    conn = Connection(ours.detach())
+            reply = ("ok", fn(*args))
+        except BaseException as exc:           # sent back and raised there (NwbItError keeps its one line)
+            reply = ("raised", exc)
+        try:
+            conn.send(reply)
+        except Exception:                      # an unpicklable result or exception: say what it was
+            conn.send(("raised", NwbItError(f"{type(reply[1]).__name__} could not be sent back: "
+                                            f"{str(reply[1])[:300]}")))
+    pid, conn = fork_child(child)
     try:
         kind, value = conn.recv()
     except (EOFError, OSError):
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        pid = 0
+        status, pid = os.waitpid(pid, 0)[1], 0
         raise NwbItError(f"the child process running {getattr(fn, '__name__', 'the work')} died "
-                         f"({f'killed by signal {-code}' if code < 0 else f'exit code {code}'})") from None
+                         f"({exit_description(status)})") from None
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         raise
