@@ -82,3 +82,25 @@ def test_a_container_whose_type_the_reader_did_not_know_is_refused_not_written_b
     assert run.returncode == 0, run.stderr[-2000:]
     assert "refused: binned_aligned_spikes would be written as NWBDataInterface, not BinnedAlignedSpikes" in run.stdout
     assert run.stdout.strip().endswith("True"), "the file is left as it was"
+
+
+def test_a_specification_that_cannot_be_read_prunes_nothing(tmp_path):
+    """Another writer's cached specification that is not a namespace document: keep every namespace."""
+    from datetime import datetime, timezone
+
+    import h5py
+    import ndx_binned_spikes  # noqa: F401  (loaded: pynwb caches it in what it writes)
+    from pynwb import NWBHDF5IO, NWBFile
+
+    from nwb_it.nwb.specs import keep_used_specifications
+
+    path = tmp_path / "x.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(NWBFile(session_description="x", identifier="x", session_start_time=datetime.now(timezone.utc)))
+    with h5py.File(path, "r+") as f:
+        f.create_group("extra").attrs["namespace"] = "ndx-binned-spikes"          # a group of that namespace
+        for version in f["specifications/ndx-binned-spikes"].values():
+            del version["namespace"]
+            version["namespace"] = "not json"
+    before = cached_namespaces(path)
+    assert keep_used_specifications(path) == [] and cached_namespaces(path) == before

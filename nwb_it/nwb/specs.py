@@ -54,22 +54,26 @@ def _used(f: h5py.File) -> set[str]:
     return {ns for ns in used if ns}
 
 
-def _includes(specs: h5py.Group, namespace: str) -> set[str]:
-    """The namespaces ``namespace``'s cached specification includes (every version cached)."""
+def _includes(specs: h5py.Group, namespace: str) -> set[str] | None:
+    """The namespaces ``namespace``'s cached specification includes (every version cached); None when a cached
+    specification cannot be read as one (another writer's layout): then nothing is pruned."""
     out: set[str] = set()
-    for version in specs[namespace].values():
-        if "namespace" not in version:
-            continue
-        text = version["namespace"][()]
-        for ns in json.loads(_text(text) or "{}").get("namespaces", []):
-            out |= {entry["namespace"] for entry in ns.get("schema", []) if "namespace" in entry}
+    try:
+        for version in specs[namespace].values():
+            if not isinstance(version, h5py.Group) or "namespace" not in version:
+                continue
+            for ns in json.loads(_text(version["namespace"][()]) or "{}").get("namespaces", []):
+                out |= {entry["namespace"] for entry in ns.get("schema", []) if "namespace" in entry}
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None
     return out
 
 
 def keep_used_specifications(path: str | Path) -> list[str]:
     """Remove from ``path``'s ``/specifications`` the namespaces it neither uses nor needs; return their names.
 
-    Kept: :data:`ALWAYS`, every namespace of a type in the file, and what their specifications include.
+    Kept: :data:`ALWAYS`, every namespace of a type in the file, and what their specifications include
+    (all of them when a specification cannot be read).
     """
     with h5py.File(path, "r+") as f:
         specs = f.get("specifications")
@@ -80,7 +84,10 @@ def keep_used_specifications(path: str | Path) -> list[str]:
             ns = todo.pop()
             keep.add(ns)
             if ns in specs:
-                todo |= _includes(specs, ns) - keep
+                included = _includes(specs, ns)
+                if included is None:
+                    return []
+                todo |= included - keep
         removed = sorted(set(specs) - keep)
         for ns in removed:
             del specs[ns]

@@ -195,7 +195,7 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
                     bar.update()
             return outcomes
         todo = [i for i, o in enumerate(outcomes) if o is None]
-        _on_cluster(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar,
+        _in_parallel(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar,
                     cluster)
         return outcomes
     except KeyboardInterrupt:
@@ -206,7 +206,7 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
         bar.close()
 
 
-def _on_cluster(job: Job, paths: list[Path], todo: list[int], outcomes: list, workers: int, scheduler: str | None,
+def _in_parallel(job: Job, paths: list[Path], todo: list[int], outcomes: list, workers: int, scheduler: str | None,
                 debug: bool, bar, cluster: ClusterParams | None = None) -> None:
     """Run the jobs ``todo`` in parallel, filling ``outcomes``; Ctrl-C cancels what has not finished.
 

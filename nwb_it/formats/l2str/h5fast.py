@@ -187,13 +187,6 @@ class CCells:
                 close(oid)
         return counts
 
-    def spikes(self, addr, where: str) -> int:
-        oid = self._open(addr)
-        try:
-            return self._spikes_read(oid, where)
-        finally:
-            self.lib.H5Oclose(oid)
-
     def _spikes_read(self, oid: int, where: str) -> int:
         """One repeat's spike times through ``H5Dread`` (any float type and layout, converted to double)."""
         lib = self.lib
