@@ -9,8 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nwb_it.process.brainscore import (bounded, ceiled, cross_regressed_correlation, reliability_ceiling,
-                                       splithalf_reliability, train_test_correlation)
+from nwb_it.process.brainscore import (
+    bounded,
+    ceiled,
+    cross_regressed_correlation,
+    reliability_ceiling,
+    splithalf_reliability,
+    train_test_correlation,
+)
 
 
 @pytest.mark.parametrize("seed", range(3))
