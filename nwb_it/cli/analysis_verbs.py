@@ -27,6 +27,7 @@ from .options import (
     command,
     derivative_option,
     location,
+    optional_float,
     overwrite_option,
     presentation_options,
     reading_derivative_option,
@@ -197,14 +198,20 @@ def _export_brainscore(sub) -> None:
                    "benchmark.py")
     window_options(p, BrainScoreExportParams)
     p.add_argument("--units", choices=UNIT_CHOICES, default=default(BrainScoreExportParams, "units"),
-                   help="units to export")
+                   help="units to consider (the recipe: all, selected by reliability alone)")
+    p.add_argument("--min-reliability", type=optional_float, default=default(BrainScoreExportParams,
+                   "min_reliability"), help="keep neuroids whose split-half reliability in the window exceeds this "
+                   "(Brain-Score's recipe); 'none' keeps every unit")
+    p.add_argument("--seed", type=int, default=default(BrainScoreExportParams, "seed"),
+                   help="base seed of the reliability's random halves")
     overwrite_option(p, "an earlier export")
     presentation_options(p)
 
     def run(args) -> int:
         from ..steps.export import run_export_brainscore
 
-        params = BrainScoreExportParams(window=tuple(args.window), bin_size=args.bin, units=args.units)
+        params = BrainScoreExportParams(window=tuple(args.window), bin_size=args.bin, units=args.units,
+                                        min_reliability=args.min_reliability, seed=args.seed)
         paths = run_export_brainscore([absolute(p) for p in args.nwb], params, out_dir=args.out_dir,
                                       presentations=spec(args), overwrite=args.overwrite, force=args.force)
         print("\n".join(str(p) for p in paths))

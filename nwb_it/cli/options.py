@@ -39,6 +39,16 @@ def as_flags(message: str) -> str:
     return _PARAMETER.sub(flag, message)
 
 
+def optional_float(text: str) -> float | None:
+    """A number, or ``none`` for no value (a threshold turned off)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number or 'none'") from None
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default, except where there is none to show (required options, ``None``)."""
 

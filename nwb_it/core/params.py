@@ -272,23 +272,37 @@ class ExtractionParams:
 
 @dataclass(frozen=True, kw_only=True)
 class BrainScoreExportParams:
-    """A Brain-Score neural assembly of IT responses (``nwb-it export-brainscore``).
+    """A Brain-Score neural assembly of IT responses (``nwb-it export-brainscore``), by Brain-Score's recipe.
+
+    The defaults are those of Brain-Score's newest temporal IT benchmark recipe (brain-score/vision,
+    ``benchmarks/li2026``): the 70-170 ms window in 10 ms bins, neuroids kept when their split-half
+    reliability in that window exceeds 0.4, the ceiling the median reliability of those kept.
 
     Parameters
     ----------
     window : (start, end) seconds from clip onset
-    bin_size : seconds per time bin (Brain-Score's temporal IT benchmarks use 10-20 ms bins)
-    units : "responsive" (the reliability table's) or "all"
+    bin_size : seconds per time bin
+    units : "responsive" (the reliability table's) or "all" (the recipe: reliability alone selects)
+    min_reliability : keep neuroids whose split-half reliability exceeds this; None keeps every unit
+    seed : base seed of the reliability's random halves (each session adds a number derived from its
+        NWB identifier, so a session's halves do not depend on the other files exported with it)
     """
 
-    window: tuple[float, float] = (0.0, 0.30)
+    window: tuple[float, float] = (0.07, 0.17)
     bin_size: float = 0.01
-    units: str = "responsive"
+    units: str = "all"
+    min_reliability: float | None = 0.4
+    seed: int = 0
 
     def __post_init__(self) -> None:
         check_window(self.window, self.bin_size)
         if self.units not in UNIT_CHOICES:
             raise InvalidParameter("units", f"`units={self.units}`: use {' or '.join(UNIT_CHOICES)}")
+        if self.min_reliability is not None and not -1.0 <= self.min_reliability < 1.0:
+            raise InvalidParameter("min_reliability", f"`min_reliability={self.min_reliability}`: a reliability is "
+                                   "at most 1; use a value in [-1, 1) or none to keep every unit")
+        if not 0 <= self.seed < 2**32:
+            raise InvalidParameter("seed", f"`seed={self.seed}`: use an integer in [0, 2**32)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,14 +14,25 @@ Written to ``OUT``:
 
 ``neuroid_id`` is ``<subject>.<session>.<unit>``: unique across monkeys and sessions. A file
 given twice (two paths, or two copies with one NWB identifier) is exported once.
-* ``benchmark.py`` — a short module that loads both (with xarray/pandas), the start of a
-  Brain-Score benchmark plugin for the lab's own data.
+
+* ``benchmark.py`` — a module that loads both (with xarray/pandas) and declares the benchmark: the
+  metric (``spantime_pls``), the selection (split-half reliability above the threshold), the time
+  window and bins, and the ceiling with its error.
+
+By default the export follows Brain-Score's newest temporal IT recipe (``benchmarks/li2026``): the
+70-170 ms window in 10 ms bins; every unit's split-half reliability of its 70-170 ms count
+(:func:`nwb_it.process.brainscore.splithalf_reliability`, stored as the neuroid coord
+``reliability``); neuroids kept above 0.4; the ceiling (median reliability of those kept) and its
+bootstrap standard error stored in the assembly's attributes ``ceiling`` and ``ceiling_error``.
+A unit not observed during every presentation of its session has no reliability (NaN) and is left
+out by the selection.
 """
 from __future__ import annotations
 
 import csv
 import os
 import warnings
+import zlib
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -37,6 +48,7 @@ from ..nwb.io import reading
 from ..nwb.remote import is_remote
 from ..nwb.results import read_reliability_or_none
 from ..nwb.stimuli import read_stimulus_templates
+from ..process.brainscore import reliability_ceiling, splithalf_reliability
 from ..process.selection import select_units
 from .aligned import read_aligned
 
@@ -55,11 +67,27 @@ import xarray as xr
 
 HERE = Path(__file__).parent
 
+# What this benchmark is, as Brain-Score declares a benchmark (brain-score/vision, benchmarks/li2026):
+METRIC = "spantime_pls"                  # Brain-Score's registry name: PLS shared over time bins, r per bin
+CROSSVALIDATION = dict(splits=10, train_size=0.9, random_state=1, stratification_coord=None)
+REGION = "IT"
+TIME_WINDOW_MS = {window_ms}
+BIN_MS = {bin_ms}
+RELIABILITY_THRESHOLD = {threshold}      # neuroids kept: split-half (Spearman-Brown) reliability above this
+CEILING = "median reliability of the kept neuroids; error: std of 1000 bootstrap medians"
+SCORE = "ceiled = raw ** 2 / ceiling, bounded to [0, 1]"
+
 
 def load_assembly() -> xr.DataArray:
     """The neural assembly, with (stimulus_id, repetition) as the presentation index."""
     assembly = xr.load_dataarray(HERE / "assembly.nc")
     return assembly.set_index(presentation=["stimulus_id", "repetition"])
+
+
+def ceiling() -> tuple[float, float]:
+    """The benchmark's ceiling (median split-half reliability of the kept neuroids) and its bootstrap error."""
+    attrs = xr.load_dataarray(HERE / "assembly.nc").attrs
+    return float(attrs["ceiling"]), float(attrs["ceiling_error"])
 
 
 def load_stimulus_set() -> pd.DataFrame:
@@ -93,6 +121,8 @@ def _session_assembly(path: str | Path, params: BrainScoreExportParams, presenta
     counts = aligned.presentation_counts.astype(np.float64)             # (units, presentations, bins)
     if aligned.seen is not None:                                          # not observed: NaN, not zero
         counts[~aligned.seen] = np.nan
+    # the recipe's reliability is of the response it scores: the count in the whole window, per presentation
+    reliability = splithalf_reliability(counts.sum(axis=2), aligned.clip_of, session_seed(params.seed, identifier))
     stimulus = np.array([aligned.clip_names[c] for c in aligned.clip_of], dtype=object)
     edges_ms = np.round(aligned.edges * 1000, 6)
     data = xr.DataArray(
@@ -105,9 +135,29 @@ def _session_assembly(path: str | Path, params: BrainScoreExportParams, presenta
                 "region": ("neuroid", ["IT"] * aligned.n_units), "animal": ("neuroid", [animal] * aligned.n_units),
                 "session": ("neuroid", [session] * aligned.n_units),
                 "unit_id": ("neuroid", aligned.unit_ids.astype(np.int64)),
+                "reliability": ("neuroid", reliability),
                 "time_bin_start": ("time_bin", edges_ms[:-1]), "time_bin_end": ("time_bin", edges_ms[1:])})
     files = {k: _stimulus_files(path, t.files, out_dir) for k, t in templates.items()}
     return data, files, identifier
+
+
+def session_seed(seed: int, identifier: str) -> int:
+    """The seed of one session's reliability halves: the base seed plus a number fixed by the NWB identifier (the
+    recipe adds the session number), so the halves are the same whichever other files are exported with it."""
+    return (seed + zlib.crc32(identifier.encode())) % 2**32
+
+
+def _selected(data: xr.DataArray, params: BrainScoreExportParams, path: str | Path) -> xr.DataArray:
+    """The neuroids above the reliability threshold (all with ``min_reliability=None``)."""
+    if params.min_reliability is None:
+        return data
+    rel = data["reliability"].values
+    keep = np.flatnonzero(np.nan_to_num(rel, nan=-np.inf) > params.min_reliability)
+    if keep.size == 0:
+        best = f"{np.nanmax(rel):.3f}" if np.isfinite(rel).any() else "none (too few clips with two repeats)"
+        warnings.warn(f"{redact_location(path)}: no unit has split-half reliability above {params.min_reliability} "
+                      f"in the window (of {rel.size}; highest: {best}); none of its units is exported", stacklevel=3)
+    return data.isel(neuroid=keep)
 
 
 def _distinct(paths: list[str | Path]) -> list[str | Path]:
@@ -144,9 +194,16 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
                           f" (identifier {identifier}); it is exported once", stacklevel=2)
             continue
         identifiers[identifier] = path
+        data = _selected(data, params, path)
+        if data.sizes["neuroid"] == 0:
+            continue
         used.append(path)
         parts.append(data)
         files.update({k: v for k, v in clip_files.items() if k not in files})
+    if not parts:
+        raise NwbItError(f"no unit of {len(identifiers)} file(s) has split-half reliability above "
+                         f"{params.min_reliability} in the window {params.window}: lower `min_reliability`, or "
+                         "keep every unit with `min_reliability=None`")
     ids = np.concatenate([p["neuroid_id"].values.astype(str) for p in parts])
     if len(set(ids)) < len(ids):
         twice = sorted({i for i in ids if (ids == i).sum() > 1})
@@ -157,8 +214,12 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
     assembly = assembly.assign_coords(stimulus_id=("presentation", [k.rsplit("|", 1)[0] for k in key]),
                                       repetition=("presentation", [int(k.rsplit("|", 1)[1]) for k in key]))
     assembly.name = "it_spike_counts"
+    ceiling = reliability_ceiling(assembly["reliability"].values)
     assembly.attrs.update(units="spikes per bin", source="nwb_it " + package_version(),
-                          parameters=str(to_dict(params)), files=", ".join(redact_location(p) for p in used))
+                          parameters=str(to_dict(params)), files=", ".join(redact_location(p) for p in used),
+                          ceiling=ceiling.value, ceiling_error=ceiling.error, ceiling_neuroids=ceiling.n_neuroids,
+                          reliability_threshold=np.nan if params.min_reliability is None else params.min_reliability,
+                          metric="spantime_pls")
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(outputs[0], overwrite, force) as tmp:
         assembly.to_netcdf(tmp, engine="h5netcdf")
@@ -174,5 +235,7 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
                       "their sessions hold no stimulus templates; convert with `stimuli=DIR` to store them",
                       stacklevel=2)
     with atomic_output(outputs[2], overwrite, force) as tmp:
-        tmp.write_text(BENCHMARK_TEMPLATE.format(version=package_version()))
+        tmp.write_text(BENCHMARK_TEMPLATE.format(
+            version=package_version(), window_ms=tuple(round(t * 1000, 6) for t in params.window),
+            bin_ms=round(params.bin_size * 1000, 6), threshold=params.min_reliability))
     return outputs
