@@ -1,7 +1,8 @@
 """The ``nwb-it`` command line: one verb per pipeline step, defaults read from ``core.params``.
 
 Verbs live in ``session_verbs`` (example, convert, validate, demo), ``analysis_verbs``
-(reliability, heatmaps, compare) and ``model_verbs`` (extract-videomae, plot-activations).
+(reliability, heatmaps, compare), ``model_verbs`` (extract-videomae, plot-activations) and
+``benchmark_verbs`` (score, design).
 The CLI imports the runners inside each verb's ``run``: ``nwb-it --help`` and a mistyped
 option then answer without loading pynwb, Dask or torch.
 """
@@ -19,7 +20,8 @@ from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 ORDER = ("example", "example-model", "convert", "validate", "reliability", "heatmaps", "extract-videomae",
-         "extract-activations", "plot-activations", "compare", "export-brainscore", "summary", "report", "run", "demo")
+         "extract-activations", "plot-activations", "compare", "export-brainscore", "score", "design", "summary",
+         "report", "run", "demo")
 
 
 def verb(name: str):
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="remote files (URLs, DANDI: assets): give up on a request after this many seconds "
                              "without a byte (default 60; a connection has 10 s, a whole request 300 s, 3 retries)")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    from . import analysis_verbs, dataset_verbs, model_verbs, session_verbs  # noqa: F401  (they register their verbs)
+    from . import analysis_verbs, benchmark_verbs, dataset_verbs, model_verbs, session_verbs  # noqa: F401  (they register their verbs)
 
     for name in ORDER:
         VERBS[name](sub)

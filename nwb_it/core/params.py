@@ -306,6 +306,58 @@ class BrainScoreExportParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScoreParams:
+    """Brain-Score's metric on a lab's benchmark (``nwb-it score``); defaults are Brain-Score's ``spantime_pls``.
+
+    Parameters
+    ----------
+    layer : "all", a layer name, or "a,b": the layers of each activations table scored
+    components : PLS components (Brain-Score: 25; fewer only where the features or training samples are fewer)
+    splits : cross-validation splits (Brain-Score: 10, each 90 % train, ``random_state=1``)
+    """
+
+    layer: str = "all"
+    components: int = 25
+    splits: int = 10
+
+    def __post_init__(self) -> None:
+        if self.components < 1:
+            raise InvalidParameter("components", f"`components={self.components}`: must be >= 1")
+        if self.splits < 2:
+            raise InvalidParameter("splits", f"`splits={self.splits}`: must be >= 2")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesignParams:
+    """Which clips to show next (``nwb-it design``).
+
+    Parameters
+    ----------
+    n_clips : clips to pick
+    power : probability that the right model predicts the new responses better (the repeats are chosen for it)
+    window : (start, end) s from onset: the response the models predict (its spike count)
+    n_pcs : principal components of each model's features (fitted on the recorded clips) the ridge uses
+    seed : seed of the random choices the design is compared with
+    """
+
+    n_clips: int = 10
+    power: float = 0.8
+    window: tuple[float, float] = (0.07, 0.17)
+    n_pcs: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_clips < 1:
+            raise InvalidParameter("n_clips", f"`n_clips={self.n_clips}`: must be >= 1")
+        if not 0.5 <= self.power < 1:
+            raise InvalidParameter("power", f"`power={self.power}`: use a value in [0.5, 1)")
+        if not self.window[0] < self.window[1]:
+            raise InvalidParameter("window", f"`window={self.window}`: start must be before end")
+        if self.n_pcs < 1:
+            raise InvalidParameter("n_pcs", f"`n_pcs={self.n_pcs}`: must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ActivationPlotParams:
     """Figures of one activations table (``nwb-it plot-activations``).
 

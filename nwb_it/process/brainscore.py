@@ -29,6 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from ..core.numeric import nan_quiet
+from ..core.results import Activations
 from .stats import pearson_columns, spearman_brown
 
 RELIABILITY_SPLITS = 20
@@ -292,3 +293,54 @@ def ceiled(raw: float, ceiling: float) -> float:
 def bounded(score: float) -> float:
     """A ceiled score held in [0, 1], as Brain-Score reports it (NaN stays NaN)."""
     return float(np.clip(score, 0.0, 1.0)) if np.isfinite(score) else float("nan")
+
+
+def activations_per_bin(acts: Activations, layer: str, edges: np.ndarray) -> np.ndarray:
+    """Each clip's model features in each time bin: (n_clips, width, n_bins), clips in ``acts.clip_keys`` order.
+
+    A bin takes the latest window whose last frame was shown before the bin ends (the model has seen
+    nothing later); a bin before a clip's first window takes the first. A model of still images (one
+    window per clip) gives every bin the same features, as Brain-Score's static models do on a
+    temporal benchmark.
+
+    Examples
+    --------
+    >>> from nwb_it.core.results import Activations
+    >>> acts = Activations(["a"], np.zeros(3, int), np.arange(3), np.array([0, 3, 6]),
+    ...                    {"last": np.arange(3.0)[:, None]}, provenance={"fps": 30.0})
+    >>> activations_per_bin(acts, "last", np.array([0.0, 0.1, 0.2, 0.3]))[0, 0]
+    array([0., 1., 2.])
+    """
+    values = acts.layers[layer]
+    ends = np.asarray(edges, dtype=np.float64)[1:]
+    out = np.empty((len(acts.clip_keys), values.shape[1], ends.size), dtype=np.float64)
+    order = np.lexsort((acts.time, acts.clip_of_window))
+    clip_sorted = acts.clip_of_window[order]
+    starts = np.searchsorted(clip_sorted, np.arange(len(acts.clip_keys)))
+    stops = np.searchsorted(clip_sorted, np.arange(len(acts.clip_keys)), side="right")
+    for c, (a, b) in enumerate(zip(starts, stops)):        # one clip at a time: its windows are few
+        if a == b:
+            raise ValueError(f"clip {acts.clip_keys[c]} has no windows")
+        rows = order[a:b]
+        pick = np.clip(np.searchsorted(acts.time[rows], ends, side="left") - 1, 0, rows.size - 1)
+        out[c] = values[rows[pick]].T
+    return out
+
+
+def mean_by_stimulus(values: np.ndarray, stimulus: np.ndarray, n_stimuli: int) -> np.ndarray:
+    """The mean over presentations of each stimulus, NaN-aware: (presentations, ...) -> (stimuli, ...).
+
+    Examples
+    --------
+    >>> mean_by_stimulus(np.array([[1.0], [3.0], [np.nan], [5.0]]), np.array([0, 0, 1, 1]), 2)
+    array([[2.],
+           [5.]])
+    """
+    flat = values.reshape(values.shape[0], -1)
+    seen = np.isfinite(flat)
+    onehot = sparse.csr_matrix((np.ones(stimulus.size), (stimulus, np.arange(stimulus.size))),
+                               shape=(n_stimuli, stimulus.size))
+    sums = onehot @ np.where(seen, flat, 0.0)
+    counts = onehot @ seen.astype(np.float64)
+    with nan_quiet():
+        return (np.asarray(sums) / np.asarray(counts)).reshape((n_stimuli, *values.shape[1:]))

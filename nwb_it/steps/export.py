@@ -173,19 +173,12 @@ def _distinct(paths: list[str | Path]) -> list[str | Path]:
     return out
 
 
-def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
-                          out_dir: str | Path, presentations: PresentationSpec = PresentationSpec(),
-                          overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
-    """Write the assembly, the stimulus set and the benchmark template of ``paths`` into ``out_dir``.
-
-    Examples
-    --------
-    >>> run_export_brainscore(["ses-1.nwb", "ses-2.nwb"], out_dir="brainscore")   # doctest: +SKIP
-    """
+def build_assembly(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
+                   presentations: PresentationSpec = PresentationSpec(), out_dir: str | Path = "."
+                   ) -> tuple[xr.DataArray, dict[str, list[str]]]:
+    """The neural assembly of ``paths`` by the recipe of ``params`` (nothing written), and each stimulus's files
+    relative to ``out_dir``. Attributes carry the ceiling, its error and the selection."""
     out_dir = Path(out_dir)
-    outputs = [out_dir / name for name in FILES]
-    for path in outputs:
-        refuse_existing(path, overwrite, force)
     parts, files, identifiers, used = [], {}, {}, []
     for path in _distinct(list(paths)):
         data, clip_files, identifier = _session_assembly(path, params, presentations, out_dir)
@@ -220,6 +213,23 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
                           ceiling=ceiling.value, ceiling_error=ceiling.error, ceiling_neuroids=ceiling.n_neuroids,
                           reliability_threshold=np.nan if params.min_reliability is None else params.min_reliability,
                           metric="spantime_pls")
+    return assembly, files
+
+
+def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
+                          out_dir: str | Path, presentations: PresentationSpec = PresentationSpec(),
+                          overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+    """Write the assembly, the stimulus set and the benchmark module of ``paths`` into ``out_dir``.
+
+    Examples
+    --------
+    >>> run_export_brainscore(["ses-1.nwb", "ses-2.nwb"], out_dir="brainscore")   # doctest: +SKIP
+    """
+    out_dir = Path(out_dir)
+    outputs = [out_dir / name for name in FILES]
+    for path in outputs:
+        refuse_existing(path, overwrite, force)
+    assembly, files = build_assembly(paths, params, presentations=presentations, out_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(outputs[0], overwrite, force) as tmp:
         assembly.to_netcdf(tmp, engine="h5netcdf")

@@ -1,0 +1,120 @@
+"""Verbs of the field's benchmark: ``score`` (a model on a lab's benchmark, Brain-Score's metric) and ``design``
+(which clips to record next)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import NwbItError
+from ..core.params import BrainScoreExportParams, DesignParams, ScoreParams, default
+from . import verb
+from .options import absolute, command, location, optional_float, overwrite_option, presentation_options, spec
+
+
+def _activation_sources(files: list[Path], tables: list[str]) -> dict[str, tuple[Path, str]]:
+    """label -> (NWB file, table): every table of every file; the file's stem joins the label when there are
+    several files."""
+    out = {}
+    for f in files:
+        for t in tables:
+            label = f"{f.stem}:{t}" if len(files) > 1 else t
+            out[label] = (absolute(f), t)
+    return out
+
+
+@verb("score")
+def _score(sub) -> None:
+    p = command(sub, "score", "score model activations on a lab's benchmark with Brain-Score's metric (spantime_pls): "
+                "raw, ceiling, ceiled and bounded")
+    p.add_argument("benchmark", type=location, nargs="+", help="an export-brainscore folder, or NWB files (exported "
+                   "in memory by the recipe options below)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for scores.csv, scores_by_time.csv and "
+                   "score_over_time.png")
+    src = p.add_argument_group("the model (one of)")
+    src.add_argument("--activations-from", type=Path, action="append", default=[], metavar="NWB",
+                     help="an NWB file holding activations tables of the benchmark's clips (repeatable)")
+    src.add_argument("--table", action="append", default=None, help="activations table(s) of those files "
+                     "(repeatable; default videomae_activations)")
+    src.add_argument("--clips", type=Path, help="a folder of the benchmark's clips (frame folders or videos) to run "
+                     "--model on")
+    src.add_argument("--model", action="append", default=[], help="a local model folder to run on --clips "
+                     "(repeatable)")
+    p.add_argument("--layers", default=default(ScoreParams, "layer"), help="layers scored: all, NAME or A,B")
+    p.add_argument("--components", type=int, default=default(ScoreParams, "components"), help="PLS components")
+    p.add_argument("--splits", type=int, default=default(ScoreParams, "splits"), help="cross-validation splits")
+    rec = p.add_argument_group("the recipe, for NWB files given as the benchmark")
+    rec.add_argument("--window", type=float, nargs=2, default=default(BrainScoreExportParams, "window"),
+                     metavar=("START", "END"), help="time window after onset (s)")
+    rec.add_argument("--bin", type=float, default=default(BrainScoreExportParams, "bin_size"), help="bin size (s)")
+    rec.add_argument("--min-reliability", type=optional_float,
+                     default=default(BrainScoreExportParams, "min_reliability"),
+                     help="keep neuroids whose split-half reliability exceeds this; 'none' keeps all")
+    overwrite_option(p, "earlier scores")
+    presentation_options(p)
+
+    def run(args) -> int:
+        from ..steps.score import extract_model_activations, run_score, summary_lines
+
+        if bool(args.activations_from) == bool(args.clips or args.model):
+            raise NwbItError("give the model as --activations-from NWB [--table T] or as --clips DIR --model FOLDER")
+        if args.clips and not args.model:
+            raise NwbItError("--clips needs --model FOLDER (a local model folder)")
+        if args.activations_from:
+            models = _activation_sources(args.activations_from, args.table or ["videomae_activations"])
+        else:
+            if not args.clips:
+                raise NwbItError("--model needs --clips DIR (the benchmark's clips)")
+            models = {Path(m).name: extract_model_activations(args.clips, absolute(m), progress=True)
+                      for m in args.model}
+        params = ScoreParams(layer=args.layers, components=args.components, splits=args.splits)
+        export = BrainScoreExportParams(window=tuple(args.window), bin_size=args.bin,
+                                        min_reliability=args.min_reliability)
+        scores = run_score([absolute(b) for b in args.benchmark], models, params, out_dir=args.out_dir,
+                           export=export, presentations=spec(args), overwrite=args.overwrite, force=args.force,
+                           progress=True)
+        print("\n".join(summary_lines(scores)))
+        return 0
+    p.set_defaults(func=run)
+
+
+@verb("design")
+def _design(sub) -> None:
+    p = command(sub, "design", "rank candidate clips by how far two compared models' predicted IT responses diverge "
+                "relative to the units' noise; pick N and the repeats they need")
+    p.add_argument("nwb", type=location, help="the session (with the models' activations tables)")
+    p.add_argument("--candidates", type=Path, required=True, help="folder of candidate clips not yet shown (frame "
+                   "folders or videos)")
+    p.add_argument("--model", action="append", required=True, metavar="TABLE[:LAYER]=FOLDER",
+                   help="a model compared on the session: its activations table, layer (default last) and model "
+                   "folder; give two")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for design.csv and design.png")
+    p.add_argument("-n", "--n-clips", type=int, default=default(DesignParams, "n_clips"), help="clips to pick")
+    p.add_argument("--power", type=float, default=default(DesignParams, "power"),
+                   help="probability that the right model predicts better, for the repeats")
+    p.add_argument("--window", type=float, nargs=2, default=default(DesignParams, "window"), metavar=("START", "END"),
+                   help="response window after onset (s)")
+    p.add_argument("--pcs", type=int, default=default(DesignParams, "n_pcs"),
+                   help="principal components of each model's features in its encoding model")
+    p.add_argument("--seed", type=int, default=default(DesignParams, "seed"), help="seed of the random comparison")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the models run")
+    overwrite_option(p, "an earlier design")
+    presentation_options(p)
+
+    def run(args) -> int:
+        from ..steps.design import parse_model, run_design
+
+        models = [parse_model(m) for m in args.model]
+        if len(models) != 2:
+            raise NwbItError(f"give two --model options (got {len(models)})")
+        params = DesignParams(n_clips=args.n_clips, power=args.power, window=tuple(args.window), n_pcs=args.pcs,
+                              seed=args.seed)
+        result = run_design(absolute(args.nwb), args.candidates, models, params, out_dir=args.out_dir,
+                            device=args.device, presentations=spec(args), overwrite=args.overwrite, force=args.force,
+                            progress=True)
+        chosen = ", ".join(result.candidates[i] for i in result.chosen)
+        print(f"{result.models[0]} vs {result.models[1]} on {result.n_units} units: chose {len(result.chosen)} of "
+              f"{len(result.candidates)} candidates ({chosen})")
+        print(f"repeats per clip for power {result.power:g}: {result.repeats} ({result.presentations} presentations); "
+              f"as many random clips: {result.random_repeats:.1f} per clip on average")
+        print(Path(args.out_dir) / "design.csv")
+        return 0
+    p.set_defaults(func=run)

@@ -1,0 +1,123 @@
+"""A lab's benchmark, the scores of models on it, and the clips a design proposes to record next.
+
+* :class:`BenchmarkData` — the neural side of a Brain-Score-style benchmark: the mean response of every
+  kept neuroid to every stimulus in every time bin, with the reliabilities and the ceiling;
+* :class:`ModelScore` — one (model, layer)'s cross-validated PLS score, raw, ceiled and bounded;
+* :class:`DesignResult` — the candidate clips ranked by how far two models' predictions diverge relative
+  to the units' noise, the clips picked, and the repeats a stated power needs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BenchmarkData:
+    """Mean responses (stimuli x neuroids x bins) of a benchmark's neuroids, with its ceiling.
+
+    Attributes
+    ----------
+    responses : float (n_stimuli, n_neuroids, n_bins), the mean over repetitions
+    stimulus_ids, neuroid_ids : names of the rows and columns
+    edges_ms : (n_bins + 1,) bin edges, ms from onset
+    reliability : (n_neuroids,) split-half reliability of each neuroid (NaN where unknown)
+    ceiling, ceiling_error : median reliability of the neuroids and its bootstrap standard error
+    source : where the benchmark came from (an export folder, NWB files), credentials removed
+    """
+
+    responses: np.ndarray
+    stimulus_ids: list[str]
+    neuroid_ids: list[str]
+    edges_ms: np.ndarray
+    reliability: np.ndarray
+    ceiling: float
+    ceiling_error: float
+    source: str
+
+    @property
+    def n_stimuli(self) -> int:
+        return len(self.stimulus_ids)
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One (model, layer)'s score on a benchmark, as Brain-Score reports it.
+
+    ``raw`` is the mean over time bins of the median (over neuroids) cross-validated Pearson r,
+    ``ceiled = raw**2 / ceiling`` and ``bounded`` that held in [0, 1]
+    (:mod:`nwb_it.process.brainscore`). ``ceiled_error`` is Brain-Score's: the raw score's error,
+    carried over unchanged; ``ceiled_error_propagated`` propagates both the raw and the ceiling's
+    errors to first order.
+    """
+
+    model: str
+    layer: str
+    per_bin: np.ndarray
+    per_bin_error: np.ndarray
+    raw: float
+    raw_error: float
+    ceiling: float
+    ceiling_error: float
+    n_components: int
+    n_stimuli: int
+    n_neuroids: int
+    edges_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def ceiled(self) -> float:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(self.raw ** 2 / self.ceiling)
+
+    @property
+    def bounded(self) -> float:
+        c = self.ceiled
+        return float(np.clip(c, 0.0, 1.0)) if np.isfinite(c) else float("nan")
+
+    @property
+    def ceiled_error(self) -> float:
+        return self.raw_error
+
+    @property
+    def ceiled_error_propagated(self) -> float:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.hypot(2 * self.raw_error / abs(self.raw), self.ceiling_error / self.ceiling)
+            return float(abs(self.ceiled) * rel)
+
+    def row(self) -> dict:
+        """The summary as one table row (what ``scores.csv`` holds)."""
+        return {"model": self.model, "layer": self.layer, "raw": self.raw, "raw_error": self.raw_error,
+                "ceiling": self.ceiling, "ceiling_error": self.ceiling_error, "ceiled": self.ceiled,
+                "ceiled_error": self.ceiled_error, "ceiled_error_propagated": self.ceiled_error_propagated,
+                "bounded": self.bounded, "n_components": self.n_components, "n_stimuli": self.n_stimuli,
+                "n_neuroids": self.n_neuroids}
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """What ``nwb-it design`` proposes.
+
+    Attributes
+    ----------
+    candidates : name of every candidate clip
+    divergence : (n_candidates,) the models' squared prediction difference summed over units, each unit's
+        difference in units of its single-presentation noise standard deviation
+    chosen : indices of the picked clips, in the order picked
+    repeats : presentations of each chosen clip for the right model to predict better with probability ``power``
+    random_repeats : the same for as many clips drawn at random (mean over draws), for comparison
+    models : the two (model, layer) labels compared
+    """
+
+    candidates: list[str]
+    divergence: np.ndarray
+    chosen: np.ndarray
+    repeats: int
+    random_repeats: float
+    power: float
+    models: tuple[str, str]
+    n_units: int
+
+    @property
+    def presentations(self) -> int:
+        return int(self.repeats * len(self.chosen))

@@ -1,0 +1,197 @@
+"""``nwb-it design``: the candidate clips to record next, where two compared models disagree most.
+
+read (:func:`read_design_data`: the session's counts in the window and each model's features on the
+recorded clips; :func:`candidate_features`: the same models run on the candidates, refused when the
+model folder is not the model that made the stored table) -> compute (:func:`compute_design`, pure;
+:mod:`nwb_it.process.design`) -> write (:func:`write_design`: ``design.csv``) -> draw
+(:func:`draw_design`: ``design.png``).
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.benchmark import DesignResult
+from ..core.errors import NwbItError
+from ..core.params import DesignParams, ExtractionParams, PresentationSpec
+from ..core.results import Activations
+from ..io.atomic import atomic_output, refuse_existing
+from ..nwb.activations import read_activations
+from ..nwb.io import reading
+from ..process.brainscore import activations_per_bin
+from ..process.design import design_clips, divergence, predicted_responses, presentation_noise
+from ..viz.benchmark import design_figure
+from ..viz.save import save_figure_folder
+from .aligned import read_aligned
+
+OUTPUT = "design.csv"
+FIGURE = "design.png"
+FEATURE_BIN = 0.01        # features sampled every 10 ms of the window, then averaged: the window's mean features
+
+
+@dataclass(frozen=True)
+class DesignModel:
+    """One side of the comparison: an activations table of the session, its layer, and the model that made it."""
+
+    table: str
+    layer: str
+    model: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.table}:{self.layer}"
+
+
+def parse_model(text: str) -> DesignModel:
+    """``TABLE[:LAYER]=MODEL_FOLDER`` (layer ``last`` when left out).
+
+    Examples
+    --------
+    >>> parse_model("videomae_activations:layer3=/models/videomae")
+    DesignModel(table='videomae_activations', layer='layer3', model='/models/videomae')
+    """
+    if "=" not in text:
+        raise NwbItError(f"'{text}': give a model as TABLE[:LAYER]=MODEL_FOLDER (the session's activations table, "
+                         "its layer, and the model folder that made it)")
+    left, model = text.split("=", 1)
+    table, _, layer = left.partition(":")
+    if not table or not model:
+        raise NwbItError(f"'{text}': give a model as TABLE[:LAYER]=MODEL_FOLDER")
+    return DesignModel(table, layer or "last", model)
+
+
+@dataclass(frozen=True)
+class DesignData:
+    """What :func:`compute_design` needs of the session: counts in the window and each model's recorded features."""
+
+    counts: np.ndarray                     # (units, presentations) spike count in the window
+    clip_of: np.ndarray                    # (presentations,) recorded clip (row of ``responses``)
+    responses: np.ndarray                  # (recorded clips with activations, units) mean count
+    shown: dict[str, np.ndarray]           # model label -> (recorded clips, features)
+    provenance: dict[str, dict]            # model label -> what made its table
+
+
+def window_features(acts: Activations, layer: str, window: tuple[float, float]) -> np.ndarray:
+    """Each clip's features averaged over the window (sampled every 10 ms; :func:`activations_per_bin`)."""
+    n = max(1, round((window[1] - window[0]) / FEATURE_BIN))
+    return activations_per_bin(acts, layer, np.linspace(window[0], window[1], n + 1)).mean(axis=2)
+
+
+def read_design_data(nwb_path: str | Path, models: list[DesignModel], params: DesignParams = DesignParams(), *,
+                     presentations: PresentationSpec = PresentationSpec()) -> DesignData:
+    """The session's fully observed units' counts in ``params.window`` and each model's window features on the
+    recorded clips that every table holds."""
+    width = params.window[1] - params.window[0]
+    with reading(nwb_path) as nwb:
+        aligned = read_aligned(nwb, params.window, width, None, presentations)
+        tables = {m.table: read_activations(nwb, m.table) for m in models}
+    for m in models:
+        if m.layer not in tables[m.table].layers:
+            raise NwbItError(f"no layer '{m.layer}' in the activations table '{m.table}' (have: "
+                             f"{', '.join(tables[m.table].layers)})", nwb_path)
+    aligned = aligned.select_units(aligned.fully_observed())
+    names = [aligned.clip_names[c] for c in range(len(aligned.clip_names))]
+    common = [c for c, n in enumerate(names) if all(n in (t.stimulus_names or []) for t in tables.values())]
+    if len(common) < 10:
+        raise NwbItError(f"{len(common)} recorded clips have activations in every table: the encoding models need 10",
+                         nwb_path)
+    shown = {}
+    for m in models:
+        acts = tables[m.table]
+        rows = [acts.stimulus_names.index(names[c]) for c in common]
+        shown[m.label] = window_features(acts, m.layer, params.window)[rows]
+    keep = np.isin(aligned.clip_of, common)
+    counts = aligned.presentation_counts[:, keep, 0].astype(np.float64)
+    clip_of = np.searchsorted(common, aligned.clip_of[keep])
+    responses = np.stack([counts[:, clip_of == k].mean(1) for k in range(len(common))])
+    return DesignData(counts, clip_of, responses, shown, {m.label: tables[m.table].provenance for m in models})
+
+
+def candidate_features(candidates: str | Path, models: list[DesignModel], data: DesignData,
+                       params: DesignParams = DesignParams(), *, device: str = "auto", progress: bool = False
+                       ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Run every model on the candidate clips with the settings stored with its table; refuse a model folder whose
+    configuration is not the one that made the table (the two sets of features would not be comparable)."""
+    from ..models.frames import discover_clips
+    from ..models.windows import extract
+
+    clips = discover_clips(candidates)
+    out, names = {}, [c.key for c in clips]
+    for folder in sorted({m.model for m in models}):
+        users = [m for m in models if m.model == folder]
+        prov = data.provenance[users[0].label]
+        settings = ExtractionParams(model=str(folder), layers="all", device=device,
+                                    **{k: prov[k] for k in ("pool", "pad", "grey", "fps") if k in prov})
+        acts = extract(clips, settings, progress=progress)
+        for m in users:
+            made_by = data.provenance[m.label].get("config_sha256_16")
+            if made_by and acts.provenance.get("config_sha256_16") != made_by:
+                raise NwbItError(f"{folder} is not the model that made the table '{m.table}' (its configuration "
+                                 f"hash {acts.provenance.get('config_sha256_16')} != {made_by}): pass that model's "
+                                 "folder")
+            if m.layer not in acts.layers:
+                raise NwbItError(f"the model has no layer '{m.layer}' (has: {', '.join(acts.layers)})", folder)
+            out[m.label] = window_features(acts, m.layer, params.window)
+    return names, out
+
+
+def compute_design(data: DesignData, candidates: list[str], features: dict[str, np.ndarray],
+                   params: DesignParams = DesignParams()) -> tuple[DesignResult, np.ndarray]:
+    """Predict every candidate with each model, rank by divergence, pick ``params.n_clips`` (pure)."""
+    labels = list(data.shown)
+    if len(labels) != 2:
+        raise NwbItError(f"design compares two models; {len(labels)} given")
+    noise = presentation_noise(data.counts, data.clip_of)
+    predicted = [predicted_responses(data.shown[m], data.responses, features[m], params.n_pcs) for m in labels]
+    div = divergence(predicted[0], predicted[1], noise)
+    n_units = int((np.isfinite(noise) & (noise > 0)).sum())
+    if n_units == 0:
+        raise NwbItError("no unit varies from presentation to presentation: nothing to tell the models apart with")
+    return design_clips(div, candidates, params.n_clips, params.power, (labels[0], labels[1]), n_units, params.seed)
+
+
+def write_design(result: DesignResult, out_dir: str | Path, *, overwrite: bool = False, force: bool = False
+                 ) -> Path:
+    """``design.csv``: every candidate, its divergence, and its rank among the chosen (blank when not chosen)."""
+    path = Path(out_dir) / OUTPUT
+    refuse_existing(path, overwrite, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rank = {int(c): i + 1 for i, c in enumerate(result.chosen)}
+    with atomic_output(path, overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["candidate", "divergence", "chosen_rank", "repeats"])
+        for i in np.argsort(-result.divergence, kind="stable"):
+            chosen = i in rank
+            writer.writerow([result.candidates[i], result.divergence[i], rank.get(int(i), ""),
+                             result.repeats if chosen else ""])
+    return path
+
+
+def draw_design(result: DesignResult, random_divergence: np.ndarray, out_dir: str | Path, *,
+                overwrite: bool = False, force: bool = False) -> list[Path]:
+    return save_figure_folder(out_dir, "design", {Path(out_dir) / FIGURE: lambda: design_figure(result,
+                              random_divergence)}, overwrite=overwrite, force=force)
+
+
+def run_design(nwb_path: str | Path, candidates: str | Path, models: list[DesignModel],
+               params: DesignParams = DesignParams(), *, out_dir: str | Path, device: str = "auto",
+               presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, force: bool = False,
+               progress: bool = False) -> DesignResult:
+    """Rank the clips under ``candidates`` for telling two models apart on this session; write the table and figure.
+
+    Examples
+    --------
+    >>> run_design("ses-1.nwb", "new_clips", [parse_model("videomae_activations:last=videomae"),
+    ...            parse_model("vivit_activations:last=vivit")], out_dir="design")      # doctest: +SKIP
+    """
+    for path in (Path(out_dir) / OUTPUT, Path(out_dir) / FIGURE):
+        refuse_existing(path, overwrite, force)
+    data = read_design_data(nwb_path, models, params, presentations=presentations)
+    names, features = candidate_features(candidates, models, data, params, device=device, progress=progress)
+    result, random_div = compute_design(data, names, features, params)
+    write_design(result, out_dir, overwrite=overwrite, force=force)
+    draw_design(result, random_div, out_dir, overwrite=overwrite, force=force)
+    return result

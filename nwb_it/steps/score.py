@@ -1,0 +1,205 @@
+"""``nwb-it score``: a model's activations scored on a lab's benchmark with Brain-Score's metric.
+
+read (:func:`read_benchmark`, :func:`read_model_activations`, :func:`extract_model_activations`)
+-> compute (:func:`compute_scores`, pure) -> write (:func:`write_scores`: ``scores.csv`` and
+``scores_by_time.csv``) -> draw (:func:`draw_scores`: ``score_over_time.png``). The benchmark is an
+``export-brainscore`` folder or NWB files (exported in memory by the same recipe).
+"""
+from __future__ import annotations
+
+import csv
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..core.benchmark import BenchmarkData, ModelScore
+from ..core.errors import NwbItError
+from ..core.locations import redact_location
+from ..core.params import DEFAULT_ACTIVATIONS, BrainScoreExportParams, ExtractionParams, PresentationSpec, ScoreParams
+from ..core.progress import progress_bar
+from ..core.results import Activations
+from ..io.atomic import atomic_output, refuse_existing
+from ..nwb.activations import read_activations
+from ..nwb.io import reading
+from ..nwb.remote import is_remote
+from ..process.brainscore import activations_per_bin, cross_regressed_correlation, mean_by_stimulus
+from ..viz.benchmark import score_time_figure
+from ..viz.save import save_figure_folder
+from .compare import chosen_layers
+
+OUTPUTS = ("scores.csv", "scores_by_time.csv")
+FIGURE = "score_over_time.png"
+MIN_STIMULI = 10          # ten splits of 10 % test stimuli need ten stimuli at least
+
+
+def benchmark_from_assembly(assembly, source: str) -> BenchmarkData:
+    """The mean responses of an assembly (presentation x neuroid x time_bin) and its ceiling; stimuli a neuroid was
+    never shown are left out (with a warning)."""
+    need = ("stimulus_id", "neuroid_id", "time_bin_start", "time_bin_end")
+    missing = [c for c in need if c not in assembly.coords]
+    if set(assembly.dims) != {"presentation", "neuroid", "time_bin"} or missing:
+        raise NwbItError(f"not an nwb_it/Brain-Score assembly (dims {tuple(assembly.dims)}, missing coords "
+                         f"{', '.join(missing) or 'none'}): export it with nwb-it export-brainscore", source)
+    assembly = assembly.transpose("presentation", "neuroid", "time_bin")
+    names, stimulus = np.unique(assembly["stimulus_id"].values.astype(str), return_inverse=True)
+    responses = mean_by_stimulus(np.asarray(assembly.values, dtype=np.float64), stimulus, names.size)
+    complete = np.isfinite(responses).all(axis=(1, 2))
+    if not complete.all():
+        warnings.warn(f"{source}: {int((~complete).sum())} of {names.size} stimuli were not shown while every "
+                      "neuroid was recorded; they are left out of the score", stacklevel=3)
+    if complete.sum() < MIN_STIMULI:
+        raise NwbItError(f"{int(complete.sum())} stimuli with responses of every neuroid; the metric's 10 splits "
+                         f"need {MIN_STIMULI} at least", source)
+    starts = assembly["time_bin_start"].values.astype(float)
+    reliability = (assembly["reliability"].values.astype(float) if "reliability" in assembly.coords
+                   else np.full(assembly.sizes["neuroid"], np.nan))
+    ceiling = float(assembly.attrs.get("ceiling", np.nan))
+    if not np.isfinite(ceiling):
+        warnings.warn(f"{source}: the assembly carries no ceiling (exported by an older nwb_it?): ceiled scores are "
+                      "NaN; export it again", stacklevel=3)
+    return BenchmarkData(responses=responses[complete], stimulus_ids=[str(n) for n in names[complete]],
+                         neuroid_ids=[str(n) for n in assembly["neuroid_id"].values],
+                         edges_ms=np.append(starts, assembly["time_bin_end"].values.astype(float)[-1]),
+                         reliability=reliability, ceiling=ceiling,
+                         ceiling_error=float(assembly.attrs.get("ceiling_error", np.nan)), source=source)
+
+
+def read_benchmark(sources: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
+                   presentations: PresentationSpec = PresentationSpec()) -> BenchmarkData:
+    """An exported benchmark folder (its ``assembly.nc``), or NWB files exported in memory with ``params``."""
+    import xarray as xr
+
+    if len(sources) == 1 and not is_remote(sources[0]) and Path(sources[0]).is_dir():
+        path = Path(sources[0]) / "assembly.nc"
+        if not path.is_file():
+            raise NwbItError("no assembly.nc in this folder: give an export-brainscore folder or NWB files",
+                             sources[0])
+        try:
+            assembly = xr.load_dataarray(path, engine="h5netcdf")
+        except (OSError, ValueError) as exc:
+            raise NwbItError(f"cannot read the assembly ({exc})", path) from None
+        return benchmark_from_assembly(assembly, str(path))
+    from .export import build_assembly
+
+    assembly, _ = build_assembly(list(sources), params, presentations=presentations)
+    return benchmark_from_assembly(assembly, ", ".join(redact_location(s) for s in sources))
+
+
+def read_model_activations(nwb_path: str | Path, table: str = DEFAULT_ACTIVATIONS) -> Activations:
+    """The activations table ``table`` of an NWB file (``extract-activations`` wrote it)."""
+    with reading(nwb_path) as nwb:
+        return read_activations(nwb, table)
+
+
+def extract_model_activations(clips: str | Path, model: str | Path, settings: ExtractionParams = ExtractionParams(),
+                              *, progress: bool = False) -> Activations:
+    """Run ``model`` on every clip under ``clips`` (frame folders or videos); clip keys name the stimuli."""
+    from dataclasses import replace
+
+    from ..models.frames import discover_clips
+    from ..models.windows import extract
+
+    return extract(discover_clips(clips, settings.vfr), replace(settings, model=str(model), layers="all"),
+                   progress=progress)
+
+
+def _stimulus_rows(bench: BenchmarkData, acts: Activations, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """(benchmark rows, clip rows) of the stimuli both have, matched by name (the trials' clip names for
+    activations read from an NWB file, the clip keys otherwise)."""
+    names = acts.stimulus_names or acts.clip_keys
+    clip_of = {str(n): i for i, n in enumerate(names)}
+    rows = [(b, clip_of[s]) for b, s in enumerate(bench.stimulus_ids) if s in clip_of]
+    if len(rows) < MIN_STIMULI:
+        raise NwbItError(f"{len(rows)} of the benchmark's {bench.n_stimuli} stimuli have activations in {label} "
+                         f"(e.g. benchmark '{bench.stimulus_ids[0]}', model '{names[0]}'): the metric needs "
+                         f"{MIN_STIMULI}; extract the activations of the benchmark's clips")
+    if len(rows) < bench.n_stimuli:
+        warnings.warn(f"{label}: {bench.n_stimuli - len(rows)} of the benchmark's {bench.n_stimuli} stimuli have no "
+                      "activations; they are left out of its score", stacklevel=3)
+    b, c = np.array(rows).T
+    return b, c
+
+
+def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params: ScoreParams = ScoreParams(), *,
+                   progress: bool = False) -> list[ModelScore]:
+    """Every (model, layer)'s ``spantime_pls`` score on ``bench`` (pure)."""
+    edges_s = bench.edges_ms / 1000.0
+    jobs = []
+    for label, acts in models.items():
+        layers = chosen_layers(params.layer, list(acts.layers), label)
+        rows = _stimulus_rows(bench, acts, label)
+        jobs += [(label, layer, rows, acts) for layer in layers]
+    out = []
+    for label, layer, (bench_rows, clip_rows), acts in progress_bar(jobs, desc="score", unit="layer",
+                                                                   enabled=progress):
+        source = activations_per_bin(acts, layer, edges_s)[clip_rows]
+        score = cross_regressed_correlation(source, bench.responses[bench_rows], n_splits=params.splits,
+                                            n_components=params.components)
+        out.append(ModelScore(model=label, layer=layer, per_bin=score.per_bin, per_bin_error=score.per_bin_error,
+                              raw=score.raw, raw_error=score.raw_error, ceiling=bench.ceiling,
+                              ceiling_error=bench.ceiling_error, n_components=score.n_components,
+                              n_stimuli=int(bench_rows.size), n_neuroids=len(bench.neuroid_ids),
+                              edges_ms=bench.edges_ms))
+    return out
+
+
+def write_scores(scores: list[ModelScore], out_dir: str | Path, *, overwrite: bool = False, force: bool = False
+                 ) -> list[Path]:
+    """``scores.csv`` (one row per model and layer) and ``scores_by_time.csv`` (one row per bin too)."""
+    out_dir = Path(out_dir)
+    paths = [out_dir / name for name in OUTPUTS]
+    for path in paths:
+        refuse_existing(path, overwrite, force)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [s.row() for s in scores]
+    with atomic_output(paths[0], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with atomic_output(paths[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["model", "layer", "bin_start_ms", "bin_end_ms", "raw", "raw_error"])
+        for s in scores:
+            for b in range(s.per_bin.size):
+                writer.writerow([s.model, s.layer, s.edges_ms[b], s.edges_ms[b + 1], s.per_bin[b], s.per_bin_error[b]])
+    return paths
+
+
+def draw_scores(scores: list[ModelScore], out_dir: str | Path, *, title: str = "", overwrite: bool = False,
+                force: bool = False) -> list[Path]:
+    """``score_over_time.png``: each model's best layer bin by bin, with the ceiling band."""
+    return save_figure_folder(out_dir, "score", {Path(out_dir) / FIGURE: lambda: score_time_figure(scores, title)},
+                              overwrite=overwrite, force=force)
+
+
+def summary_lines(scores: list[ModelScore]) -> list[str]:
+    """What the command prints: raw, ceiling, ceiled and bounded with their errors, one line per (model, layer)."""
+    return [f"{s.model} {s.layer}: raw {s.raw:.3f} ± {s.raw_error:.3f}  ceiling {s.ceiling:.3f} ± "
+            f"{s.ceiling_error:.3f}  ceiled {s.ceiled:.3f} ± {s.ceiled_error:.3f}  bounded {s.bounded:.3f}  "
+            f"({s.n_stimuli} stimuli, {s.n_neuroids} neuroids, {s.per_bin.size} bins)" for s in scores]
+
+
+def run_score(benchmark: list[str | Path], models: dict[str, Activations | tuple[str | Path, str]],
+              params: ScoreParams = ScoreParams(), *, out_dir: str | Path,
+              export: BrainScoreExportParams = BrainScoreExportParams(),
+              presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
+              force: bool = False, progress: bool = False) -> list[ModelScore]:
+    """Score each model on the benchmark; write the tables and the figure into ``out_dir``.
+
+    ``models`` maps a label to its :class:`Activations` or to ``(nwb_path, table)``.
+
+    Examples
+    --------
+    >>> run_score(["brainscore"], {"videomae": ("ses-1.nwb", "videomae_activations")},
+    ...           out_dir="scores")                                                    # doctest: +SKIP
+    """
+    for path in [Path(out_dir) / n for n in (*OUTPUTS, FIGURE)]:
+        refuse_existing(path, overwrite, force)
+    bench = read_benchmark(benchmark, export, presentations=presentations)
+    acts = {label: m if isinstance(m, Activations) else read_model_activations(*m) for label, m in models.items()}
+    scores = compute_scores(bench, acts, params, progress=progress)
+    write_scores(scores, out_dir, overwrite=overwrite, force=force)
+    draw_scores(scores, out_dir, title=f"{len(bench.neuroid_ids)} neuroids, {bench.n_stimuli} stimuli",
+                overwrite=overwrite, force=force)
+    return scores
