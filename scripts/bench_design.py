@@ -26,8 +26,14 @@ def main() -> None:
     ap.add_argument("--random-sets", type=int, default=25)
     args = ap.parse_args()
     from nwb_it.examples.design_world import two_model_world
-    from nwb_it.process.design import (design_clips, divergence, identification_power, predicted_responses,
-                                       presentation_noise, presentations_for_power)
+    from nwb_it.process.design import (
+        design_clips,
+        divergence,
+        identification_power,
+        predicted_responses,
+        presentation_noise,
+        presentations_for_power,
+    )
 
     t0 = time.perf_counter()
     ratios = []

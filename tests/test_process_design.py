@@ -7,8 +7,15 @@ import pytest
 from scipy.stats import norm
 
 from nwb_it.examples.design_world import two_model_world
-from nwb_it.process.design import (design_clips, divergence, identification_power, predicted_responses,
-                                   presentation_noise, presentations_for_power, repeats_for_power)
+from nwb_it.process.design import (
+    design_clips,
+    divergence,
+    identification_power,
+    predicted_responses,
+    presentation_noise,
+    presentations_for_power,
+    repeats_for_power,
+)
 
 
 def test_presentation_noise_recovers_the_known_sd():
