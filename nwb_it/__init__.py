@@ -29,14 +29,16 @@ _LAZY: dict[str, str] = {
     "Session": ".core.session", "ReliabilityParams": ".core.params", "HeatmapParams": ".core.params",
     "CompareParams": ".core.params", "ExtractionParams": ".core.params", "ReportParams": ".core.params",
     "PresentationSpec": ".core.params", "ActivationPlotParams": ".core.params",
-    "BrainScoreExportParams": ".core.params", "DatasetSpec": ".core.dataset", "parse_dataset": ".core.dataset",
+    "BrainScoreExportParams": ".core.benchmark_params", "ScoreParams": ".core.benchmark_params",
+    "DesignParams": ".core.benchmark_params", "DatasetSpec": ".core.dataset", "parse_dataset": ".core.dataset",
     "example_metadata_path": ".examples", "write_example_session": ".examples",
     "write_example_dataset": ".examples.dataset",
     "L2StrSource": ".formats.l2str", "SourceLayout": ".formats.l2str", "read_session": ".formats.l2str",
     "build_nwbfile": ".nwb.session_file", "read_source_fields": ".nwb.source_fields",
     "run_compare": ".steps", "run_convert": ".steps", "run_extract": ".steps", "run_extract_batch": ".steps",
     "run_heatmaps": ".steps", "run_plot_activations": ".steps", "run_reliability": ".steps", "run_summary": ".steps",
-    "run_export_brainscore": ".steps.export", "run_report": ".steps.report", "run_dataset": ".steps.dataset_run",
+    "run_export_brainscore": ".steps.export", "run_score": ".steps.score", "run_design": ".steps.design",
+    "run_report": ".steps.report", "run_dataset": ".steps.dataset_run",
 }
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 

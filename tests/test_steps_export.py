@@ -10,7 +10,8 @@ import xarray as xr
 from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
-from nwb_it.core.params import BrainScoreExportParams, ReliabilityParams
+from nwb_it.core.benchmark_params import BrainScoreExportParams
+from nwb_it.core.params import ReliabilityParams
 from nwb_it.steps import run_reliability
 from nwb_it.steps.export import run_export_brainscore
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from ..core.benchmark_params import BrainScoreExportParams
 from ..core.errors import NwbItError
 from ..core.params import (
     DEFAULT_ACTIVATIONS,
@@ -14,7 +15,6 @@ from ..core.params import (
     RSA_DISTANCES,
     SELECTIONS,
     UNIT_CHOICES,
-    BrainScoreExportParams,
     CompareParams,
     HeatmapParams,
     ReliabilityParams,

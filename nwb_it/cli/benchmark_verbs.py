@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.benchmark_params import BrainScoreExportParams, DesignParams, ScoreParams
 from ..core.errors import NwbItError
-from ..core.params import BrainScoreExportParams, DesignParams, ScoreParams, default
+from ..core.params import default
 from . import verb
 from .options import absolute, command, location, optional_float, overwrite_option, presentation_options, spec
 

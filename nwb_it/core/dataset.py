@@ -22,11 +22,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .benchmark_params import BrainScoreExportParams
 from .cluster import ClusterParams
 from .errors import InvalidParameter, NwbItError
 from .params import (
     ActivationPlotParams,
-    BrainScoreExportParams,
     CompareParams,
     ExtractionParams,
     HeatmapParams,

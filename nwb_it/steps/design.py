@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.benchmark import DesignResult
+from ..core.benchmark_params import DesignParams
 from ..core.errors import NwbItError
-from ..core.params import DesignParams, ExtractionParams, PresentationSpec
+from ..core.params import ExtractionParams, PresentationSpec
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.activations import read_activations

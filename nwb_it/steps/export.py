@@ -39,9 +39,10 @@ from urllib.parse import urljoin
 import numpy as np
 import xarray as xr
 
+from ..core.benchmark_params import BrainScoreExportParams
 from ..core.errors import NwbItError
 from ..core.locations import is_url, redact_location
-from ..core.params import BrainScoreExportParams, PresentationSpec, to_dict
+from ..core.params import PresentationSpec, to_dict
 from ..core.provenance import package_version
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.io import reading

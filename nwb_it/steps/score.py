@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.benchmark import BenchmarkData, ModelScore
+from ..core.benchmark_params import BrainScoreExportParams, ScoreParams
 from ..core.errors import NwbItError
 from ..core.locations import redact_location
-from ..core.params import DEFAULT_ACTIVATIONS, BrainScoreExportParams, ExtractionParams, PresentationSpec, ScoreParams
+from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpec
 from ..core.progress import progress_bar
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing
