@@ -54,6 +54,8 @@ def test_score_prints_and_writes_raw_ceiled_bounded_the_same_from_every_source(s
         assert float(ra["ceiled"]) == pytest.approx(raw ** 2 / ceiling)
         assert float(ra["bounded"]) == pytest.approx(min(max(raw ** 2 / ceiling, 0), 1))
         assert 0 < ceiling <= 1 and float(ra["ceiling_error"]) > 0
+        assert ra["benchmark_digest"] == rb["benchmark_digest"] and len(ra["benchmark_digest"]) == 16
+        assert ra["model_config"] == rb["model_config"] != ""
     by_time = _rows(d / "a" / "scores_by_time.csv")
     assert len(by_time) == 2 * 10 and by_time[0]["bin_start_ms"] == "70.0"
     mean_over_time = np.mean([float(r["raw"]) for r in by_time if r["layer"] == "last"])

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,16 @@ class BenchmarkData:
     def n_stimuli(self) -> int:
         return len(self.stimulus_ids)
 
+    @property
+    def digest(self) -> str:
+        """SHA-256 (16 hex digits) of what a score depends on: responses, stimuli, neuroids, bins, ceiling."""
+        h = hashlib.sha256()
+        for part in (np.ascontiguousarray(self.responses, dtype=np.float64), np.asarray(self.edges_ms, float),
+                     np.asarray([self.ceiling, self.ceiling_error], float)):
+            h.update(f"{part.shape}".encode() + part.tobytes())
+        h.update("\0".join(self.stimulus_ids + ["|"] + self.neuroid_ids).encode())
+        return h.hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class ModelScore:
@@ -64,6 +75,9 @@ class ModelScore:
     n_stimuli: int
     n_neuroids: int
     edges_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    benchmark: str = ""            # where the benchmark came from, and the digest of its data
+    benchmark_digest: str = ""
+    model_config: str = ""         # the model's configuration hash, from the activations' provenance
 
     @property
     def ceiled(self) -> float:
@@ -91,7 +105,8 @@ class ModelScore:
                 "ceiling": self.ceiling, "ceiling_error": self.ceiling_error, "ceiled": self.ceiled,
                 "ceiled_error": self.ceiled_error, "ceiled_error_propagated": self.ceiled_error_propagated,
                 "bounded": self.bounded, "n_components": self.n_components, "n_stimuli": self.n_stimuli,
-                "n_neuroids": self.n_neuroids}
+                "n_neuroids": self.n_neuroids, "benchmark": self.benchmark,
+                "benchmark_digest": self.benchmark_digest, "model_config": self.model_config}
 
 
 @dataclass(frozen=True)

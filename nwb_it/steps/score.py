@@ -57,8 +57,9 @@ def benchmark_from_assembly(assembly, source: str) -> BenchmarkData:
                    else np.full(assembly.sizes["neuroid"], np.nan))
     ceiling = float(assembly.attrs.get("ceiling", np.nan))
     if not np.isfinite(ceiling):
-        warnings.warn(f"{source}: the assembly carries no ceiling (exported by an older nwb_it?): ceiled scores are "
-                      "NaN; export it again", stacklevel=3)
+        warnings.warn(f"{source}: the assembly carries no ceiling (no neuroid has a split-half reliability: fewer "
+                      "than 11 clips with two repeats, or an export of an older nwb_it): ceiled scores are NaN",
+                      stacklevel=3)
     return BenchmarkData(responses=responses[complete], stimulus_ids=[str(n) for n in names[complete]],
                          neuroid_ids=[str(n) for n in assembly["neuroid_id"].values],
                          edges_ms=np.append(starts, assembly["time_bin_end"].values.astype(float)[-1]),
@@ -141,7 +142,8 @@ def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params:
                               raw=score.raw, raw_error=score.raw_error, ceiling=bench.ceiling,
                               ceiling_error=bench.ceiling_error, n_components=score.n_components,
                               n_stimuli=int(bench_rows.size), n_neuroids=len(bench.neuroid_ids),
-                              edges_ms=bench.edges_ms))
+                              edges_ms=bench.edges_ms, benchmark=bench.source, benchmark_digest=bench.digest,
+                              model_config=str(acts.provenance.get("config_sha256_16", ""))))
     return out
 
 
