@@ -94,3 +94,44 @@ def test_presentation_clock_equals_per_presentation_elephant(small_nwb):
         slow = np.stack([BinnedSpikeTrain(t, bin_size=0.05 * pq.s).to_array()[0] for t in per_trial])
         np.testing.assert_array_equal(fast.presentation_counts[u], slow[fast.rows])
         np.testing.assert_array_equal(fast.counts[u][fast.clip_of, fast.repeat], slow[fast.rows])
+
+
+def test_edge_rounding_is_quiet_in_this_thread_only_and_the_logger_level_is_untouched(edge_session):
+    """Elephant logs every edge spike it moves: silenced while nwb_it bins, in the binning thread only; Elephant's
+    logger keeps its level, and its records from another thread at the same moment still get through."""
+    import logging
+    import threading
+
+    import elephant.utils
+
+    from nwb_it.process import binning
+    from nwb_it.steps import read_aligned
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    logger = elephant.utils.logger
+    level = logger.level
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        logger.setLevel(logging.DEBUG)                 # the caller wants to hear everything
+        with NWBHDF5IO(str(edge_session[1]), "r") as io:
+            read_aligned(io.read(), (0.0, 0.3), 0.05)
+        assert not keep.records, [r.getMessage() for r in keep.records]
+        with binning._quiet_edge_rounding():
+            other = threading.Thread(target=lambda: logger.warning("from another thread"))
+            other.start()
+            other.join()
+            logger.warning("from the binning thread")
+        logger.warning("after binning")
+        assert [r.getMessage() for r in keep.records] == ["from another thread", "after binning"]
+        assert logger.level == logging.DEBUG
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)

@@ -13,7 +13,10 @@ so a source spike exactly on a bin edge lands in the bin it starts.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
 import elephant.utils
 import neo
@@ -26,6 +29,36 @@ from ..core.params import RESPONSE_BIN, RESPONSE_WINDOW, check_window
 from ..core.recording import AlignedCounts, Presentations, SpikeTrains
 
 TOLERANCE_S = 1e-9       # float noise of session time - onset, far below the 33 us sampling step
+
+
+class _ThisThreadBinning(logging.Filter):
+    """Drops Elephant's records below ERROR while *this thread* bins (:func:`_quiet_edge_rounding`): Elephant logs
+    each edge spike it moves into the next bin, expected here (module doc). The logger's level is never changed, so
+    other threads and the caller's own logging configuration see Elephant as they set it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not getattr(self.active, "on", False)
+
+
+_FILTER = _ThisThreadBinning()
+_FILTER_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_edge_rounding() -> Iterator[None]:
+    logger = elephant.utils.logger              # named after its file, not its module
+    with _FILTER_LOCK:                          # one inert filter, added once, never a second copy
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    _FILTER.active.on = True
+    try:
+        yield
+    finally:
+        _FILTER.active.on = False
 
 
 def n_bins_of(window: tuple[float, float], bin_size: float) -> int:
@@ -106,14 +139,8 @@ def bin_aligned(spikes: SpikeTrains, pres: Presentations, window: tuple[float, f
     t_stop = total * bin_size
     trains = [neo.SpikeTrain(presentation_clock(np.sort(spikes.unit(u)), pres.onset, window, bin_size),
                              units="s", t_start=0.0, t_stop=t_stop) for u in unit_ids]
-    # Elephant logs each edge spike it moves into the next bin: expected here (module doc)
-    elephant_log = elephant.utils.logger        # named after its file, not its module
-    level = elephant_log.level
-    elephant_log.setLevel(logging.ERROR)
-    try:
+    with _quiet_edge_rounding():
         binned = BinnedSpikeTrain(trains, bin_size=bin_size * pq.s, t_start=0.0 * pq.s, n_bins=total)
-    finally:
-        elephant_log.setLevel(level)
     flat = binned.to_array().reshape(len(unit_ids), n_pres, n_bins)
 
     clip_index, clip_of = np.unique(pres.clip, return_inverse=True)
