@@ -111,3 +111,45 @@ def test_help_loads_no_heavy_library():
             "if m in sys.modules]\nprint(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+_VERB_PARAMS = [
+    (["reliability", "x.nwb"], "ReliabilityParams", set()),
+    (["heatmaps", "x.nwb", "-o", "o"], "HeatmapParams", set()),
+    (["compare", "x.nwb"], "CompareParams", {"response_window", "time_offset", "n_boot", "n_perm_rsa"}),
+    (["export-brainscore", "x.nwb", "-o", "o"], "BrainScoreExportParams", set()),
+    (["score", "b", "-o", "o"], "ScoreParams", set()),
+    (["score", "b", "-o", "o"], "BrainScoreExportParams", {"units", "seed"}),
+    (["design", "x.nwb", "--candidates", "c", "--model", "t=m", "-o", "o"], "DesignParams", set()),
+    (["report", "x.nwb", "-o", "o"], "ReportParams", set()),
+    (["plot-activations", "x.nwb", "-o", "o"], "ActivationPlotParams", set()),
+    (["extract-activations", "frames", "--nwb", "x.nwb"], "ExtractionParams", set()),
+]
+
+
+@pytest.mark.parametrize("argv, cls_name, unexposed", _VERB_PARAMS, ids=[f"{a[0]}-{c}" for a, c, _ in _VERB_PARAMS])
+def test_every_parameter_has_its_flag_and_the_flag_the_dataclass_default(argv, cls_name, unexposed):
+    """The CLI builds parameters from the dataclass fields (cli.options.params_from): every field is a flag of the verb
+    (but the few named here, kept at their defaults), and every flag's default is the field's."""
+    import dataclasses
+
+    import nwb_it
+    from nwb_it.cli import build_parser
+    from nwb_it.cli.options import FLAG_OF
+
+    cls = getattr(nwb_it, cls_name) if hasattr(nwb_it, cls_name) else getattr(nwb_it.core.params, cls_name)
+    args = build_parser().parse_args(argv)
+    defaults = cls()
+    missing = set()
+    for field in dataclasses.fields(cls):
+        dest = next((d for d in (FLAG_OF.get(field.name, field.name).replace("-", "_"), field.name)
+                     if hasattr(args, d)), None)
+        if dest is None:
+            missing.add(field.name)
+            continue
+        value = getattr(args, dest)
+        value = tuple(value) if isinstance(value, list) else value
+        converted = {"lags", "grey", "clip_duration", "family", "stimuli_root"}   # the verb converts these
+        if field.name not in converted:
+            assert value == getattr(defaults, field.name), (field.name, value)
+    assert missing == unexposed

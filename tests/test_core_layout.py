@@ -187,7 +187,7 @@ def test_the_public_api_is_declared_and_documented(package):
 #: Modules slow to import or needed only by one path: the only ones a library function may import in its body.
 HEAVY = {"torch", "transformers", "PIL", "scipy", "nwbinspector", "distributed", "huggingface_hub",
          "ndx_binned_spikes", "himalaya", "rsatoolbox", "requests", "dandi", "av", "dask_jobqueue",
-         "pynwb", "h5py"}
+         "pynwb", "h5py", "sklearn"}
 
 
 def _imports_inside_functions(path: Path) -> list[tuple[int, str]]:

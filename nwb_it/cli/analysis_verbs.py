@@ -29,6 +29,7 @@ from .options import (
     location,
     optional_float,
     overwrite_option,
+    params_from,
     presentation_options,
     reading_derivative_option,
     run_many,
@@ -72,9 +73,7 @@ def _reliability(sub) -> None:
     def run(args) -> int:
         from .jobs import reliability_job
 
-        params = ReliabilityParams(window=tuple(args.window), bin_size=args.bin, n_perm=args.n_perm, seed=args.seed,
-                                   cutoff=args.cutoff, null=args.null, n_null=args.n_null,
-                                   n_null_max=args.n_null_max, lab_compat=args.lab_compat)
+        params = params_from(ReliabilityParams, args)
         many = len(args.nwb) > 1
         if many and (args.export_pickle or args.out_dir):
             unique_stems(args.nwb, "pickle" if args.export_pickle else "figure folder")
@@ -110,8 +109,7 @@ def _heatmaps(sub) -> None:
     def run(args) -> int:
         from .jobs import heatmaps_job
 
-        params = HeatmapParams(window=tuple(args.window), bin_size=args.bin, normalize=args.normalize,
-                               units=args.units, fmt=args.format, clip_duration=args.clip_duration or None)
+        params = params_from(HeatmapParams, args, clip_duration=args.clip_duration or None)
         many = len(args.nwb) > 1
         if many:
             unique_stems(args.nwb, "figure folder")
@@ -174,11 +172,7 @@ def _compare(sub) -> None:
             lags = tuple(float(x) for x in args.lags.split(","))
         except ValueError:
             raise NwbItError(f"--lags {args.lags!r}: comma-separated seconds, e.g. 0,0.05,0.1") from None
-        params = CompareParams(window=tuple(args.window), bin_size=args.bin, lags=lags, folds=args.folds,
-                               seed=args.seed, layer=args.layer, units=args.units, rsa_windows=args.rsa_windows,
-                               rsa_zscore=args.rsa_zscore, rsa_distance=args.rsa_distance, selection=args.selection,
-                               min_ceiling=args.min_ceiling, backend=args.backend, n_pcs=args.n_pcs, banded=args.banded,
-                               banded_iter=args.banded_iter)
+        params = params_from(CompareParams, args, lags=lags)
         many = len(args.nwb) > 1
         if many and args.out_dir:
             unique_stems(args.nwb, "figure folder")
@@ -210,8 +204,7 @@ def _export_brainscore(sub) -> None:
     def run(args) -> int:
         from ..steps.export import run_export_brainscore
 
-        params = BrainScoreExportParams(window=tuple(args.window), bin_size=args.bin, units=args.units,
-                                        min_reliability=args.min_reliability, seed=args.seed)
+        params = params_from(BrainScoreExportParams, args)
         paths = run_export_brainscore([absolute(p) for p in args.nwb], params, out_dir=args.out_dir,
                                       presentations=spec(args), overwrite=args.overwrite, force=args.force)
         print("\n".join(str(p) for p in paths))

@@ -8,7 +8,16 @@ from ..core.benchmark_params import BrainScoreExportParams, DesignParams, ScoreP
 from ..core.errors import NwbItError
 from ..core.params import default
 from . import verb
-from .options import absolute, command, location, optional_float, overwrite_option, presentation_options, spec
+from .options import (
+    absolute,
+    command,
+    location,
+    optional_float,
+    overwrite_option,
+    params_from,
+    presentation_options,
+    spec,
+)
 
 
 def _activation_sources(files: list[Path], tables: list[str]) -> dict[str, tuple[Path, str]]:
@@ -66,9 +75,8 @@ def _score(sub) -> None:
                 raise NwbItError("--model needs --clips DIR (the benchmark's clips)")
             models = {Path(m).name: extract_model_activations(args.clips, absolute(m), progress=True)
                       for m in args.model}
-        params = ScoreParams(layer=args.layers, components=args.components, splits=args.splits)
-        export = BrainScoreExportParams(window=tuple(args.window), bin_size=args.bin,
-                                        min_reliability=args.min_reliability)
+        params = params_from(ScoreParams, args)
+        export = params_from(BrainScoreExportParams, args)
         scores = run_score([absolute(b) for b in args.benchmark], models, params, out_dir=args.out_dir,
                            export=export, presentations=spec(args), overwrite=args.overwrite, force=args.force,
                            progress=True)
@@ -93,7 +101,7 @@ def _design(sub) -> None:
                    help="probability that the right model predicts better, for the repeats")
     p.add_argument("--window", type=float, nargs=2, default=default(DesignParams, "window"), metavar=("START", "END"),
                    help="response window after onset (s)")
-    p.add_argument("--pcs", type=int, default=default(DesignParams, "n_pcs"),
+    p.add_argument("--n-pcs", type=int, default=default(DesignParams, "n_pcs"),
                    help="principal components of each model's features in its encoding model")
     p.add_argument("--seed", type=int, default=default(DesignParams, "seed"), help="seed of the random comparison")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the models run")
@@ -106,8 +114,7 @@ def _design(sub) -> None:
         models = [parse_model(m) for m in args.model]
         if len(models) != 2:
             raise NwbItError(f"give two --model options (got {len(models)})")
-        params = DesignParams(n_clips=args.n_clips, power=args.power, window=tuple(args.window), n_pcs=args.pcs,
-                              seed=args.seed)
+        params = params_from(DesignParams, args)
         result = run_design(absolute(args.nwb), args.candidates, models, params, out_dir=args.out_dir,
                             device=args.device, presentations=spec(args), overwrite=args.overwrite, force=args.force,
                             progress=True)

@@ -5,7 +5,16 @@ from pathlib import Path
 
 from ..core.params import ReportParams, default
 from . import verb
-from .options import absolute, command, derivative_option, location, overwrite_option, presentation_options, spec
+from .options import (
+    absolute,
+    command,
+    derivative_option,
+    location,
+    overwrite_option,
+    params_from,
+    presentation_options,
+    spec,
+)
 
 
 @verb("report")
@@ -38,9 +47,7 @@ def _report(sub) -> None:
         from ..steps.targets import results_source
         from .jobs import written_to
 
-        params = ReportParams(window=tuple(args.window), bin_size=args.bin, max_units=args.max_units,
-                              frame_px=args.frame_px, max_frames=args.max_frames,
-                              figure_budget_mb=args.figure_budget_mb)
+        params = params_from(ReportParams, args)
         from ..core.errors import NwbItError
         from ..core.locations import location_stem
         from ..nwb.remote import is_remote

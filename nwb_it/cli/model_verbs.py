@@ -16,6 +16,7 @@ from .options import (
     derivative_option,
     location,
     overwrite_option,
+    params_from,
     presentation_options,
     reading_derivative_option,
     report,
@@ -81,11 +82,8 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         grey = int(args.grey) if args.grey.isdigit() else args.grey
         family = (args.family or family_of(args.model)) if generic else "videomae"
         table = (args.name or f"{family}_activations") if generic else DEFAULT_ACTIVATIONS
-        settings = ExtractionParams(model=args.model, layers=args.layers, pool=args.pool, pad=args.pad, grey=grey,
-                                      fps=args.fps, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-                                      family=family, workers=args.workers, vfr=args.vfr,
-                                      stimuli_root=None if args.stimuli_root is None
-                                      else str(args.stimuli_root.absolute()))
+        settings = params_from(ExtractionParams, args, grey=grey, family=family,
+                               stimuli_root=None if args.stimuli_root is None else str(args.stimuli_root.absolute()))
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
                       absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
                       debug=args.debug, force=args.force, derivative_dir=absolute(args.derivative_dir))
@@ -141,7 +139,7 @@ def _plot_activations(sub) -> None:
     def run(args) -> int:
         from .jobs import plot_activations_job
 
-        params = ActivationPlotParams(layer=args.layer, fmt=args.format, activations=args.activations)
+        params = params_from(ActivationPlotParams, args)
         if len(args.nwb) > 1:
             unique_stems(args.nwb, "figure folder")
         job = partial(plot_activations_job, out_dir=absolute(args.out_dir), params=params, overwrite=args.overwrite,

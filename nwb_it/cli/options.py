@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -37,6 +38,29 @@ def as_flags(message: str) -> str:
             return option
         return f"{option} {value.strip('()').replace(', ', ' ')}"
     return _PARAMETER.sub(flag, message)
+
+
+def params_from(cls: type, args: argparse.Namespace, **given):
+    """A parameter dataclass built from its fields: each from the verb's flag for it (``--`` + the name, or
+    :data:`FLAG_OF`), ``given`` where the flag's value needs converting, the dataclass default where the verb has no
+    such flag. Lists (``nargs``) become tuples.
+
+    Examples
+    --------
+    >>> from nwb_it.core.benchmark_params import ScoreParams
+    >>> params_from(ScoreParams, argparse.Namespace(layers="last", components=10, splits=5))
+    ScoreParams(layer='last', components=10, splits=5)
+    """
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name in given or not field.init:
+            continue
+        for dest in (FLAG_OF.get(field.name, field.name).replace("-", "_"), field.name):
+            if hasattr(args, dest):
+                value = getattr(args, dest)
+                values[field.name] = tuple(value) if isinstance(value, list) else value
+                break
+    return cls(**values, **given)
 
 
 def optional_float(text: str) -> float | None:

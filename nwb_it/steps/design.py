@@ -20,6 +20,8 @@ from ..core.errors import NwbItError
 from ..core.params import ExtractionParams, PresentationSpec
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing
+from ..models.frames import discover_clips
+from ..models.windows import extract
 from ..nwb.activations import read_activations
 from ..nwb.io import reading
 from ..process.brainscore import activations_per_bin
@@ -116,9 +118,6 @@ def candidate_features(candidates: str | Path, models: list[DesignModel], data: 
                        ) -> tuple[list[str], dict[str, np.ndarray]]:
     """Run every model on the candidate clips with the settings stored with its table; refuse a model folder whose
     configuration is not the one that made the table (the two sets of features would not be comparable)."""
-    from ..models.frames import discover_clips
-    from ..models.windows import extract
-
     clips = discover_clips(candidates)
     out, names = {}, [c.key for c in clips]
     for folder in sorted({m.model for m in models}):
@@ -173,6 +172,7 @@ def write_design(result: DesignResult, out_dir: str | Path, *, overwrite: bool =
 
 def draw_design(result: DesignResult, random_divergence: np.ndarray, out_dir: str | Path, *,
                 overwrite: bool = False, force: bool = False) -> list[Path]:
+    """``design.png``: the candidates' divergences with the chosen marked, and the chosen set against random sets."""
     return save_figure_folder(out_dir, "design", {Path(out_dir) / FIGURE: lambda: design_figure(result,
                               random_divergence)}, overwrite=overwrite, force=force)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from ..core.benchmark import BenchmarkData, ModelScore
 from ..core.benchmark_params import BrainScoreExportParams, ScoreParams
@@ -21,6 +23,8 @@ from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpe
 from ..core.progress import progress_bar
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing
+from ..models.frames import discover_clips
+from ..models.windows import extract
 from ..nwb.activations import read_activations
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
@@ -28,6 +32,7 @@ from ..process.brainscore import activations_per_bin, cross_regressed_correlatio
 from ..viz.benchmark import score_time_figure
 from ..viz.save import save_figure_folder
 from .compare import chosen_layers
+from .export import build_assembly
 
 OUTPUTS = ("scores.csv", "scores_by_time.csv")
 FIGURE = "score_over_time.png"
@@ -70,8 +75,6 @@ def benchmark_from_assembly(assembly, source: str) -> BenchmarkData:
 def read_benchmark(sources: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
                    presentations: PresentationSpec = PresentationSpec()) -> BenchmarkData:
     """An exported benchmark folder (its ``assembly.nc``), or NWB files exported in memory with ``params``."""
-    import xarray as xr
-
     if len(sources) == 1 and not is_remote(sources[0]) and Path(sources[0]).is_dir():
         path = Path(sources[0]) / "assembly.nc"
         if not path.is_file():
@@ -82,8 +85,6 @@ def read_benchmark(sources: list[str | Path], params: BrainScoreExportParams = B
         except (OSError, ValueError) as exc:
             raise NwbItError(f"cannot read the assembly ({exc})", path) from None
         return benchmark_from_assembly(assembly, str(path))
-    from .export import build_assembly
-
     assembly, _ = build_assembly(list(sources), params, presentations=presentations)
     return benchmark_from_assembly(assembly, ", ".join(redact_location(s) for s in sources))
 
@@ -97,11 +98,6 @@ def read_model_activations(nwb_path: str | Path, table: str = DEFAULT_ACTIVATION
 def extract_model_activations(clips: str | Path, model: str | Path, settings: ExtractionParams = ExtractionParams(),
                               *, progress: bool = False) -> Activations:
     """Run ``model`` on every clip under ``clips`` (frame folders or videos); clip keys name the stimuli."""
-    from dataclasses import replace
-
-    from ..models.frames import discover_clips
-    from ..models.windows import extract
-
     return extract(discover_clips(clips, settings.vfr), replace(settings, model=str(model), layers="all"),
                    progress=progress)
 
