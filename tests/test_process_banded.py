@@ -146,3 +146,23 @@ def test_shares_have_intervals_around_the_truth_and_are_not_reported_without_sig
                                                      seed=2), acts, ["A", "B"], PARAMS)
         w = weak.summary()["A"]
         assert np.isnan(w["median_share"]) or w["share_ci_low"] - 0.05 <= share <= w["share_ci_high"] + 0.05, w
+
+
+def test_the_ridges_never_set_himalayas_global_backend(monkeypatch):
+    """The backend is passed to the ridge code as a module: himalaya's process-wide backend is never set (another
+    thread's himalaya call keeps its backend); a banded ridge sets it only around himalaya's own helpers."""
+    import himalaya.backend
+
+    from nwb_it.process.banded import banded_ridge_cv_predict
+    from nwb_it.process.ridge import ridge_cv_predict
+
+    calls = []
+    real = himalaya.backend.set_backend
+    monkeypatch.setattr(himalaya.backend, "set_backend", lambda *a, **k: calls.append(a) or real(*a, **k))
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    groups = np.repeat(np.arange(8), 5)
+    ridge_cv_predict(x[:30], y[:30], x[30:], groups[:30])
+    banded_ridge_cv_predict([x[:30, :2], x[:30, 2:]], y[:30], [x[30:, :2], x[30:, 2:]], groups[:30],
+                            np.array([[0.5, 0.5], [0.9, 0.1]]))
+    assert calls == []

@@ -23,7 +23,7 @@ from ..core.recording import AlignedCounts
 from ..core.results import Activations, normalized_score
 from .ceilings import Ceilings
 from .encoding import Design, fold_components, layer_values
-from .ridge import ALPHAS, RidgeSums, group_splits, himalaya_backend, standardize
+from .ridge import ALPHAS, RidgeSums, backend_module, group_splits, himalaya_backend, standardize
 from .scores import pooled_r, within_fold_r
 
 
@@ -65,30 +65,30 @@ def banded_ridge_cv_predict(xs_train: list[np.ndarray], y_train: np.ndarray, xs_
     """
     widths = [x.shape[1] for x in xs_train]
     band_of = np.repeat(np.arange(len(widths)), widths)
-    with himalaya_backend(backend) as bk:
-        to = lambda a: bk.asarray(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
-        sums = RidgeSums(bk, to(np.hstack(xs_train)), to(y_train), group_splits(groups))
-        alphas_b, n_targets = to(alphas), y_train.shape[1]
-        best = np.full(n_targets, -np.inf)
-        chosen, alpha_of = np.zeros(n_targets, dtype=np.int64), np.ones(n_targets)
-        for i, gamma in enumerate(gammas):
-            scores = np.asarray(bk.to_numpy(sums.cv_scores(alphas_b, to(np.sqrt(gamma)[band_of]))))
-            top = scores.argmax(0)
-            score = scores[top, np.arange(n_targets)]
-            better = score > best + np.finfo(np.float64).eps
-            best[better], chosen[better], alpha_of[better] = score[better], i, np.asarray(alphas)[top[better]]
-        x_test = np.hstack(xs_test)
-        split = np.zeros((len(widths), x_test.shape[0], n_targets))
-        intercept = np.zeros(n_targets)
-        for i in np.unique(chosen):
-            targets = np.flatnonzero(chosen == i)
-            coef, xm, ym = (np.asarray(bk.to_numpy(a), dtype=np.float64) for a in sums.refit(
-                to(alpha_of[targets]), to(np.sqrt(gammas[i])[band_of]), bk.asarray(targets)))
-            centred = x_test - xm
-            for band in range(len(widths)):
-                cols = band_of == band
-                split[band][:, targets] = centred[:, cols] @ coef[cols]
-            intercept[targets] = ym
+    bk = backend_module(backend)
+    to = lambda a: bk.asarray(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+    sums = RidgeSums(bk, to(np.hstack(xs_train)), to(y_train), group_splits(groups))
+    alphas_b, n_targets = to(alphas), y_train.shape[1]
+    best = np.full(n_targets, -np.inf)
+    chosen, alpha_of = np.zeros(n_targets, dtype=np.int64), np.ones(n_targets)
+    for i, gamma in enumerate(gammas):
+        scores = np.asarray(bk.to_numpy(sums.cv_scores(alphas_b, to(np.sqrt(gamma)[band_of]))))
+        top = scores.argmax(0)
+        score = scores[top, np.arange(n_targets)]
+        better = score > best + np.finfo(np.float64).eps
+        best[better], chosen[better], alpha_of[better] = score[better], i, np.asarray(alphas)[top[better]]
+    x_test = np.hstack(xs_test)
+    split = np.zeros((len(widths), x_test.shape[0], n_targets))
+    intercept = np.zeros(n_targets)
+    for i in np.unique(chosen):
+        targets = np.flatnonzero(chosen == i)
+        coef, xm, ym = (np.asarray(bk.to_numpy(a), dtype=np.float64) for a in sums.refit(
+            to(alpha_of[targets]), to(np.sqrt(gammas[i])[band_of]), bk.asarray(targets)))
+        centred = x_test - xm
+        for band in range(len(widths)):
+            cols = band_of == band
+            split[band][:, targets] = centred[:, cols] @ coef[cols]
+        intercept[targets] = ym
     return split, intercept, gammas[chosen], alpha_of
 
 

@@ -6,8 +6,9 @@ penalty from one SVD, and runs the same code on numpy and torch. Features are
 standardised on the training rows first, so the penalty grid does not depend on the
 activations' scale.
 
-himalaya keeps its backend in a module global: :func:`himalaya_backend` sets it for one
-block and restores the previous one (a lock keeps two threads from interleaving).
+himalaya keeps its backend in a module global. The ridges here take the backend's module as an
+argument (:func:`backend_module`) and never set it; only himalaya's own functions, which read the
+global, run inside :func:`himalaya_backend` (set for one block, restored after, under a lock).
 
 Examples
 --------
@@ -51,9 +52,23 @@ def resolve_backend(name: str) -> str:
         return "numpy"
 
 
+def backend_module(name: str):
+    """himalaya's backend module for ``name`` (its array functions), without making it himalaya's global backend:
+    the ridge code here takes the module as an argument, so nothing process-wide changes."""
+    import importlib
+
+    from himalaya.backend import ALL_BACKENDS  # heavy: only when a ridge is fitted
+
+    resolved = resolve_backend(name)
+    if resolved not in ALL_BACKENDS:
+        raise InvalidParameter("backend", f"`backend={name}`: himalaya has no backend {resolved}")
+    return importlib.import_module(f"himalaya.backend.{resolved}")
+
+
 @contextlib.contextmanager
 def himalaya_backend(name: str) -> Iterator[object]:
-    """himalaya's backend set to ``name`` inside the block, the previous one restored after."""
+    """himalaya's backend set to ``name`` inside the block, the previous one restored after: only around himalaya's
+    own functions, which read its global (the reference solver, the Dirichlet samples, ``r2_score_split``)."""
     from himalaya.backend import get_backend, set_backend  # heavy: only when a ridge is fitted
 
     with _LOCK:
@@ -159,10 +174,10 @@ def ridge_cv_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarra
     predictions (test rows, targets) as float64 numpy, and the chosen penalty of every target.
     """
     xs_train, xs_test = standardize(x_train, x_test)
-    with himalaya_backend(backend) as bk:
-        to = lambda a: bk.asarray(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
-        pred, best = _ridge_cv_svd(bk, to(xs_train), to(y_train), to(xs_test), to(alphas), group_splits(groups))
-        return np.asarray(bk.to_numpy(pred), dtype=np.float64), np.asarray(bk.to_numpy(best), dtype=np.float64)
+    bk = backend_module(backend)
+    to = lambda a: bk.asarray(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+    pred, best = _ridge_cv_svd(bk, to(xs_train), to(y_train), to(xs_test), to(alphas), group_splits(groups))
+    return np.asarray(bk.to_numpy(pred), dtype=np.float64), np.asarray(bk.to_numpy(best), dtype=np.float64)
 
 
 def himalaya_ridge_cv_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, groups: np.ndarray,
