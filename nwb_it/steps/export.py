@@ -224,7 +224,13 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
 
     Examples
     --------
-    >>> run_export_brainscore(["ses-1.nwb", "ses-2.nwb"], out_dir="brainscore")   # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> from nwb_it.core.benchmark_params import BrainScoreExportParams
+    >>> _ = write_example_session("x_fixshortvid1_coco.mat", n_units=8, n_clips=14, n_repeats=4)
+    >>> nwb = run_convert("x_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> paths = run_export_brainscore([nwb], BrainScoreExportParams(min_reliability=None), out_dir="brainscore")
+    >>> [p.name for p in paths]
+    ['assembly.nc', 'stimulus_set.csv', 'benchmark.py']
     """
     out_dir = Path(out_dir)
     outputs = [out_dir / name for name in FILES]

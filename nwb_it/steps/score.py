@@ -190,8 +190,19 @@ def run_score(benchmark: list[str | Path], models: dict[str, Activations | tuple
 
     Examples
     --------
-    >>> run_score(["brainscore"], {"videomae": ("ses-1.nwb", "videomae_activations")},
-    ...           out_dir="scores")                                                    # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> from nwb_it.core.benchmark_params import BrainScoreExportParams
+    >>> from nwb_it.core.results import Activations
+    >>> truth = write_example_session("x_fixshortvid1_coco.mat", n_units=8, n_clips=14, n_repeats=4)
+    >>> nwb = run_convert("x_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> names = [f"{k}_clip{k:03d}" for k in range(1, 15)]               # the example's clip names
+    >>> features = np.random.default_rng(0).normal(size=(14, 30))        # one window per clip: a still-image model
+    >>> # 13 stimuli: the example leaves one clip unshown, so it is not in the benchmark
+    >>> acts = Activations(names, np.arange(14), np.zeros(14, int), np.zeros(14, int), {"last": features})
+    >>> scores = run_score([nwb], {"random": acts}, out_dir="scores",
+    ...                    export=BrainScoreExportParams(min_reliability=None))
+    >>> [(s.model, s.layer, s.n_stimuli) for s in scores], -1 < scores[0].raw < 1
+    ([('random', 'last', 13)], True)
     """
     for path in [Path(out_dir) / n for n in (*OUTPUTS, FIGURE)]:
         refuse_existing(path, overwrite, force)
