@@ -172,7 +172,7 @@ def test_ruff_clean():
 
 
 @pytest.mark.parametrize("package", ["nwb_it", "nwb_it.process", "nwb_it.models", "nwb_it.steps", "nwb_it.nwb",
-                                     "nwb_it.io", "nwb_it.examples"])
+                                     "nwb_it.io", "nwb_it.examples", "nwb_it.viz", "nwb_it.formats", "nwb_it.core"])
 def test_the_public_api_is_declared_and_documented(package):
     import importlib
     import inspect

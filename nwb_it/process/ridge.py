@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from collections.abc import Iterator
 
@@ -55,8 +56,6 @@ def resolve_backend(name: str) -> str:
 def backend_module(name: str):
     """himalaya's backend module for ``name`` (its array functions), without making it himalaya's global backend:
     the ridge code here takes the module as an argument, so nothing process-wide changes."""
-    import importlib
-
     from himalaya.backend import ALL_BACKENDS  # heavy: only when a ridge is fitted
 
     resolved = resolve_backend(name)
