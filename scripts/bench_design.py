@@ -25,37 +25,17 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=20)
     ap.add_argument("--random-sets", type=int, default=25)
     args = ap.parse_args()
-    from nwb_it.examples.design_world import two_model_world
-    from nwb_it.process.design import (
-        design_clips,
-        divergence,
-        identification_power,
-        predicted_responses,
-        presentation_noise,
-        presentations_for_power,
-    )
+    from nwb_it.examples.design_world import design_trial, two_model_world
 
     t0 = time.perf_counter()
     ratios = []
     print(f"{'world':>5} {'design':>8} {'random (median)':>16} {'ratio':>7} {'repeats':>8} {'power reached':>14}")
     for seed in range(args.worlds):
         world = two_model_world(seed=seed, snr=args.snr, n_units=args.units)
-        sd = presentation_noise(world.shown_counts, world.shown_clip_of)
-        means = np.stack([world.shown_counts[:, world.shown_clip_of == c].mean(1)
-                          for c in range(world.shown_a.shape[0])])
-        a = predicted_responses(world.shown_a, means, world.candidates_a)
-        b = predicted_responses(world.shown_b, means, world.candidates_b)
-        result, _ = design_clips(divergence(a, b, sd), [str(i) for i in range(a.shape[0])], args.clips, 0.8,
-                                 ("A", "B"), sd.size, seed)
-        rng = np.random.default_rng(seed)
-        chosen = presentations_for_power(world.truth, a, b, world.noise_sd, result.chosen, 0.8, rng)
-        random = [presentations_for_power(world.truth, a, b, world.noise_sd,
-                                          rng.choice(a.shape[0], args.clips, replace=False), 0.8, rng)
-                  for _ in range(args.random_sets)]
-        reached = identification_power(world.truth, a, b, world.noise_sd, result.chosen, result.repeats, rng)
-        ratio = chosen / float(np.median(random))
-        ratios.append(ratio)
-        print(f"{seed:>5} {chosen:>8} {np.median(random):>16.0f} {ratio:>7.3f} {result.repeats:>8} {reached:>14.3f}")
+        trial = design_trial(world, n_clips=args.clips, n_random=args.random_sets, seed=seed)
+        ratios.append(trial.ratio)
+        print(f"{seed:>5} {trial.chosen:>8} {np.median(trial.random):>16.0f} {trial.ratio:>7.3f} {trial.repeats:>8} "
+              f"{trial.reached:>14.3f}")
     print(f"median ratio design / random over {args.worlds} worlds: {np.median(ratios):.3f} (max {max(ratios):.3f}; "
           f"target <= 0.5) in {time.perf_counter() - t0:.1f} s")
 

@@ -6,14 +6,11 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from nwb_it.examples.design_world import two_model_world
+from nwb_it.examples.design_world import design_trial, two_model_world
 from nwb_it.process.design import (
-    design_clips,
     divergence,
     identification_power,
-    predicted_responses,
     presentation_noise,
-    presentations_for_power,
     repeats_for_power,
 )
 
@@ -48,24 +45,9 @@ def test_identical_models_cannot_be_told_apart():
         repeats_for_power(0.0, 0.8)
 
 
-def _ratio(seed: int, n_clips: int = 5, n_random: int = 15) -> float:
-    world = two_model_world(seed=seed, snr=0.05, n_units=20)
-    sd = presentation_noise(world.shown_counts, world.shown_clip_of)
-    means = np.stack([world.shown_counts[:, world.shown_clip_of == c].mean(1) for c in range(world.shown_a.shape[0])])
-    a = predicted_responses(world.shown_a, means, world.candidates_a)
-    b = predicted_responses(world.shown_b, means, world.candidates_b)
-    result, _ = design_clips(divergence(a, b, sd), [str(i) for i in range(a.shape[0])], n_clips, 0.8, ("A", "B"),
-                             sd.size, seed)
-    rng = np.random.default_rng(seed)
-    chosen = presentations_for_power(world.truth, a, b, world.noise_sd, result.chosen, 0.8, rng)
-    random = [presentations_for_power(world.truth, a, b, world.noise_sd,
-                                      rng.choice(a.shape[0], n_clips, replace=False), 0.8, rng)
-              for _ in range(n_random)]
-    return chosen / float(np.median(random))
-
-
 def test_chosen_clips_need_at_most_half_the_presentations_of_random_ones():
     """The brain is model A; clips picked by predicted divergence tell A from B with <= half the presentations that
     random clips need (the issue's margin), in each of three worlds."""
-    ratios = [_ratio(seed) for seed in range(3)]
+    ratios = [design_trial(two_model_world(seed=seed, snr=0.05, n_units=20), n_clips=5, n_random=15, seed=seed).ratio
+              for seed in range(3)]
     assert max(ratios) <= 0.5, ratios

@@ -19,6 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..process.design import (
+    design_clips,
+    divergence,
+    identification_power,
+    predicted_responses,
+    presentation_noise,
+    presentations_for_power,
+)
+
 
 @dataclass(frozen=True)
 class TwoModelWorld:
@@ -56,3 +65,36 @@ def two_model_world(n_shown: int = 80, n_candidates: int = 400, n_units: int = 4
     b = _model_b(z)
     return TwoModelWorld(shown_a=z[shown], shown_b=b[shown], candidates_a=z[cand], candidates_b=b[cand],
                          shown_counts=counts, shown_clip_of=clip_of, truth=means[cand], noise_sd=noise_sd)
+
+
+@dataclass(frozen=True)
+class DesignTrial:
+    """One world's outcome: presentations for power with the chosen clips and with random sets of as many."""
+
+    chosen: int                 # presentations (repeats x clips) the chosen clips need
+    random: np.ndarray          # the same for each random set
+    repeats: int                # the design's own estimate of the repeats per clip
+    reached: float              # the power those repeats reach in the world
+
+    @property
+    def ratio(self) -> float:
+        return self.chosen / float(np.median(self.random))
+
+
+def design_trial(world: TwoModelWorld, n_clips: int = 5, n_random: int = 25, power: float = 0.8,
+                 seed: int = 0) -> DesignTrial:
+    """Fit both models on the recorded clips, let ``design`` pick ``n_clips`` candidates, and find by simulation the
+    presentations that reach ``power`` for them and for ``n_random`` random sets of as many clips."""
+    sd = presentation_noise(world.shown_counts, world.shown_clip_of)
+    means = np.stack([world.shown_counts[:, world.shown_clip_of == c].mean(1) for c in range(world.shown_a.shape[0])])
+    a = predicted_responses(world.shown_a, means, world.candidates_a)
+    b = predicted_responses(world.shown_b, means, world.candidates_b)
+    result, _ = design_clips(divergence(a, b, sd), [str(i) for i in range(a.shape[0])], n_clips, power, ("A", "B"),
+                             sd.size, seed)
+    rng = np.random.default_rng(seed)
+    chosen = presentations_for_power(world.truth, a, b, world.noise_sd, result.chosen, power, rng)
+    random = np.array([presentations_for_power(world.truth, a, b, world.noise_sd,
+                                               rng.choice(a.shape[0], n_clips, replace=False), power, rng)
+                       for _ in range(n_random)])
+    reached = identification_power(world.truth, a, b, world.noise_sd, result.chosen, result.repeats, rng)
+    return DesignTrial(chosen, random, result.repeats, reached)
