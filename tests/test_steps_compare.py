@@ -54,7 +54,8 @@ def test_readout_units_score_high_unrelated_low(truth_nwb, tmp_path):
     assert len(list((tmp_path / "figs").glob("*.png"))) == 5
     with NWBHDF5IO(str(nwb), "r") as io:
         f = io.read()
-        assert set(f.processing["ecephys"].data_interfaces) == {"reliability", "encoding", "encoding_time", "rsa"}
+        assert set(f.processing["ecephys"].data_interfaces) == {"reliability", "encoding", "encoding_time", "rsa",
+                                                                 "compare_layers", "compare_time", "comparisons"}
         assert len(f.processing["ecephys"]["encoding"]) == 20
         assert f.processing["ecephys"]["rsa"]["neural_rdm"].data.shape[1:] == (res.neural_rdm.shape)
     assert not [x for x in validate_nwb(nwb) if x.blocking]
@@ -124,9 +125,16 @@ def test_baselines_signed_scores_and_interval(truth_nwb):
     signed = negative & (enc.ceiling > 0)
     assert np.all(enc.normalized[signed] < 0) and normalized_score(np.array([-0.5]), np.array([0.5]))[0] == -0.5
     with NWBHDF5IO(str(nwb), "r") as io:
-        table = io.read().processing["ecephys"]["encoding"]
-        stored = read_provenance(table.description)["summary"]["last"]
-        assert stored["median"] == pytest.approx(s["median"])
+        module = io.read().processing["ecephys"]
+        table = module["encoding"]
+        layers = module["compare_layers"]
+        last = list(layers["layer"][:]).index("last")
+        assert layers["median"][last] == pytest.approx(s["median"])
+        assert int(layers["units_scored"][last]) == s["units_scored"]
+        index = module["comparisons"]
+        assert list(index["activations"][:]) == ["videomae_activations"]
+        assert index["layers_table"][0] == "compare_layers" and index["encoding_table"][0] == "encoding"
+        assert "summary" not in read_provenance(table.description), "numbers live in tables, not in descriptions"
         assert list(table["unit_name"][:5]) == enc.unit_names[:5]
 
 

@@ -6,8 +6,8 @@
 
 For activations other than ``videomae_activations`` the names get ``_<table>``
 (``encoding_timesformer_activations``...). Each description ends with the provenance
-JSON: parameters, the model, the per-layer summaries (medians of the included units,
-their interval, Brain-Score's explained-variance convention ``median (r / ceiling)²``).
+JSON: parameters and the model. The per-layer and per-bin summaries and the index of what
+was compared are tables of their own (:mod:`nwb_it.nwb.compare_summaries`).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pynwb import NWBFile
 from ..core.params import DEFAULT_ACTIVATIONS, MISC_MODULE, to_dict
 from ..core.provenance import read_provenance, with_provenance
 from ..core.results import EncodingResult, RSAResult, normalized_score
+from .compare_summaries import index_row, index_table, layer_table, read_curves, time_table
 from .results import MODULE
 
 ENCODING, ENCODING_TIME, RSA = "encoding", "encoding_time", "rsa"
@@ -170,8 +171,10 @@ def time_summary(enc: EncodingResult) -> dict[str, list[float]]:
 
 
 def compare_tables(nwb: NWBFile, results: dict[str, tuple[EncodingResult, RSAResult]], activations: str,
-                   presentations: dict | None = None) -> list[DynamicTable]:
-    """The ``encoding``, ``encoding_time`` and ``rsa`` tables of ``results`` (``{layer: (encoding, rsa)}``)."""
+                   presentations: dict | None = None, partition: str = "") -> list[DynamicTable]:
+    """The ``encoding``, ``encoding_time`` and ``rsa`` tables of ``results`` (``{layer: (encoding, rsa)}``), their
+    per-layer and per-bin summaries and the file's ``comparisons`` index with this comparison's row
+    (:mod:`nwb_it.nwb.compare_summaries`); ``partition``: the name of the variance-partition table written beside."""
     layers = list(results)
     first, first_rsa = results[layers[0]]
     params = {k: v for k, v in to_dict(first.params).items() if k != "layer"}
@@ -187,20 +190,22 @@ def compare_tables(nwb: NWBFile, results: dict[str, tuple[EncodingResult, RSARes
     encoding = DynamicTable(name=names[0], description=with_provenance(
         "Ridge encoding model of each unit's PSTH from lagged model activations, outer folds split by clip, with "
         "a clip-shuffled and an onset-only baseline; one row per unit and layer (nwb_it compare).", "compare",
-        params, summary={k: results[k][0].summary() for k in layers}, clips=list(first.clip_names), **extra),
+        params, clips=list(first.clip_names), **extra),
         columns=[_region(nwb, np.tile(first.unit_ids, len(layers))), *_columns(ENCODING_COLUMNS,
                                                                                _encoding_values(results))])
     ids, values = _time_values(results)
     encoding_time = DynamicTable(name=names[1], description=with_provenance(
         "The encoding model's scores bin by bin after clip onset: r over clips, the bin's own ceiling, baselines; "
-        "one row per unit, layer and bin (nwb_it compare).", "compare", params,
-        time_summary={k: time_summary(results[k][0]) for k in layers}, **extra),
+        "one row per unit, layer and bin (nwb_it compare).", "compare", params, **extra),
         columns=[_region(nwb, ids), *_columns(ENCODING_TIME_COLUMNS, values)])
     rsa_table = DynamicTable(name=names[2], description=with_provenance(
         f"Representational similarity of IT and model activations over {len(first_rsa.clip_names)} clips, one "
         "row per layer (nwb_it compare).", "compare", params, clips=first_rsa.clip_names, **extra),
         columns=_columns(RSA_COLUMNS, _rsa_values(results)))
-    return [encoding, encoding_time, rsa_table]
+    summaries = [layer_table(activations, {k: results[k][0].summary() for k in layers}),
+                 time_table(activations, {k: time_summary(results[k][0]) for k in layers})]
+    row = index_row(activations, model.get("family"), model.get("n_layers"), layers, names, partition)
+    return [encoding, encoding_time, rsa_table, *summaries, index_table(nwb, MODULE, row)]
 
 
 def _model_provenance(nwb: NWBFile, activations: str) -> dict:
@@ -211,7 +216,13 @@ def _model_provenance(nwb: NWBFile, activations: str) -> dict:
 
 
 def layer_summaries(nwb: NWBFile) -> list[dict]:
-    """Per compared activations table: family, depth, per-layer summaries and per-bin time courses (figures)."""
+    """Per compared activations table: family, depth, per-layer summaries and per-bin time courses (figures).
+
+    Read from the ``comparisons`` index and its summary tables; a file written before them (nwb_it 0.3 and
+    earlier) from the JSON its encoding tables' descriptions carried."""
+    curves = read_curves(nwb, MODULE)
+    if curves is not None:
+        return curves
     module = nwb.processing.get(MODULE)
     out = []
     tables = module.data_interfaces if module is not None else {}

@@ -20,7 +20,7 @@ from ..io.atomic import refuse_existing
 from ..nwb.activations import read_activations
 from ..nwb.compare_tables import compare_tables, layer_summaries, time_summary
 from ..nwb.io import reading, replace_in_module
-from ..nwb.partition_table import partition_table
+from ..nwb.partition_table import partition_table, partition_table_name
 from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability
 from ..process.banded import variance_partition
 from ..process.encoding import encoding_ceilings, encoding_model
@@ -147,7 +147,8 @@ def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult,
     partition = partition if partition is not None else _partition_of(results)
 
     def tables(f):
-        out = compare_tables(f, results, activations, to_dict(presentations))
+        out = compare_tables(f, results, activations, to_dict(presentations),
+                             partition=partition_table_name(activations) if partition else "")
         return out + ([partition_table(f, partition, activations, to_dict(presentations))] if partition else [])
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
 
