@@ -14,7 +14,7 @@ from pathlib import Path
 from .. import viz
 from ..core.locations import location_stem
 from ..core.params import PresentationSpec, ReliabilityParams, to_dict
-from ..core.recording import Presentations, SpikeTrains
+from ..core.recording import AlignedCounts, Presentations, SpikeTrains
 from ..core.results import ReliabilityResult
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..nwb.binned import binned_aligned_spikes, load_binned_extension
@@ -62,24 +62,28 @@ def compute_reliability(data: ReliabilityData, params: ReliabilityParams = Relia
                        progress=progress)
 
 
+def compute_binned(data: ReliabilityData, params: ReliabilityParams) -> tuple[AlignedCounts, Presentations]:
+    """The counts ``--store-binned`` stores: ``data`` binned in ``params``' window and bins, with its presentations
+    (pure)."""
+    return bin_aligned(data.spikes, data.presentations, params.window, params.bin_size), data.presentations
+
+
 def write_reliability(nwb_path: str | Path, result: ReliabilityResult, *,
-                      presentations: PresentationSpec = PresentationSpec(), binned_from: ReliabilityData | None = None,
-                      force: bool = False) -> None:
+                      presentations: PresentationSpec = PresentationSpec(),
+                      binned: tuple[AlignedCounts, Presentations] | None = None, force: bool = False) -> None:
     """Store ``result`` as ``processing/ecephys/reliability`` (replacing an earlier table).
 
-    ``binned_from`` also writes the binned counts of ``result.params`` of that data as ``BinnedAlignedSpikes``
-    (ndx-binned-spikes) for other tools.
+    ``binned`` (:func:`compute_binned`) is also written, as ``BinnedAlignedSpikes`` (ndx-binned-spikes) for other
+    tools. Nothing is computed here.
     """
     where = to_dict(presentations)
-    if binned_from is not None:
+    if binned is not None:
         load_binned_extension()             # before the file is opened: its io must know the extension's types
 
     def tables(f):
         out = [reliability_table(f, result, where)]
-        if binned_from is not None:
-            aligned = bin_aligned(binned_from.spikes, binned_from.presentations, result.params.window,
-                                  result.params.bin_size)
-            out.append(binned_aligned_spikes(f, aligned, binned_from.presentations,
+        if binned is not None:
+            out.append(binned_aligned_spikes(f, binned[0], binned[1],
                                              {**to_dict(result.params), "presentations": where}))
         return out
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
@@ -136,7 +140,8 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
     result = compute_reliability(data, params, progress=progress)
     if pickle_path is not None:
         write_responsive_pickle(data, result, pickle_path, overwrite=overwrite, force=force)
-    write_reliability(nwb_path, result, presentations=presentations, binned_from=data if store_binned else None,
+    write_reliability(nwb_path, result, presentations=presentations,
+                      binned=compute_binned(data, params) if store_binned else None,
                       force=force)
     if out_dir is not None:
         draw_reliability(result, out_dir, title=location_stem(nwb_path), overwrite=overwrite, force=force)
