@@ -21,7 +21,7 @@ _LAZY = {"read_aligned": ".aligned", "run_batch": ".batch", "Outcome": ".outcome
          **dict.fromkeys(["draw_activations", "read_activation_data", "run_plot_activations"], ".plot_activations"),
          **dict.fromkeys(["compute_binned", "compute_reliability", "draw_reliability", "read_reliability_data",
                           "run_reliability", "write_reliability"], ".reliability"),
-         **dict.fromkeys(["build_assembly", "run_export_brainscore"], ".export"),
+         **dict.fromkeys(["build_assembly", "run_export_brainscore", "write_export"], ".export"),
          **dict.fromkeys(["compute_scores", "draw_scores", "read_benchmark", "run_score", "write_scores"], ".score"),
          **dict.fromkeys(["compute_design", "draw_design", "read_design_data", "run_design", "write_design"],
                          ".design"),

@@ -217,6 +217,32 @@ def build_assembly(paths: list[str | Path], params: BrainScoreExportParams = Bra
     return assembly, files
 
 
+def write_export(assembly: xr.DataArray, files: dict[str, list[str]], params: BrainScoreExportParams, *,
+                 out_dir: str | Path, overwrite: bool = False, force: bool = False) -> list[Path]:
+    """Write ``assembly`` (:func:`build_assembly`), the stimulus set and the benchmark module into ``out_dir``."""
+    out_dir = Path(out_dir)
+    outputs = [out_dir / name for name in FILES]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(outputs[0], overwrite, force) as tmp:
+        assembly.to_netcdf(tmp, engine="h5netcdf")
+    with atomic_output(outputs[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["stimulus_id", "files"])
+        stimuli = sorted(set(assembly["stimulus_id"].values.astype(str)))
+        for stim in stimuli:
+            writer.writerow([stim, ";".join(files.get(stim, []))])
+    without = [s for s in stimuli if not files.get(s)]
+    if without:
+        warnings.warn(f"{outputs[1]}: {len(without)} of {len(stimuli)} stimuli have no files (e.g. {without[0]}): "
+                      "their sessions hold no stimulus templates; convert with `stimuli=DIR` to store them",
+                      stacklevel=3)
+    with atomic_output(outputs[2], overwrite, force) as tmp:
+        tmp.write_text(BENCHMARK_TEMPLATE.format(
+            version=package_version(), window_ms=tuple(round(t * 1000, 6) for t in params.window),
+            bin_ms=round(params.bin_size * 1000, 6), threshold=params.min_reliability))
+    return outputs
+
+
 def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
                           out_dir: str | Path, presentations: PresentationSpec = PresentationSpec(),
                           overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
@@ -237,22 +263,4 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
     for path in outputs:
         refuse_existing(path, overwrite, force)
     assembly, files = build_assembly(paths, params, presentations=presentations, out_dir=out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(outputs[0], overwrite, force) as tmp:
-        assembly.to_netcdf(tmp, engine="h5netcdf")
-    with atomic_output(outputs[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["stimulus_id", "files"])
-        stimuli = sorted(set(assembly["stimulus_id"].values.astype(str)))
-        for stim in stimuli:
-            writer.writerow([stim, ";".join(files.get(stim, []))])
-    without = [s for s in stimuli if not files.get(s)]
-    if without:
-        warnings.warn(f"{outputs[1]}: {len(without)} of {len(stimuli)} stimuli have no files (e.g. {without[0]}): "
-                      "their sessions hold no stimulus templates; convert with `stimuli=DIR` to store them",
-                      stacklevel=2)
-    with atomic_output(outputs[2], overwrite, force) as tmp:
-        tmp.write_text(BENCHMARK_TEMPLATE.format(
-            version=package_version(), window_ms=tuple(round(t * 1000, 6) for t in params.window),
-            bin_ms=round(params.bin_size * 1000, 6), threshold=params.min_reliability))
-    return outputs
+    return write_export(assembly, files, params, out_dir=out_dir, overwrite=overwrite, force=force)
