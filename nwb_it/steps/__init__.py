@@ -25,7 +25,8 @@ _LAZY = {"read_aligned": ".aligned", "run_batch": ".batch", "Outcome": ".outcome
          **dict.fromkeys(["compute_scores", "draw_scores", "read_benchmark", "run_score", "write_scores"], ".score"),
          **dict.fromkeys(["compute_design", "draw_design", "read_design_data", "run_design", "write_design"],
                          ".design"),
-         "run_summary": ".summary"}
+         **dict.fromkeys(["draw_summary", "read_summary_rows", "run_summary", "summary_files", "write_summary"],
+                         ".summary")}
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = sorted(_LAZY)

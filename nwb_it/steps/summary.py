@@ -57,6 +57,48 @@ def session_rows(path: Path) -> tuple[list[dict], str, str | None]:
     return rows or [base], *identity
 
 
+def summary_files(folder: str | Path | list[str | Path]) -> list[Path]:
+    """The NWB files a summary reads: those given, or every ``.nwb`` under ``folder`` (temporary files left out)."""
+    given = isinstance(folder, (list, tuple))
+    files = [Path(f) for f in folder] if given else \
+        sorted(f for f in Path(folder).rglob("*.nwb") if not TEMP_PATTERN.match(f.name))
+    if not files:
+        raise NwbItError("no .nwb file found" if not given else "no NWB file given", None if given else folder)
+    return files
+
+
+def read_summary_rows(files: list[Path]) -> tuple[list[dict], list[str]]:
+    """Every file's rows (each file read once; a source whose derivative is here too counts once, by its
+    derivative, which holds the results) and the files that could not be read, each with its problem."""
+    read, bad = [], []
+    for f in files:
+        try:
+            read.append(session_rows(f))
+        except NwbItError as exc:
+            bad.append(f"{f.name} ({exc.problem})")
+    derived = {source for _, _, source in read if source}
+    return [row for file_rows, identifier, _ in read if identifier not in derived for row in file_rows], bad
+
+
+def write_summary(rows: list[dict], path: str | Path, *, overwrite: bool = False, force: bool = False) -> Path:
+    """``summary.csv``: :data:`COLUMNS`, one row per (session, activations, layer)."""
+    with atomic_output(Path(path), overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
+
+
+def draw_summary(rows: list[dict], out_dir: str | Path, *, overwrite: bool = False, force: bool = False
+                 ) -> list[Path]:
+    """``responsive_units.png`` and ``scores_by_layer.png``."""
+    out_dir = Path(out_dir)
+    outputs = [out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
+    save_figures({outputs[0]: lambda: responsive_figure(rows), outputs[1]: lambda: scores_figure(rows)},
+                 "png", overwrite, force=force)
+    return outputs
+
+
 def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, overwrite: bool = False,
                 progress: bool = False, force: bool = False) -> list[Path]:
     """Write ``summary.csv`` and two figures for every NWB file under ``folder`` (or in a list of files).
@@ -71,30 +113,13 @@ def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, o
     >>> run_summary("dandiset", out_dir="summary")         # doctest: +SKIP
     """
     out_dir = Path(out_dir)
-    given = isinstance(folder, (list, tuple))
-    files = [Path(f) for f in folder] if given else \
-        sorted(f for f in Path(folder).rglob("*.nwb") if not TEMP_PATTERN.match(f.name))
-    if not files:
-        raise NwbItError("no .nwb file found" if not given else "no NWB file given", None if given else folder)
+    files = summary_files(folder)
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     for path in outputs:
         refuse_existing(path, overwrite, force)
-    read, bad = [], []
-    for f in files:                        # each file read once
-        try:
-            read.append(session_rows(f))
-        except NwbItError as exc:
-            bad.append(f"{f.name} ({exc.problem})")
-    derived = {source for _, _, source in read if source}
-    # a source whose derivative is here too is counted once, by its derivative (which holds the results)
-    rows = [row for file_rows, identifier, _ in read if identifier not in derived for row in file_rows]
-    with atomic_output(outputs[0], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-
-    save_figures({outputs[1]: lambda: responsive_figure(rows), outputs[2]: lambda: scores_figure(rows)},
-                 "png", overwrite, force=force)
+    rows, bad = read_summary_rows(files)
+    write_summary(rows, outputs[0], overwrite=overwrite, force=force)
+    draw_summary(rows, out_dir, overwrite=overwrite, force=force)
     if bad:
         raise SummaryIncomplete(f"{len(bad)} of {len(files)} files could not be read and are not in the summary: "
                                 f"{'; '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}", outputs)
