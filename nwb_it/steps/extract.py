@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpe
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
 from ..models.cache import cached_extract
-from ..models.frames import discover_clips
+from ..models.frames import Clip, discover_clips
 from ..models.windows import extract
 from ..nwb.activations import MODULE, MODULE_DESCRIPTION, activations_table
 from ..nwb.io import reading, replace_in_module
@@ -53,6 +53,64 @@ def _target_names(nwb_path: Path, keys: list[str], clip_map: dict[str, str] | No
         raise NwbItError(exc.problem, exc.path or frames) from None
 
 
+@dataclass(frozen=True)
+class ExtractPlan:
+    """What :func:`read_extract_plan` found before any model runs: the clips, and for every NWB file the file the
+    table goes into (the file, or its derivative) with the matched clip names, or why it failed."""
+
+    clips: list[Clip]
+    frames: Path
+    targets: dict          # input location -> target Path, for the files that matched
+    matched: dict          # target Path -> (trials clip name of every clip, clip name -> clip index)
+    outcomes: dict         # input location -> Outcome of the matching
+
+
+def read_extract_plan(frames: str | Path | None, params: ExtractionParams = ExtractionParams(), *,
+                      nwb_paths: Sequence[str | Path] = (), clip_map: str | Path | None = None,
+                      presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
+                      force: bool = False, debug: bool = False, derivative_dir: str | Path | None = None
+                      ) -> ExtractPlan:
+    """The clips under ``frames`` (``None``: those the first file's stimulus templates name) matched to every NWB
+    file's trials; a file that does not match fails alone (its outcome says why). Fast: no model runs."""
+    if frames is None:                                          # the clips the file's stimulus templates name
+        if not nwb_paths:
+            raise NwbItError("give a frames folder, or NWB files whose stimulus templates name the clips")
+        clips = clips_from_file(nwb_paths[0], vfr=params.vfr, stimuli_root=params.stimuli_root)
+        frames = Path(nwb_paths[0])
+    else:
+        frames = Path(frames)
+        clips = discover_clips(frames, vfr=params.vfr)
+    keys = [c.key for c in clips]
+    mapping = read_clip_map(clip_map) if clip_map else None
+    matched: dict = {}
+    targets: dict = {}
+
+    def match(path) -> str:
+        # the file itself (not if its owner made it read-only), or its derivative (remote, derivative_dir)
+        target = results_target(path, derivative_dir, presentations=presentations, force=force, overwrite=overwrite)
+        matched[target] = _target_names(target, keys, mapping, frames, presentations)
+        targets[path] = target
+        return ""
+    locations = [p if is_remote(p) else Path(p) for p in nwb_paths]
+    outcomes = {p: run_job(match, p, debug) for p in locations}
+    return ExtractPlan(clips, frames, targets, matched, outcomes)
+
+
+def compute_activations(clips: Sequence[Clip], params: ExtractionParams = ExtractionParams(), *,
+                        cache_dir: str | Path | None = None, extractor=None, progress: bool = False) -> Activations:
+    """The model's activations of ``clips``: from the cache when this model, these frames and these settings are
+    there (:mod:`nwb_it.models.cache`), else computed (and stored there)."""
+    return cached_extract(clips, params, cache_dir, lambda: extract(clips, params, extractor, progress), extractor)
+
+
+def write_activations(nwb_path: str | Path, acts: Activations, names: list[str], index: dict[str, int], *,
+                      activations: str = DEFAULT_ACTIVATIONS, force: bool = False) -> str:
+    """Store ``acts`` as the table ``activations`` of an NWB file, its clips named as the file's trials name them."""
+    one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)], force)
+    return f"{nwb_path} (table {activations})"
+
+
 def run_extract_batch(frames: str | Path | None, params: ExtractionParams = ExtractionParams(), *,
                       nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                       clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
@@ -64,11 +122,11 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
 
     ``frames=None`` takes the clips from the first file's stimulus templates (``convert --stimuli``).
 
-    Every file is matched to the clips first; a file that does not match (or cannot be
-    written) fails alone: its :class:`~nwb_it.steps.batch.Outcome` says why and the
-    others are written. ``cache_dir`` reuses (or stores) the activations of this model,
-    these frames and these params (:mod:`nwb_it.models.cache`). Returns the activations
-    (None when no file matched and no ``npy_path`` was asked for) and one outcome per file.
+    :func:`read_extract_plan` (every file matched to the clips first, before the model runs), then
+    :func:`compute_activations`, then :func:`write_activations` per file and :func:`write_npy`. A file
+    that does not match (or cannot be written) fails alone: its :class:`~nwb_it.steps.batch.Outcome`
+    says why and the others are written. Returns the activations (None when no file matched and no
+    ``npy_path`` was asked for) and one outcome per file.
 
     Examples
     --------
@@ -78,41 +136,17 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
     if npy_path is not None:
         refuse_same_file(npy_path, *nwb_paths, clip_map)
         refuse_existing(Path(npy_path), overwrite, force)       # before the slow part
-    if frames is None:                                          # the clips the file's stimulus templates name
-        if not nwb_paths:
-            raise NwbItError("give a frames folder, or NWB files whose stimulus templates name the clips")
-        clips = clips_from_file(nwb_paths[0], vfr=params.vfr, stimuli_root=params.stimuli_root)
-        frames = Path(nwb_paths[0])
-    else:
-        frames = Path(frames)
-        clips = discover_clips(frames, vfr=params.vfr)
-    keys = [c.key for c in clips]
-    mapping = read_clip_map(clip_map) if clip_map else None
-    matched: dict[Path, tuple[list[str], dict[str, int]]] = {}
-    target_of: dict = {}
-
-    def match(path) -> str:
-        # the file itself (not if its owner made it read-only), or its derivative (remote, derivative_dir)
-        target = results_target(path, derivative_dir, presentations=presentations, force=force, overwrite=overwrite)
-        matched[target] = _target_names(target, keys, mapping, frames, presentations)
-        target_of[path] = target
-        return ""
-    locations = [p if is_remote(p) else Path(p) for p in nwb_paths]
-    outcomes = {p: run_job(match, p, debug) for p in locations}     # fail fast, before the model runs
-    if not matched and npy_path is None:
+    plan = read_extract_plan(frames, params, nwb_paths=nwb_paths, clip_map=clip_map, presentations=presentations,
+                             overwrite=overwrite, force=force, debug=debug, derivative_dir=derivative_dir)
+    outcomes = dict(plan.outcomes)
+    if not plan.matched and npy_path is None:
         return None, list(outcomes.values())
-    acts = cached_extract(clips, params, cache_dir, lambda: extract(clips, params, extractor, progress),
-                          extractor)
+    acts = compute_activations(plan.clips, params, cache_dir=cache_dir, extractor=extractor, progress=progress)
     if npy_path is not None:
         write_npy(acts, npy_path, overwrite=overwrite, force=force)
-
-    def write(path: Path) -> str:
-        names, index = matched[path]
-        one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
-        replace_in_module(path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)], force)
-        return f"{path} (table {activations})"
-    for path, target in target_of.items():
-        outcomes[path] = run_job(write, target, debug)
+    for path, target in plan.targets.items():
+        outcomes[path] = run_job(lambda t: write_activations(t, acts, *plan.matched[t], activations=activations,
+                                                             force=force), target, debug)
     return acts, list(outcomes.values())
 
 
