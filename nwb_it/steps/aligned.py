@@ -19,9 +19,12 @@ def read_aligned(nwb: NWBFile, window: tuple[float, float] = RESPONSE_WINDOW, bi
 
     Examples
     --------
-    >>> from pynwb import NWBHDF5IO                                          # doctest: +SKIP
-    >>> with NWBHDF5IO("sub-coco_ses-fixshortvid1_ecephys.nwb") as io:      # doctest: +SKIP
-    ...     read_aligned(io.read(), (-0.05, 0.30), 0.05).counts.shape     # units, clips, repeats, bins
-    (256, 199, 8, 7)
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("x_fixshortvid1_coco.mat", n_units=6, n_clips=12, n_repeats=4)
+    >>> nwb = run_convert("x_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> from nwb_it.nwb.io import reading
+    >>> with reading(nwb) as f:
+    ...     read_aligned(f, (-0.05, 0.30), 0.05).counts.shape     # units, clips, repeats, bins
+    (6, 11, 4, 7)
     """
     return bin_aligned(read_spike_trains(nwb), read_presentations(nwb, spec), window, bin_size, units)

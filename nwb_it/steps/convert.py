@@ -68,9 +68,12 @@ def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: d
 
     Examples
     --------
+    >>> from nwb_it import example_metadata_path, write_example_session
+    >>> for day in ("20240301", "20240302"):
+    ...     _ = write_example_session(f"{day}_fixshortvid1_coco.mat", n_units=4, n_clips=5, n_repeats=3)
     >>> plan = plan_conversions(["20240301_fixshortvid1_coco.mat", "20240302_fixshortvid1_coco.mat"],
-    ...                         "out")                                         # doctest: +SKIP
-    >>> [p.output.name for p in plan]                                          # doctest: +SKIP
+    ...                         "out", example_metadata_path())
+    >>> [p.output.name for p in plan]
     ['sub-coco_ses-20240301-fixshortvid1_ecephys.nwb', 'sub-coco_ses-20240302-fixshortvid1_ecephys.nwb']
     """
     shared, origin = _user_metadata(metadata)

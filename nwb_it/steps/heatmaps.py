@@ -93,7 +93,12 @@ def run_heatmaps(nwb_path: str | Path, params: HeatmapParams = HeatmapParams(), 
 
     Examples
     --------
-    >>> paths = run_heatmaps("sub-coco_ses-fixshortvid1_ecephys.nwb", out_dir="figures")   # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("x_fixshortvid1_coco.mat", n_units=6, n_clips=12, n_repeats=4)
+    >>> nwb = run_convert("x_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> paths = run_heatmaps(nwb, HeatmapParams(units="all"), out_dir="figures")
+    >>> sorted(p.name for p in paths)[:2]
+    ['population.png', 'unit0000_ch001_u1.png']
     """
     data = read_heatmap_data(nwb_path, params, presentations=presentations)
     return draw_heatmaps(data, out_dir, params, overwrite=overwrite, progress=progress, force=force)

@@ -54,7 +54,12 @@ def compute_reliability(data: ReliabilityData, params: ReliabilityParams = Relia
 
     Examples
     --------
-    >>> res = compute_reliability(read_reliability_data("sub-coco_ses-fixshortvid1_ecephys.nwb"))  # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("x_fixshortvid1_coco.mat", n_units=6, n_clips=12, n_repeats=4)
+    >>> nwb = run_convert("x_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> res = compute_reliability(read_reliability_data(nwb), ReliabilityParams(n_perm=20))
+    >>> res.dprime.shape
+    (6,)
     """
     if params.lab_compat:
         return lab_reliability(data.spikes, data.presentations, params, data.resolution, progress=progress)
@@ -124,9 +129,12 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
 
     Examples
     --------
-    >>> res = run_reliability("sub-coco/sub-coco_ses-fixshortvid1_ecephys.nwb")   # doctest: +SKIP
-    >>> int(res.responsive.sum())                                                 # doctest: +SKIP
-    75
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("y_fixshortvid1_coco.mat", n_units=6, n_clips=12, n_repeats=4)
+    >>> nwb = run_convert("y_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb_y")
+    >>> res = run_reliability(nwb, ReliabilityParams(n_perm=20))
+    >>> len(res.unit_ids), res.written_to == str(nwb)
+    (6, True)
     """
     nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force,
                               overwrite=overwrite)

@@ -110,7 +110,11 @@ def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, o
 
     Examples
     --------
-    >>> run_summary("dandiset", out_dir="summary")         # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("x_fixshortvid1_coco.mat", n_units=6, n_clips=12, n_repeats=4)
+    >>> nwb = run_convert("x_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> [p.name for p in run_summary("nwb", out_dir="summary")]
+    ['summary.csv', 'responsive_units.png', 'scores_by_layer.png']
     """
     out_dir = Path(out_dir)
     files = summary_files(folder)
