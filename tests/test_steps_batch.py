@@ -459,3 +459,35 @@ def test_work_in_a_forked_child_returns_its_result_and_leaves_this_process_as_it
     assert str(err.value) == "x.nwb: no such session"
     with pytest.raises(NwbItError, match=r"child process running _exit died \(exit code 9\)"):
         call_in_child(os._exit, 9)
+
+
+def test_local_workers_ignore_ctrl_c_in_their_own_process_and_the_command_keeps_its_handlers(monkeypatch):
+    """A LocalCluster's workers ignore SIGINT (the command cancels their tasks), set in each worker by a Dask preload:
+    the command's process never changes its signal handlers, even briefly, and a client started from another thread
+    (a notebook's) gets the same workers."""
+    import signal
+    import threading
+
+    from nwb_it.steps.batch import cluster_client
+
+    def worker_sigint() -> bool:
+        import signal as worker_signal
+
+        return worker_signal.getsignal(worker_signal.SIGINT) == worker_signal.SIG_IGN
+
+    changed = []
+    real = signal.signal
+    monkeypatch.setattr(signal, "signal", lambda *a: changed.append(a) or real(*a))
+    before = signal.getsignal(signal.SIGINT)
+    seen = {}
+
+    def start(where: str) -> None:
+        with cluster_client(1, None) as client:
+            seen[where] = client.submit(worker_sigint, pure=False).result(timeout=60)
+
+    start("main thread")
+    other = threading.Thread(target=start, args=("another thread",))
+    other.start()
+    other.join(120)
+    assert seen == {"main thread": True, "another thread": True}
+    assert changed == [] and signal.getsignal(signal.SIGINT) is before

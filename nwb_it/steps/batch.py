@@ -28,7 +28,6 @@ import contextlib
 import logging
 import os
 import signal
-import threading
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +82,9 @@ def _probe_scheduler(address: str, timeout: float) -> None:
         pool.submit(asyncio.run, probe()).result(timeout + 5)
 
 
+WORKER_SETUP = "nwb_it.steps.worker_setup"
+
+
 def cluster_client(workers: int, scheduler: str | None, cluster: ClusterParams | None = None, n_tasks: int = 1):
     """A Client of the cluster at ``scheduler``, of a new batch-system cluster (``cluster``, dask-jobqueue,
     adaptive up to ``n_tasks`` jobs), or of a new LocalCluster of ``workers`` processes.
@@ -104,16 +106,10 @@ def cluster_client(workers: int, scheduler: str | None, cluster: ClusterParams |
             raise NwbItError(f"no Dask scheduler answered at {scheduler} within {CONNECT_TIMEOUT_S:g} s "
                              f"({type(exc).__name__}); start one with `dask scheduler` and workers with "
                              "`dask worker ADDRESS`") from None
-    # the worker processes ignore Ctrl-C (they inherit SIGINT ignored): this process cancels their tasks.
-    # Signal handlers belong to the main thread: called from another thread, the workers keep the default.
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:                           # the client owns this cluster: closing it stops the worker processes
-        return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR)
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+    # the workers ignore Ctrl-C, each in its own process (nwb_it.steps.worker_setup, a Dask preload): this
+    # process cancels their tasks; its own signal handlers stay as they are
+    return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                  silence_logs=logging.ERROR, preload=[WORKER_SETUP])
 
 
 class BatchInterrupted(KeyboardInterrupt):
