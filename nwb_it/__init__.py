@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "write_example_dataset": ".examples.dataset",
     "L2StrSource": ".formats.l2str", "SourceLayout": ".formats.l2str", "read_session": ".formats.l2str",
     "build_nwbfile": ".nwb.session_file", "read_source_fields": ".nwb.source_fields",
+    "read_aligned": ".steps", "run_batch": ".steps",
     "run_compare": ".steps", "run_convert": ".steps", "run_extract": ".steps", "run_extract_batch": ".steps",
     "run_heatmaps": ".steps", "run_plot_activations": ".steps", "run_reliability": ".steps", "run_summary": ".steps",
     "run_export_brainscore": ".steps.export", "run_score": ".steps.score", "run_design": ".steps.design",
