@@ -51,3 +51,19 @@ def test_chosen_clips_need_at_most_half_the_presentations_of_random_ones():
     ratios = [design_trial(two_model_world(seed=seed, snr=0.05, n_units=20), n_clips=5, n_random=15, seed=seed).ratio
               for seed in range(3)]
     assert max(ratios) <= 0.5, ratios
+
+
+def test_with_more_models_the_picks_raise_the_hardest_pair():
+    """Three models: a clip that separates one pair a lot and another not at all is worth less than clips that
+    separate both; the greedy maximin pick beats the top clips by total divergence on the hardest pair."""
+    from nwb_it.process.design import choose_clips
+
+    rng = np.random.default_rng(4)
+    div = rng.exponential(size=(3, 60))
+    div[1, :10] = 0.0
+    div[0, :10] += 20.0                                   # ten clips with a large total but nothing for pair 1
+    maximin = choose_clips(div, 6)
+    by_total = np.argsort(-div.sum(0))[:6]
+    assert div[:, maximin].sum(1).min() > div[:, by_total].sum(1).min()
+    assert not set(maximin) & set(range(10))
+    np.testing.assert_array_equal(choose_clips(div[:1], 6), np.argsort(-div[0], kind="stable")[:6])

@@ -117,3 +117,16 @@ def test_design_refuses_a_model_folder_that_did_not_make_the_table(scored_sessio
     assert main(["design", str(nwb), "--candidates", str(d / "candidates"), "--model", "videomae_activations",
                  "--model", "x=y", "-o", str(tmp_path / "design")]) == 2
     assert "TABLE[:LAYER]=MODEL_FOLDER" in capsys.readouterr().err
+
+
+def test_design_with_three_models_tells_every_pair_apart(scored_session, capsys):
+    d, nwb, model = scored_session["dir"], scored_session["nwb"], scored_session["model"]
+    models = [f"videomae_activations:{layer}={model}" for layer in ("layer0", "layer1", "last")]
+    assert main(["design", str(nwb), "--candidates", str(d / "candidates"), *sum((["--model", m] for m in models), []),
+                 "-o", str(d / "design3"), "-n", "3"]) == 0
+    assert "layer0 vs videomae_activations:layer1 vs" in capsys.readouterr().out
+    rows = _rows(d / "design3" / "design.csv")
+    pairs = [k for k in rows[0] if k.startswith("divergence_")]
+    assert len(pairs) == 3 and [r["chosen_rank"] for r in rows[:4]] == ["1", "2", "3", ""]
+    for r in rows:
+        assert float(r["divergence"]) == pytest.approx(min(float(r[p]) for p in pairs))

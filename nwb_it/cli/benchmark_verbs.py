@@ -94,7 +94,7 @@ def _design(sub) -> None:
                    "folders or videos)")
     p.add_argument("--model", action="append", required=True, metavar="TABLE[:LAYER]=FOLDER",
                    help="a model compared on the session: its activations table, layer (default last) and model "
-                   "folder; give two")
+                   "folder; give two or more (every pair is to be told apart)")
     p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for design.csv and design.png")
     p.add_argument("-n", "--n-clips", type=int, default=default(DesignParams, "n_clips"), help="clips to pick")
     p.add_argument("--power", type=float, default=default(DesignParams, "power"),
@@ -112,14 +112,14 @@ def _design(sub) -> None:
         from ..steps.design import parse_model, run_design
 
         models = [parse_model(m) for m in args.model]
-        if len(models) != 2:
-            raise NwbItError(f"give two --model options (got {len(models)})")
+        if len(models) < 2:
+            raise NwbItError(f"give two --model options or more (got {len(models)})")
         params = params_from(DesignParams, args)
         result = run_design(absolute(args.nwb), args.candidates, models, params, out_dir=args.out_dir,
                             device=args.device, presentations=spec(args), overwrite=args.overwrite, force=args.force,
                             progress=True)
         chosen = ", ".join(result.candidates[i] for i in result.chosen)
-        print(f"{result.models[0]} vs {result.models[1]} on {result.n_units} units: chose {len(result.chosen)} of "
+        print(f"{' vs '.join(result.models)} on {result.n_units} units: chose {len(result.chosen)} of "
               f"{len(result.candidates)} candidates ({chosen})")
         print(f"repeats per clip for power {result.power:g}: {result.repeats} ({result.presentations} presentations); "
               f"as many random clips: {result.random_repeats:.1f} per clip on average")

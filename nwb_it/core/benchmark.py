@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,11 +118,13 @@ class DesignResult:
     ----------
     candidates : name of every candidate clip
     divergence : (n_candidates,) the models' squared prediction difference summed over units, each unit's
-        difference in units of its single-presentation noise standard deviation
+        difference in units of its single-presentation noise standard deviation (more than two models: the
+        smallest over the pairs)
     chosen : indices of the picked clips, in the order picked
     repeats : presentations of each chosen clip for the right model to predict better with probability ``power``
     random_repeats : the same for as many clips drawn at random (mean over draws), for comparison
-    models : the two (model, layer) labels compared
+    models : the (model, layer) labels compared
+    pairwise : (n_pairs, n_candidates) each pair's divergence, pairs in ``itertools.combinations(models, 2)`` order
     """
 
     candidates: list[str]
@@ -130,8 +133,13 @@ class DesignResult:
     repeats: int
     random_repeats: float
     power: float
-    models: tuple[str, str]
+    models: tuple[str, ...]
     n_units: int
+    pairwise: np.ndarray | None = None
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(itertools.combinations(self.models, 2))
 
     @property
     def presentations(self) -> int:

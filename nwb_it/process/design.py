@@ -90,25 +90,56 @@ def repeats_for_power(total_divergence: float, power: float) -> int:
 
 
 def choose_clips(div: np.ndarray, n_clips: int) -> np.ndarray:
-    """The ``n_clips`` candidates of largest divergence, largest first (exact for the summed divergence)."""
-    order = np.argsort(-np.asarray(div), kind="stable")
-    return order[:min(n_clips, order.size)]
+    """The clips to pick, in the order picked.
+
+    ``div`` is one divergence per candidate (two models: the ``n_clips`` largest, exact for the summed
+    divergence), or one row per pair of models (more models: greedy maximin, each step the candidate that
+    most raises the smallest pair's summed divergence, ties to the larger total: every pair must be told
+    apart, and the hardest pair sets the repeats).
+
+    Examples
+    --------
+    >>> div = np.array([[5.0, 4.0, 0.0], [0.0, 0.1, 3.0]])    # 2 pairs x 3 candidates
+    >>> choose_clips(div, 2)            # pairs' sums (4, 3.1); the two largest totals, 0 and 1, would leave (9, 0.1)
+    array([1, 2])
+    """
+    div = np.atleast_2d(np.asarray(div, dtype=np.float64))
+    n = min(n_clips, div.shape[1])
+    if div.shape[0] == 1:
+        return np.argsort(-div[0], kind="stable")[:n]
+    total, free, chosen = np.zeros(div.shape[0]), np.ones(div.shape[1], bool), []
+    for _ in range(n):
+        after = total[:, None] + div
+        worst, summed = after.min(0), after.sum(0)
+        worst[~free] = -np.inf
+        best = np.flatnonzero(worst == worst.max())
+        pick = int(best[np.argmax(summed[best])])
+        chosen.append(pick)
+        total += div[:, pick]
+        free[pick] = False
+    return np.array(chosen, dtype=np.int64)
 
 
-def design_clips(div: np.ndarray, candidates: list[str], n_clips: int, power: float, models: tuple[str, str],
+def design_clips(div: np.ndarray, candidates: list[str], n_clips: int, power: float, models: tuple[str, ...],
                  n_units: int, seed: int = 0, n_random: int = 2000) -> tuple[DesignResult, np.ndarray]:
     """The chosen clips and their repeats, with ``n_random`` random sets of as many clips for comparison (their
-    summed divergences are returned too)."""
-    chosen = choose_clips(div, n_clips)
+    divergences are returned too: the hardest pair's sum over the set).
+
+    ``div``: one divergence per candidate (two models) or one row per pair of ``models`` (``itertools.combinations``
+    order); the repeats are those of the hardest pair over the chosen clips.
+    """
+    pairs = np.atleast_2d(np.asarray(div, dtype=np.float64))
+    chosen = choose_clips(pairs, n_clips)
     rng = np.random.default_rng(seed)
-    keys = rng.random((n_random, div.size))
+    keys = rng.random((n_random, pairs.shape[1]))
     random_sets = np.argsort(keys, axis=1)[:, :chosen.size]          # n_random draws without replacement
-    random_div = div[random_sets].sum(1)
+    random_div = pairs[:, random_sets].sum(2).min(0)
     with nan_quiet():
         random_repeats = float(np.mean(np.ceil((2 * norm.ppf(power)) ** 2 / random_div).clip(min=1)))
-    result = DesignResult(candidates=list(candidates), divergence=np.asarray(div, dtype=np.float64), chosen=chosen,
-                          repeats=repeats_for_power(float(div[chosen].sum()), power), random_repeats=random_repeats,
-                          power=power, models=models, n_units=n_units)
+    result = DesignResult(candidates=list(candidates), divergence=pairs.min(0), chosen=chosen,
+                          repeats=repeats_for_power(float(pairs[:, chosen].sum(1).min()), power),
+                          random_repeats=random_repeats, power=power, models=tuple(models), n_units=n_units,
+                          pairwise=pairs)
     return result, random_div
 
 

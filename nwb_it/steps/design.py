@@ -9,6 +9,7 @@ model folder is not the model that made the stored table) -> compute (:func:`com
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,33 +141,38 @@ def candidate_features(candidates: str | Path, models: list[DesignModel], data: 
 
 def compute_design(data: DesignData, candidates: list[str], features: dict[str, np.ndarray],
                    params: DesignParams = DesignParams()) -> tuple[DesignResult, np.ndarray]:
-    """Predict every candidate with each model, rank by divergence, pick ``params.n_clips`` (pure)."""
+    """Predict every candidate with each model, rank by divergence, pick ``params.n_clips`` (pure). With more than
+    two models every pair is to be told apart: one divergence per pair, the picks by greedy maximin."""
     labels = list(data.shown)
-    if len(labels) != 2:
-        raise NwbItError(f"design compares two models; {len(labels)} given")
+    if len(labels) < 2:
+        raise NwbItError(f"design compares two models or more; {len(labels)} given")
     noise = presentation_noise(data.counts, data.clip_of)
-    predicted = [predicted_responses(data.shown[m], data.responses, features[m], params.n_pcs) for m in labels]
-    div = divergence(predicted[0], predicted[1], noise)
+    predicted = {m: predicted_responses(data.shown[m], data.responses, features[m], params.n_pcs) for m in labels}
+    div = np.stack([divergence(predicted[a], predicted[b], noise) for a, b in itertools.combinations(labels, 2)])
     n_units = int((np.isfinite(noise) & (noise > 0)).sum())
     if n_units == 0:
         raise NwbItError("no unit varies from presentation to presentation: nothing to tell the models apart with")
-    return design_clips(div, candidates, params.n_clips, params.power, (labels[0], labels[1]), n_units, params.seed)
+    return design_clips(div, candidates, params.n_clips, params.power, tuple(labels), n_units, params.seed)
 
 
 def write_design(result: DesignResult, out_dir: str | Path, *, overwrite: bool = False, force: bool = False
                  ) -> Path:
-    """``design.csv``: every candidate, its divergence, and its rank among the chosen (blank when not chosen)."""
+    """``design.csv``: every candidate, its divergence (more than two models: the smallest over the pairs, and one
+    column per pair), and its rank among the chosen (blank when not chosen); chosen first, in the order picked."""
     path = Path(out_dir) / OUTPUT
     refuse_existing(path, overwrite, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     rank = {int(c): i + 1 for i, c in enumerate(result.chosen)}
+    per_pair = result.pairwise if result.pairwise is not None and len(result.pairwise) > 1 else None
+    order = [*map(int, result.chosen), *[int(i) for i in np.argsort(-result.divergence, kind="stable")
+                                         if int(i) not in rank]]
     with atomic_output(path, overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["candidate", "divergence", "chosen_rank", "repeats"])
-        for i in np.argsort(-result.divergence, kind="stable"):
-            chosen = i in rank
-            writer.writerow([result.candidates[i], result.divergence[i], rank.get(int(i), ""),
-                             result.repeats if chosen else ""])
+        pair_names = [f"divergence_{a}_vs_{b}" for a, b in result.pairs] if per_pair is not None else []
+        writer.writerow(["candidate", "divergence", "chosen_rank", "repeats", *pair_names])
+        for i in order:
+            writer.writerow([result.candidates[i], result.divergence[i], rank.get(i, ""),
+                             result.repeats if i in rank else "", *(per_pair[:, i] if per_pair is not None else [])])
     return path
 
 
@@ -181,7 +187,8 @@ def run_design(nwb_path: str | Path, candidates: str | Path, models: list[Design
                params: DesignParams = DesignParams(), *, out_dir: str | Path, device: str = "auto",
                presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, force: bool = False,
                progress: bool = False) -> DesignResult:
-    """Rank the clips under ``candidates`` for telling two models apart on this session; write the table and figure.
+    """Rank the clips under ``candidates`` for telling two models (or more) apart on this session; write the table and
+    the figure.
 
     Examples
     --------
