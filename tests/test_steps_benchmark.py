@@ -130,3 +130,22 @@ def test_design_with_three_models_tells_every_pair_apart(scored_session, capsys)
     assert len(pairs) == 3 and [r["chosen_rank"] for r in rows[:4]] == ["1", "2", "3", ""]
     for r in rows:
         assert float(r["divergence"]) == pytest.approx(min(float(r[p]) for p in pairs))
+
+
+def test_the_report_index_shows_the_benchmark_scores(scored_session, tmp_path):
+    """`report --scores-dir` puts score's table and figure into the dataset index; a folder without scores.csv is a
+    one-line error before any page is written."""
+    import html
+
+    d, nwb = scored_session["dir"], scored_session["nwb"]
+    scores = tmp_path / "scores"
+    assert main(["score", str(nwb), "--activations-from", str(nwb), "-o", str(scores), "--min-reliability", "none",
+                 "--layers", "last,layer1"]) == 0
+    assert main(["report", str(nwb), "-o", str(tmp_path / "rep"), "--scores-dir", str(scores),
+                 "--stimuli", str(d / "frames")]) == 0
+    page = (tmp_path / "rep" / "index.html").read_text()
+    rows = _rows(scores / "scores.csv")
+    assert "Brain-Score benchmark" in page and page.count("<tr><td class='text'>videomae_activations</td>") == 2
+    assert f"<td>{float(rows[0]['ceiled']):.3f}</td>" in page and html.escape("score_over_time") in page
+    assert main(["report", str(nwb), "-o", str(tmp_path / "rep2"), "--scores-dir", str(tmp_path)]) == 2
+    assert not (tmp_path / "rep2").exists()

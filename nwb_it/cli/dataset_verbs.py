@@ -27,6 +27,8 @@ def _report(sub) -> None:
                    "OUT/<session>/ are shown in that session's page)")
     p.add_argument("--stimuli", type=Path, help="clip frames or videos folder, for files without stimulus templates")
     p.add_argument("--summary-dir", type=Path, help="nwb-it summary's folder: its figures go into the index")
+    p.add_argument("--scores-dir", type=Path, help="nwb-it score's folder: the models' benchmark scores (table and "
+                   "figure) go into the index")
     p.add_argument("--window", type=float, nargs=2, default=default(ReportParams, "window"), metavar=("START", "END"),
                    help="raster and PSTH window around clip onset (s)")
     p.add_argument("--bin", type=float, default=default(ReportParams, "bin_size"),
@@ -63,7 +65,8 @@ def _report(sub) -> None:
             if line := written_to(absolute(path), source, f"{path}: reading"):
                 print(line)
         pages = run_report(sources, params, out_dir=args.out_dir, presentations=spec(args), stimuli=args.stimuli,
-                           summary_dir=args.summary_dir, overwrite=args.overwrite, force=args.force, progress=True,
+                           summary_dir=args.summary_dir, scores_dir=args.scores_dir, overwrite=args.overwrite,
+                           force=args.force, progress=True,
                            names=[location_stem(p) for p in args.nwb])
         print("\n".join(str(p) for p in pages))
         return 0

@@ -35,6 +35,7 @@ from ..viz.layers import depth_figure, ranking_figure
 from ..viz.report_html import figure_png, index_page, session_page
 from ..viz.time import best_layer_figure, time_course_figure
 from .heatmaps import heatmap_data
+from .score import read_scores
 from .stimuli import match_clips
 
 REPORT_NAME = "report.html"
@@ -332,30 +333,37 @@ def report_session(path: str | Path, page: str | Path, params: ReportParams = Re
             "identifier": data.session["identifier"], **_index_numbers(payload["numbers"])}
 
 
+def _png_figures(folder: str | Path | None) -> list[dict]:
+    if folder is None or not Path(folder).is_dir():
+        return []
+    return [{"title": p.stem, "src": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()}
+            for p in sorted(Path(folder).glob("*.png"))]
+
+
 def write_index(rows: list[dict], path: str | Path, *, summary_dir: str | Path | None = None,
-                overwrite: bool = False, force: bool = False) -> Path:
-    """The dataset's index page: one row per session (:func:`report_session`'s rows), the summary's figures."""
+                scores_dir: str | Path | None = None, overwrite: bool = False, force: bool = False) -> Path:
+    """The dataset's index page: one row per session (:func:`report_session`'s rows), the summary's figures, and
+    the benchmark scores of ``scores_dir`` (``nwb-it score``'s folder: its table and figure)."""
     path = Path(path)
-    summary = []
-    if summary_dir is not None and Path(summary_dir).is_dir():
-        summary = [{"title": p.stem, "src": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()}
-                   for p in sorted(Path(summary_dir).glob("*.png"))]
+    scores = read_scores(scores_dir) if scores_dir is not None else None
     with atomic_output(path, overwrite, force) as tmp:
-        tmp.write_text(index_page(rows, summary), encoding="utf-8")
+        tmp.write_text(index_page(rows, _png_figures(summary_dir), scores, _png_figures(scores_dir)),
+                       encoding="utf-8")
     return path
 
 
 def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *, out_dir: str | Path,
                presentations: PresentationSpec = PresentationSpec(), stimuli: str | Path | None = None,
-               summary_dir: str | Path | None = None, overwrite: bool = False, progress: bool = False,
-               force: bool = False, names: list[str] | None = None) -> list[Path]:
+               summary_dir: str | Path | None = None, scores_dir: str | Path | None = None, overwrite: bool = False,
+               progress: bool = False, force: bool = False, names: list[str] | None = None) -> list[Path]:
     """``OUT/<session>/report.html`` for every file and ``OUT/index.html`` for them all.
 
     ``<session>`` is each file's stem, or ``names`` (the inputs a user gave, when ``paths``
     are their derivatives: the page sits where that input's figures are).
 
     Figures the verbs drew into ``OUT/<session>/`` are shown in that session's page; the
-    figures of ``summary_dir`` (``nwb-it summary``) in the index.
+    figures of ``summary_dir`` (``nwb-it summary``) in the index, and the models' scores on the lab's benchmark
+    (``scores_dir``: ``nwb-it score``'s folder) below them.
 
     Examples
     --------
@@ -370,11 +378,13 @@ def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *
     pages = [out_dir / name / REPORT_NAME for name in names]
     for page in [*pages, out_dir / INDEX_NAME]:
         refuse_existing(page, overwrite, force)
+    if scores_dir is not None:
+        read_scores(scores_dir)                     # a wrong folder fails before any page is written
     rows = [report_session(path, page, params, presentations=presentations, stimuli=stimuli, overwrite=overwrite,
                            force=force)
             for path, page in progress_bar(list(zip(paths, pages)), desc="reports", enabled=progress)]
-    return [*pages, write_index(rows, out_dir / INDEX_NAME, summary_dir=summary_dir, overwrite=overwrite,
-                                force=force)]
+    return [*pages, write_index(rows, out_dir / INDEX_NAME, summary_dir=summary_dir, scores_dir=scores_dir,
+                                overwrite=overwrite, force=force)]
 
 
 def _index_numbers(numbers: dict) -> dict:

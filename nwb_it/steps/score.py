@@ -172,6 +172,15 @@ def draw_scores(scores: list[ModelScore], out_dir: str | Path, *, title: str = "
                               overwrite=overwrite, force=force)
 
 
+def read_scores(scores_dir: str | Path) -> list[dict]:
+    """The rows of ``nwb-it score``'s ``scores.csv`` in ``scores_dir`` (an error naming the folder when absent)."""
+    path = Path(scores_dir) / "scores.csv"
+    if not path.is_file():
+        raise NwbItError("no scores.csv here: give the folder nwb-it score wrote (its -o)", scores_dir)
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def summary_lines(scores: list[ModelScore]) -> list[str]:
     """What the command prints: raw, ceiling, ceiled and bounded with their errors, one line per (model, layer)."""
     return [f"{s.model} {s.layer}: raw {s.raw:.3f} ± {s.raw_error:.3f}  ceiling {s.ceiling:.3f} ± "

@@ -115,8 +115,33 @@ clip view</span></div>
     return _page(f"nwb_it report — {name}", body, f"<script>{_asset('report.js')}</script>")
 
 
-def index_page(rows: list[dict], figures: list[dict]) -> str:
-    """The dataset's index: one row per session with its numbers and a link to its page, then the summary figures."""
+_SCORE_COLUMNS = (("model", "model"), ("layer", "layer"), ("raw", "raw"), ("raw_error", "± SE"),
+                  ("ceiling", "ceiling"), ("ceiling_error", "± SE"), ("ceiled", "ceiled"), ("bounded", "bounded"),
+                  ("n_stimuli", "stimuli"), ("n_neuroids", "neuroids"))
+
+
+def _cell(value: str) -> str:
+    """A table cell of a value read from a CSV file: numbers to 3 decimals, everything escaped."""
+    try:
+        number = float(value)
+    except ValueError:
+        return f"<td class='text'>{html.escape(value)}</td>"
+    return f"<td>{number:.3f}</td>" if number != int(number) else f"<td>{int(number)}</td>"
+
+
+def _scores_section(scores: list[dict], figures: list[dict]) -> str:
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _SCORE_COLUMNS)
+    body = "".join("<tr>" + "".join(_cell(str(r.get(k, ""))) for k, _ in _SCORE_COLUMNS) + "</tr>" for r in scores)
+    return (f"<section id='benchmark'><h2>Brain-Score benchmark (nwb-it score)</h2>"
+            f"<p class='note'>Brain-Score's spantime_pls: raw = mean over bins of the median cross-validated r; "
+            f"ceiled = raw² / ceiling; bounded to [0, 1].</p><table id='scores'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>{_figures(figures)}</section>")
+
+
+def index_page(rows: list[dict], figures: list[dict], scores: list[dict] | None = None,
+               score_figures: list[dict] | None = None) -> str:
+    """The dataset's index: one row per session with its numbers and a link to its page, then the summary figures,
+    and the models' scores on the lab's benchmark (``nwb-it score``'s table and figure) when given."""
     head = ("<tr><th>session</th><th>identifier</th><th>units</th><th>responsive</th><th>q &lt; .05</th>"
             "<th>median d′</th><th>best layer (median r²/ceiling)</th></tr>")
     body_rows = "".join(
@@ -128,5 +153,5 @@ def index_page(rows: list[dict], figures: list[dict]) -> str:
             f"<section><h2>Sessions</h2><table id='sessions'><thead>{head}</thead><tbody>{body_rows}</tbody></table>"
             f"</section><section><h2>Across sessions</h2>"
             + (_figures(figures) if figures else "<p class='note'>No summary figures (run nwb-it summary).</p>")
-            + "</section></main>")
+            + "</section>" + (_scores_section(scores, score_figures or []) if scores else "") + "</main>")
     return _page("nwb_it dataset report", body)
