@@ -155,3 +155,16 @@ def test_ceiled_and_bounded():
     assert ceiled(0.5, 0.5) == pytest.approx(0.5)
     assert bounded(1.3) == 1.0 and bounded(-0.2) == 0.0 and np.isnan(bounded(float("nan")))
     assert np.isnan(reliability_ceiling(np.array([np.nan])).value)
+
+
+def test_a_pls_that_stops_at_its_iteration_limit_is_counted_not_printed(recwarn):
+    """Still-image features against unrelated counts: scikit-learn's NIPALS stops at its limit. The score is computed
+    as Brain-Score computes it; the splits are counted (the command says so once, naming the layer) and no bare
+    'Maximum number of iterations reached' escapes."""
+    rng = np.random.default_rng(0)
+    source = np.repeat(rng.normal(size=(13, 30))[:, :, None], 10, axis=2)
+    score = cross_regressed_correlation(source, rng.poisson(2, size=(13, 8, 10)).astype(float))
+    assert score.unconverged == 10 and np.isfinite(score.raw)
+    assert not [w for w in recwarn if "iterations" in str(w.message)]
+    x = rng.normal(size=(60, 8))
+    assert cross_regressed_correlation(x, x @ rng.normal(size=(8, 5))).unconverged == 0

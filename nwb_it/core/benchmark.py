@@ -79,6 +79,7 @@ class ModelScore:
     benchmark: str = ""            # where the benchmark came from, and the digest of its data
     benchmark_digest: str = ""
     model_config: str = ""         # the model's configuration hash, from the activations' provenance
+    unconverged: int = 0           # splits whose PLS stopped at scikit-learn's iteration limit
 
     @property
     def ceiled(self) -> float:
@@ -107,7 +108,8 @@ class ModelScore:
                 "ceiled_error": self.ceiled_error, "ceiled_error_propagated": self.ceiled_error_propagated,
                 "bounded": self.bounded, "n_components": self.n_components, "n_stimuli": self.n_stimuli,
                 "n_neuroids": self.n_neuroids, "benchmark": self.benchmark,
-                "benchmark_digest": self.benchmark_digest, "model_config": self.model_config}
+                "benchmark_digest": self.benchmark_digest, "model_config": self.model_config,
+                "pls_unconverged_splits": self.unconverged}
 
 
 @dataclass(frozen=True)

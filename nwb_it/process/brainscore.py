@@ -23,6 +23,7 @@ The facts below come from brain-score/vision (read at commit c642dbe4); the code
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,13 +173,15 @@ def pls_components(n_features: int, n_train: int, n_components: int = PLS_COMPON
 
 
 def pls_fit_predict(source_train: np.ndarray, target_train: np.ndarray, source_test: np.ndarray,
-                    n_components: int = PLS_COMPONENTS) -> np.ndarray:
+                    n_components: int = PLS_COMPONENTS, report_convergence: bool = False):
     """Fit ``PLSRegression(scale=False)`` once on all time bins (stimulus x bin samples), predict bin by bin.
 
     ``source_*`` are (stimuli, features[, bins]), ``target_train`` (stimuli, neuroids[, bins]); returns
-    (test stimuli, neuroids, bins).
+    (test stimuli, neuroids, bins), and with ``report_convergence`` whether scikit-learn's NIPALS stopped at its
+    iteration limit for some component (it warns then; Brain-Score's PLS does the same and scores on).
     """
     from sklearn.cross_decomposition import PLSRegression
+    from sklearn.exceptions import ConvergenceWarning
 
     s_train, t_train, s_test = _as_temporal(source_train), _as_temporal(target_train), _as_temporal(source_test)
     if s_train.shape[2] != t_train.shape[2] or s_test.shape[2] != s_train.shape[2]:
@@ -186,10 +189,17 @@ def pls_fit_predict(source_train: np.ndarray, target_train: np.ndarray, source_t
     x = s_train.transpose(0, 2, 1).reshape(-1, s_train.shape[1])
     y = t_train.transpose(0, 2, 1).reshape(-1, t_train.shape[1])
     pls = PLSRegression(n_components=pls_components(x.shape[1], x.shape[0], n_components), scale=False)
-    pls.fit(x, y)
+    with warnings.catch_warnings(record=True) as caught:    # counted, then said once with the layer's name
+        warnings.simplefilter("always", ConvergenceWarning)
+        pls.fit(x, y)
+    stopped = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for w in caught:                                         # anything else goes on as it came
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     n_test, _, n_bins = s_test.shape
     predicted = pls.predict(s_test.transpose(0, 2, 1).reshape(-1, s_test.shape[1]))
-    return predicted.reshape(n_test, n_bins, -1).transpose(0, 2, 1)
+    out = predicted.reshape(n_test, n_bins, -1).transpose(0, 2, 1)
+    return (out, stopped) if report_convergence else out
 
 
 def per_neuroid_r(predicted: np.ndarray, measured: np.ndarray) -> np.ndarray:
@@ -210,6 +220,8 @@ class MetricScore:
     per_split : (splits, bins) the median r over neuroids in every split
     per_neuroid : (neuroids, bins) each neuroid's r averaged over splits
     n_components : PLS components used
+    unconverged : splits whose PLS fit stopped at scikit-learn's iteration limit (scored all the same, as in
+        Brain-Score)
     """
 
     per_bin: np.ndarray
@@ -217,6 +229,7 @@ class MetricScore:
     per_split: np.ndarray
     per_neuroid: np.ndarray
     n_components: int
+    unconverged: int = 0
 
     @property
     def raw(self) -> float:
@@ -262,8 +275,10 @@ def cross_regressed_correlation(source: np.ndarray, target: np.ndarray, labels: 
     medians = np.empty((len(splits), target.shape[2]))
     r_sum = np.zeros(target.shape[1:])
     r_n = np.zeros(target.shape[1:])
+    unconverged = 0
     for s, (train, test) in enumerate(splits):
-        predicted = pls_fit_predict(source[train], target[train], source[test], n_components)
+        predicted, stopped = pls_fit_predict(source[train], target[train], source[test], n_components, True)
+        unconverged += stopped
         r = per_neuroid_r(predicted, target[test])
         with nan_quiet():
             medians[s] = np.nanmedian(r, axis=0)
@@ -273,7 +288,7 @@ def cross_regressed_correlation(source: np.ndarray, target: np.ndarray, labels: 
     with nan_quiet():
         per_neuroid = r_sum / r_n
     k = pls_components(source.shape[1], len(splits[0][0]) * source.shape[2], n_components)
-    return MetricScore(per_bin, error, medians, per_neuroid, k)
+    return MetricScore(per_bin, error, medians, per_neuroid, k, unconverged)
 
 
 def train_test_correlation(source_train: np.ndarray, target_train: np.ndarray, source_test: np.ndarray,

@@ -139,7 +139,12 @@ def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params:
                               ceiling_error=bench.ceiling_error, n_components=score.n_components,
                               n_stimuli=int(bench_rows.size), n_neuroids=len(bench.neuroid_ids),
                               edges_ms=bench.edges_ms, benchmark=bench.source, benchmark_digest=bench.digest,
-                              model_config=str(acts.provenance.get("config_sha256_16", ""))))
+                              model_config=str(acts.provenance.get("config_sha256_16", "")),
+                              unconverged=score.unconverged))
+        if score.unconverged:
+            warnings.warn(f"{label} {layer}: the PLS fit reached scikit-learn's iteration limit in "
+                          f"{score.unconverged} of {params.splits} splits (features with little relation to the "
+                          "responses); scored all the same, as Brain-Score scores it", stacklevel=2)
     return out
 
 
