@@ -27,6 +27,7 @@ from ..process.design import (
     presentation_noise,
     presentations_for_power,
 )
+from ..process.stats import group_means
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def design_trial(world: TwoModelWorld, n_clips: int = 5, n_random: int = 25, pow
     """Fit both models on the recorded clips, let ``design`` pick ``n_clips`` candidates, and find by simulation the
     presentations that reach ``power`` for them and for ``n_random`` random sets of as many clips."""
     sd = presentation_noise(world.shown_counts, world.shown_clip_of)
-    means = np.stack([world.shown_counts[:, world.shown_clip_of == c].mean(1) for c in range(world.shown_a.shape[0])])
+    means = group_means(world.shown_counts.T, world.shown_clip_of, world.shown_a.shape[0])
     a = predicted_responses(world.shown_a, means, world.candidates_a)
     b = predicted_responses(world.shown_b, means, world.candidates_b)
     result, _ = design_clips(divergence(a, b, sd), [str(i) for i in range(a.shape[0])], n_clips, power, ("A", "B"),

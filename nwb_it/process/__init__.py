@@ -16,13 +16,13 @@ from .rsa import rdm, rsa
 from .scores import bin_scores, pooled_r, score_intervals
 from .selection import select_units
 from .splits import draw_keys, presentation_ranks, split_half_r, split_half_r_by_presentation, split_positions
-from .stats import benjamini_hochberg, pca, pearson_columns, spearman_brown
+from .stats import benjamini_hochberg, group_means, group_sums, pca, pearson_columns, spearman_brown
 
 __all__ = [
     "agreement", "banded_ridge_cv_predict", "benjamini_hochberg", "bin_aligned", "bin_scores", "Ceilings",
-    "clip_ceilings", "clip_folds", "cross_regressed_correlation", "draw_keys", "encoding_model", "lab_reliability",
-    "nested_spikes", "normalize", "onset_only", "pca", "pearson_columns", "permutation_p", "pooled_r",
-    "population_rates", "presentation_ranks", "rdm", "reliability", "reliability_ceiling", "ridge_cv_predict", "rsa",
-    "score_intervals", "select_units", "spearman_brown", "split_half_r", "split_half_r_by_presentation",
-    "split_positions", "splithalf_reliability", "variance_partition"
+    "clip_ceilings", "clip_folds", "cross_regressed_correlation", "draw_keys", "encoding_model", "group_means",
+    "group_sums", "lab_reliability", "nested_spikes", "normalize", "onset_only", "pca", "pearson_columns",
+    "permutation_p", "pooled_r", "population_rates", "presentation_ranks", "rdm", "reliability",
+    "reliability_ceiling", "ridge_cv_predict", "rsa", "score_intervals", "select_units", "spearman_brown",
+    "split_half_r", "split_half_r_by_presentation", "split_positions", "splithalf_reliability", "variance_partition"
 ]

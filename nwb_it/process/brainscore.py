@@ -27,11 +27,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from ..core.numeric import nan_quiet
 from ..core.results import Activations
-from .stats import pearson_columns, spearman_brown
+from .stats import group_sums, pearson_columns, spearman_brown
 
 RELIABILITY_SPLITS = 20
 MIN_IMAGES = 10            # a split needs more than this many images with trials in both halves
@@ -70,10 +69,9 @@ def _image_means(rates: np.ndarray, image: np.ndarray, half: np.ndarray, n_image
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Per-unit mean of each image's trials in ``half`` (units x images) and the trial count per image."""
     rows = np.flatnonzero(half)
-    onehot = sparse.csr_matrix((np.ones(rows.size), (rows, image[rows])), shape=(image.size, n_images))
-    counts = np.bincount(image[rows], minlength=n_images)
+    sums, counts = group_sums(rates[:, rows].T, image[rows], n_images)
     with nan_quiet():
-        return np.asarray((onehot.T @ rates.T).T) / counts, counts
+        return sums.T / counts, counts
 
 
 def splithalf_reliability(rates: np.ndarray, image: np.ndarray, seed: int,
@@ -340,22 +338,3 @@ def activations_per_bin(acts: Activations, layer: str, edges: np.ndarray) -> np.
         pick = np.clip(np.searchsorted(acts.time[rows], ends, side="left") - 1, 0, rows.size - 1)
         out[c] = values[rows[pick]].T
     return out
-
-
-def mean_by_stimulus(values: np.ndarray, stimulus: np.ndarray, n_stimuli: int) -> np.ndarray:
-    """The mean over presentations of each stimulus, NaN-aware: (presentations, ...) -> (stimuli, ...).
-
-    Examples
-    --------
-    >>> mean_by_stimulus(np.array([[1.0], [3.0], [np.nan], [5.0]]), np.array([0, 0, 1, 1]), 2)
-    array([[2.],
-           [5.]])
-    """
-    flat = values.reshape(values.shape[0], -1)
-    seen = np.isfinite(flat)
-    onehot = sparse.csr_matrix((np.ones(stimulus.size), (stimulus, np.arange(stimulus.size))),
-                               shape=(n_stimuli, stimulus.size))
-    sums = onehot @ np.where(seen, flat, 0.0)
-    counts = onehot @ seen.astype(np.float64)
-    with nan_quiet():
-        return (np.asarray(sums) / np.asarray(counts)).reshape((n_stimuli, *values.shape[1:]))

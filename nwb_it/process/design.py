@@ -23,13 +23,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import sparse
 from scipy.stats import norm
 
 from ..core.benchmark import DesignResult
 from ..core.numeric import nan_quiet
 from .ridge import ridge_cv_predict
-from .stats import pca
+from .stats import group_sums, pca
 
 
 def presentation_noise(counts: np.ndarray, clip_of: np.ndarray) -> np.ndarray:
@@ -44,10 +43,8 @@ def presentation_noise(counts: np.ndarray, clip_of: np.ndarray) -> np.ndarray:
     """
     counts = np.asarray(counts, dtype=np.float64)
     _, clip = np.unique(clip_of, return_inverse=True)
-    n_clips = int(clip.max()) + 1
-    size = np.bincount(clip, minlength=n_clips).astype(np.float64)
-    onehot = sparse.csr_matrix((np.ones(clip.size), (np.arange(clip.size), clip)), shape=(clip.size, n_clips))
-    means = np.asarray((onehot.T @ counts.T).T) / np.maximum(size, 1)
+    sums, size = group_sums(counts.T, clip, int(clip.max()) + 1)
+    means = sums.T / np.maximum(size, 1)
     squares = ((counts - means[:, clip]) ** 2).sum(1)
     dof = (size - 1).clip(min=0).sum()
     with nan_quiet():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import eigh
 
 from ..core.numeric import nan_quiet
@@ -18,6 +19,41 @@ def spearman_brown(r: np.ndarray | float, factor: float = 2.0) -> np.ndarray:
     r = np.asarray(r, dtype=np.float64)
     with nan_quiet():
         return factor * r / (1.0 + (factor - 1.0) * r)
+
+
+def group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of the rows of ``values`` in each group, ``(n, ...) -> (n_groups, ...)``, and each group's row count
+    (one sparse product, no loop over groups).
+
+    Examples
+    --------
+    >>> sums, n = group_sums(np.array([[1.0], [3.0], [5.0]]), np.array([0, 0, 2]), 3)
+    >>> sums.ravel().tolist(), n.tolist()
+    ([4.0, 0.0, 5.0], [2, 0, 1])
+    """
+    values = np.asarray(values, dtype=np.float64)
+    group = np.asarray(group, dtype=np.int64)
+    onehot = sparse.csr_matrix((np.ones(group.size), (group, np.arange(group.size))), shape=(n_groups, group.size))
+    sums = np.asarray(onehot @ values.reshape(group.size, -1)).reshape((n_groups, *values.shape[1:]))
+    return sums, np.bincount(group, minlength=n_groups)
+
+
+def group_means(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """The mean of the rows of ``values`` in each group, NaN skipped: ``(n, ...) -> (n_groups, ...)`` (NaN where a
+    group has no finite value).
+
+    Examples
+    --------
+    >>> group_means(np.array([[1.0], [3.0], [np.nan], [5.0]]), np.array([0, 0, 1, 1]), 2)
+    array([[2.],
+           [5.]])
+    """
+    values = np.asarray(values, dtype=np.float64)
+    seen = np.isfinite(values)
+    sums, _ = group_sums(np.where(seen, values, 0.0), group, n_groups)
+    counts, _ = group_sums(seen, group, n_groups)
+    with nan_quiet():
+        return sums / counts
 
 
 def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from ..nwb.activations import read_activations
 from ..nwb.io import reading
 from ..process.brainscore import activations_per_bin
 from ..process.design import design_clips, divergence, predicted_responses, presentation_noise
+from ..process.stats import group_means
 from ..viz.benchmark import design_figure
 from ..viz.save import save_figure_folder
 from .aligned import read_aligned
@@ -110,7 +111,7 @@ def read_design_data(nwb_path: str | Path, models: list[DesignModel], params: De
     keep = np.isin(aligned.clip_of, common)
     counts = aligned.presentation_counts[:, keep, 0].astype(np.float64)
     clip_of = np.searchsorted(common, aligned.clip_of[keep])
-    responses = np.stack([counts[:, clip_of == k].mean(1) for k in range(len(common))])
+    responses = group_means(counts.T, clip_of, len(common))
     return DesignData(counts, clip_of, responses, shown, {m.label: tables[m.table].provenance for m in models})
 
 

@@ -28,7 +28,8 @@ from ..models.windows import extract
 from ..nwb.activations import read_activations
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
-from ..process.brainscore import activations_per_bin, cross_regressed_correlation, mean_by_stimulus
+from ..process.brainscore import activations_per_bin, cross_regressed_correlation
+from ..process.stats import group_means
 from ..viz.benchmark import score_time_figure
 from ..viz.save import save_figure_folder
 from .compare import chosen_layers
@@ -49,7 +50,7 @@ def benchmark_from_assembly(assembly, source: str) -> BenchmarkData:
                          f"{', '.join(missing) or 'none'}): export it with nwb-it export-brainscore", source)
     assembly = assembly.transpose("presentation", "neuroid", "time_bin")
     names, stimulus = np.unique(assembly["stimulus_id"].values.astype(str), return_inverse=True)
-    responses = mean_by_stimulus(np.asarray(assembly.values, dtype=np.float64), stimulus, names.size)
+    responses = group_means(np.asarray(assembly.values, dtype=np.float64), stimulus, names.size)
     complete = np.isfinite(responses).all(axis=(1, 2))
     if not complete.all():
         warnings.warn(f"{source}: {int((~complete).sum())} of {names.size} stimuli were not shown while every "
