@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core.numeric import nan_quiet
 from ..core.results import Activations
+from .encoding import window_features
 from .stats import group_sums, pearson_columns, spearman_brown
 
 RELIABILITY_SPLITS = 20
@@ -311,30 +312,21 @@ def bounded(score: float) -> float:
 def activations_per_bin(acts: Activations, layer: str, edges: np.ndarray) -> np.ndarray:
     """Each clip's model features in each time bin: (n_clips, width, n_bins), clips in ``acts.clip_keys`` order.
 
-    A bin takes the latest window whose last frame was shown before the bin ends (the model has seen
-    nothing later); a bin before a clip's first window takes the first. A model of still images (one
-    window per clip) gives every bin the same features, as Brain-Score's static models do on a
-    temporal benchmark.
+    A bin takes the latest window whose last frame started at or before the bin's end (compare's rule,
+    :func:`nwb_it.process.encoding.window_features`, at lag 0); a bin before a clip's first window takes
+    the first. A model of still images (one window per clip) gives every bin the same features, as
+    Brain-Score's static models do on a temporal benchmark.
 
     Examples
     --------
     >>> from nwb_it.core.results import Activations
     >>> acts = Activations(["a"], np.zeros(3, int), np.arange(3), np.array([0, 3, 6]),
     ...                    {"last": np.arange(3.0)[:, None]}, provenance={"fps": 30.0})
-    >>> activations_per_bin(acts, "last", np.array([0.0, 0.1, 0.2, 0.3]))[0, 0]
+    >>> activations_per_bin(acts, "last", np.array([0.0, 0.05, 0.15, 0.25]))[0, 0]
     array([0., 1., 2.])
     """
-    values = acts.layers[layer]
     ends = np.asarray(edges, dtype=np.float64)[1:]
-    out = np.empty((len(acts.clip_keys), values.shape[1], ends.size), dtype=np.float64)
-    order = np.lexsort((acts.time, acts.clip_of_window))
-    clip_sorted = acts.clip_of_window[order]
-    starts = np.searchsorted(clip_sorted, np.arange(len(acts.clip_keys)))
-    stops = np.searchsorted(clip_sorted, np.arange(len(acts.clip_keys)), side="right")
-    for c, (a, b) in enumerate(zip(starts, stops)):        # one clip at a time: its windows are few
-        if a == b:
-            raise ValueError(f"clip {acts.clip_keys[c]} has no windows")
-        rows = order[a:b]
-        pick = np.clip(np.searchsorted(acts.time[rows], ends, side="left") - 1, 0, rows.size - 1)
-        out[c] = values[rows[pick]].T
-    return out
+    rows = window_features(acts.clip_of_window, acts.time, np.arange(len(acts.clip_keys)), ends, (0.0,))[..., 0]
+    return acts.layers[layer][rows].astype(np.float64).transpose(0, 2, 1)
+
+

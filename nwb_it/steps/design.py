@@ -79,7 +79,7 @@ class DesignData:
     provenance: dict[str, dict]            # model label -> what made its table
 
 
-def window_features(acts: Activations, layer: str, window: tuple[float, float]) -> np.ndarray:
+def mean_window_features(acts: Activations, layer: str, window: tuple[float, float]) -> np.ndarray:
     """Each clip's features averaged over the window (sampled every 10 ms; :func:`activations_per_bin`)."""
     n = max(1, round((window[1] - window[0]) / FEATURE_BIN))
     return activations_per_bin(acts, layer, np.linspace(window[0], window[1], n + 1)).mean(axis=2)
@@ -98,7 +98,7 @@ def read_design_data(nwb_path: str | Path, models: list[DesignModel], params: De
             raise NwbItError(f"no layer '{m.layer}' in the activations table '{m.table}' (have: "
                              f"{', '.join(tables[m.table].layers)})", nwb_path)
     aligned = aligned.select_units(aligned.fully_observed())
-    names = [aligned.clip_names[c] for c in range(len(aligned.clip_names))]
+    names = list(aligned.clip_names)
     common = [c for c, n in enumerate(names) if all(n in (t.stimulus_names or []) for t in tables.values())]
     if len(common) < 10:
         raise NwbItError(f"{len(common)} recorded clips have activations in every table: the encoding models need 10",
@@ -106,8 +106,9 @@ def read_design_data(nwb_path: str | Path, models: list[DesignModel], params: De
     shown = {}
     for m in models:
         acts = tables[m.table]
-        rows = [acts.stimulus_names.index(names[c]) for c in common]
-        shown[m.label] = window_features(acts, m.layer, params.window)[rows]
+        row_of = {name: i for i, name in enumerate(acts.stimulus_names)}
+        rows = [row_of[names[c]] for c in common]
+        shown[m.label] = mean_window_features(acts, m.layer, params.window)[rows]
     keep = np.isin(aligned.clip_of, common)
     counts = aligned.presentation_counts[:, keep, 0].astype(np.float64)
     clip_of = np.searchsorted(common, aligned.clip_of[keep])
@@ -136,7 +137,7 @@ def candidate_features(candidates: str | Path, models: list[DesignModel], data: 
                                  "folder")
             if m.layer not in acts.layers:
                 raise NwbItError(f"the model has no layer '{m.layer}' (has: {', '.join(acts.layers)})", folder)
-            out[m.label] = window_features(acts, m.layer, params.window)
+            out[m.label] = mean_window_features(acts, m.layer, params.window)
     return names, out
 
 
