@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nwb_it.core.benchmark import bounded, ceiled
 from nwb_it.process.brainscore import (
-    bounded,
-    ceiled,
     cross_regressed_correlation,
     reliability_ceiling,
     splithalf_reliability,

@@ -15,6 +15,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def ceiled(raw: float, ceiling: float) -> float:
+    """Brain-Score's ceiled score: explained variance ``raw**2 / ceiling`` (the ceiling is a reliability).
+
+    Examples
+    --------
+    >>> ceiled(0.5, 0.5)
+    0.5
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.float64(raw) ** 2 / ceiling)
+
+
+def bounded(score: float) -> float:
+    """A ceiled score held in [0, 1], as Brain-Score reports it (NaN stays NaN)."""
+    return float(np.clip(score, 0.0, 1.0)) if np.isfinite(score) else float("nan")
+
+
 @dataclass(frozen=True)
 class BenchmarkData:
     """Mean responses (stimuli x neuroids x bins) of a benchmark's neuroids, with its ceiling.
@@ -83,13 +100,11 @@ class ModelScore:
 
     @property
     def ceiled(self) -> float:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return float(self.raw ** 2 / self.ceiling)
+        return ceiled(self.raw, self.ceiling)
 
     @property
     def bounded(self) -> float:
-        c = self.ceiled
-        return float(np.clip(c, 0.0, 1.0)) if np.isfinite(c) else float("nan")
+        return bounded(self.ceiled)
 
     @property
     def ceiled_error(self) -> float:

@@ -19,7 +19,8 @@ The facts below come from brain-score/vision (read at commit c642dbe4); the code
   predicted and correlated bin by bin.
 * **Ceiled** = ``raw**2 / ceiling`` (``benchmark_helpers/neural_common.explained_variance``: the
   ceiling is already a variance); **bounded** = the ceiled score clipped to [0, 1]
-  (``benchmark_helpers.bound_score``, brain-score/vision#2112).
+  (``benchmark_helpers.bound_score``, brain-score/vision#2112): :func:`nwb_it.core.benchmark.ceiled` and
+  :func:`~nwb_it.core.benchmark.bounded`, which :class:`~nwb_it.core.benchmark.ModelScore` reports.
 """
 from __future__ import annotations
 
@@ -296,17 +297,6 @@ def train_test_correlation(source_train: np.ndarray, target_train: np.ndarray, s
     r = per_neuroid_r(pls_fit_predict(source_train, target_train, source_test, n_components), target_test)[:, 0]
     with nan_quiet():
         return float(np.nanmedian(r)), r
-
-
-def ceiled(raw: float, ceiling: float) -> float:
-    """Brain-Score's ceiled score: explained variance ``raw**2 / ceiling`` (the ceiling is a reliability)."""
-    with nan_quiet():
-        return float(np.float64(raw) ** 2 / ceiling)
-
-
-def bounded(score: float) -> float:
-    """A ceiled score held in [0, 1], as Brain-Score reports it (NaN stays NaN)."""
-    return float(np.clip(score, 0.0, 1.0)) if np.isfinite(score) else float("nan")
 
 
 def activations_per_bin(acts: Activations, layer: str, edges: np.ndarray) -> np.ndarray:
