@@ -93,12 +93,21 @@ def time_table(activations: str, courses: dict[str, dict]) -> DynamicTable:
                   f"{activations} (nwb_it compare).", TIME_COLUMNS, values)
 
 
+def _columns(table: DynamicTable, names) -> dict[str, np.ndarray]:
+    """Each named column of a table read once, as an array (text decoded)."""
+    out = {}
+    for k in names:
+        values = np.asarray(table[k].data[:])
+        out[k] = values.astype(str) if values.dtype.kind in "OSU" else values
+    return out
+
+
 def _index_rows(nwb: NWBFile, module: str) -> list[dict]:
     mod = nwb.processing.get(module)
     if mod is None or INDEX not in mod.data_interfaces:
         return []
-    table = mod[INDEX]
-    return [{k: table[k].data[i] for k in INDEX_COLUMNS} for i in range(len(table))]
+    columns = _columns(mod[INDEX], INDEX_COLUMNS)
+    return [{k: v[i] for k, v in columns.items()} for i in range(len(mod[INDEX]))]
 
 
 def index_table(nwb: NWBFile, module: str, row: dict) -> DynamicTable:
@@ -131,15 +140,13 @@ def read_curves(nwb: NWBFile, module: str) -> list[dict] | None:
         return None
     out = []
     for row in _index_rows(nwb, module):
-        layers_t, time_t = mod[str(row["layers_table"])], mod[str(row["time_table"])]
-        names = np.asarray(layers_t["layer"].data[:]).astype(str)
-        summary = {str(layer): {k: _plain(layers_t[k].data[i]) for k in LAYER_COLUMNS if k != "layer"}
+        per_layer = _columns(mod[str(row["layers_table"])], LAYER_COLUMNS)
+        per_bin = _columns(mod[str(row["time_table"])], TIME_COLUMNS)
+        names = per_layer["layer"]
+        summary = {str(layer): {k: _plain(per_layer[k][i]) for k in LAYER_COLUMNS if k != "layer"}
                    for i, layer in enumerate(names)}
-        bins = np.asarray(time_t["layer"].data[:]).astype(str)
-        time = {}
-        for layer in names:
-            rows = np.flatnonzero(bins == layer)
-            time[str(layer)] = {k: [float(time_t[k].data[i]) for i in rows] for k in TIME_COLUMNS if k != "layer"}
+        time = {str(layer): {k: per_bin[k][per_bin["layer"] == layer].astype(float).tolist()
+                             for k in TIME_COLUMNS if k != "layer"} for layer in names}
         n_layers = int(row["n_layers"])
         out.append({"activations": str(row["activations"]), "family": str(row["family"]),
                     "n_layers": None if n_layers < 0 else n_layers, "summary": summary, "time": time})
