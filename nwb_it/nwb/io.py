@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import h5py
 from pynwb import NWBHDF5IO, NWBFile
 
 from ..core.errors import NwbItError
@@ -87,18 +88,16 @@ def mark_generated(nwb: NWBFile) -> None:
     nwb.set_modified()
 
 
-def _check_written_as(path: Path, module: str, containers: list) -> None:
-    """Every container went in as its own type: an extension's type unknown to the reading io (imported after it
-    was opened) is written as its base class, without its data, with no error from pynwb."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        for container in containers:
-            stored = f[f"processing/{module}/{container.name}"].attrs.get("neurodata_type")
-            stored = stored.decode() if isinstance(stored, bytes) else stored
-            if stored != container.data_type:
-                raise NwbItError(f"{container.name} would be written as {stored}, not {container.data_type} "
-                                 "(its extension was loaded after the file was opened): nothing was written")
+def _check_written_as(f, module: str, containers: list) -> None:
+    """Every container went in as its own type (``f``: the written file, open): an extension's type unknown to the
+    reading io (imported after it was opened) is written as its base class, without its data, with no error from
+    pynwb."""
+    for container in containers:
+        stored = f[f"processing/{module}/{container.name}"].attrs.get("neurodata_type")
+        stored = stored.decode() if isinstance(stored, bytes) else stored
+        if stored != container.data_type:
+            raise NwbItError(f"{container.name} would be written as {stored}, not {container.data_type} "
+                             "(its extension was loaded after the file was opened): nothing was written")
 
 
 def replace_in_module(path: str | Path, module: str, description: str,
@@ -126,5 +125,6 @@ def replace_in_module(path: str | Path, module: str, description: str,
         with atomic_output(path, overwrite=True, force=force) as tmp:
             with NWBHDF5IO(str(tmp), "w") as out:
                 out.export(src_io=io, nwbfile=nwb)
-            _check_written_as(tmp, module, containers)
-            keep_used_specifications(tmp)
+            with h5py.File(tmp, "r+") as written:         # one more open of the new file: check, then prune
+                _check_written_as(written, module, containers)
+                keep_used_specifications(written)

@@ -69,26 +69,28 @@ def _includes(specs: h5py.Group, namespace: str) -> set[str] | None:
     return out
 
 
-def keep_used_specifications(path: str | Path) -> list[str]:
+def keep_used_specifications(path: str | Path | h5py.File) -> list[str]:
     """Remove from ``path``'s ``/specifications`` the namespaces it neither uses nor needs; return their names.
 
     Kept: :data:`ALWAYS`, every namespace of a type in the file, and what their specifications include
-    (all of them when a specification cannot be read).
+    (all of them when a specification cannot be read). ``path`` may be a file already open for writing.
     """
-    with h5py.File(path, "r+") as f:
-        specs = f.get("specifications")
-        if specs is None:
-            return []
-        keep, todo = set(ALWAYS), _used(f) - ALWAYS
-        while todo:
-            ns = todo.pop()
-            keep.add(ns)
-            if ns in specs:
-                included = _includes(specs, ns)
-                if included is None:
-                    return []
-                todo |= included - keep
-        removed = sorted(set(specs) - keep)
-        for ns in removed:
-            del specs[ns]
+    if not isinstance(path, h5py.File):
+        with h5py.File(path, "r+") as f:
+            return keep_used_specifications(f)
+    specs = path.get("specifications")
+    if specs is None:
+        return []
+    keep, todo = set(ALWAYS), _used(path) - ALWAYS
+    while todo:
+        ns = todo.pop()
+        keep.add(ns)
+        if ns in specs:
+            included = _includes(specs, ns)
+            if included is None:
+                return []
+            todo |= included - keep
+    removed = sorted(set(specs) - keep)
+    for ns in removed:
+        del specs[ns]
     return removed
