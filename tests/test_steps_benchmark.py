@@ -149,3 +149,30 @@ def test_the_report_index_shows_the_benchmark_scores(scored_session, tmp_path):
     assert f"<td>{float(rows[0]['ceiled']):.3f}</td>" in page and html.escape("score_over_time") in page
     assert main(["report", str(nwb), "-o", str(tmp_path / "rep2"), "--scores-dir", str(tmp_path)]) == 2
     assert not (tmp_path / "rep2").exists()
+
+
+@pytest.mark.parametrize("damage", ["ceiling", "bins", "neuroids"])
+def test_a_benchmark_with_impossible_values_is_refused(scored_session, tmp_path, capsys, damage):
+    """A ceiling outside (0, 1], overlapping time bins or a neuroid id twice (another tool's assembly, an edited
+    file): one error line, exit 2, no score written."""
+    import xarray as xr
+
+    d, nwb = scored_session["dir"], scored_session["nwb"]
+    assert main(["export-brainscore", str(nwb), "-o", str(tmp_path / "ok"), "--min-reliability", "none"]) == 0
+    assembly = xr.load_dataarray(tmp_path / "ok" / "assembly.nc")
+    if damage == "ceiling":
+        assembly.attrs["ceiling"] = 1.7
+    elif damage == "bins":
+        assembly = assembly.assign_coords(time_bin_end=("time_bin", assembly["time_bin_end"].values + 5.0))
+    else:
+        ids = assembly["neuroid_id"].values.copy()
+        ids[1] = ids[0]
+        assembly = assembly.assign_coords(neuroid_id=("neuroid", ids))
+    (tmp_path / "bad").mkdir()
+    assembly.to_netcdf(tmp_path / "bad" / "assembly.nc", engine="h5netcdf")
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "bad"), "--activations-from", str(nwb), "-o", str(tmp_path / "s"),
+                 "--layers", "last"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad/assembly.nc" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "s" / "scores.csv").exists()

@@ -59,18 +59,28 @@ def benchmark_from_assembly(assembly, source: str) -> BenchmarkData:
         raise NwbItError(f"{int(complete.sum())} stimuli with responses of every neuroid; the metric's 10 splits "
                          f"need {MIN_STIMULI} at least", source)
     starts = assembly["time_bin_start"].values.astype(float)
+    ends = assembly["time_bin_end"].values.astype(float)
+    if not (np.isfinite(starts).all() and np.isfinite(ends).all() and (ends > starts).all()
+            and np.array_equal(starts[1:], ends[:-1])):
+        raise NwbItError("its time bins are not consecutive bins of positive width (time_bin_start, time_bin_end: "
+                         f"{starts.tolist()[:3]}..., {ends.tolist()[:3]}...)", source)
+    ids = assembly["neuroid_id"].values.astype(str)
+    if np.unique(ids).size != ids.size:
+        raise NwbItError("two neuroids share a neuroid_id: the assembly is not one benchmark", source)
     reliability = (assembly["reliability"].values.astype(float) if "reliability" in assembly.coords
                    else np.full(assembly.sizes["neuroid"], np.nan))
     ceiling = float(assembly.attrs.get("ceiling", np.nan))
+    ceiling_error = float(assembly.attrs.get("ceiling_error", np.nan))
+    if np.isfinite(ceiling) and not (0 < ceiling <= 1 and (np.isnan(ceiling_error) or ceiling_error >= 0)):
+        raise NwbItError(f"its ceiling {ceiling:g} (error {ceiling_error:g}) is not a reliability in (0, 1]: ceiled "
+                         "scores would be meaningless; export the benchmark again", source)
     if not np.isfinite(ceiling):
         warnings.warn(f"{source}: the assembly carries no ceiling (no neuroid has a split-half reliability: fewer "
                       "than 11 clips with two repeats, or an export of an older nwb_it): ceiled scores are NaN",
                       stacklevel=3)
     return BenchmarkData(responses=responses[complete], stimulus_ids=[str(n) for n in names[complete]],
-                         neuroid_ids=[str(n) for n in assembly["neuroid_id"].values],
-                         edges_ms=np.append(starts, assembly["time_bin_end"].values.astype(float)[-1]),
-                         reliability=reliability, ceiling=ceiling,
-                         ceiling_error=float(assembly.attrs.get("ceiling_error", np.nan)), source=source)
+                         neuroid_ids=ids.tolist(), edges_ms=np.append(starts, ends[-1]),
+                         reliability=reliability, ceiling=ceiling, ceiling_error=ceiling_error, source=source)
 
 
 def read_benchmark(sources: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
