@@ -157,7 +157,7 @@ def test_a_benchmark_with_impossible_values_is_refused(scored_session, tmp_path,
     file): one error line, exit 2, no score written."""
     import xarray as xr
 
-    d, nwb = scored_session["dir"], scored_session["nwb"]
+    nwb = scored_session["nwb"]
     assert main(["export-brainscore", str(nwb), "-o", str(tmp_path / "ok"), "--min-reliability", "none"]) == 0
     assembly = xr.load_dataarray(tmp_path / "ok" / "assembly.nc")
     if damage == "ceiling":
@@ -176,3 +176,22 @@ def test_a_benchmark_with_impossible_values_is_refused(scored_session, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad/assembly.nc" in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "s" / "scores.csv").exists()
+
+
+def test_activations_with_nan_are_one_error_line_for_score_and_design(scored_session, tmp_path, capsys):
+    import shutil
+
+    import h5py
+
+    d, model = scored_session["dir"], scored_session["model"]
+    nwb = shutil.copy(scored_session["nwb"], tmp_path / "nan.nwb")
+    with h5py.File(nwb, "r+") as f:
+        f["processing/misc/videomae_activations/activations_last"][3, 0] = np.nan
+    capsys.readouterr()
+    assert main(["score", str(nwb), "--activations-from", str(nwb), "-o", str(tmp_path / "s"), "--min-reliability",
+                 "none", "--layers", "last"]) == 2
+    assert main(["design", str(nwb), "--candidates", str(d / "candidates"), "--model",
+                 f"videomae_activations:layer0={model}", "--model", f"videomae_activations:last={model}",
+                 "-o", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("NaN or infinite" in line and "layer 'last'" in line for line in err)

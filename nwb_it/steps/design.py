@@ -31,6 +31,7 @@ from ..process.stats import group_means
 from ..viz.benchmark import design_figure
 from ..viz.save import save_figure_folder
 from .aligned import read_aligned
+from .compare import check_finite
 
 OUTPUT = "design.csv"
 FIGURE = "design.png"
@@ -97,6 +98,7 @@ def read_design_data(nwb_path: str | Path, models: list[DesignModel], params: De
         if m.layer not in tables[m.table].layers:
             raise NwbItError(f"no layer '{m.layer}' in the activations table '{m.table}' (have: "
                              f"{', '.join(tables[m.table].layers)})", nwb_path)
+        check_finite(tables[m.table], [m.layer], m.table)
     aligned = aligned.select_units(aligned.fully_observed())
     names = list(aligned.clip_names)
     common = [c for c, n in enumerate(names) if all(n in (t.stimulus_names or []) for t in tables.values())]
@@ -137,6 +139,7 @@ def candidate_features(candidates: str | Path, models: list[DesignModel], data: 
                                  "folder")
             if m.layer not in acts.layers:
                 raise NwbItError(f"the model has no layer '{m.layer}' (has: {', '.join(acts.layers)})", folder)
+            check_finite(acts, [m.layer], f"{folder} on the candidates")
             out[m.label] = mean_window_features(acts, m.layer, params.window)
     return names, out
 

@@ -32,7 +32,7 @@ from ..process.brainscore import activations_per_bin, cross_regressed_correlatio
 from ..process.stats import group_means
 from ..viz.benchmark import score_time_figure
 from ..viz.save import save_figure_folder
-from .compare import chosen_layers
+from .compare import check_finite, chosen_layers
 from .export import build_assembly
 
 OUTPUTS = ("scores.csv", "scores_by_time.csv")
@@ -137,9 +137,10 @@ def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params:
     jobs = []
     for label, acts in models.items():
         layers = chosen_layers(params.layer, list(acts.layers), label)
+        check_finite(acts, layers, label)
         rows = _stimulus_rows(bench, acts, label)
         jobs += [(label, layer, rows, acts) for layer in layers]
-    out = []
+    out, digest = [], bench.digest
     for label, layer, (bench_rows, clip_rows), acts in progress_bar(jobs, desc="score", unit="layer",
                                                                    enabled=progress):
         source = activations_per_bin(acts, layer, edges_s)[clip_rows]
@@ -149,7 +150,7 @@ def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params:
                               raw=score.raw, raw_error=score.raw_error, ceiling=bench.ceiling,
                               ceiling_error=bench.ceiling_error, n_components=score.n_components,
                               n_stimuli=int(bench_rows.size), n_neuroids=len(bench.neuroid_ids),
-                              edges_ms=bench.edges_ms, benchmark=bench.source, benchmark_digest=bench.digest,
+                              edges_ms=bench.edges_ms, benchmark=bench.source, benchmark_digest=digest,
                               model_config=str(acts.provenance.get("config_sha256_16", "")),
                               unconverged=score.unconverged))
         if score.unconverged:
