@@ -88,6 +88,14 @@ def mark_generated(nwb: NWBFile) -> None:
     nwb.set_modified()
 
 
+def write_nwb(nwb: NWBFile, path: str | Path) -> None:
+    """Write a new NWB file at ``path`` (a temporary file of :func:`~nwb_it.io.atomic.atomic_output`), caching only
+    the namespaces it uses (:mod:`nwb_it.nwb.specs`): the same file whatever this process loaded before."""
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    keep_used_specifications(path)
+
+
 def _check_written_as(f, module: str, containers: list) -> None:
     """Every container went in as its own type (``f``: the written file, open): an extension's type unknown to the
     reading io (imported after it was opened) is written as its base class, without its data, with no error from

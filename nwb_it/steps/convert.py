@@ -5,14 +5,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from pynwb import NWBHDF5IO
-
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_FPS
 from ..formats.base import SourceInterface
 from ..formats.l2str import L2StrSource, SourceLayout
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S
 from ..io.atomic import atomic_output, refuse_existing
+from ..nwb.io import write_nwb
 from ..nwb.metadata import (
     MetadataWarning,
     build_metadata,
@@ -23,7 +22,6 @@ from ..nwb.metadata import (
 )
 from ..nwb.session_file import new_nwbfile
 from ..nwb.session_table import load_session_table, rows_for
-from ..nwb.specs import keep_used_specifications
 from .stimuli import add_clip_templates, read_clip_map
 
 
@@ -146,9 +144,7 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
     if stimuli is not None:
         add_clip_templates(nwb, stimuli, out, stimuli_fps, read_clip_map(clip_map) if clip_map else None)
     with atomic_output(out, overwrite, force) as tmp:
-        with NWBHDF5IO(tmp, "w") as io:
-            io.write(nwb)
-        keep_used_specifications(tmp)         # the same file whatever this process loaded before
+        write_nwb(nwb, tmp)
     return out
 
 

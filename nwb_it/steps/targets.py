@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from pynwb import NWBHDF5IO
-
 from ..core.errors import NwbItError
 from ..core.locations import redact_location
 from ..core.params import MISC_MODULE, PresentationSpec
@@ -26,9 +24,8 @@ from ..nwb.derivative import (
     read_source_identity,
     source_identity,
 )
-from ..nwb.io import reading
+from ..nwb.io import reading, write_nwb
 from ..nwb.remote import is_remote
-from ..nwb.specs import keep_used_specifications
 
 
 def results_target(path: str | Path, derivative_dir: str | Path | None = None, *,
@@ -88,9 +85,7 @@ def results_target(path: str | Path, derivative_dir: str | Path | None = None, *
         read = int(stats["bytes_so_far"]() if remote else 0)
         derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = read
         with atomic_output(target, overwrite=target.exists(), force=force) as tmp:
-            with NWBHDF5IO(str(tmp), "w") as io:
-                io.write(derivative)
-            keep_used_specifications(tmp)
+            write_nwb(derivative, tmp)
     return target
 
 
