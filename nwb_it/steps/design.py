@@ -129,7 +129,8 @@ def candidate_features(candidates: str | Path, models: list[DesignModel], data: 
         users = [m for m in models if m.model == folder]
         prov = data.provenance[users[0].label]
         settings = ExtractionParams(model=str(folder), layers="all", device=device,
-                                    **{k: prov[k] for k in ("pool", "pad", "grey", "fps") if k in prov})
+                                    **{k: prov[k] for k in ("family", "dtype", "pool", "pad", "grey", "fps")
+                                       if k in prov})
         acts = extract(clips, settings, progress=progress)
         for m in users:
             made_by = data.provenance[m.label].get("config_sha256_16")
