@@ -16,8 +16,9 @@ Examples
 >>> path = os.path.join(tempfile.mkdtemp(), "x.nwb")
 >>> with NWBHDF5IO(path, "w") as io:
 ...     io.write(NWBFile(session_description="x", identifier="x", session_start_time=datetime.now(timezone.utc)))
->>> keep_used_specifications(path), sorted(cached_namespaces(path))
-([], ['core', 'hdmf-common', 'hdmf-experimental'])
+>>> removed = keep_used_specifications(path)     # what else this process had loaded (an extension, ...)
+>>> sorted(cached_namespaces(path))
+['core', 'hdmf-common', 'hdmf-experimental']
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from ..nwb.recording import file_clips, read_presentations, read_spike_trains
 from ..nwb.results import read_reliability_or_none
 from ..process.binning import bin_aligned
 from ..process.selection import select_units
-from ..viz.heatmaps import histogram_figures, population_figure, unit_figure
+from ..viz.heatmaps import dprime_figure, population_figure, r2_figure, unit_figure
 from ..viz.save import save_figure_folder
 from .reliability import FIGURES as RELIABILITY_FIGURES
 
@@ -78,8 +78,8 @@ def draw_heatmaps(data: HeatmapData, out_dir: str | Path, params: HeatmapParams 
         makers[out_dir / "units" / name] = (
             lambda row=row: unit_figure(aligned, row, how, data.title, data.durations, data.every_clip))
     if data.reliability is not None:
-        for i, name in enumerate(RELIABILITY_FIGURES):
-            makers[out_dir / f"{name}.{fmt}"] = lambda i=i: histogram_figures(data.reliability, data.title)[i]
+        for name, draw in zip(RELIABILITY_FIGURES, (r2_figure, dprime_figure)):
+            makers[out_dir / f"{name}.{fmt}"] = lambda draw=draw: draw(data.reliability, data.title)
     return save_figure_folder(out_dir, "heatmaps", makers, fmt, overwrite, progress, force)
 
 

@@ -47,10 +47,11 @@ def read_reliability_data(nwb_path: str | Path, presentations: PresentationSpec 
 
 
 def compute_reliability(data: ReliabilityData, params: ReliabilityParams = ReliabilityParams(), *,
-                        progress: bool = False) -> ReliabilityResult:
+                        progress: bool = False, binned: AlignedCounts | None = None) -> ReliabilityResult:
     """Every unit's reliability statistics (pure: nothing read or written).
 
     ``params.lab_compat`` gives the lab notebook's numbers exactly (see :mod:`nwb_it.process.lab_reliability`).
+    ``binned``: the counts of :func:`compute_binned` when the caller has them already (not binned again).
 
     Examples
     --------
@@ -63,8 +64,8 @@ def compute_reliability(data: ReliabilityData, params: ReliabilityParams = Relia
     """
     if params.lab_compat:
         return lab_reliability(data.spikes, data.presentations, params, data.resolution, progress=progress)
-    return reliability(bin_aligned(data.spikes, data.presentations, params.window, params.bin_size), params,
-                       progress=progress)
+    aligned = binned if binned is not None else compute_binned(data, params)[0]
+    return reliability(aligned, params, progress=progress)
 
 
 def compute_binned(data: ReliabilityData, params: ReliabilityParams) -> tuple[AlignedCounts, Presentations]:
@@ -107,8 +108,8 @@ def draw_reliability(result: ReliabilityResult, out_dir: str | Path, *, title: s
                      overwrite: bool = False, force: bool = False) -> list[Path]:
     """The split-half r² (true vs null) and d' histograms, as ``r2_true_vs_null.<fmt>`` and ``dprime.<fmt>``."""
     out_dir = Path(out_dir)
-    makers = {out_dir / f"{name}.{fmt}": (lambda i=i: viz.histogram_figures(result, title)[i])
-              for i, name in enumerate(FIGURES)}
+    makers = {out_dir / f"{name}.{fmt}": (lambda draw=draw: draw(result, title))
+              for name, draw in zip(FIGURES, (viz.r2_figure, viz.dprime_figure))}
     return viz.save_figure_folder(out_dir, "reliability", makers, fmt, overwrite, force=force)
 
 
@@ -145,12 +146,11 @@ def run_reliability(nwb_path: str | Path, params: ReliabilityParams = Reliabilit
         for name in FIGURES:
             refuse_existing(Path(out_dir) / f"{name}.png", overwrite, force)
     data = read_reliability_data(nwb_path, presentations)              # read once
-    result = compute_reliability(data, params, progress=progress)
+    binned = compute_binned(data, params) if store_binned else None      # binned once: statistics and storage
+    result = compute_reliability(data, params, progress=progress, binned=binned[0] if binned else None)
     if pickle_path is not None:
         write_responsive_pickle(data, result, pickle_path, overwrite=overwrite, force=force)
-    write_reliability(nwb_path, result, presentations=presentations,
-                      binned=compute_binned(data, params) if store_binned else None,
-                      force=force)
+    write_reliability(nwb_path, result, presentations=presentations, binned=binned, force=force)
     if out_dir is not None:
         draw_reliability(result, out_dir, title=location_stem(nwb_path), overwrite=overwrite, force=force)
     result.written_to = str(nwb_path)

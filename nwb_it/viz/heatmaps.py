@@ -91,6 +91,11 @@ def unit_figure(aligned: AlignedCounts, row: int, how: str = "none", title: str 
 
 def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figure, Figure]:
     """The lab's two histograms: r² of true vs null splits, and d' with the cutoff."""
+    return r2_figure(result, title), dprime_figure(result, title)
+
+
+def r2_figure(result: ReliabilityResult, title: str = "") -> Figure:
+    """Histogram of the split-half r² of true vs null splits."""
     fig1, ax = new_figure(figsize=(6, 4))
     true, null = result.r2_true[np.isfinite(result.r2_true)], result.r2_null[np.isfinite(result.r2_null)]
     bins = np.linspace(0, max(true.max(initial=0), null.max(initial=0), 1e-3), 50)
@@ -98,6 +103,11 @@ def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figur
     ax.hist(true, bins=bins, alpha=0.6, label="true split halves", color="tab:blue")
     ax.set(xlabel="split-half r²", ylabel="count (units x splits)", yscale="log", title=f"{title}\nr² true vs null")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return fig1
+
+
+def dprime_figure(result: ReliabilityResult, title: str = "") -> Figure:
+    """Histogram of every unit's d', the responsive cutoff marked."""
     fig2, ax = new_figure(figsize=(6.5, 4))
     d = result.dprime[np.isfinite(result.dprime)]
     cutoff = result.params.cutoff
@@ -109,7 +119,7 @@ def histogram_figures(result: ReliabilityResult, title: str = "") -> tuple[Figur
            title=f"{title}\nd': {int(result.responsive.sum())} of {len(result.dprime)} units responsive"
                  f"{f', {n_nan} undefined (not shown)' if n_nan else ''}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return fig1, fig2
+    return fig2
 
 
 def cutoff_bins(values: np.ndarray, cutoff: float, n: int = 40) -> np.ndarray:
