@@ -119,7 +119,7 @@ _VERB_PARAMS = [
     (["compare", "x.nwb"], "CompareParams", {"response_window", "time_offset", "n_boot", "n_perm_rsa"}),
     (["export-brainscore", "x.nwb", "-o", "o"], "BrainScoreExportParams", set()),
     (["score", "b", "-o", "o"], "ScoreParams", set()),
-    (["score", "b", "-o", "o"], "BrainScoreExportParams", {"units", "seed"}),
+    (["score", "b", "-o", "o"], "BrainScoreExportParams", set()),
     (["design", "x.nwb", "--candidates", "c", "--model", "t=m", "-o", "o"], "DesignParams", set()),
     (["report", "x.nwb", "-o", "o"], "ReportParams", set()),
     (["plot-activations", "x.nwb", "-o", "o"], "ActivationPlotParams", set()),

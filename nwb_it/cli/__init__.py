@@ -2,7 +2,7 @@
 
 Verbs live in ``session_verbs`` (example, convert, validate, demo), ``analysis_verbs``
 (reliability, heatmaps, compare), ``model_verbs`` (extract-videomae, plot-activations) and
-``benchmark_verbs`` (score, design).
+``benchmark_verbs`` (export-brainscore, score, design).
 The CLI imports the runners inside each verb's ``run``: ``nwb-it --help`` and a mistyped
 option then answer without loading pynwb, Dask or torch.
 """

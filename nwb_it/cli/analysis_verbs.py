@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from ..core.benchmark_params import BrainScoreExportParams
 from ..core.errors import NwbItError
 from ..core.params import (
     DEFAULT_ACTIVATIONS,
@@ -27,7 +26,6 @@ from .options import (
     command,
     derivative_option,
     location,
-    optional_float,
     overwrite_option,
     params_from,
     presentation_options,
@@ -180,33 +178,4 @@ def _compare(sub) -> None:
                       activations=args.activations, presentations=spec(args), overwrite=args.overwrite,
                       force=args.force, derivative_dir=absolute(args.derivative_dir))
         return run_many(args, job, args.nwb)
-    p.set_defaults(func=run)
-
-
-@verb("export-brainscore")
-def _export_brainscore(sub) -> None:
-    p = command(sub, "export-brainscore", "a Brain-Score neural assembly (NetCDF), stimulus set and benchmark module")
-    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s), paths or URLs (one assembly: their neuroids "
-                   "side by side, presentations joined on stimulus and repetition)")
-    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for assembly.nc, stimulus_set.csv and "
-                   "benchmark.py")
-    window_options(p, BrainScoreExportParams)
-    p.add_argument("--units", choices=UNIT_CHOICES, default=default(BrainScoreExportParams, "units"),
-                   help="units to consider (the recipe: all, selected by reliability alone)")
-    p.add_argument("--min-reliability", type=optional_float, default=default(BrainScoreExportParams,
-                   "min_reliability"), help="keep neuroids whose split-half reliability in the window exceeds this "
-                   "(Brain-Score's recipe); 'none' keeps every unit")
-    p.add_argument("--seed", type=int, default=default(BrainScoreExportParams, "seed"),
-                   help="base seed of the reliability's random halves")
-    overwrite_option(p, "an earlier export")
-    presentation_options(p)
-
-    def run(args) -> int:
-        from ..steps.export import run_export_brainscore
-
-        params = params_from(BrainScoreExportParams, args)
-        paths = run_export_brainscore([absolute(p) for p in args.nwb], params, out_dir=args.out_dir,
-                                      presentations=spec(args), overwrite=args.overwrite, force=args.force)
-        print("\n".join(str(p) for p in paths))
-        return 0
     p.set_defaults(func=run)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.benchmark_params import BrainScoreExportParams, DesignParams, ScoreParams
 from ..core.errors import NwbItError
-from ..core.params import default
+from ..core.params import UNIT_CHOICES, default
 from . import verb
 from .options import (
     absolute,
@@ -31,6 +31,44 @@ def _activation_sources(files: list[Path], tables: list[str]) -> dict[str, tuple
     return out
 
 
+def _recipe_options(p) -> None:
+    """The benchmark recipe's options (:class:`BrainScoreExportParams`), for export-brainscore and for score's NWB
+    files."""
+    p.add_argument("--window", type=float, nargs=2, default=default(BrainScoreExportParams, "window"),
+                   metavar=("START", "END"), help="time window after onset (s)")
+    p.add_argument("--bin", type=float, default=default(BrainScoreExportParams, "bin_size"), help="bin size (s)")
+    p.add_argument("--units", choices=UNIT_CHOICES, default=default(BrainScoreExportParams, "units"),
+                   help="units to consider (the recipe: all, selected by reliability alone)")
+    p.add_argument("--min-reliability", type=optional_float,
+                   default=default(BrainScoreExportParams, "min_reliability"),
+                   help="keep neuroids whose split-half reliability in the window exceeds this (Brain-Score's "
+                        "recipe); 'none' keeps every unit")
+    p.add_argument("--seed", type=int, default=default(BrainScoreExportParams, "seed"),
+                   help="base seed of the reliability's random halves")
+
+
+@verb("export-brainscore")
+def _export_brainscore(sub) -> None:
+    p = command(sub, "export-brainscore", "a Brain-Score neural assembly (NetCDF), stimulus set and benchmark module")
+    p.add_argument("nwb", type=location, nargs="+", help="NWB file(s), paths or URLs (one assembly: their neuroids "
+                   "side by side, presentations joined on stimulus and repetition)")
+    p.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for assembly.nc, stimulus_set.csv and "
+                   "benchmark.py")
+    _recipe_options(p)
+    overwrite_option(p, "an earlier export")
+    presentation_options(p)
+
+    def run(args) -> int:
+        from ..steps.export import run_export_brainscore
+
+        params = params_from(BrainScoreExportParams, args)
+        paths = run_export_brainscore([absolute(p) for p in args.nwb], params, out_dir=args.out_dir,
+                                      presentations=spec(args), overwrite=args.overwrite, force=args.force)
+        print("\n".join(str(p) for p in paths))
+        return 0
+    p.set_defaults(func=run)
+
+
 @verb("score")
 def _score(sub) -> None:
     p = command(sub, "score", "score model activations on a lab's benchmark with Brain-Score's metric (spantime_pls): "
@@ -51,13 +89,7 @@ def _score(sub) -> None:
     p.add_argument("--layers", default=default(ScoreParams, "layer"), help="layers scored: all, NAME or A,B")
     p.add_argument("--components", type=int, default=default(ScoreParams, "components"), help="PLS components")
     p.add_argument("--splits", type=int, default=default(ScoreParams, "splits"), help="cross-validation splits")
-    rec = p.add_argument_group("the recipe, for NWB files given as the benchmark")
-    rec.add_argument("--window", type=float, nargs=2, default=default(BrainScoreExportParams, "window"),
-                     metavar=("START", "END"), help="time window after onset (s)")
-    rec.add_argument("--bin", type=float, default=default(BrainScoreExportParams, "bin_size"), help="bin size (s)")
-    rec.add_argument("--min-reliability", type=optional_float,
-                     default=default(BrainScoreExportParams, "min_reliability"),
-                     help="keep neuroids whose split-half reliability exceeds this; 'none' keeps all")
+    _recipe_options(p.add_argument_group("the recipe, for NWB files given as the benchmark"))
     overwrite_option(p, "earlier scores")
     presentation_options(p)
 
