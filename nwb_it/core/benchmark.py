@@ -134,25 +134,28 @@ class DesignResult:
     Attributes
     ----------
     candidates : name of every candidate clip
-    divergence : (n_candidates,) the models' squared prediction difference summed over units, each unit's
-        difference in units of its single-presentation noise standard deviation (more than two models: the
-        smallest over the pairs)
+    pairwise : (n_pairs, n_candidates) each pair of models' squared prediction difference summed over units, each
+        unit's difference in units of its single-presentation noise standard deviation; pairs in
+        ``itertools.combinations(models, 2)`` order (one row for two models)
     chosen : indices of the picked clips, in the order picked
     repeats : presentations of each chosen clip for the right model to predict better with probability ``power``
     random_repeats : the same for as many clips drawn at random (mean over draws), for comparison
     models : the (model, layer) labels compared
-    pairwise : (n_pairs, n_candidates) each pair's divergence, pairs in ``itertools.combinations(models, 2)`` order
     """
 
     candidates: list[str]
-    divergence: np.ndarray
+    pairwise: np.ndarray
     chosen: np.ndarray
     repeats: int
     random_repeats: float
     power: float
     models: tuple[str, ...]
     n_units: int
-    pairwise: np.ndarray | None = None
+
+    @property
+    def divergence(self) -> np.ndarray:
+        """(n_candidates,) each candidate's divergence: the hardest pair's (the only pair's, for two models)."""
+        return self.pairwise.min(0)
 
     @property
     def pairs(self) -> list[tuple[str, str]]:

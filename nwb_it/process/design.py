@@ -133,10 +133,9 @@ def design_clips(div: np.ndarray, candidates: list[str], n_clips: int, power: fl
     random_div = pairs[:, random_sets].sum(2).min(0)
     with nan_quiet():
         random_repeats = float(np.mean(np.ceil((2 * norm.ppf(power)) ** 2 / random_div).clip(min=1)))
-    result = DesignResult(candidates=list(candidates), divergence=pairs.min(0), chosen=chosen,
+    result = DesignResult(candidates=list(candidates), pairwise=pairs, chosen=chosen,
                           repeats=repeats_for_power(float(pairs[:, chosen].sum(1).min()), power),
-                          random_repeats=random_repeats, power=power, models=tuple(models), n_units=n_units,
-                          pairwise=pairs)
+                          random_repeats=random_repeats, power=power, models=tuple(models), n_units=n_units)
     return result, random_div
 
 

@@ -169,7 +169,7 @@ def write_design(result: DesignResult, out_dir: str | Path, *, overwrite: bool =
     refuse_existing(path, overwrite, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     rank = {int(c): i + 1 for i, c in enumerate(result.chosen)}
-    per_pair = result.pairwise if result.pairwise is not None and len(result.pairwise) > 1 else None
+    per_pair = result.pairwise if len(result.pairwise) > 1 else None
     order = [*map(int, result.chosen), *[int(i) for i in np.argsort(-result.divergence, kind="stable")
                                          if int(i) not in rank]]
     with atomic_output(path, overwrite, force) as tmp, open(tmp, "w", newline="") as fh:

@@ -63,8 +63,7 @@ def design_figure(result: DesignResult, random_divergence: np.ndarray) -> Figure
     ax.set(xlabel="candidate clips, most divergent first", ylabel="predicted divergence (noise units²)",
            title=" vs ".join(result.models) + (" (smallest pair)" if len(result.models) > 2 else ""))
     ax.legend(fontsize=8)
-    pairs = result.pairwise if result.pairwise is not None else result.divergence[None]
-    total = pairs[:, result.chosen].sum(1).min()             # the hardest pair's, as for the random sets
+    total = result.pairwise[:, result.chosen].sum(1).min()             # the hardest pair's, as for the random sets
     bx.hist(random_divergence, bins=30, color="0.7", label=f"{result.chosen.size} random clips")
     bx.axvline(total, color="C3", lw=2, label="chosen clips")
     bx.set(xlabel="summed divergence of the set (hardest pair)", ylabel="random sets",
