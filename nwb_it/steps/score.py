@@ -133,6 +133,8 @@ def _stimulus_rows(bench: BenchmarkData, acts: Activations, label: str) -> tuple
 def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params: ScoreParams = ScoreParams(), *,
                    progress: bool = False) -> list[ModelScore]:
     """Every (model, layer)'s ``spantime_pls`` score on ``bench`` (pure)."""
+    if not models:
+        raise NwbItError("no model to score: give activations tables or clips and a model folder")
     edges_s = bench.edges_ms / 1000.0
     jobs = []
     for label, acts in models.items():
