@@ -61,13 +61,16 @@ def design_figure(result: DesignResult, random_divergence: np.ndarray) -> Figure
     ax.bar(x[~chosen], result.divergence[order][~chosen], color="0.7", label="candidates")
     ax.bar(x[chosen], result.divergence[order][chosen], color="C3", label=f"chosen ({result.chosen.size})")
     ax.set(xlabel="candidate clips, most divergent first", ylabel="predicted divergence (noise units²)",
-           title=" vs ".join(result.models) + (" (smallest pair)" if len(result.models) > 2 else ""))
+           title=" vs\n".join(result.models) + ("\n(the smallest pair's)" if len(result.models) > 2 else ""))
+    ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
     total = result.pairwise[:, result.chosen].sum(1).min()             # the hardest pair's, as for the random sets
     bx.hist(random_divergence, bins=30, color="0.7", label=f"{result.chosen.size} random clips")
     bx.axvline(total, color="C3", lw=2, label="chosen clips")
     bx.set(xlabel="summed divergence of the set (hardest pair)", ylabel="random sets",
-           title=f"repeats per clip at power {result.power:g}: {result.repeats} (random: {result.random_repeats:.0f})")
+           title=f"repeats per clip at power {result.power:g}:\n{result.repeats} (random clips: "
+                 f"{result.random_repeats:.1f})")
+    bx.title.set_fontsize(9)
     bx.legend(fontsize=8)
     fig.tight_layout()
     return fig
