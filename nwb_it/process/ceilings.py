@@ -40,7 +40,7 @@ import numpy as np
 from ..core.numeric import nan_quiet
 from ..core.recording import AlignedCounts
 from .splits import half_means
-from .stats import spearman_brown
+from .stats import pearson_from_moments, spearman_brown
 
 N_SPLITS = 20
 _BLOCK_BYTES = 1 << 25          # 32 MB of half means at a time
@@ -105,9 +105,7 @@ def split_half_r(n, sa, sb, saa, sbb, sab, within_aa, within_bb, within_ab) -> n
         cov = sab - sa * sb / n - within_ab / n
         va = saa - sa ** 2 / n - within_aa / n
         vb = sbb - sb ** 2 / n - within_bb / n
-        r = cov / np.sqrt(va * vb)
-        r = np.where((va > 1e-10 * np.abs(saa)) & (vb > 1e-10 * np.abs(sbb)), r, np.nan)
-    return np.clip(r, -1.0, 1.0)
+    return pearson_from_moments(cov, va, vb, saa, sbb)
 
 
 def split_half_rs(stats: HalfStats, weights: np.ndarray, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:

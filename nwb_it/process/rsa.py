@@ -39,6 +39,7 @@ from ..core.recording import AlignedCounts
 from ..core.results import Activations, RSAResult
 from .encoding import layer_values
 from .splits import half_means, presentation_ranks_in_clip
+from .stats import pearson_from_moments
 
 N_SPLITS = 10
 BLOCK = 100          # resamples/permutations gathered at once: memory ~ BLOCK x clip pairs, whatever their number
@@ -150,8 +151,8 @@ def _weighted_pearson(a: np.ndarray, b: np.ndarray, pairs: tuple[np.ndarray, np.
     w = weighted_sum(np.ones(i.size))
     with nan_quiet():                      # no pair left (too few clips): NaN
         ma, mb = weighted_sum(a) / w, weighted_sum(b) / w
-        cov = weighted_sum(a * b) / w - ma * mb
-        return cov / np.sqrt((weighted_sum(a * a) / w - ma ** 2) * (weighted_sum(b * b) / w - mb ** 2))
+        maa, mbb = weighted_sum(a * a) / w, weighted_sum(b * b) / w
+        return pearson_from_moments(weighted_sum(a * b) / w - ma * mb, maa - ma ** 2, mbb - mb ** 2, maa, mbb)
 
 
 def bootstrap_rho(x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:

@@ -19,17 +19,18 @@ import numpy as np
 
 from ..core.numeric import nan_quiet
 from ..core.results import bin_score, normalized_score
+from .stats import FLAT_RTOL, is_flat, pearson_from_sums
 
 
-def _r_from_sums(n, sp, sm, spp, smm, spm, flat_tol: float = 1e-12) -> np.ndarray:
-    """Pearson r from weighted sums: 0 where the prediction is constant and the measure is not, NaN where the
-    measure is constant (a variance within ``flat_tol`` of its sum of squares counts as zero: rounding)."""
+def _r_from_sums(n, sp, sm, spp, smm, spm, rtol: float = FLAT_RTOL) -> np.ndarray:
+    """A prediction's score from weighted sums: Pearson r (:func:`~nwb_it.process.stats.pearson_from_sums`, NaN
+    where the measure is constant), and 0 where the prediction alone is constant: a model that predicts no
+    variation explains none (a score, not a correlation: the one place a flat side is not NaN). ``rtol``: the
+    sums' rounding (float32 sums need a looser one)."""
+    r = pearson_from_sums(n, sp, sm, spp, smm, spm, rtol)
     with nan_quiet():
-        vp, vm = spp - sp ** 2 / n, smm - sm ** 2 / n
-        r = (spm - sp * sm / n) / np.sqrt(vp * vm)
-    flat_measure = vm <= flat_tol * np.maximum(smm, 1e-30)
-    flat_prediction = vp <= flat_tol * np.maximum(spp, 1e-30)
-    return np.where(flat_measure, np.nan, np.where(flat_prediction, 0.0, r))
+        flat_prediction = is_flat(spp - sp ** 2 / n, spp, rtol) & ~is_flat(smm - sm ** 2 / n, smm, rtol)
+    return np.where(flat_prediction, 0.0, r)
 
 
 #: Most float32 values one block of bootstrap sums holds (64 MB).
@@ -79,7 +80,7 @@ def within_fold_r(predicted: np.ndarray, measured: np.ndarray, fold: np.ndarray,
     terms = np.concatenate([np.stack([p, m, p * p, m * m, p * m]),
                             np.stack([p_all, m_all, p_all ** 2, m_all ** 2, p_all * m_all]).sum(3, keepdims=True)],
                            axis=3).transpose(0, 1, 3, 2).astype(dtype)           # (5, units, bins + 1, clips)
-    flat_tol = 1e-12 if dtype == np.float64 else 1e-5
+    flat_tol = FLAT_RTOL if dtype == np.float64 else 1e-5
     out = np.empty((n_units, n_bins + 1, n_boot))
     block = max(1, _BLOCK_VALUES // (5 * n_units * (n_bins + 1)))
     for lo in range(0, n_boot, block):

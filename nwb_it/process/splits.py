@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from ..core.numeric import nan_quiet
 from ..core.recording import AlignedCounts
+from .stats import pearson_from_moments
 
 
 def split_positions(rng: np.random.Generator | np.ndarray, mask: np.ndarray, n_perm: int) -> np.ndarray:
@@ -51,12 +51,20 @@ def split_half_r(counts: np.ndarray, mask: np.ndarray, positions: np.ndarray) ->
     # one (perm x repeat) @ (repeat x unit*bin) product per clip: BLAS does the work
     a = np.matmul(wa, c).reshape(c.shape[0], -1, n_units, n_bins)        # (k, p, u, b)
     b = np.matmul(wb, c).reshape(c.shape[0], -1, n_units, n_bins)
-    a -= a.mean(axis=(0, 3), keepdims=True)
-    b -= b.mean(axis=(0, 3), keepdims=True)
-    with nan_quiet():
-        r = np.einsum("kpub,kpub->up", a, b) / np.sqrt(
-            np.einsum("kpub,kpub->up", a, a) * np.einsum("kpub,kpub->up", b, b))
-    return np.clip(r, -1.0, 1.0)
+    return _centred_r(a, b, (0, 3), "kpub")
+
+
+def _centred_r(a: np.ndarray, b: np.ndarray, cells: tuple[int, int], dims: str) -> np.ndarray:
+    """Pearson r over the (clip, bin) ``cells`` axes of two half-mean arrays, per (unit, perm): (units, perms).
+    Centred in place; :func:`~nwb_it.process.stats.pearson_from_moments`'s rule for constant halves."""
+    n = a.shape[cells[0]] * a.shape[cells[1]]
+    ma, mb = a.mean(axis=cells, keepdims=True), b.mean(axis=cells, keepdims=True)
+    a -= ma
+    b -= mb
+    spec = f"{dims},{dims}->up"
+    va, vb = np.einsum(spec, a, a), np.einsum(spec, b, b)
+    ss_a, ss_b = va + n * np.squeeze(ma, cells).T ** 2, vb + n * np.squeeze(mb, cells).T ** 2   # uncentred
+    return pearson_from_moments(np.einsum(spec, a, b), va, vb, ss_a, ss_b)
 
 
 def null_deal(rng: np.random.Generator, counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -140,12 +148,8 @@ def split_half_r_by_presentation(x: np.ndarray, ranks: np.ndarray, present: np.n
         k = min(block, n_perm - lo)
         a = (wa @ x).reshape(k, n_use, n_units, n_bins)
         b = (wb @ x).reshape(k, n_use, n_units, n_bins)
-        a -= a.mean(axis=(1, 3), keepdims=True)
-        b -= b.mean(axis=(1, 3), keepdims=True)
-        with nan_quiet():
-            out[:, lo:lo + k] = (np.einsum("pkub,pkub->up", a, b) / np.sqrt(
-                np.einsum("pkub,pkub->up", a, a) * np.einsum("pkub,pkub->up", b, b)))
-    return np.clip(out, -1.0, 1.0)
+        out[:, lo:lo + k] = _centred_r(a, b, (1, 3), "pkub")
+    return out
 
 
 def half_means(aligned: AlignedCounts, keep: np.ndarray, rng: np.random.Generator, n_splits: int | None = None

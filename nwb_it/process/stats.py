@@ -56,8 +56,51 @@ def group_means(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndar
         return sums / counts
 
 
+#: A variance below this share of its (uncentred) sum of squares is rounding of a constant, not spread.
+FLAT_RTOL = 1e-10
+
+
+def is_flat(var: np.ndarray, sum_squares: np.ndarray, rtol: float = FLAT_RTOL) -> np.ndarray:
+    """Whether a variance is zero but for rounding: at most ``rtol`` of its uncentred sum of squares."""
+    return np.asarray(var) <= rtol * np.maximum(np.abs(sum_squares), 1e-300)
+
+
+def pearson_from_moments(cov: np.ndarray, var_a: np.ndarray, var_b: np.ndarray, ss_a: np.ndarray,
+                         ss_b: np.ndarray, rtol: float = FLAT_RTOL) -> np.ndarray:
+    """Pearson r from a covariance and two variances (any common scale), the package's one rule for constants: NaN
+    where either side is flat (:func:`is_flat` against its uncentred sum of squares ``ss_*``, same scale), and
+    clipped to [-1, 1] (rounding can step past).
+
+    Examples
+    --------
+    >>> float(pearson_from_moments(2.0, 2.0, 2.0, 3.0, 3.0))
+    1.0
+    >>> float(pearson_from_moments(0.0, 1e-20, 1.0, 4.0, 2.0))       # a constant side: undefined, not 0
+    nan
+    """
+    with nan_quiet():
+        r = np.asarray(cov) / np.sqrt(np.asarray(var_a) * np.asarray(var_b))
+    r = np.where(is_flat(var_a, ss_a, rtol) | is_flat(var_b, ss_b, rtol), np.nan, r)
+    return np.clip(r, -1.0, 1.0)
+
+
+def pearson_from_sums(n, sa, sb, saa, sbb, sab, rtol: float = FLAT_RTOL) -> np.ndarray:
+    """Pearson r from (weighted) sums over ``n`` observations: ``Σa, Σb, Σa², Σb², Σab`` (:func:`pearson_from_moments`'s
+    rule).
+
+    Examples
+    --------
+    >>> x = np.arange(5.0); y = 2 * x + 1
+    >>> float(pearson_from_sums(5, x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum()))
+    1.0
+    """
+    with nan_quiet():
+        return pearson_from_moments(sab - sa * sb / n, saa - sa ** 2 / n, sbb - sb ** 2 / n, saa, sbb, rtol)
+
+
 def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r between matching columns of ``a`` and ``b`` (rows = observations).
+    """Pearson r between matching columns of ``a`` and ``b`` (rows = observations; :func:`pearson_from_moments`'s
+    rule).
 
     Examples
     --------
@@ -65,10 +108,11 @@ def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> pearson_columns(x, 2 * x + 1)
     array([1.])
     """
-    a = a - a.mean(0)
-    b = b - b.mean(0)
-    with nan_quiet():
-        return (a * b).sum(0) / np.sqrt((a * a).sum(0) * (b * b).sum(0))
+    ma, mb = a.mean(0), b.mean(0)
+    a, b = a - ma, b - mb
+    va, vb = (a * a).sum(0), (b * b).sum(0)
+    n = a.shape[0]
+    return pearson_from_moments((a * b).sum(0), va, vb, va + n * ma ** 2, vb + n * mb ** 2)
 
 
 def pca(values: np.ndarray, n_components: int, fit_rows: np.ndarray | None = None
