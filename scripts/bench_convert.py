@@ -27,9 +27,9 @@ if what == "mat73":
     import mat73
     mat73.loadmat(mat)
 else:
-    from nwb_it import run_convert
+    from nwb_it import OutputPolicy, run_convert
     run_convert(mat, {"NWBFile": {"session_start_time": "2024-01-01T00:00:00+00:00"}, "Subject": {"age": "P7Y"}},
-                out_dir=out, overwrite=True, readers=None if readers == "auto" else int(readers))
+                out_dir=out, output=OutputPolicy(overwrite=True), readers=None if readers == "auto" else int(readers))
 seconds = time.perf_counter() - t
 peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024}))   # the reader child's peak counts too

@@ -15,6 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
+from nwb_it.core.output import OutputPolicy
 from nwb_it.examples.dataset import write_example_dataset
 from nwb_it.steps.dataset_run import run_dataset
 from nwb_it.steps.report import report_session
@@ -40,7 +41,7 @@ def main() -> None:
     session = next(s.session for s in run.steps if s.kind == "report")
     page = Path(run.spec.output) / session.name / "report.html"
     t0 = time.perf_counter()
-    report_session(session.nwb, page, run.spec.report, stimuli=run.spec.stimuli, overwrite=True)
+    report_session(session.nwb, page, run.spec.report, stimuli=run.spec.stimuli, output=OutputPolicy(overwrite=True))
     seconds = time.perf_counter() - t0
     mb = page.stat().st_size / 1e6
     print(f"report of {args.units} units: {mb:.1f} MB ({mb / BUDGET_MB:.2f} of the {BUDGET_MB:g} MB budget), "

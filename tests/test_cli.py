@@ -153,3 +153,16 @@ def test_every_parameter_has_its_flag_and_the_flag_the_dataclass_default(argv, c
         if field.name not in converted:
             assert value == getattr(defaults, field.name), (field.name, value)
     assert missing == unexposed
+
+
+def test_verbose_shows_the_package_log_once_per_line_and_quiet_by_default(small_nwb, tmp_path, capsys):
+    """``-v`` shows the ``nwb_it`` logger's records (a derivative made) as ``nwb-it:`` lines; without it they are
+    not shown, and running ``main`` again does not print them twice."""
+    src = shutil.copy(small_nwb, tmp_path / "ses.nwb")
+    assert main(["reliability", str(src), "--n-perm", "10", "--derivative-dir", str(tmp_path / "a")]) == 0
+    assert "derivative made" not in capsys.readouterr().err
+    for run in range(2):
+        assert main(["-v", "reliability", str(src), "--n-perm", "10", "--derivative-dir",
+                     str(tmp_path / f"b{run}")]) == 0
+        err = capsys.readouterr().err
+        assert err.count("derivative made at") == 1 and err.startswith("nwb-it: "), err

@@ -47,3 +47,65 @@ def test_extraction_models_and_statistics_restore_process_state(small_nwb, tmp_p
     assert torch.equal(after["torch_rng"], before["torch_rng"]), "the caller's torch random state is kept"
     assert {k: v for k, v in after.items() if k not in ("environ", "torch_rng")} == \
         {k: v for k, v in before.items() if k not in ("environ", "torch_rng")}
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_quieting_and_bars_act_on_the_asking_thread_only():
+    """transformers' notes are dropped for the thread that loads a model, not by changing its verbosity (another
+    thread's records still pass); ``verbose()`` turns bars on for its own thread only."""
+    import threading
+
+    from transformers.utils import logging as hf_logging
+
+    from nwb_it.core.progress import bars_shown, verbose
+    from nwb_it.models.base import quiet_transformers
+
+    probe = hf_logging.get_logger("transformers.models.nwb_it_probe")
+    root = hf_logging.get_logger()
+    keep = _Keep()
+    root.addHandler(keep)
+    before = hf_logging.get_verbosity()
+    try:
+        with quiet_transformers():
+            assert hf_logging.get_verbosity() == before
+            other = threading.Thread(target=lambda: probe.warning("from another thread"))
+            other.start()
+            other.join()
+            probe.warning("from the loading thread")
+        probe.warning("after loading")
+    finally:
+        root.removeHandler(keep)
+    assert keep.messages == ["from another thread", "after loading"]
+    seen: list[bool] = []
+    with verbose():
+        other = threading.Thread(target=lambda: seen.append(bars_shown()))
+        other.start()
+        other.join()
+        assert bars_shown()
+    assert seen == [False] and not bars_shown()
+
+
+def test_records_naming_killed_workers_are_dropped_and_the_filter_goes_after():
+    from nwb_it.core.logs import dropped_mentions
+
+    logger = logging.getLogger("distributed.nwb_it_probe")
+    keep = _Keep()
+    logger.addHandler(keep)
+    try:
+        with dropped_mentions("distributed.nwb_it_probe", ["12345", "tcp://127.0.0.1:999"]):
+            logger.warning("Worker process 12345 was killed by signal 9")
+            logger.warning("Removing worker 'tcp://127.0.0.1:999'")
+            logger.warning("another client's worker 777 died")
+        logger.warning("Worker process 12345 restarted")
+    finally:
+        logger.removeHandler(keep)
+    assert keep.messages == ["another client's worker 777 died", "Worker process 12345 restarted"]
+    assert not logger.filters and logger.level == logging.NOTSET

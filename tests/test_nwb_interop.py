@@ -12,6 +12,7 @@ import pynapple as nap
 import pytest
 from pynwb import NWBHDF5IO
 
+from nwb_it.core.output import OutputPolicy
 from nwb_it.nwb.validate import validate_nwb
 
 
@@ -84,7 +85,7 @@ def test_every_file_nwb_it_writes_or_updates_says_it_was_generated_by_nwb_it(sma
     run_reliability(other, ReliabilityParams(n_perm=20))
     assert generated(other) == [["neuroconv", "0.10.0"], mine], "one entry per version, not one per update"
     copy = shutil.copy(small_nwb, tmp_path / "c.nwb")
-    run_reliability(copy, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    run_reliability(copy, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir=tmp_path / "d"))
     (derivative,) = (tmp_path / "d").rglob("*.nwb")
     assert generated(derivative) == [mine]
     for path in (other, derivative):

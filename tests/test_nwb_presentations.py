@@ -9,8 +9,10 @@ from pynwb import NWBHDF5IO, NWBFile
 from pynwb.epoch import TimeIntervals
 
 from nwb_it.cli import main
-from nwb_it.core.params import PresentationSpec, ReliabilityParams
+from nwb_it.core.output import OutputPolicy
+from nwb_it.core.params import PresentationSpec, ReliabilityParams, to_dict
 from nwb_it.nwb.presentations import PresentationWarning, read_presentations
+from nwb_it.nwb.results import read_reliability
 from nwb_it.steps.reliability import run_reliability
 
 from .synthetic import add_image_units, reliability_by_fixation
@@ -238,7 +240,8 @@ def test_presentations_of_an_index_series_over_images_are_analysed(tmp_path):
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     with pytest.warns(UserWarning, match="using 'stimulus_presentation'"):
-        res = run_reliability(path, ReliabilityParams(n_perm=50, n_null=100), derivative_dir=tmp_path / "d")
+        res = run_reliability(path, ReliabilityParams(n_perm=50, n_null=100),
+                              output=OutputPolicy(derivative_dir=tmp_path / "d"))
     assert res.responsive[:6].sum() >= 5 and not res.responsive[6:].any(), res.dprime
     with NWBHDF5IO(str(path), "r") as io:
         pres = read_presentations(io.read(), PresentationSpec(intervals="stimulus_presentation"))
@@ -278,3 +281,5 @@ def test_presentations_of_an_events_table_are_analysed_and_selected(tmp_path):
     assert res.responsive[:6].sum() >= 5 and not res.responsive[6:].any(), res.dprime
     with NWBHDF5IO(str(path), "r") as io:
         assert len(read_presentations(io.read(), spec)) == int(valid.sum())
+        stored = read_reliability(io.read())
+    assert res.presentations == stored.presentations == to_dict(spec)    # the selection travels with the data

@@ -16,6 +16,7 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_it.core.errors import NwbItError
+from nwb_it.core.output import OutputPolicy
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.nwb.derivative import SOURCE_TABLE
 from nwb_it.nwb.io import reading
@@ -113,7 +114,7 @@ def serve(tmp_path):
 def test_reliability_of_a_url_goes_into_a_derivative_that_later_verbs_take(serve, small_nwb, tmp_path):
     url, sent = serve(small_nwb)
     out = tmp_path / "derivatives"
-    remote = run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir=out)
+    remote = run_reliability(url, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir=out))
     local = run_reliability(shutil.copy(small_nwb, tmp_path / "local.nwb"), ReliabilityParams(n_perm=20))
     np.testing.assert_allclose(remote.dprime, local.dprime)
     (derivative,) = out.rglob("*_desc-nwbit_ecephys.nwb")
@@ -159,7 +160,7 @@ def test_a_server_that_drops_connections_is_one_error_line(serve, small_nwb):
     """The range reader retries (with back-off), then one line naming the URL."""
     url, _ = serve(small_nwb, drop=True)
     with pytest.raises(NwbItError) as err:
-        run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir="unused")
+        run_reliability(url, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir="unused"))
     assert url in str(err.value) and "\n" not in str(err.value)
 
 
@@ -175,7 +176,7 @@ def test_a_read_only_local_file_is_analysed_into_a_derivative(small_nwb, tmp_pat
     before = path.read_bytes()
     with pytest.raises(NwbItError, match="derivative_dir"):
         run_reliability(path, ReliabilityParams(n_perm=20))
-    run_reliability(path, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    run_reliability(path, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir=tmp_path / "d"))
     assert path.read_bytes() == before
     (derivative,) = (tmp_path / "d").rglob("*.nwb")
     with reading(derivative) as f:
@@ -226,7 +227,7 @@ def test_a_derivative_of_another_labs_file_gives_the_same_numbers(tmp_path):
     spec = PresentationSpec(intervals="natural_scenes_presentations", stimulus_column="image_index")
     local = run_reliability(tmp_path / "a.nwb", ReliabilityParams(n_perm=20), presentations=spec)
     derived = run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), presentations=spec,
-                              derivative_dir=tmp_path / "d")
+                              output=OutputPolicy(derivative_dir=tmp_path / "d"))
     np.testing.assert_allclose(derived.dprime, local.dprime, equal_nan=True)
     np.testing.assert_allclose(derived.p_value, local.p_value, equal_nan=True)
 
@@ -247,14 +248,15 @@ def _changed_copy(src: Path, dst: Path) -> Path:
 
 def test_a_changed_local_source_is_never_served_its_old_derivative(small_nwb, tmp_path):
     a = Path(shutil.copy(small_nwb, tmp_path / "a.nwb"))
-    first = run_reliability(a, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    into_d = OutputPolicy(derivative_dir=tmp_path / "d")
+    first = run_reliability(a, ReliabilityParams(n_perm=20), output=into_d)
     _changed_copy(small_nwb, tmp_path / "b.nwb")
     with pytest.raises(NwbItError) as err:              # same subject and session: the same derivative name
-        run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+        run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), output=into_d)
     text = str(err.value)
     assert "is the derivative of" in text and str(a.resolve()) in text and "b.nwb" in text and "sha256" in text
-    again = run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d",
-                            overwrite=True)
+    again = run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20),
+                            output=OutputPolicy(derivative_dir=tmp_path / "d", overwrite=True))
     np.testing.assert_allclose(again.dprime, first.dprime)       # the spikes are the same; the source is not
     (derivative,) = (tmp_path / "d").rglob("*.nwb")
     with reading(derivative) as f:
@@ -262,17 +264,17 @@ def test_a_changed_local_source_is_never_served_its_old_derivative(small_nwb, tm
 
         assert f.processing["misc"][SOURCE_TABLE]["sha256"][0] == file_sha256(tmp_path / "b.nwb")
     # the unchanged source reuses it without a word
-    run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    run_reliability(tmp_path / "b.nwb", ReliabilityParams(n_perm=20), output=into_d)
 
 
 def test_a_server_that_now_serves_another_file_is_refused(serve, small_nwb, tmp_path):
     url, _ = serve(small_nwb)
-    run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+    run_reliability(url, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir=tmp_path / "d"))
     served = tmp_path / "served0" / small_nwb.name
     _changed_copy(small_nwb, tmp_path / "new.nwb")
     shutil.copy(tmp_path / "new.nwb", served)             # same URL, same NWB ids, other content
     with pytest.raises(NwbItError, match=r"is the derivative of .*differ in size"):
-        run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir=tmp_path / "d")
+        run_reliability(url, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir=tmp_path / "d"))
 
 
 def test_two_verbs_creating_one_derivative_at_once_both_succeed(serve, small_nwb, tmp_path):
@@ -284,7 +286,8 @@ def test_two_verbs_creating_one_derivative_at_once_both_succeed(serve, small_nwb
     for attempt in range(3):
         out = tmp_path / f"d{attempt}"
         with ThreadPoolExecutor(2) as pool:
-            targets = list(pool.map(results_target, [url, url], [out, out]))
+            policy = OutputPolicy(derivative_dir=out)
+            targets = list(pool.map(results_target, [url, url], [policy, policy]))
         assert targets[0] == targets[1] and len(list(out.rglob("*.nwb"))) == 1
 
 
@@ -295,7 +298,7 @@ def test_a_stalled_server_is_one_error_line_in_bounded_time(serve, small_nwb):
     url, _ = serve(small_nwb, mode="stall")
     t0 = time.monotonic()
     with http_timeouts(HttpTimeouts(read=1.0, retries=1)), pytest.raises(NwbItError) as err:
-        run_reliability(url, ReliabilityParams(n_perm=20), derivative_dir="unused")
+        run_reliability(url, ReliabilityParams(n_perm=20), output=OutputPolicy(derivative_dir="unused"))
     assert time.monotonic() - t0 < 15 and "no answer in time" in str(err.value) and "\n" not in str(err.value)
 
 

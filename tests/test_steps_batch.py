@@ -166,7 +166,7 @@ def test_outcomes_keep_the_order_given_and_warnings_per_session(tmp_path):
     files = [tmp_path / f"{name}.txt" for name in "dcba"]
     for f in files[:3]:
         f.write_text(f.stem)
-    outcomes = run_batch(partial(_read_or_warn), files, workers=2, progress=False)
+    outcomes = run_batch(partial(_read_or_warn), files, workers=2)
     assert [Path(o.session).name for o in outcomes] == [f.name for f in files]
     assert [o.status for o in outcomes] == ["ok", "ok", "ok", "failed"]
     assert outcomes[1].warnings == ("c is a warning",) and outcomes[0].warnings == ()
@@ -206,7 +206,7 @@ from tests.test_steps_batch import _die_on_b
 files, found = [Path(p) for p in sys.argv[2:]], {}
 def batch():
     found["forked"] = fork_is_safe()
-    found["out"] = run_batch(_die_on_b, files, workers=2, progress=False)
+    found["out"] = run_batch(_die_on_b, files, workers=2)
 if sys.argv[1] == "thread":
     thread = threading.Thread(target=batch)
     thread.start()
@@ -396,13 +396,12 @@ def test_a_batch_started_from_another_thread_runs_on_a_cluster(sessions):
     import threading
     from functools import partial
 
-    from nwb_it.cli.jobs import validate_job
     from nwb_it.steps.batch import run_batch
+    from nwb_it.steps.jobs import validate_job
 
     mats, _ = sessions
     found = {}
-    thread = threading.Thread(target=lambda: found.update(out=run_batch(partial(validate_job), mats[:2], workers=2,
-                                                                        progress=False)))
+    thread = threading.Thread(target=lambda: found.update(out=run_batch(partial(validate_job), mats[:2], workers=2)))
     thread.start()
     thread.join(120)
     assert [o.status for o in found["out"]] == ["failed", "failed"], "validate refuses .mat files: ran, one line each"

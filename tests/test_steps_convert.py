@@ -8,6 +8,7 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_it import NwbItError, read_session, read_source_fields, run_convert
+from nwb_it.core.output import OutputPolicy
 from nwb_it.nwb.session_file import unit_channels
 
 from .helpers import META, nested_equal
@@ -102,7 +103,7 @@ def test_refuses_to_overwrite_and_keeps_existing(small_mat, tmp_path):
     with pytest.raises(NwbItError, match="overwrite=True"):
         run_convert(small_mat, META, out_dir=tmp_path)
     assert out.read_bytes() == before
-    assert run_convert(small_mat, META, out_dir=tmp_path, overwrite=True) == out
+    assert run_convert(small_mat, META, out_dir=tmp_path, output=OutputPolicy(overwrite=True)) == out
     assert out.read_bytes() != before
 
 
@@ -114,7 +115,7 @@ def test_failure_mid_write_leaves_existing_file(small_mat, tmp_path, monkeypatch
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C during the write
     monkeypatch.setattr(NWBHDF5IO, "write", explode)
     with pytest.raises(KeyboardInterrupt):
-        run_convert(small_mat, META, out_dir=tmp_path, overwrite=True)
+        run_convert(small_mat, META, out_dir=tmp_path, output=OutputPolicy(overwrite=True))
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name], "no temporary file left"
 

@@ -11,6 +11,7 @@ from pynwb import NWBHDF5IO
 
 from nwb_it.cli import main
 from nwb_it.core.benchmark_params import BrainScoreExportParams
+from nwb_it.core.output import OutputPolicy
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.steps import run_reliability
 from nwb_it.steps.export import run_export_brainscore
@@ -127,7 +128,7 @@ def test_stimulus_files_are_relative_to_the_export(small_mat, tmp_path):
         names = sorted(set(io.read().trials["stimulus_name"][:]))
     frames = write_example_frames(tmp_path / "frames", names, n_frames=3, size=8)
     nwb = run_convert(small_mat, load_metadata_yaml(example_metadata_path()), out_dir=tmp_path / "nwb",
-                      stimuli=frames, overwrite=True)
+                      stimuli=frames, output=OutputPolicy(overwrite=True))
     out = tmp_path / "exports" / "bs"
     run_export_brainscore([nwb], BrainScoreExportParams(units="all", min_reliability=None), out_dir=out)
     with open(out / "stimulus_set.csv") as fh:

@@ -9,6 +9,7 @@ option then answer without loading pynwb, Dask or torch.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 from ..core.errors import NwbItError
 from ..core.locations import redact_text
+from ..core.progress import verbose
 from ..core.provenance import package_version
 
 VERBS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Macaque IT recording sessions (.mat) and model activations into DANDI-ready NWB files."))
     parser.add_argument("--version", action="version", version=f"nwb-it {package_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also say what is done on the way (cache hits, derivatives made, where sessions run)")
     parser.add_argument("--http-timeout", type=float, metavar="SECONDS", default=None,
                         help="remote files (URLs, DANDI: assets): give up on a request after this many seconds "
                              "without a byte (default 60; a connection has 10 s, a whole request 300 s, 3 retries)")
@@ -46,6 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ORDER:
         VERBS[name](sub)
     return parser
+
+
+class _StderrLines(logging.Handler):
+    """A record as one ``nwb-it: ...`` line on the standard error of the moment (the redacting stream)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"nwb-it: {record.getMessage()}", file=sys.stderr)
+        except Exception:  # a closed stream must not stop the work
+            self.handleError(record)
+
+
+def _show_package_log(verbose: bool) -> None:
+    """The ``nwb_it`` logger's records on standard error (the command line owns the process; the library only
+    logs). Called once per ``main``: an earlier call's handler is replaced, not doubled."""
+    logger = logging.getLogger("nwb_it")
+    for old in [h for h in logger.handlers if isinstance(h, _StderrLines)]:
+        logger.removeHandler(old)
+    logger.addHandler(_StderrLines())
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -80,8 +105,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")       # the command line draws into files only
+    # transformers' "Loading weights" bars have only a process-wide switch (read when it is imported): the command
+    # line owns the process and shows its own bars instead
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_package_log(args.verbose)
     if not args.debug:
         # child interpreters (multiprocessing's resource tracker) take their -W options from here: worker
         # processes stopped at Ctrl-C leave semaphores it would report at exit, noise after a clean stop
@@ -90,14 +119,15 @@ def _main(argv: list[str] | None = None) -> int:
         for noisy in (DeprecationWarning, FutureWarning, ResourceWarning):
             warnings.filterwarnings("ignore", category=noisy)
     try:
-        if args.http_timeout is None:
-            return args.func(args)
-        from ..io.http import HttpTimeouts
-        from ..nwb.remote import http_timeouts
+        with verbose():                               # bars on a terminal (a batch keeps one, over its sessions)
+            if args.http_timeout is None:
+                return args.func(args)
+            from ..io.http import HttpTimeouts
+            from ..nwb.remote import http_timeouts
 
-        args.http = HttpTimeouts(read=args.http_timeout)
-        with http_timeouts(args.http):
-            return args.func(args)
+            args.http = HttpTimeouts(read=args.http_timeout)
+            with http_timeouts(args.http):
+                return args.func(args)
     except NwbItError as exc:
         if args.debug:
             raise

@@ -26,6 +26,7 @@ from .options import (
     command,
     derivative_option,
     location,
+    output_policy,
     overwrite_option,
     params_from,
     presentation_options,
@@ -69,7 +70,8 @@ def _reliability(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from .jobs import reliability_job
+        from ..steps.reliability import reliability_job
+        from .lines import reliability_line
 
         params = params_from(ReliabilityParams, args)
         many = len(args.nwb) > 1
@@ -77,9 +79,8 @@ def _reliability(sub) -> None:
             unique_stems(args.nwb, "pickle" if args.export_pickle else "figure folder")
         job = partial(reliability_job, params=params, pickle_out=absolute(args.export_pickle),
                       out_dir=absolute(args.out_dir), many=many, presentations=spec(args),
-                      derivative_dir=absolute(args.derivative_dir),
-                      store_binned=args.store_binned, overwrite=args.overwrite, force=args.force, progress=not many)
-        return run_many(args, job, args.nwb)
+                      store_binned=args.store_binned, output=output_policy(args))
+        return run_many(args, job, args.nwb, line=reliability_line)
     p.set_defaults(func=run)
 
 
@@ -105,16 +106,16 @@ def _heatmaps(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from .jobs import heatmaps_job
+        from ..steps.heatmaps import heatmaps_job
+        from .lines import heatmaps_line
 
         params = params_from(HeatmapParams, args, clip_duration=args.clip_duration or None)
         many = len(args.nwb) > 1
         if many:
             unique_stems(args.nwb, "figure folder")
-        job = partial(heatmaps_job, out_dir=absolute(args.out_dir), many=many, params=params,
-                      presentations=spec(args), overwrite=args.overwrite, progress=not many, force=args.force,
-                      derivative_dir=absolute(args.derivative_dir))
-        return run_many(args, job, args.nwb)
+        job = partial(heatmaps_job, out_dir=absolute(args.out_dir), params=params, presentations=spec(args),
+                      output=output_policy(args))
+        return run_many(args, job, args.nwb, line=heatmaps_line)
     p.set_defaults(func=run)
 
 
@@ -164,7 +165,8 @@ def _compare(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from .jobs import compare_job
+        from ..steps.compare import compare_job
+        from .lines import compare_line
 
         try:
             lags = tuple(float(x) for x in args.lags.split(","))
@@ -174,8 +176,7 @@ def _compare(sub) -> None:
         many = len(args.nwb) > 1
         if many and args.out_dir:
             unique_stems(args.nwb, "figure folder")
-        job = partial(compare_job, params=params, out_dir=absolute(args.out_dir), many=many,
-                      activations=args.activations, presentations=spec(args), overwrite=args.overwrite,
-                      force=args.force, derivative_dir=absolute(args.derivative_dir))
-        return run_many(args, job, args.nwb)
+        job = partial(compare_job, params=params, out_dir=absolute(args.out_dir), activations=args.activations,
+                      presentations=spec(args), output=output_policy(args))
+        return run_many(args, job, args.nwb, line=compare_line)
     p.set_defaults(func=run)

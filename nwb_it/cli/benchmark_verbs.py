@@ -13,6 +13,7 @@ from .options import (
     command,
     location,
     optional_float,
+    output_policy,
     overwrite_option,
     params_from,
     presentation_options,
@@ -63,7 +64,7 @@ def _export_brainscore(sub) -> None:
 
         params = params_from(BrainScoreExportParams, args)
         paths = run_export_brainscore([absolute(p) for p in args.nwb], params, out_dir=args.out_dir,
-                                      presentations=spec(args), overwrite=args.overwrite, force=args.force)
+                                      presentations=spec(args), output=output_policy(args))
         print("\n".join(str(p) for p in paths))
         return 0
     p.set_defaults(func=run)
@@ -105,13 +106,12 @@ def _score(sub) -> None:
         else:
             if not args.clips:
                 raise NwbItError("--model needs --clips DIR (the benchmark's clips)")
-            models = {Path(m).name: extract_model_activations(args.clips, absolute(m), progress=True)
+            models = {Path(m).name: extract_model_activations(args.clips, absolute(m))
                       for m in args.model}
         params = params_from(ScoreParams, args)
         export = params_from(BrainScoreExportParams, args)
         scores = run_score([absolute(b) for b in args.benchmark], models, params, out_dir=args.out_dir,
-                           export=export, presentations=spec(args), overwrite=args.overwrite, force=args.force,
-                           progress=True)
+                           export=export, presentations=spec(args), output=output_policy(args))
         print("\n".join(summary_lines(scores)))
         return 0
     p.set_defaults(func=run)
@@ -148,8 +148,7 @@ def _design(sub) -> None:
             raise NwbItError(f"give two --model options or more (got {len(models)})")
         params = params_from(DesignParams, args)
         result = run_design(absolute(args.nwb), args.candidates, models, params, out_dir=args.out_dir,
-                            device=args.device, presentations=spec(args), overwrite=args.overwrite, force=args.force,
-                            progress=True)
+                            device=args.device, presentations=spec(args), output=output_policy(args))
         chosen = ", ".join(result.candidates[i] for i in result.chosen)
         print(f"{' vs '.join(result.models)} on {result.n_units} units: chose {len(result.chosen)} of "
               f"{len(result.candidates)} candidates ({chosen})")

@@ -10,6 +10,7 @@ from .options import (
     command,
     derivative_option,
     location,
+    output_policy,
     overwrite_option,
     params_from,
     presentation_options,
@@ -47,7 +48,6 @@ def _report(sub) -> None:
     def run(args) -> int:
         from ..steps.report import run_report
         from ..steps.targets import results_source
-        from .jobs import written_to
 
         params = params_from(ReportParams, args)
         from ..core.errors import NwbItError
@@ -59,14 +59,13 @@ def _report(sub) -> None:
                 if is_remote(p):          # its results live in its derivative, never in the archive's file
                     raise NwbItError("the report of a remote file is made from its derivative: pass "
                                      "`--derivative-dir` (the folder nwb-it reliability / compare wrote into)", p)
-        sources = [results_source(absolute(p), absolute(args.derivative_dir), presentations=spec(args))
-                   for p in args.nwb]
+        output = output_policy(args)
+        sources = [results_source(absolute(p), output, presentations=spec(args)) for p in args.nwb]
         for path, source in zip(args.nwb, sources):
-            if line := written_to(absolute(path), source, f"{path}: reading"):
-                print(line)
+            if str(source) != str(absolute(path)):
+                print(f"{path}: reading its derivative {source}")
         pages = run_report(sources, params, out_dir=args.out_dir, presentations=spec(args), stimuli=args.stimuli,
-                           summary_dir=args.summary_dir, scores_dir=args.scores_dir, overwrite=args.overwrite,
-                           force=args.force, progress=True,
+                           summary_dir=args.summary_dir, scores_dir=args.scores_dir, output=output,
                            names=[location_stem(p) for p in args.nwb])
         print("\n".join(str(p) for p in pages))
         return 0
@@ -89,8 +88,7 @@ def _run(sub) -> None:
         from .options import as_flags
 
         try:
-            result = run_dataset(args.dataset, dry_run=args.dry_run, overwrite=args.overwrite,
-                                 progress=sys.stderr.isatty())
+            result = run_dataset(args.dataset, dry_run=args.dry_run, overwrite=args.overwrite)
         except DatasetFileError as exc:          # the file's own words (section.key), one line per problem
             for problem in exc.problems:
                 print(f"nwb-it: error: {args.dataset}: {problem}", file=sys.stderr)

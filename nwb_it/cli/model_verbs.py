@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionParams, default
+from ..core.progress import verbose
 from ..models.registry import FAMILIES
 from . import verb
 from .cluster_options import cluster_options, cluster_params
@@ -15,6 +16,7 @@ from .options import (
     command,
     derivative_option,
     location,
+    output_policy,
     overwrite_option,
     params_from,
     presentation_options,
@@ -75,7 +77,8 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
 
     def run(args) -> int:
         from ..models.registry import family_of
-        from .jobs import extract_job
+        from ..steps.extract import extract_job
+        from .lines import extract_line
 
         if not args.nwb and args.npy is None:
             raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
@@ -85,8 +88,8 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
         settings = params_from(ExtractionParams, args, grey=grey, family=family,
                                stimuli_root=None if args.stimuli_root is None else str(args.stimuli_root.absolute()))
         job = partial(extract_job, absolute(args.frames), settings, [absolute(t) for t in args.nwb], absolute(args.npy),
-                      absolute(args.clip_map), absolute(args.cache), table, spec(args), args.overwrite,
-                      debug=args.debug, force=args.force, derivative_dir=absolute(args.derivative_dir))
+                      absolute(args.clip_map), absolute(args.cache), table, spec(args), output_policy(args),
+                      debug=args.debug)
         cluster = cluster_params(args)
         if args.print_job_script:
             from ..steps.clusters import job_script
@@ -100,11 +103,12 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
             from ..steps.clusters import placement
 
             with cluster_client(1, args.scheduler, cluster) as client:     # on a GPU worker where there is one
-                line, outcomes = client.submit(job, pure=False, **(placement(client, gpu=True) or (
+                row, outcomes = client.submit(job, pure=False, **(placement(client, gpu=True) or (
                     {"resources": {"GPU": 1}} if cluster is not None and cluster.gpus else {}))).result()
         else:
-            line, outcomes = job(progress=True)
-        print(line)
+            with verbose():
+                row, outcomes = job()
+        print(extract_line(row))
         return report(outcomes)
     p.set_defaults(func=run)
 
@@ -137,12 +141,12 @@ def _plot_activations(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from .jobs import plot_activations_job
+        from ..steps.plot_activations import plot_activations_job
+        from .lines import plot_activations_line
 
         params = params_from(ActivationPlotParams, args)
         if len(args.nwb) > 1:
             unique_stems(args.nwb, "figure folder")
-        job = partial(plot_activations_job, out_dir=absolute(args.out_dir), params=params, overwrite=args.overwrite,
-                      progress=len(args.nwb) == 1, force=args.force, derivative_dir=absolute(args.derivative_dir))
-        return run_many(args, job, args.nwb)
+        job = partial(plot_activations_job, out_dir=absolute(args.out_dir), params=params, output=output_policy(args))
+        return run_many(args, job, args.nwb, line=plot_activations_line)
     p.set_defaults(func=run)

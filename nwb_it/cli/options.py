@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.locations import location_stem
+from ..core.output import OutputPolicy
 from ..core.params import PresentationSpec, default
 from ..nwb.remote import is_remote
 from .cluster_options import cluster_options, cluster_params
@@ -125,6 +126,13 @@ def overwrite_option(p: argparse.ArgumentParser, what: str = "existing outputs")
     force_option(p)
 
 
+def output_policy(args) -> OutputPolicy:
+    """The runners' :class:`~nwb_it.core.output.OutputPolicy` from ``--overwrite``, ``--force``, ``--derivative-dir``
+    (each absent where a verb has no such flag)."""
+    return OutputPolicy(overwrite=getattr(args, "overwrite", False), force=getattr(args, "force", False),
+                        derivative_dir=absolute(getattr(args, "derivative_dir", None)))
+
+
 def force_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="also write files their owner made read-only (an NWB file "
                    "updated in place, or an output replaced with --overwrite)")
@@ -175,8 +183,9 @@ def unique_stems(paths: list[Path], what: str) -> None:
 
 
 
-def report(outcomes) -> int:
-    """Print each session's warnings and result (or error line), then a summary table when there are several.
+def report(outcomes, line=None) -> int:
+    """Print each session's warnings and result (``line(row)`` of its row, else its message; or its error line), then
+    a summary table when there are several.
 
     Returns the exit code: 2 when any session failed, 1 when any has validation findings.
     """
@@ -186,6 +195,8 @@ def report(outcomes) -> int:
             print(f"nwb-it: warning: {as_flags(w)}", file=sys.stderr)
         if o.failed:
             print(f"nwb-it: error: {as_flags(o.message)}", file=sys.stderr)
+        elif o.value is not None and line is not None:
+            print(line(o.value))
         elif o.message:
             print(o.message)
     if len(outcomes) > 1:
@@ -193,9 +204,10 @@ def report(outcomes) -> int:
     return exit_code(outcomes)
 
 
-def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
+def run_many(args, job, paths: list[Path], desc: str = "sessions", line=None) -> int:
     """Run ``job`` on every path (here, or on Dask, as ``--workers``/``--scheduler`` say) and :func:`report`.
 
+    ``line`` turns a job's row into what is printed (:mod:`nwb_it.cli.lines`).
     Ctrl-C cancels what has not finished, removes the cancelled jobs' partial files and
     reports which sessions finished (exit code 130).
     """
@@ -216,11 +228,11 @@ def run_many(args, job, paths: list[Path], desc: str = "sessions") -> int:
 
         job = partial(call_with_timeouts, args.http, job)
     try:
-        outcomes = run_batch(job, paths, args.workers, args.scheduler, progress=True, desc=desc, debug=args.debug,
+        outcomes = run_batch(job, paths, args.workers, args.scheduler, desc=desc, debug=args.debug,
                              outputs=outputs, cluster=cluster)
     except BatchInterrupted as stop:
-        report(stop.outcomes)
+        report(stop.outcomes, line)
         print("nwb-it: interrupted: unfinished sessions were cancelled and their partial files removed",
               file=sys.stderr)
         return 130
-    return report(outcomes)
+    return report(outcomes, line)

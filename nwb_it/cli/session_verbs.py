@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from ..core.errors import NwbItError
 from ..core.params import DEFAULT_FPS, default
 from ..formats.l2str.reader import MAX_SPIKE_TIME_S, SourceLayout
 from . import verb
-from .options import absolute, batch_options, command, overwrite_option, run_many
+from .options import absolute, batch_options, command, output_policy, overwrite_option, run_many
 
 
 def _layout(args) -> SourceLayout:
@@ -112,21 +111,20 @@ def _convert(sub) -> None:
     batch_options(p)
 
     def run(args) -> int:
-        from ..steps.convert import plan_conversions
-        from .jobs import convert_job
+        from ..steps.convert import convert_job, plan_conversions
+        from .lines import convert_line
 
         plans = plan_conversions(args.sessions, args.out_dir, absolute(args.metadata), args.session_table)
         single = len(plans) == 1
         job = partial(convert_job, out_dir=absolute(args.out_dir),
                       metadata={absolute(p.source): p.metadata for p in plans},
-                      origin=plans[0].origin if plans else None, overwrite=args.overwrite, layout=_layout(args),
-                      max_spike_time=args.max_spike_time, strict=args.strict,
-                      progress=single and sys.stderr.isatty(), force=args.force, stimuli=absolute(args.stimuli),
+                      origin=plans[0].origin if plans else None, output=output_policy(args), layout=_layout(args),
+                      max_spike_time=args.max_spike_time, strict=args.strict, stimuli=absolute(args.stimuli),
                       stimuli_fps=args.stimuli_fps, clip_map=absolute(args.clip_map),
                       # one file reads with this machine's cores (--workers 1: one); a batch runs its sessions
                       # in parallel instead, one reader each
                       readers=None if single and args.workers != 1 else 1)
-        return run_many(args, job, [p.source for p in plans])
+        return run_many(args, job, [p.source for p in plans], line=convert_line)
     p.set_defaults(func=run)
 
 
@@ -139,14 +137,15 @@ def _validate(sub) -> None:
 
     def run(args) -> int:
         from ..io.atomic import TEMP_PATTERN
-        from .jobs import validate_job
+        from ..steps.jobs import validate_job
+        from .lines import validate_line
 
         # a folder's nwb_it temporaries (a write in progress, or a killed one's leftovers) are not files to check
         files = [f for p in args.paths for f in (sorted(p.rglob("*.nwb")) if p.is_dir() else [p])
                  if not (p.is_dir() and TEMP_PATTERN.match(f.name))]
         if not files:
             raise NwbItError("no .nwb file found", args.paths[0])
-        return run_many(args, validate_job, files, desc="files")
+        return run_many(args, validate_job, files, desc="files", line=validate_line)
     p.set_defaults(func=run)
 
 
@@ -183,7 +182,7 @@ def _summary(sub) -> None:
         from ..steps.summary import SummaryIncomplete, run_summary
 
         try:
-            outputs = run_summary(args.folder, out_dir=args.out_dir, overwrite=args.overwrite, force=args.force)
+            outputs = run_summary(args.folder, out_dir=args.out_dir, output=output_policy(args))
         except SummaryIncomplete as partial:            # the good sessions are written: say where, then the error
             print("\n".join(str(p) for p in partial.outputs))
             raise

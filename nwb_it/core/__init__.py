@@ -10,7 +10,8 @@ from .lazy import lazy_attributes
 _LAZY = {"CompareParams": ".params", "ExtractionParams": ".params", "HeatmapParams": ".params",
          "ReliabilityParams": ".params", "Presentations": ".recording", "SpikeTrains": ".recording",
          "Activations": ".results", "AlignedCounts": ".recording", "EncodingResult": ".results",
-         "ReliabilityResult": ".results", "RSAResult": ".results", "Session": ".session"}
+         "ReliabilityResult": ".results", "RSAResult": ".results", "Session": ".session",
+         "OutputPolicy": ".output", "verbose": ".progress", "logger": ".logs"}
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 

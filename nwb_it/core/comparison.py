@@ -8,6 +8,7 @@ import numpy as np
 
 from .numeric import nan_quiet
 from .params import CompareParams
+from .recording import default_selection
 from .results import EncodingResult, RSAResult, normalized_score
 
 #: Fewest units whose joint model is significant for a variance partition's shares to be reported: below it the
@@ -93,7 +94,8 @@ class CompareResults(dict[str, tuple[EncodingResult, RSAResult]]):
     True
     """
 
-    def __init__(self, *args, partition: BandedResult | None = None, **kwargs):
+    def __init__(self, *args, partition: BandedResult | None = None, presentations: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.partition = partition
+        self.presentations = presentations if presentations is not None else default_selection()   # how chosen
         self.written_to: str | None = None      # the NWB file holding the tables (the input, or its derivative)

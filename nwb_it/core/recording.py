@@ -12,6 +12,13 @@ from functools import cached_property
 
 import numpy as np
 
+from .params import PresentationSpec, to_dict
+
+
+def default_selection() -> dict:
+    """The default :class:`~nwb_it.core.params.PresentationSpec`, as stored with results."""
+    return to_dict(PresentationSpec())
+
 
 @dataclass
 class SpikeTrains:
@@ -58,6 +65,8 @@ class Presentations:
     bounded : the start..stop windows hold everything recorded around each onset (nwb_it's own
         files), so an analysis window must lie inside them; otherwise only ``obs_intervals`` bound it
     rows : each presentation's row in the table it was read from (None: row i is presentation i)
+    selection : how they were chosen from the file (its :class:`~nwb_it.core.params.PresentationSpec`, as a
+        dict); every result computed from them stores it
     """
 
     onset: np.ndarray
@@ -68,6 +77,7 @@ class Presentations:
     names: np.ndarray
     bounded: bool = False
     rows: np.ndarray | None = None
+    selection: dict = dataclasses.field(default_factory=default_selection)
 
     def __len__(self) -> int:
         return int(self.onset.size)
@@ -95,6 +105,7 @@ class AlignedCounts:
     rows : int (n_presentations,): each presentation's row in the presentations table
     seen : bool (n_units, n_presentations) or None: whether each unit was observed
         (``obs_intervals``) during each presentation's window; None = every unit always
+    selection : the presentations' :attr:`Presentations.selection`
     """
 
     presentation_counts: np.ndarray
@@ -107,6 +118,7 @@ class AlignedCounts:
     clip_index: np.ndarray
     rows: np.ndarray
     seen: np.ndarray | None = None
+    selection: dict = dataclasses.field(default_factory=default_selection)
 
     @classmethod
     def from_dense(cls, counts: np.ndarray, mask: np.ndarray, edges: np.ndarray, unit_ids: np.ndarray,

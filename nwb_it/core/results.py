@@ -13,6 +13,7 @@ import pandas as pd
 
 from .numeric import nan_quiet
 from .params import CompareParams, ReliabilityParams
+from .recording import default_selection
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ReliabilityResult:
     q_value: np.ndarray
     params: ReliabilityParams = field(default_factory=ReliabilityParams)
     n_deals: np.ndarray | None = None      # (units,) deals behind each p_value
+    presentations: dict = field(default_factory=default_selection)    # how its presentations were chosen
     written_to: str | None = None          # the NWB file holding these results (the input, or its derivative)
 
     @property

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..core.params import CompareParams, ExtractionParams, HeatmapParams
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.validate import validate_nwb
@@ -49,6 +50,7 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
     mat = out_dir / "raw" / "demo_fixshortvid1_coco.mat"
     frames = out_dir / "raw" / "frames"
     result = DemoResult(nwb=out_dir)
+    output = OutputPolicy(overwrite=overwrite)
     refuse_existing(mat, overwrite)             # before anything is written
     # the tiny model is kept beside the data: the NWB file's provenance names its folder
     model_dir = Path(model) if model is not None else save_random_videomae(out_dir / "raw" / "tiny_videomae", seed)
@@ -57,15 +59,15 @@ def run_demo(out_dir: str | Path, model: str | Path | None = None, n_units: int 
                                           n_readout)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nwb = run_convert(mat, example_metadata_path(), out_dir=out_dir / "nwb", overwrite=overwrite)
+        nwb = run_convert(mat, example_metadata_path(), out_dir=out_dir / "nwb", output=output)
     figures = out_dir / nwb.stem                # OUT/<session>/, as every verb and nwb-it run write it
     rel = run_reliability(nwb)
-    heat = run_heatmaps(nwb, HeatmapParams(), out_dir=figures / "heatmaps", overwrite=overwrite)
+    heat = run_heatmaps(nwb, HeatmapParams(), out_dir=figures / "heatmaps", output=output)
     acts = run_extract(frames, ExtractionParams(model=str(model_dir)), nwb_paths=[nwb],
-                       npy_path=out_dir / "hidden_states.npy", overwrite=overwrite)
-    act_figs = run_plot_activations(nwb, out_dir=figures / "activations" / "videomae", overwrite=overwrite)
-    enc, rsa = run_compare(nwb, CompareParams(), out_dir=figures / "compare" / "videomae", overwrite=overwrite)["last"]
-    report = run_report([nwb], out_dir=out_dir, stimuli=frames, overwrite=overwrite)
+                       npy_path=out_dir / "hidden_states.npy", output=output)
+    act_figs = run_plot_activations(nwb, out_dir=figures / "activations" / "videomae", output=output)
+    enc, rsa = run_compare(nwb, CompareParams(), out_dir=figures / "compare" / "videomae", output=output)["last"]
+    report = run_report([nwb], out_dir=out_dir, stimuli=frames, output=output)
     blocking = [str(f) for f in validate_nwb(nwb) if f.blocking]
     if blocking:
         raise NwbItError(f"demo output fails validation: {blocking[0]}", nwb)

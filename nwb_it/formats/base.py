@@ -20,7 +20,7 @@ class SourceInterface(ABC):
     """One recording session in some source format."""
 
     @abstractmethod
-    def read(self, progress: bool = False) -> Session:
+    def read(self) -> Session:
         """The session (read once; later calls return the same object)."""
 
     @abstractmethod

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.logs import quiet_records
 
 OFFLINE_HINT = ("nwb_it never downloads at run time: pass `model=/path/to/folder` holding config.json, the weights "
                 "and preprocessor_config.json (e.g. saved with save_pretrained), or fill the Hugging Face cache first")
@@ -24,19 +25,18 @@ OFFLINE_HINT = ("nwb_it never downloads at run time: pass `model=/path/to/folder
 
 @contextlib.contextmanager
 def quiet_transformers() -> Iterator[None]:
-    """transformers at error level, no progress bars (e.g. its note that the processor falls back to PIL
-    without torchvision, which nwb_it expects: the project avoids torchvision)."""
+    """transformers' records below ERROR dropped while this thread runs the block (e.g. its note that the processor
+    falls back to PIL without torchvision, which nwb_it expects: the project avoids torchvision).
+
+    Its verbosity is not changed (process-wide: another thread's, or the user's, records would go too). Its
+    progress bars ("Loading weights") have only a process-wide switch, so the library leaves them alone; the
+    command line turns them off at start-up (``HF_HUB_DISABLE_PROGRESS_BARS``).
+    """
     from transformers.utils import logging as hf_logging
 
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
+    hf_logging.get_logger()                      # transformers' own handler exists before the filter goes on it
+    with quiet_records("transformers"):
         yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def pil_processor(name: str):

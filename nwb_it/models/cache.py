@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.logs import logger
 from ..core.params import ExtractionParams
 from ..core.provenance import package_version
 from ..core.results import Activations
@@ -247,10 +248,13 @@ def cached_extract(clips: Sequence[Clip], settings: ExtractionParams, cache_dir:
     hit = load_cached(cache_dir, key, clips, expected_width(model))
     if hit is not None:
         hit.provenance["model"] = str(model)          # the same content, under this run's name
+        logger.info("activations of %d clips read from the cache %s (key %s): no model run", len(clips), cache_dir,
+                    key[:12])
         return hit
     acts = compute()
     try:
         store_cached(cache_dir, key, acts)
+        logger.info("activations stored in the cache %s (key %s)", cache_dir, key[:12])
     except (OSError, NwbItError) as exc:
         warnings.warn(f"{cache_dir}: the activations could not be stored in the cache ({exc}); they are used "
                       "all the same", CacheWarning, stacklevel=2)

@@ -73,7 +73,7 @@ def decode_workers(settings: ExtractionParams) -> int:
 
 
 def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams(),
-            extractor: FeatureExtractor | None = None, progress: bool = False) -> Activations:
+            extractor: FeatureExtractor | None = None) -> Activations:
     """Pooled activations of every sliding window of every clip.
 
     Frames are streamed (:class:`~nwb_it.models.stream.ClipStream`): peak memory holds a
@@ -106,7 +106,7 @@ def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams
     workers = decode_workers(settings)
     with ClipStream(list(clips), ext.preprocess, grey, settings.pad, size, workers, ahead=max(2, workers),
                     device=ext.device) as stream, torch.inference_mode(), \
-            progress_bar(total=len(todo), desc="windows", unit="win", enabled=progress) as bar:
+            progress_bar(total=len(todo), desc="windows", unit="win") as bar:
         for lo in range(0, len(todo), batch):
             part = todo[lo:lo + batch]
             x = torch.stack([grey_window if c < 0 else stream.window(c, w, n_frames) for _, c, w in part])

@@ -28,7 +28,7 @@ from hdmf.common import DynamicTableRegion, VectorIndex
 from pynwb import NWBFile
 
 from ..core.errors import NwbItError
-from ..core.params import PresentationSpec
+from ..core.params import PresentationSpec, to_dict
 from ..core.recording import Presentations
 from ..core.where import And, Flag, Membership, Not, Or, parse_where
 from .presentation_sources import presentations_table
@@ -272,4 +272,4 @@ def read_presentations(nwb: NWBFile, spec: PresentationSpec = PresentationSpec()
         _, clip = np.unique(names[keep], return_inverse=True)
         repeat = occurrence_repeat(clip, onset[keep])
     return Presentations(onset=onset[keep], start=start[keep], stop=stop[keep], clip=clip.ravel(), repeat=repeat,
-                         names=names[keep], bounded=bounded, rows=np.flatnonzero(keep))
+                         names=names[keep], bounded=bounded, rows=np.flatnonzero(keep), selection=to_dict(spec))

@@ -15,6 +15,7 @@ from pynwb import NWBFile
 from ..core.errors import NwbItError
 from ..core.params import ReliabilityParams, from_dict, to_dict
 from ..core.provenance import read_provenance, with_provenance
+from ..core.recording import default_selection
 from ..core.results import ReliabilityResult
 
 MODULE = "ecephys"
@@ -77,7 +78,8 @@ def read_reliability(nwb: NWBFile) -> ReliabilityResult:
     deals = np.asarray(table["n_deals"].data[:]) if "n_deals" in table.colnames else None   # older files: absent
     return ReliabilityResult(unit_ids=np.asarray(table["unit"].data[:]),
                              unit_names=[str(n) for n in table["unit_name"].data[:]], **col,
-                             params=from_dict(ReliabilityParams, prov.get("parameters", {})), n_deals=deals)
+                             params=from_dict(ReliabilityParams, prov.get("parameters", {})), n_deals=deals,
+                             presentations=prov.get("presentations") or default_selection())
 
 
 def read_reliability_or_none(nwb: NWBFile) -> ReliabilityResult | None:

@@ -115,12 +115,13 @@ def r2_split(measured: np.ndarray, split: np.ndarray, fold: np.ndarray) -> np.nd
 
 
 def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[str],
-                       params: CompareParams = CompareParams(), progress: bool = False,
+                       params: CompareParams = CompareParams(),
                        ceilings: tuple[Ceilings, np.ndarray] | None = None) -> BandedResult:
     """One banded ridge over ``layers`` (a band each) per unit, and each band's part of the held-out R².
 
     Folds, lags, PCs, penalties and ceilings as in :func:`~nwb_it.process.encoding.encoding_model`;
-    ``params.banded_iter`` band weights are tried; ``progress``: a bar over the outer folds on a terminal;
+    ``params.banded_iter`` band weights are tried; a bar over the outer folds under
+    :func:`nwb_it.core.progress.verbose`;
     ``ceilings``: :func:`~nwb_it.process.encoding.encoding_ceilings` when already computed.
     """
     design = Design.of(aligned, acts, params)
@@ -132,7 +133,7 @@ def variance_partition(aligned: AlignedCounts, acts: Activations, layers: list[s
     gammas = band_weights(params.banded_iter, len(layers), params.seed)
     split = np.zeros((len(layers), n_clips * n_bins, n_units))
     intercept, chosen = np.zeros_like(y), np.zeros((fold.max() + 1, n_units, len(layers)))
-    for f in progress_bar(range(fold.max() + 1), desc="banded ridge", unit="fold", enabled=progress):
+    for f in progress_bar(range(fold.max() + 1), desc="banded ridge", unit="fold"):
         train, test = fold[row_clip] != f, fold[row_clip] == f
         xs = [standardize(x[train], x[test]) for x in
               (pcs[f][rows].reshape(n_clips * n_bins, -1) for pcs in band_pcs)]     # lags concatenated per band

@@ -13,11 +13,6 @@ so a source spike exactly on a bin edge lands in the bin it starts.
 """
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-from collections.abc import Iterator
-
 import elephant.utils
 import neo
 import numpy as np
@@ -25,40 +20,18 @@ import quantities as pq
 from elephant.conversion import BinnedSpikeTrain
 
 from ..core.errors import NwbItError
+from ..core.logs import quiet_records
 from ..core.params import RESPONSE_BIN, RESPONSE_WINDOW, check_window
 from ..core.recording import AlignedCounts, Presentations, SpikeTrains
 
 TOLERANCE_S = 1e-9       # float noise of session time - onset, far below the 33 us sampling step
 
 
-class _ThisThreadBinning(logging.Filter):
-    """Drops Elephant's records below ERROR while *this thread* bins (:func:`_quiet_edge_rounding`): Elephant logs
-    each edge spike it moves into the next bin, expected here (module doc). The logger's level is never changed, so
-    other threads and the caller's own logging configuration see Elephant as they set it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.active = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR or not getattr(self.active, "on", False)
-
-
-_FILTER = _ThisThreadBinning()
-_FILTER_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _quiet_edge_rounding() -> Iterator[None]:
-    logger = elephant.utils.logger              # named after its file, not its module
-    with _FILTER_LOCK:                          # one inert filter, added once, never a second copy
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
-    _FILTER.active.on = True
-    try:
-        yield
-    finally:
-        _FILTER.active.on = False
+def _quiet_edge_rounding():
+    """Elephant's records below ERROR dropped while *this thread* bins: Elephant logs each edge spike it moves into
+    the next bin, expected here (module doc). Its logger's level is never changed, so other threads and the
+    caller's own logging configuration see Elephant as they set it."""
+    return quiet_records(elephant.utils.logger.name)        # named after its file, not its module
 
 
 def n_bins_of(window: tuple[float, float], bin_size: float) -> int:
@@ -160,7 +133,7 @@ def bin_aligned(spikes: SpikeTrains, pres: Presentations, window: tuple[float, f
                          edges=window[0] + bin_size * np.arange(n_bins + 1), unit_ids=unit_ids,
                          unit_names=[str(spikes.names[u]) for u in unit_ids],
                          clip_names=[str(n) for n in pres.names[first]], clip_index=clip_index, rows=rows[order],
-                         seen=seen)
+                         seen=seen, selection=pres.selection)
 
 
 def nested_spikes(spikes: SpikeTrains, pres: Presentations, units: np.ndarray) -> dict[str, list[list[np.ndarray]]]:

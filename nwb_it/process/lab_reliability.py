@@ -121,7 +121,7 @@ def _unit(rs: np.random.RandomState, hist: np.ndarray, total: np.ndarray, clip_p
 
 
 def lab_reliability(spikes: SpikeTrains, pres: Presentations, params: ReliabilityParams = ReliabilityParams(),
-                    resolution: float | None = None, progress: bool = False) -> ReliabilityResult:
+                    resolution: float | None = None) -> ReliabilityResult:
     """The notebook's r² distributions and d' for every unit (window and bins are the notebook's own).
 
     Examples
@@ -135,9 +135,10 @@ def lab_reliability(spikes: SpikeTrains, pres: Presentations, params: Reliabilit
     n_pres = len(pres)
     r_true = np.empty((spikes.n_units, params.n_perm))
     r_null = np.empty((spikes.n_units, params.n_perm))
-    for u in progress_bar(range(spikes.n_units), desc="reliability (lab)", unit="unit", enabled=progress):
+    for u in progress_bar(range(spikes.n_units), desc="reliability (lab)", unit="unit"):
         rel, owner = onset_aligned(np.sort(spikes.unit(u)), pres, resolution)
         hist = lab_histograms(rel, owner, n_pres)
         total = np.bincount(owner, minlength=n_pres)
         r_true[u], r_null[u] = _unit(rs, hist, total, clip_pos, pres.repeat, clip_index.size, params.n_perm)
-    return summarize(np.arange(spikes.n_units), spikes.names, r_true, r_null ** 2, params)
+    return summarize(np.arange(spikes.n_units), spikes.names, r_true, r_null ** 2, params,
+                     selection=pres.selection)

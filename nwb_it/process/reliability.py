@@ -49,7 +49,7 @@ from .splits import (
     presentation_ranks,
     split_half_r_by_presentation,
 )
-from .stats import benjamini_hochberg, spearman_brown
+from .stats import benjamini_hochberg, pearson_from_moments, spearman_brown
 
 __all__ = ["agreement", "permutation_p", "redealt_null_r", "reliability", "summarize"]
 
@@ -114,12 +114,11 @@ def redealt_null_r(flat: np.ndarray, n_k: np.ndarray, n_units: int, n_perm: int,
         sums = _group_sums(flat, deals, bounds)
         sa, sb = sums[:, :n_c], sums[:, n_c:2 * n_c]                       # halves' sums: (deals, clips, u * b)
         ta, tb = total(1 / h_a, sa), total(1 / h_b, sb)                     # sums of the half means
+        ss_a, ss_b = total(1 / h_a ** 2, sa * sa), total(1 / h_b ** 2, sb * sb)
         cov = total(1 / (h_a * h_b), sa * sb) - ta * tb / n_cells
-        var_a = total(1 / h_a ** 2, sa * sa) - ta ** 2 / n_cells
-        var_b = total(1 / h_b ** 2, sb * sb) - tb ** 2 / n_cells
-        with nan_quiet():
-            out[:, done:done + len(deals)] = (cov / np.sqrt(var_a * var_b)).T
-    return np.clip(out, -1.0, 1.0)
+        out[:, done:done + len(deals)] = pearson_from_moments(cov, ss_a - ta ** 2 / n_cells, ss_b - tb ** 2 / n_cells,
+                                                              ss_a, ss_b).T
+    return out
 
 
 def _agreement(sums: np.ndarray, sumsq: np.ndarray, n: np.ndarray, n_units: int) -> np.ndarray:
@@ -225,9 +224,10 @@ def permutation_p(flat: np.ndarray, n_k: np.ndarray, n_units: int, seed: int, n_
 
 
 def summarize(unit_ids: np.ndarray, unit_names: list[str], r_true: np.ndarray, r2_null: np.ndarray,
-              params: ReliabilityParams, observed: np.ndarray | None = None, p_value: np.ndarray | None = None
-              ) -> ReliabilityResult:
-    """d' and the Spearman-Brown reliability from the split-half distributions; q-values from the p-values."""
+              params: ReliabilityParams, observed: np.ndarray | None = None, p_value: np.ndarray | None = None,
+              selection: dict | None = None) -> ReliabilityResult:
+    """d' and the Spearman-Brown reliability from the split-half distributions; q-values from the p-values;
+    ``selection``: how the presentations were chosen (stored with the result)."""
     r2_true = r_true ** 2
     n = r_true.shape[0]
     observed = np.full(n, np.nan) if observed is None else observed
@@ -239,7 +239,7 @@ def summarize(unit_ids: np.ndarray, unit_names: list[str], r_true: np.ndarray, r
     return ReliabilityResult(unit_ids=np.asarray(unit_ids), unit_names=list(unit_names), r2_true=r2_true,
                              r2_null=r2_null, r_true=r_true, dprime=dprime, spearman_brown_mean_r=sb,
                              agreement=observed, p_value=p_value, q_value=benjamini_hochberg(p_value),
-                             params=params)
+                             params=params, **({} if selection is None else {"presentations": selection}))
 
 
 def observation_groups(aligned: AlignedCounts) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -252,7 +252,7 @@ def observation_groups(aligned: AlignedCounts) -> list[tuple[np.ndarray, np.ndar
 
 
 def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityParams(),
-                chunk: int = 32, progress: bool = False) -> ReliabilityResult:
+                chunk: int = 32) -> ReliabilityResult:
     """Split-half reliability statistics of every unit in ``aligned`` (see module doc).
 
     Units observed during different presentations (``obs_intervals``) are analysed in groups
@@ -277,7 +277,7 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
     r_true = np.empty((n_units, params.n_perm))
     r_null = np.empty((n_units, params.n_perm))
     observed, p_value, n_deals = np.empty(n_units), np.empty(n_units), np.zeros(n_units, dtype=np.int64)
-    with progress_bar(total=n_units, desc="reliability", unit="unit", enabled=progress) as bar:
+    with progress_bar(total=n_units, desc="reliability", unit="unit") as bar:
         for rows, present in observation_groups(aligned):
             true_ranks = presentation_ranks(true_keys, present, clip_of)
             null_ranks = presentation_ranks(null_keys, present, clip_of) if params.null == "once" else None
@@ -303,6 +303,7 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
                 r_null[rows] = redealt_null_r(slots, n_k, rows.size, params.n_perm, params.seed)
             observed[rows], p_value[rows], n_deals[rows] = permutation_p(slots, n_k, rows.size, params.seed,
                                                                          params.n_null, params.n_null_max)
-    result = summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params, observed, p_value)
+    result = summarize(aligned.unit_ids, aligned.unit_names, r_true, r_null ** 2, params, observed, p_value,
+                       aligned.selection)
     result.n_deals = n_deals
     return result

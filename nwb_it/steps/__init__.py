@@ -1,8 +1,9 @@
 """One runner per CLI verb: read an NWB file (or a source), call ``process``/``models``, write back, draw.
 
 Every runner is named ``run_<verb>`` and has one shape,
-``run_<verb>(path, params, *, out_dir=None, presentations=..., overwrite=False, progress=False, force=False)``
-(a verb without a parameter dataclass takes what it reads instead, e.g. ``metadata``), and is
+``run_<verb>(path, params, *, out_dir=None, presentations=..., output=OutputPolicy(...))``
+(a verb without a parameter dataclass takes what it reads instead, e.g. ``metadata``; progress bars come
+from :func:`nwb_it.core.progress.verbose`, not a flag), and is
 made of a compute step (results out, nothing written: ``compute_*``/``read_*_data``), a write
 step (results into the file: ``write_*``) and a draw step (results to figures: ``draw_*``),
 each callable on its own. Names are imported on first
@@ -13,6 +14,8 @@ from __future__ import annotations
 from ..core.lazy import lazy_attributes
 
 _LAZY = {"read_aligned": ".aligned", "run_batch": ".batch", "Outcome": ".outcome",
+         "validate_job": ".jobs", "compare_job": ".compare", "convert_job": ".convert", "extract_job": ".extract",
+         "heatmaps_job": ".heatmaps", "plot_activations_job": ".plot_activations", "reliability_job": ".reliability",
          **dict.fromkeys(["compute_compare", "compute_partition", "draw_compare", "read_compare_data", "run_compare",
                           "write_compare"], ".compare"),
          **dict.fromkeys(["convert_source", "plan_conversions", "run_convert"], ".convert"),

@@ -2,7 +2,7 @@
 
 A *job* is a picklable callable ``job(path) -> str`` (a line saying what it did) that
 raises :class:`NwbItError` when the file is bad; the command line's jobs
-(:mod:`nwb_it.cli.jobs`, bound with ``functools.partial``) are examples.
+(:mod:`nwb_it.steps.jobs`, bound with ``functools.partial``) are examples.
 :func:`run_batch` runs one job per path and returns one :class:`Outcome` per path,
 in the order given:
 
@@ -34,8 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..core.errors import NwbItError
+from ..core.logs import dropped_mentions, logger
 from ..core.params import ClusterParams, usable_cores
-from ..core.progress import progress_bar
+from ..core.progress import bars_shown, progress_bar, verbose
 from ..io.atomic import remove_stale_temporaries
 from ..nwb.remote import is_remote
 from .clusters import batch_cluster_client, placement
@@ -149,7 +150,7 @@ def _unique(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None, scheduler: str | None = None,
-              progress: bool = True, desc: str = "sessions", debug: bool = False,
+              desc: str = "sessions", debug: bool = False,
               outputs: Sequence[str | Path] = (), cluster: ClusterParams | None = None) -> list[Outcome]:
     """Run ``job`` on every path; outcomes in the order of ``paths`` (a path given twice runs once).
 
@@ -159,47 +160,57 @@ def run_batch(job: Job, paths: Sequence[str | Path], workers: int | None = None,
     ``MIN_PARALLEL_WORK_S`` (a cluster's start-up makes small batches slower). ``cluster`` (kind slurm,
     pbs or lsf) sends every file to a batch-system cluster started for them (:mod:`nwb_it.steps.clusters`).
     ``outputs``: folders the jobs write into; after Ctrl-C the partial files of cancelled jobs are removed there, and
-    :class:`BatchInterrupted` carries the outcomes.
+    :class:`BatchInterrupted` carries the outcomes. Under :func:`~nwb_it.core.progress.verbose` a bar counts the
+    sessions; a single session shows its own bars instead.
 
     Examples
     --------
     >>> from functools import partial
-    >>> from nwb_it.cli.jobs import reliability_job
-    >>> from nwb_it.core.params import PresentationSpec, ReliabilityParams
-    >>> job = partial(reliability_job, params=ReliabilityParams(), pickle_out=None, many=True,
-    ...               presentations=PresentationSpec(), store_binned=False, overwrite=False)
-    >>> outcomes = run_batch(job, ["a.nwb", "b.nwb"], workers=2)                     # doctest: +SKIP
-    >>> [o.status for o in outcomes]                                                 # doctest: +SKIP
-    ['ok', 'ok']
+    >>> from nwb_it import ReliabilityParams, example_metadata_path, run_convert, write_example_session
+    >>> from nwb_it import reliability_job
+    >>> nwbs = []
+    >>> for day in ("b1", "b2"):
+    ...     _ = write_example_session(f"{day}_fixshortvid1_coco.mat", n_units=4, n_clips=8, n_repeats=4)
+    ...     nwbs.append(run_convert(f"{day}_fixshortvid1_coco.mat", example_metadata_path(), out_dir=day))
+    >>> outcomes = run_batch(partial(reliability_job, params=ReliabilityParams(n_perm=10)), nwbs, workers=1)
+    >>> [(o.status, o.value["units"]) for o in outcomes]
+    [('ok', 4), ('ok', 4)]
     """
     paths = _unique(paths)
     if workers is not None and workers < 1:
         raise NwbItError(f"`workers={workers}`: at least 1")
-    bar = progress_bar(total=len(paths), desc=desc, unit="session", enabled=progress and len(paths) > 1)
+    bar = progress_bar(total=len(paths), desc=desc, unit="session", enabled=bars_shown() and len(paths) > 1)
     outcomes: list[Outcome | None] = [None] * len(paths)
     try:
-        remote = scheduler is not None or (cluster is not None and cluster.kind != "local")
-        here = not remote and (workers == 1 or len(paths) == 1 or usable_cores() == 1)
-        if not remote and workers is None and not here and not fork_is_safe():   # a LocalCluster only when it pays:
-            outcomes[0] = run_job(job, paths[0], debug)                            # time the first session here
-            bar.update()
-            here = outcomes[0].seconds * (len(paths) - 1) < MIN_PARALLEL_WORK_S
-        if here:
-            for i, path in enumerate(paths):
-                if outcomes[i] is None:
-                    outcomes[i] = run_job(job, path, debug)
-                    bar.update()
-            return outcomes
-        todo = [i for i, o in enumerate(outcomes) if o is None]
-        _in_parallel(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar,
-                    cluster)
-        return outcomes
+        with verbose(bars_shown() and len(paths) == 1):        # one bar: the sessions', or one session's own
+            return _run_all(job, paths, outcomes, workers, scheduler, debug, bar, cluster)
     except KeyboardInterrupt:
         remove_partial_outputs([*outputs, *(p.parent for p in paths)])
         raise BatchInterrupted([o if o is not None else Outcome(str(p), "cancelled", float("nan"), "")
                                 for o, p in zip(outcomes, paths)]) from None
     finally:
         bar.close()
+
+
+def _run_all(job: Job, paths: list[Path], outcomes: list, workers: int | None, scheduler: str | None, debug: bool,
+             bar, cluster: ClusterParams | None) -> list[Outcome]:
+    """:func:`run_batch`'s choice of where the jobs run, filling ``outcomes``."""
+    remote = scheduler is not None or (cluster is not None and cluster.kind != "local")
+    here = not remote and (workers == 1 or len(paths) == 1 or usable_cores() == 1)
+    if not remote and workers is None and not here and not fork_is_safe():   # a LocalCluster only when it pays:
+        outcomes[0] = run_job(job, paths[0], debug)                            # time the first session here
+        bar.update()
+        here = outcomes[0].seconds * (len(paths) - 1) < MIN_PARALLEL_WORK_S
+    if here:
+        for i, path in enumerate(paths):
+            if outcomes[i] is None:
+                outcomes[i] = run_job(job, path, debug)
+                bar.update()
+        return outcomes
+    todo = [i for i, o in enumerate(outcomes) if o is None]
+    _in_parallel(job, paths, todo, outcomes, min(workers or usable_cores(), len(todo)), scheduler, debug, bar,
+                cluster)
+    return outcomes
 
 
 def _in_parallel(job: Job, paths: list[Path], todo: list[int], outcomes: list, workers: int, scheduler: str | None,
@@ -210,6 +221,8 @@ def _in_parallel(job: Job, paths: list[Path], todo: list[int], outcomes: list, w
     no start-up), else a Dask LocalCluster's; a scheduler or a batch-system cluster is Dask's.
     """
     if scheduler is None and (cluster is None or cluster.kind == "local") and fork_is_safe():
+        logger.info("%d sessions on %d forked workers", len(todo), workers)
+
         def done(i: int, outcome: Outcome) -> None:
             outcomes[i] = outcome
             bar.update()
@@ -218,6 +231,7 @@ def _in_parallel(job: Job, paths: list[Path], todo: list[int], outcomes: list, w
     from distributed import as_completed
 
     with cluster_client(workers, scheduler, cluster, len(todo)) as client:
+        logger.info("%d sessions on Dask (%s)", len(todo), scheduler or (cluster.kind if cluster else "a LocalCluster"))
         futures = client.map(run_job, [job] * len(todo), [paths[i] for i in todo], [debug] * len(todo), pure=False,
                              **placement(client, gpu=False))             # analyses off the GPU workers
         where = {f.key: i for f, i in zip(futures, todo)}
@@ -235,30 +249,22 @@ def _in_parallel(job: Job, paths: list[Path], todo: list[int], outcomes: list, w
         except KeyboardInterrupt:
             client.cancel(futures, force=True)
             if scheduler is None and (cluster is None or cluster.kind == "local"):
-                with _quiet_logger("distributed"):       # killed workers are reported by Dask as errors: expected
-                    _stop_local_workers(client)
-                    client.close()
+                _stop_local_workers(client)
             raise
-
-
-@contextlib.contextmanager
-def _quiet_logger(name: str):
-    """Only critical records from logger ``name`` while the block runs; its level is restored after."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _stop_local_workers(client) -> None:
     """Kill a LocalCluster's worker processes at once: a cancelled task must not finish its write meanwhile
-    (a running task cannot be interrupted; its temporary file is removed afterwards)."""
+    (a running task cannot be interrupted; its temporary file is removed afterwards), and close the client.
 
-    for nanny in list(getattr(client.cluster, "workers", {}).values()):
-        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
-        if pid:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+    Dask reports each killed worker as an error: expected here, so its records that name one of these workers
+    (process id or address) are dropped while they stop; its other records, and its level, are left alone."""
+    nannies = list(getattr(client.cluster, "workers", {}).values())
+    pids = [getattr(getattr(getattr(n, "process", None), "process", None), "pid", None) for n in nannies]
+    named = [str(p) for p in pids if p] + [str(getattr(n, "worker_address", "") or "") for n in nannies]
+    with dropped_mentions("distributed", named):
+        for pid in pids:
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        client.close()

@@ -12,9 +12,10 @@ import numpy as np
 
 from ..core.comparison import BandedResult, CompareResults
 from ..core.errors import NwbItError
-from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec, to_dict
+from ..core.output import OutputPolicy
+from ..core.params import DEFAULT_ACTIVATIONS, CompareParams, PresentationSpec
 from ..core.progress import progress_bar
-from ..core.recording import AlignedCounts
+from ..core.recording import AlignedCounts, default_selection
 from ..core.results import Activations, EncodingResult, RSAResult
 from ..io.atomic import refuse_existing
 from ..nwb.activations import read_activations
@@ -32,6 +33,7 @@ from ..viz.layers import depth_figure, ranking_figure
 from ..viz.save import save_figure_folder
 from ..viz.time import best_layer_figure, time_course_figure, unit_time_figure
 from .aligned import read_aligned
+from .jobs import elsewhere, model_folder, session_folder
 from .targets import results_target
 
 FIGURES = ("encoding_best_units.png", "encoding_score_vs_ceiling.png", "rsa_rdms.png", "encoding_time.png",
@@ -114,19 +116,19 @@ def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParam
     return CompareData(aligned, acts, layers, title)
 
 
-def compute_compare(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False
-                    ) -> CompareResults:
+def compute_compare(data: CompareData, params: CompareParams = CompareParams()) -> CompareResults:
     """Encoding model + RSA of every layer of ``data`` and, with ``params.banded``, the variance partition over
-    them (pure: nothing read or written); a bar over the layers with ``progress`` on a terminal."""
+    them (pure: nothing read or written); a bar over the layers under :func:`~nwb_it.core.progress.verbose`."""
     ceilings = encoding_ceilings(data.aligned, data.activations, params)       # the same for every layer
     neural = neural_side(data.aligned, data.activations, params)
     results = {layer: (encoding_model(data.aligned, data.activations, one := replace(params, layer=layer), ceilings),
                        rsa(data.aligned, data.activations, one, neural))
-               for layer in progress_bar(data.layers, desc="compare", unit="layer", enabled=progress)}
-    return CompareResults(results, partition=compute_partition(data, params, progress=progress, ceilings=ceilings))
+               for layer in progress_bar(data.layers, desc="compare", unit="layer")}
+    return CompareResults(results, partition=compute_partition(data, params, ceilings=ceilings),
+                          presentations=data.aligned.selection)
 
 
-def compute_partition(data: CompareData, params: CompareParams = CompareParams(), *, progress: bool = False,
+def compute_partition(data: CompareData, params: CompareParams = CompareParams(), *,
                       ceilings: tuple[np.ndarray, np.ndarray] | None = None) -> BandedResult | None:
     """With ``params.banded``: one banded ridge over the layers of ``data`` (a band each) and each band's part of
     the held-out R² (pure); None otherwise. Two layers at least."""
@@ -135,22 +137,24 @@ def compute_partition(data: CompareData, params: CompareParams = CompareParams()
     if len(data.layers) < 2:
         raise NwbItError(f"`banded=True` partitions the variance among layers: name two or more with `layer=` "
                          f"(have: {', '.join(data.layers)})")
-    return variance_partition(data.aligned, data.activations, data.layers, params, progress, ceilings)
+    return variance_partition(data.aligned, data.activations, data.layers, params, ceilings)
 
 
 def write_compare(nwb_path: str | Path, results: dict[str, tuple[EncodingResult, RSAResult]], *,
-                  activations: str = DEFAULT_ACTIVATIONS, presentations: PresentationSpec = PresentationSpec(),
-                  partition: BandedResult | None = None, force: bool = False) -> None:
+                  activations: str = DEFAULT_ACTIVATIONS, partition: BandedResult | None = None,
+                  output: OutputPolicy = OutputPolicy()) -> None:
     """Store ``results`` as the ``encoding``/``rsa`` tables (``_<table>`` for other activations), replacing them,
     and the variance partition as ``variance_partition[_<table>]``: ``partition``, else the ``partition`` of a
-    :class:`~nwb_it.core.comparison.CompareResults` (a plain dict of the results has none: pass it)."""
+    :class:`~nwb_it.core.comparison.CompareResults` (a plain dict of the results has none: pass it). How the
+    presentations were chosen is stored from the results (a plain dict: the defaults)."""
     partition = partition if partition is not None else _partition_of(results)
+    where = getattr(results, "presentations", None) or default_selection()
 
     def tables(f):
-        out = compare_tables(f, results, activations, to_dict(presentations),
+        out = compare_tables(f, results, activations, where,
                              partition=partition_table_name(activations) if partition else "")
-        return out + ([partition_table(f, partition, activations, to_dict(presentations))] if partition else [])
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, force)
+        return out + ([partition_table(f, partition, activations, where)] if partition else [])
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, tables, output.force)
 
 
 def _partition_of(results: dict) -> BandedResult | None:
@@ -173,7 +177,7 @@ def result_curves(results: dict[str, tuple[EncodingResult, RSAResult]], activati
 
 def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: str | Path, *, curves: list[dict],
                  partition: BandedResult | None = None, title: str = "", family: str = "model",
-                 overwrite: bool = False, force: bool = False) -> list[Path]:
+                 output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """One layer: best units, score vs ceiling, RDMs, the score through time and per unit and bin. Several: score
     against depth, a models x layers ranking, the score through time per layer and the best layer per bin, from
     ``curves`` (:func:`nwb_it.nwb.compare_tables.layer_summaries` of the file: every model compared in it; or
@@ -192,13 +196,12 @@ def draw_compare(results: dict[str, tuple[EncodingResult, RSAResult]], out_dir: 
                                     lambda: best_layer_figure(curves, title))))
     if partition is not None and len(results) > 1:
         makers[figures[-1]] = lambda: partition_figure(partition, title)
-    return save_figure_folder(out_dir, "compare", makers, "png", overwrite, force=force)
+    return save_figure_folder(out_dir, "compare", makers, "png", output)
 
 
 def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *, out_dir: str | Path | None = None,
-                presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, progress: bool = False,
-                force: bool = False, activations: str = DEFAULT_ACTIVATIONS, derivative_dir: str | Path | None = None
-                ) -> CompareResults:
+                presentations: PresentationSpec = PresentationSpec(), output: OutputPolicy = OutputPolicy(),
+                activations: str = DEFAULT_ACTIVATIONS) -> CompareResults:
     """Encoding model + RSA for every layer ``params.layer`` names ('all', 'a,b' or one), stored in the file.
 
     Tables ``encoding``/``rsa`` (for ``videomae_activations``) or ``encoding_<table>``/``rsa_<table>``
@@ -209,31 +212,60 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
     ``variance_partition[_<table>]``, figure ``variance_partition.png``; :func:`compute_partition` returns it).
     Returns ``{layer: (encoding, rsa)}`` (a :class:`~nwb_it.core.comparison.CompareResults`, whose ``partition``
     holds the variance partition).
-    A file its owner made read-only is refused before anything is computed, unless ``force``; with
+    ``output``: a file its owner made read-only is refused before anything is computed, unless ``force``; with
     ``derivative_dir`` (needed for a remote file) the results go into its derivative NWB file there.
 
     Examples
     --------
-    >>> results = run_compare("sub-coco_ses-fixshortvid1_ecephys.nwb", out_dir="figures")  # doctest: +SKIP
-    >>> enc, res = results["last"]                                                          # doctest: +SKIP
+    >>> from nwb_it import (ExtractionParams, ReliabilityParams, example_metadata_path, run_convert, run_extract,
+    ...                     run_reliability)
+    >>> from nwb_it.examples.random_model import save_random_videomae
+    >>> from nwb_it.examples.readout import write_example_with_frames
+    >>> model = save_random_videomae("tiny_videomae")
+    >>> truth = write_example_with_frames("c_fixshortvid1_coco.mat", "frames", model, n_units=6, n_clips=12,
+    ...                                   n_repeats=4, n_readout=2, n_frames=8, frame_size=16)
+    >>> nwb = run_convert("c_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> _ = run_reliability(nwb, ReliabilityParams(n_perm=20))                  # the ceiling rule needs it
+    >>> _ = run_extract("frames", ExtractionParams(model=str(model)), nwb_paths=[nwb])
+    >>> results = run_compare(nwb, CompareParams(n_boot=100, n_perm_rsa=100), out_dir="figures")
+    >>> enc, res = results["last"]
+    >>> set(enc.unit_ids) <= set(range(6)), sorted(p.name for p in Path("figures").glob("*.png"))[:1]
+    (True, ['encoding_best_units.png'])
     """
-    nwb_path = results_target(nwb_path, derivative_dir, presentations=presentations, force=force,
-                              overwrite=overwrite)
+    nwb_path = results_target(nwb_path, output, presentations=presentations)
     data = read_compare_data(nwb_path, params, activations=activations, presentations=presentations)
     if params.banded and len(data.layers) < 2:
         compute_partition(data, params)                                   # its error, before the slow part
     if out_dir is not None:
         for name in figure_names(len(data.layers), params.banded):
-            refuse_existing(Path(out_dir) / name, overwrite, force)          # before the slow part
-    results = compute_compare(data, params, progress=progress)
-    write_compare(nwb_path, results, activations=activations, presentations=presentations, force=force)
+            refuse_existing(Path(out_dir) / name, output.overwrite, output.force)          # before the slow part
+    results = compute_compare(data, params)
+    write_compare(nwb_path, results, activations=activations, output=output)
     if out_dir is not None:
         family = data.activations.provenance.get("family", "model")
         curves = result_curves(results, activations, family, data.activations.provenance.get("n_layers"))
         if len(results) > 1:                             # every model compared in this file
             with reading(nwb_path) as nwb:
                 curves = layer_summaries(nwb)
-        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, overwrite=overwrite,
-                     force=force)
+        draw_compare(results, out_dir, title=data.title, family=family, curves=curves, output=output)
     results.written_to = str(nwb_path)
     return results
+
+
+def compare_job(nwb: Path, params: CompareParams = CompareParams(), out_dir: Path | None = None,
+                activations: str = "videomae_activations", presentations: PresentationSpec = PresentationSpec(),
+                output: OutputPolicy = OutputPolicy()) -> dict:
+    """:func:`~nwb_it.steps.compare.run_compare` on one file: one row per layer (encoding and RSA summaries) and the
+    variance partition's shares."""
+    folder = session_folder(out_dir, nwb, "compare", model_folder(activations))
+    results = run_compare(nwb, params, out_dir=folder, activations=activations, presentations=presentations,
+                          output=output)
+    layers = []
+    for layer, (enc, res) in results.items():
+        layers.append({"layer": layer, **enc.summary(), "units": len(enc.r), "median_r": float(np.nanmedian(enc.r)),
+                       "median_ceiling": float(np.nanmedian(enc.ceiling)), "rho": res.rho,
+                       "rho_halves": res.rho_halves, "rsa_ceiling": res.ceiling, "rsa_normalized": res.normalized,
+                       "rsa_clips": len(res.clip_names), "rsa_note": res.ceiling_note})
+    partition = None if results.partition is None else results.partition.summary()
+    return {"nwb": str(nwb), "activations": activations, "layers": layers, "partition": partition,
+            "figures": None if folder is None else str(folder), "derivative": elsewhere(nwb, results.written_to)}

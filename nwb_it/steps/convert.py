@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..core.params import DEFAULT_FPS
 from ..formats.base import SourceInterface
 from ..formats.l2str import L2StrSource, SourceLayout
@@ -117,7 +118,7 @@ def plan_conversions(sources: list[str | Path], out_dir: str | Path, metadata: d
 
 
 def convert_source(source: SourceInterface, metadata: dict | str | Path | None = None, *, out_dir: str | Path,
-                   overwrite: bool = False, progress: bool = False, force: bool = False, strict: bool = False,
+                   output: OutputPolicy = OutputPolicy(), strict: bool = False,
                    metadata_origin: str | None = None, stimuli: str | Path | None = None,
                    stimuli_fps: float = DEFAULT_FPS, clip_map: str | Path | None = None) -> Path:
     """Write ``source`` as ``OUT/sub-<subject>/sub-<subject>_ses-<session>_ecephys.nwb``; return the path.
@@ -134,8 +135,8 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
     origin = metadata_origin or yaml_path
     planned = _planned_path(source, user, out_dir)
     if planned is not None:
-        refuse_existing(planned, overwrite, force)                 # before the slow read
-    data = source.read(progress=progress)
+        refuse_existing(planned, output.overwrite, output.force)                 # before the slow read
+    data = source.read()
     meta = build_metadata(source.get_metadata(), user, origin, data.source_path, source.session_start_fallback(),
                           strict)
     out = dandi_path(out_dir, meta["Subject"]["subject_id"], meta["NWBFile"]["session_id"])
@@ -143,13 +144,13 @@ def convert_source(source: SourceInterface, metadata: dict | str | Path | None =
     source.add_to_nwbfile(nwb, meta)
     if stimuli is not None:
         add_clip_templates(nwb, stimuli, out, stimuli_fps, read_clip_map(clip_map) if clip_map else None)
-    with atomic_output(out, overwrite, force) as tmp:
+    with atomic_output(out, output.overwrite, output.force) as tmp:
         write_nwb(nwb, tmp)
     return out
 
 
 def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None, *, out_dir: str | Path,
-                overwrite: bool = False, progress: bool = False, force: bool = False,
+                output: OutputPolicy = OutputPolicy(),
                 layout: SourceLayout = SourceLayout(), max_spike_time: float = MAX_SPIKE_TIME_S, strict: bool = False,
                 metadata_origin: str | None = None, stimuli: str | Path | None = None,
                 stimuli_fps: float = DEFAULT_FPS, clip_map: str | Path | None = None, readers: int | None = None
@@ -161,8 +162,8 @@ def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None,
     mat_path : path of the ``.mat`` session (v7.3 or v5/v7)
     metadata : dict or path of a YAML file with ``NWBFile:``/``Subject:``/``Ecephys:``/``Units:`` sections
     out_dir : folder of the DANDI-layout output
-    overwrite : replace an existing output file
-    force : with ``overwrite``, replace it even when its owner made it read-only
+    output : :class:`~nwb_it.core.output.OutputPolicy`: ``overwrite`` replaces an existing output file, ``force``
+        with it even one its owner made read-only
     layout : struct and field names of the source
     readers : processes reading a v7.3 file's spike cells (default: this process's cores, for large files;
         :func:`~nwb_it.formats.l2str.reader.read_session`)
@@ -183,5 +184,16 @@ def run_convert(mat_path: str | Path, metadata: dict | str | Path | None = None,
     'sub-coco_ses-rec-fixshortvid1_ecephys.nwb'
     """
     return convert_source(L2StrSource(mat_path, layout, max_spike_time, readers), metadata, out_dir=out_dir,
-                          overwrite=overwrite, progress=progress, force=force, strict=strict,
+                          output=output, strict=strict,
                           metadata_origin=metadata_origin, stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map)
+
+
+def convert_job(mat: Path, out_dir: Path, metadata: dict[Path, dict], origin: str | None, layout,
+                max_spike_time: float, strict: bool, output: OutputPolicy = OutputPolicy(),
+                stimuli: Path | None = None, stimuli_fps: float = DEFAULT_FPS, clip_map: Path | None = None,
+                readers: int | None = None) -> dict:
+    """Convert one planned session; ``metadata`` maps each (absolute) source path to its checked metadata.
+    ``readers``: processes reading its spike cells (None: its cores, :func:`~nwb_it.steps.convert.run_convert`)."""
+    return {"nwb": str(run_convert(mat, metadata[Path(mat).absolute()], out_dir=out_dir, output=output, layout=layout,
+                                   max_spike_time=max_spike_time, strict=strict, metadata_origin=origin,
+                                   stimuli=stimuli, stimuli_fps=stimuli_fps, clip_map=clip_map, readers=readers))}

@@ -28,6 +28,7 @@ import yaml
 from ..core.dataset import DatasetFileError, DatasetSpec, parse_dataset
 from ..core.errors import NwbItError
 from ..core.locations import location_stem
+from ..core.output import OutputPolicy
 from ..core.params import ExtractionParams, to_dict
 from ..formats.l2str.reader import SourceLayout
 from ..nwb.metadata import UniqueKeyLoader
@@ -162,29 +163,31 @@ def results_file(spec: DatasetSpec, session: Session, overwrite: bool = False) -
     """The NWB file a session's results go into: the file itself, or its derivative."""
     if spec.results == "in_place":
         return Path(session.nwb)
-    return results_target(session.nwb, Path(spec.output) / "derivatives", presentations=spec.presentations,
-                          overwrite=overwrite)
+    return results_target(session.nwb, OutputPolicy(overwrite=overwrite,
+                                                    derivative_dir=Path(spec.output) / "derivatives"),
+                          presentations=spec.presentations)
 
 
 def results_for_reading(spec: DatasetSpec, session: Session) -> str | Path:
     derivative = None if spec.results == "in_place" else Path(spec.output) / "derivatives"
-    return results_source(session.nwb, derivative, presentations=spec.presentations)
+    return results_source(session.nwb, OutputPolicy(derivative_dir=derivative), presentations=spec.presentations)
 
 
 def convert_session(spec: DatasetSpec, session: Session, overwrite: bool) -> Path:
-    return run_convert(session.source, session.metadata, out_dir=Path(spec.output) / "nwb", overwrite=overwrite,
+    return run_convert(session.source, session.metadata, out_dir=Path(spec.output) / "nwb",
+                       output=OutputPolicy(overwrite=overwrite),
                        layout=SourceLayout(**spec.layout), stimuli=spec.stimuli, stimuli_fps=spec.stimuli_fps,
                        clip_map=spec.clip_map)
 
 
-def run_jobs(make: Callable[[Step], Callable[[Path], str]], steps: list[Step], spec: DatasetSpec, desc: str,
-             progress: bool) -> dict[str, str]:
+def run_jobs(make: Callable[[Step], Callable[[Path], str]], steps: list[Step], spec: DatasetSpec, desc: str
+             ) -> dict[str, str]:
     """Run one job per step (``workers`` at a time); the error line of each failed step by its id."""
     if not steps:
         return {}
     jobs = {_job_key(st.session.nwb): make(st) for st in steps}
     outcomes = run_batch(_Dispatch(jobs), [st.session.nwb for st in steps], workers=spec.workers,
-                         scheduler=spec.scheduler, cluster=spec.cluster, progress=progress, desc=desc)
+                         scheduler=spec.scheduler, cluster=spec.cluster, desc=desc)
     return {st.id: o.message for st, o in zip(steps, outcomes) if o.failed}
 
 

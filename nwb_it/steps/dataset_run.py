@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.dataset import DatasetSpec
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..core.progress import progress_bar
 from ..nwb.remote import is_remote
 from .compare import run_compare
@@ -56,8 +57,11 @@ class DatasetRun:
         return [f for f in dict.fromkeys(files) if Path(f).exists()]
 
 
-def _derivative_dir(spec: DatasetSpec) -> Path | None:
-    return None if spec.results == "in_place" else Path(spec.output) / "derivatives"
+def _output(spec: DatasetSpec, overwrite: bool) -> OutputPolicy:
+    """A step's output policy: its results in place or in ``OUT/derivatives`` (``results:``), replacing what it
+    may (:meth:`_Runner.may_overwrite`)."""
+    return OutputPolicy(overwrite=overwrite,
+                        derivative_dir=None if spec.results == "in_place" else Path(spec.output) / "derivatives")
 
 
 def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: bool) -> str:
@@ -66,21 +70,22 @@ def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: 
     if kind == "convert":
         return str(convert_session(spec, session, overwrite))
     if kind == "reliability":
-        result = run_reliability(session.nwb, spec.reliability, presentations=spec.presentations, overwrite=overwrite,
-                                 derivative_dir=_derivative_dir(spec))
+        result = run_reliability(session.nwb, spec.reliability, presentations=spec.presentations,
+                                 output=_output(spec, overwrite))
         return f"{int(result.responsive.sum())} responsive units"
     if kind == "heatmaps":
         paths = run_heatmaps(results_for_reading(spec, session), spec.heatmaps, out_dir=out / "heatmaps",
-                             presentations=spec.presentations, overwrite=overwrite)
+                             presentations=spec.presentations, output=OutputPolicy(overwrite=overwrite))
         return f"{len(paths)} figures"
     if kind == "plot_activations":
         params = dataclasses.replace(spec.plot_activations, activations=model.table)
         paths = run_plot_activations(results_for_reading(spec, session), params,
-                                     out_dir=out / "activations" / model.name, overwrite=overwrite)
+                                     out_dir=out / "activations" / model.name,
+                                     output=OutputPolicy(overwrite=overwrite))
         return f"{len(paths)} figures"
     if kind == "compare":
         run_compare(session.nwb, spec.compare, out_dir=out / "compare" / model.name, presentations=spec.presentations,
-                    overwrite=overwrite, activations=model.table, derivative_dir=_derivative_dir(spec))
+                    output=_output(spec, overwrite), activations=model.table)
         return "compared"
     raise NwbItError(f"unknown step kind {kind!r}")
 
@@ -100,8 +105,8 @@ class SessionJob:
 
 
 class _Runner:
-    def __init__(self, run: DatasetRun, state: RunState, overwrite: bool, progress: bool):
-        self.run, self.state, self.overwrite, self.progress = run, state, overwrite, progress
+    def __init__(self, run: DatasetRun, state: RunState, overwrite: bool):
+        self.run, self.state, self.overwrite = run, state, overwrite
         self.spec = run.spec
         self.targets: dict[str, Path] = {}
 
@@ -158,8 +163,7 @@ class _Runner:
                 self.done(st)
             return
         failed = run_jobs(lambda st: SessionJob(kind, self.spec, st.session, self.may_overwrite(st), st.model),
-                          steps, self.spec, kind.replace("_", "-") + (f" ({model.name})" if model else ""),
-                          self.progress)
+                          steps, self.spec, kind.replace("_", "-") + (f" ({model.name})" if model else ""))
         for st in steps:
             self.fail(st, failed[st.id]) if st.id in failed else self.done(st)
 
@@ -167,8 +171,7 @@ class _Runner:
         steps = [st for st in self.todo("extract") if st.model is model]
         if not steps:
             return
-        args = (self.spec, model, [st.session.nwb for st in steps], any(self.may_overwrite(st) for st in steps),
-                self.progress)
+        args = (self.spec, model, [st.session.nwb for st in steps], any(self.may_overwrite(st) for st in steps))
         # in a child where this process may fork: torch then never loads here, and the steps after the
         # extraction still run on forked workers (a LocalCluster's start-up would be paid once per step)
         outcomes = call_in_child(_extract_outcomes, *args) if fork_is_safe() else _extract_outcomes(*args)
@@ -176,11 +179,11 @@ class _Runner:
             self.fail(st, o.message) if o.failed else self.done(st)
 
     def reports(self) -> None:
-        for st in progress_bar(self.todo("report"), desc="report", enabled=self.progress):
+        for st in progress_bar(self.todo("report"), desc="report"):
             try:
                 row = report_session(results_for_reading(self.spec, st.session), st.outputs[0], self.spec.report,
                                      presentations=self.spec.presentations, stimuli=self.spec.stimuli,
-                                     overwrite=self.may_overwrite(st))
+                                     output=OutputPolicy(overwrite=self.may_overwrite(st)))
             except NwbItError as exc:
                 self.fail(st, str(exc))
                 continue
@@ -191,31 +194,30 @@ class _Runner:
         out = Path(self.spec.output)
         for st in self.todo("summary"):
             files = [self.results_of(s) for s in sessions]
-            run_summary(files, out_dir=out / "summary", overwrite=self.may_overwrite(st))
+            run_summary(files, out_dir=out / "summary", output=OutputPolicy(overwrite=self.may_overwrite(st)))
             self.done(st)
         for st in self.todo("export_brainscore"):
             run_export_brainscore([self.results_of(s) for s in sessions], self.spec.export_brainscore,
                                   out_dir=out / "brainscore", presentations=self.spec.presentations,
-                                  overwrite=self.may_overwrite(st))
+                                  output=OutputPolicy(overwrite=self.may_overwrite(st)))
             self.done(st)
         for st in self.todo("index"):
             rows = [self.state.rows[s.name] for s in sessions if s.name in self.state.rows]
             write_index(rows, out / INDEX_NAME, summary_dir=out / "summary" if self.spec.summary else None,
-                        overwrite=self.may_overwrite(st))
+                        output=OutputPolicy(overwrite=self.may_overwrite(st)))
             self.done(st)
 
 
-def _extract_outcomes(spec: DatasetSpec, model, nwb_paths: list, overwrite: bool, progress: bool) -> list:
+def _extract_outcomes(spec: DatasetSpec, model, nwb_paths: list, overwrite: bool) -> list:
     """One model's activations written into the sessions' files (cached in ``OUT/.cache``): an outcome per file."""
     _, outcomes = run_extract_batch(spec.stimuli, model.extraction, nwb_paths=nwb_paths, activations=model.table,
                                     presentations=spec.presentations,
-                                    cache_dir=Path(spec.output) / ".cache" / "activations", overwrite=overwrite,
-                                    progress=progress, derivative_dir=_derivative_dir(spec))
+                                    cache_dir=Path(spec.output) / ".cache" / "activations",
+                                    output=_output(spec, overwrite))
     return outcomes
 
 
-def run_dataset(path: str | Path, *, dry_run: bool = False, overwrite: bool = False,
-                progress: bool = False) -> DatasetRun:
+def run_dataset(path: str | Path, *, dry_run: bool = False, overwrite: bool = False) -> DatasetRun:
     """Run every step of the dataset file at ``path`` that is not up to date (module doc of :mod:`.dataset`).
 
     ``dry_run`` plans only: nothing is written, the returned steps say what would run and
@@ -236,7 +238,7 @@ def run_dataset(path: str | Path, *, dry_run: bool = False, overwrite: bool = Fa
     run = DatasetRun(spec, build_plan(spec, state, sessions))
     if dry_run:
         return run
-    runner = _Runner(run, state, overwrite, progress)
+    runner = _Runner(run, state, overwrite)
     runner.per_session("source")
     runner.per_session("convert")
     runner.per_session("reliability")

@@ -18,6 +18,7 @@ import numpy as np
 from ..core.benchmark import DesignResult
 from ..core.benchmark_params import DesignParams
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..core.params import ExtractionParams, PresentationSpec
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing
@@ -119,7 +120,7 @@ def read_design_data(nwb_path: str | Path, models: list[DesignModel], params: De
 
 
 def candidate_features(candidates: str | Path, models: list[DesignModel], data: DesignData,
-                       params: DesignParams = DesignParams(), *, device: str = "auto", progress: bool = False
+                       params: DesignParams = DesignParams(), *, device: str = "auto"
                        ) -> tuple[list[str], dict[str, np.ndarray]]:
     """Run every model on the candidate clips with the settings stored with its table; refuse a model folder whose
     configuration is not the one that made the table (the two sets of features would not be comparable)."""
@@ -131,7 +132,7 @@ def candidate_features(candidates: str | Path, models: list[DesignModel], data: 
         settings = ExtractionParams(model=str(folder), layers="all", device=device,
                                     **{k: prov[k] for k in ("family", "dtype", "pool", "pad", "grey", "fps")
                                        if k in prov})
-        acts = extract(clips, settings, progress=progress)
+        acts = extract(clips, settings)
         for m in users:
             made_by = data.provenance[m.label].get("config_sha256_16")
             if made_by and acts.provenance.get("config_sha256_16") != made_by:
@@ -161,18 +162,18 @@ def compute_design(data: DesignData, candidates: list[str], features: dict[str, 
     return design_clips(div, candidates, params.n_clips, params.power, tuple(labels), n_units, params.seed)
 
 
-def write_design(result: DesignResult, out_dir: str | Path, *, overwrite: bool = False, force: bool = False
+def write_design(result: DesignResult, out_dir: str | Path, *, output: OutputPolicy = OutputPolicy()
                  ) -> Path:
     """``design.csv``: every candidate, its divergence (more than two models: the smallest over the pairs, and one
     column per pair), and its rank among the chosen (blank when not chosen); chosen first, in the order picked."""
     path = Path(out_dir) / OUTPUT
-    refuse_existing(path, overwrite, force)
+    refuse_existing(path, output.overwrite, output.force)
     path.parent.mkdir(parents=True, exist_ok=True)
     rank = {int(c): i + 1 for i, c in enumerate(result.chosen)}
     per_pair = result.pairwise if len(result.pairwise) > 1 else None
     order = [*map(int, result.chosen), *[int(i) for i in np.argsort(-result.divergence, kind="stable")
                                          if int(i) not in rank]]
-    with atomic_output(path, overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(path, output.overwrite, output.force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         pair_names = [f"divergence_{a}_vs_{b}" for a, b in result.pairs] if per_pair is not None else []
         writer.writerow(["candidate", "divergence", "chosen_rank", "repeats", *pair_names])
@@ -183,16 +184,16 @@ def write_design(result: DesignResult, out_dir: str | Path, *, overwrite: bool =
 
 
 def draw_design(result: DesignResult, random_divergence: np.ndarray, out_dir: str | Path, *,
-                overwrite: bool = False, force: bool = False) -> list[Path]:
+                output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """``design.png``: the candidates' divergences with the chosen marked, and the chosen set against random sets."""
     return save_figure_folder(out_dir, "design", {Path(out_dir) / FIGURE: lambda: design_figure(result,
-                              random_divergence)}, overwrite=overwrite, force=force)
+                              random_divergence)}, output=output)
 
 
 def run_design(nwb_path: str | Path, candidates: str | Path, models: list[DesignModel],
                params: DesignParams = DesignParams(), *, out_dir: str | Path, device: str = "auto",
-               presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False, force: bool = False,
-               progress: bool = False) -> DesignResult:
+               presentations: PresentationSpec = PresentationSpec(), output: OutputPolicy = OutputPolicy()
+               ) -> DesignResult:
     """Rank the clips under ``candidates`` for telling two models (or more) apart on this session; write the table and
     the figure.
 
@@ -202,10 +203,10 @@ def run_design(nwb_path: str | Path, candidates: str | Path, models: list[Design
     ...            parse_model("vivit_activations:last=vivit")], out_dir="design")      # doctest: +SKIP
     """
     for path in (Path(out_dir) / OUTPUT, Path(out_dir) / FIGURE):
-        refuse_existing(path, overwrite, force)
+        refuse_existing(path, output.overwrite, output.force)
     data = read_design_data(nwb_path, models, params, presentations=presentations)
-    names, features = candidate_features(candidates, models, data, params, device=device, progress=progress)
+    names, features = candidate_features(candidates, models, data, params, device=device)
     result, random_div = compute_design(data, names, features, params)
-    write_design(result, out_dir, overwrite=overwrite, force=force)
-    draw_design(result, random_div, out_dir, overwrite=overwrite, force=force)
+    write_design(result, out_dir, output=output)
+    draw_design(result, random_div, out_dir, output=output)
     return result

@@ -42,6 +42,7 @@ import xarray as xr
 from ..core.benchmark_params import BrainScoreExportParams
 from ..core.errors import NwbItError
 from ..core.locations import is_url, redact_location
+from ..core.output import OutputPolicy
 from ..core.params import PresentationSpec, to_dict
 from ..core.provenance import package_version
 from ..io.atomic import atomic_output, refuse_existing
@@ -218,14 +219,14 @@ def build_assembly(paths: list[str | Path], params: BrainScoreExportParams = Bra
 
 
 def write_export(assembly: xr.DataArray, files: dict[str, list[str]], params: BrainScoreExportParams, *,
-                 out_dir: str | Path, overwrite: bool = False, force: bool = False) -> list[Path]:
+                 out_dir: str | Path, output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """Write ``assembly`` (:func:`build_assembly`), the stimulus set and the benchmark module into ``out_dir``."""
     out_dir = Path(out_dir)
     outputs = [out_dir / name for name in FILES]
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(outputs[0], overwrite, force) as tmp:
+    with atomic_output(outputs[0], output.overwrite, output.force) as tmp:
         assembly.to_netcdf(tmp, engine="h5netcdf")
-    with atomic_output(outputs[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(outputs[1], output.overwrite, output.force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["stimulus_id", "files"])
         stimuli = sorted(set(assembly["stimulus_id"].values.astype(str)))
@@ -236,7 +237,7 @@ def write_export(assembly: xr.DataArray, files: dict[str, list[str]], params: Br
         warnings.warn(f"{outputs[1]}: {len(without)} of {len(stimuli)} stimuli have no files (e.g. {without[0]}): "
                       "their sessions hold no stimulus templates; convert with `stimuli=DIR` to store them",
                       stacklevel=3)
-    with atomic_output(outputs[2], overwrite, force) as tmp:
+    with atomic_output(outputs[2], output.overwrite, output.force) as tmp:
         tmp.write_text(BENCHMARK_TEMPLATE.format(
             version=package_version(), window_ms=tuple(round(t * 1000, 6) for t in params.window),
             bin_ms=round(params.bin_size * 1000, 6), threshold=params.min_reliability))
@@ -245,7 +246,7 @@ def write_export(assembly: xr.DataArray, files: dict[str, list[str]], params: Br
 
 def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParams = BrainScoreExportParams(), *,
                           out_dir: str | Path, presentations: PresentationSpec = PresentationSpec(),
-                          overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+                          output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """Write the assembly, the stimulus set and the benchmark module of ``paths`` into ``out_dir``.
 
     Examples
@@ -261,6 +262,6 @@ def run_export_brainscore(paths: list[str | Path], params: BrainScoreExportParam
     out_dir = Path(out_dir)
     outputs = [out_dir / name for name in FILES]
     for path in outputs:
-        refuse_existing(path, overwrite, force)
+        refuse_existing(path, output.overwrite, output.force)
     assembly, files = build_assembly(paths, params, presentations=presentations, out_dir=out_dir)
-    return write_export(assembly, files, params, out_dir=out_dir, overwrite=overwrite, force=force)
+    return write_export(assembly, files, params, out_dir=out_dir, output=output)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpec
 from ..core.results import Activations
 from ..io.atomic import atomic_output, refuse_existing, refuse_same_file
@@ -31,10 +32,10 @@ from .stimuli import clips_from_file, match_clips, read_clip_map
 from .targets import results_target
 
 
-def write_npy(acts: Activations, path: str | Path, layer: str = "last", overwrite: bool = False,
-              force: bool = False) -> None:
+def write_npy(acts: Activations, path: str | Path, layer: str = "last", output: OutputPolicy = OutputPolicy()
+              ) -> None:
     """The lab's hidden_states.npy: (total windows, hidden), clips in order, windows in order."""
-    with atomic_output(Path(path), overwrite, force) as tmp, open(tmp, "wb") as fh:
+    with atomic_output(Path(path), output.overwrite, output.force) as tmp, open(tmp, "wb") as fh:
         np.save(fh, acts.layers[layer])
 
 
@@ -67,9 +68,8 @@ class ExtractPlan:
 
 def read_extract_plan(frames: str | Path | None, params: ExtractionParams = ExtractionParams(), *,
                       nwb_paths: Sequence[str | Path] = (), clip_map: str | Path | None = None,
-                      presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
-                      force: bool = False, debug: bool = False, derivative_dir: str | Path | None = None
-                      ) -> ExtractPlan:
+                      presentations: PresentationSpec = PresentationSpec(), output: OutputPolicy = OutputPolicy(),
+                      debug: bool = False) -> ExtractPlan:
     """The clips under ``frames`` (``None``: those the first file's stimulus templates name) matched to every NWB
     file's trials; a file that does not match fails alone (its outcome says why). Fast: no model runs."""
     if frames is None:                                          # the clips the file's stimulus templates name
@@ -87,7 +87,7 @@ def read_extract_plan(frames: str | Path | None, params: ExtractionParams = Extr
 
     def match(path) -> str:
         # the file itself (not if its owner made it read-only), or its derivative (remote, derivative_dir)
-        target = results_target(path, derivative_dir, presentations=presentations, force=force, overwrite=overwrite)
+        target = results_target(path, output, presentations=presentations)
         matched[target] = _target_names(target, keys, mapping, frames, presentations)
         targets[path] = target
         return ""
@@ -97,17 +97,18 @@ def read_extract_plan(frames: str | Path | None, params: ExtractionParams = Extr
 
 
 def compute_activations(clips: Sequence[Clip], params: ExtractionParams = ExtractionParams(), *,
-                        cache_dir: str | Path | None = None, extractor=None, progress: bool = False) -> Activations:
+                        cache_dir: str | Path | None = None, extractor=None) -> Activations:
     """The model's activations of ``clips``: from the cache when this model, these frames and these settings are
     there (:mod:`nwb_it.models.cache`), else computed (and stored there)."""
-    return cached_extract(clips, params, cache_dir, lambda: extract(clips, params, extractor, progress), extractor)
+    return cached_extract(clips, params, cache_dir, lambda: extract(clips, params, extractor), extractor)
 
 
 def write_activations(nwb_path: str | Path, acts: Activations, names: list[str], index: dict[str, int], *,
-                      activations: str = DEFAULT_ACTIVATIONS, force: bool = False) -> str:
+                      activations: str = DEFAULT_ACTIVATIONS, output: OutputPolicy = OutputPolicy()) -> str:
     """Store ``acts`` as the table ``activations`` of an NWB file, its clips named as the file's trials name them."""
     one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
-    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)], force)
+    replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)],
+                      output.force)
     return f"{nwb_path} (table {activations})"
 
 
@@ -115,8 +116,7 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
                       nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                       clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                       presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
-                      overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
-                      debug: bool = False, derivative_dir: str | Path | None = None
+                      output: OutputPolicy = OutputPolicy(), extractor=None, debug: bool = False
                       ) -> tuple[Activations | None, list[Outcome]]:
     """Activations of the clips under ``frames``, computed once, written into every NWB file of ``nwb_paths``.
 
@@ -130,23 +130,35 @@ def run_extract_batch(frames: str | Path | None, params: ExtractionParams = Extr
 
     Examples
     --------
-    >>> acts, outcomes = run_extract_batch("frames", ExtractionParams(model="videomae_folder"),
-    ...                                    nwb_paths=["ses-1.nwb", "ses-2.nwb"], cache_dir="cache")  # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> from nwb_it.examples.random_model import save_random_videomae
+    >>> settings = ExtractionParams(model=str(save_random_videomae("tiny_videomae")))
+    >>> nwbs = []
+    >>> for day in ("d1", "d2"):
+    ...     _ = write_example_session(f"{day}_fixshortvid1_coco.mat", n_units=3, n_clips=5, n_repeats=3)
+    ...     nwbs.append(run_convert(f"{day}_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb"))
+    >>> frames = write_example_frames("frames", example_clip_names(5), n_frames=8, size=16)
+    >>> acts, outcomes = run_extract_batch(frames, settings, nwb_paths=[*nwbs, "elsewhere.nwb"], cache_dir="cache")
+    >>> [o.status for o in outcomes], acts.cached
+    (['ok', 'ok', 'failed'], False)
+    >>> run_extract_batch(frames, settings, cache_dir="cache", npy_path="last.npy")[0].cached    # no model run
+    True
     """
     if npy_path is not None:
         refuse_same_file(npy_path, *nwb_paths, clip_map)
-        refuse_existing(Path(npy_path), overwrite, force)       # before the slow part
+        refuse_existing(Path(npy_path), output.overwrite, output.force)       # before the slow part
     plan = read_extract_plan(frames, params, nwb_paths=nwb_paths, clip_map=clip_map, presentations=presentations,
-                             overwrite=overwrite, force=force, debug=debug, derivative_dir=derivative_dir)
+                             output=output, debug=debug)
     outcomes = dict(plan.outcomes)
     if not plan.matched and npy_path is None:
         return None, list(outcomes.values())
-    acts = compute_activations(plan.clips, params, cache_dir=cache_dir, extractor=extractor, progress=progress)
+    acts = compute_activations(plan.clips, params, cache_dir=cache_dir, extractor=extractor)
     if npy_path is not None:
-        write_npy(acts, npy_path, overwrite=overwrite, force=force)
+        write_npy(acts, npy_path, output=output)
     for path, target in plan.targets.items():
         outcomes[path] = run_job(lambda t: write_activations(t, acts, *plan.matched[t], activations=activations,
-                                                             force=force), target, debug)
+                                                             output=output), target, debug)
     return acts, list(outcomes.values())
 
 
@@ -154,8 +166,7 @@ def run_extract(frames: str | Path | None, params: ExtractionParams = Extraction
                 nwb_paths: Sequence[str | Path] = (), npy_path: str | Path | None = None,
                 clip_map: str | Path | None = None, activations: str = DEFAULT_ACTIVATIONS,
                 presentations: PresentationSpec = PresentationSpec(), cache_dir: str | Path | None = None,
-                overwrite: bool = False, progress: bool = False, force: bool = False, extractor=None,
-                derivative_dir: str | Path | None = None) -> Activations:
+                output: OutputPolicy = OutputPolicy(), extractor=None) -> Activations:
     """Extract activations for every clip under ``frames``; write them into ``nwb_paths`` and/or ``npy_path``.
 
     Clips are matched to every NWB file's trials before the model runs, so a mismatch
@@ -164,16 +175,37 @@ def run_extract(frames: str | Path | None, params: ExtractionParams = Extraction
 
     Examples
     --------
-    >>> acts = run_extract("frames", ExtractionParams(model="videomae_folder"),
-    ...                    nwb_paths=["sub-coco_ses-fixshortvid1_ecephys.nwb"])   # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> from nwb_it.examples.random_model import save_random_videomae
+    >>> _ = write_example_session("e_fixshortvid1_coco.mat", n_units=3, n_clips=5, n_repeats=3)
+    >>> nwb = run_convert("e_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> frames = write_example_frames("frames", example_clip_names(5), n_frames=8, size=16)
+    >>> acts = run_extract(frames, ExtractionParams(model=str(save_random_videomae("tiny_videomae"))), nwb_paths=[nwb])
+    >>> len(acts.clip_keys), acts.layers["last"].shape[0] == len(acts.window)
+    (5, True)
     """
     acts, outcomes = run_extract_batch(frames, params, nwb_paths=nwb_paths, npy_path=npy_path, clip_map=clip_map,
                                        activations=activations, presentations=presentations, cache_dir=cache_dir,
-                                       overwrite=overwrite, progress=progress, force=force, extractor=extractor,
-                                       derivative_dir=derivative_dir)
+                                       output=output, extractor=extractor)
     for o in outcomes:
         for message in o.warnings:
             warnings.warn(message, stacklevel=2)
         if o.failed:
             raise NwbItError(o.message)
     return acts
+
+
+def extract_job(frames: Path, settings, targets: list[Path], npy: Path | None, clip_map: Path | None,
+                cache: Path | None, table: str, presentations: PresentationSpec = PresentationSpec(),
+                output: OutputPolicy = OutputPolicy(), debug: bool = False) -> tuple[dict | None, list]:
+    """Activations once, written into every target: a row on what ran (None when no file matched), and one outcome
+    per target."""
+    acts, outcomes = run_extract_batch(frames, settings, nwb_paths=targets, npy_path=npy, clip_map=clip_map,
+                                       activations=table, presentations=presentations, cache_dir=cache,
+                                       output=output, debug=debug)
+    if acts is None:
+        return None, outcomes
+    return {"family": acts.provenance.get("family", settings.family), "clips": len(acts.clip_keys),
+            "windows": len(acts.window), "computed": acts.n_forward_windows, "cached": acts.cached,
+            "layers": list(acts.layers), "npy": None if npy is None else str(npy)}, outcomes

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.output import OutputPolicy
 from ..core.params import HeatmapParams, PresentationSpec
 from ..core.recording import AlignedCounts
 from ..core.results import ReliabilityResult
@@ -16,7 +17,9 @@ from ..process.binning import bin_aligned
 from ..process.selection import select_units
 from ..viz.heatmaps import dprime_figure, population_figure, r2_figure, unit_figure
 from ..viz.save import save_figure_folder
+from .jobs import elsewhere, session_folder
 from .reliability import FIGURES as RELIABILITY_FIGURES
+from .targets import results_source
 
 
 def safe_name(text: str) -> str:
@@ -69,7 +72,7 @@ def read_heatmap_data(nwb_path: str | Path, params: HeatmapParams = HeatmapParam
 
 
 def draw_heatmaps(data: HeatmapData, out_dir: str | Path, params: HeatmapParams = HeatmapParams(), *,
-                  overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+                  output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """The population heatmap, one heatmap per unit (``units/``) and, with a reliability result, its histograms."""
     out_dir, fmt, how, aligned = Path(out_dir), params.fmt, params.normalize, data.aligned
     makers = {out_dir / f"population.{fmt}": lambda: population_figure(aligned, how, data.title, data.durations)}
@@ -80,12 +83,12 @@ def draw_heatmaps(data: HeatmapData, out_dir: str | Path, params: HeatmapParams 
     if data.reliability is not None:
         for name, draw in zip(RELIABILITY_FIGURES, (r2_figure, dprime_figure)):
             makers[out_dir / f"{name}.{fmt}"] = lambda draw=draw: draw(data.reliability, data.title)
-    return save_figure_folder(out_dir, "heatmaps", makers, fmt, overwrite, progress, force)
+    return save_figure_folder(out_dir, "heatmaps", makers, fmt, output)
 
 
 def run_heatmaps(nwb_path: str | Path, params: HeatmapParams = HeatmapParams(), *, out_dir: str | Path,
-                 presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
-                 progress: bool = False, force: bool = False) -> list[Path]:
+                 presentations: PresentationSpec = PresentationSpec(), output: OutputPolicy = OutputPolicy()
+                 ) -> list[Path]:
     """Write the population heatmap, one heatmap per unit and the reliability histograms into ``out_dir``.
 
     With ``overwrite`` the previous run's figures are replaced as a set: a unit's figure from
@@ -101,4 +104,15 @@ def run_heatmaps(nwb_path: str | Path, params: HeatmapParams = HeatmapParams(), 
     ['population.png', 'unit0000_ch001_u1.png']
     """
     data = read_heatmap_data(nwb_path, params, presentations=presentations)
-    return draw_heatmaps(data, out_dir, params, overwrite=overwrite, progress=progress, force=force)
+    return draw_heatmaps(data, out_dir, params, output=output)
+
+
+def heatmaps_job(nwb: Path, out_dir: Path, params: HeatmapParams = HeatmapParams(),
+                 presentations: PresentationSpec = PresentationSpec(), output: OutputPolicy = OutputPolicy()
+                 ) -> dict:
+    """:func:`~nwb_it.steps.heatmaps.run_heatmaps` on one file (its results read from its derivative with
+    ``output.derivative_dir``): how many figures, where."""
+    folder = session_folder(out_dir, nwb, "heatmaps")
+    source = results_source(nwb, output, presentations=presentations)
+    paths = run_heatmaps(source, params, out_dir=folder, presentations=presentations, output=output)
+    return {"nwb": str(nwb), "figures": len(paths), "folder": str(folder), "read_from": elsewhere(nwb, source)}

@@ -9,18 +9,20 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 
-Job = Callable[[Path], "str | tuple[str, str]"]
+Job = Callable[[Path], "dict | str | tuple[str, str]"]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one session's job did: ``status`` is ok, findings (ran; the file has problems), failed or cancelled."""
+    """What one session's job did: ``status`` is ok, findings (ran; the file has problems), failed or cancelled;
+    ``value`` the row the job returned (:mod:`nwb_it.steps.jobs`), ``message`` the error of a failed one."""
 
     session: str
     status: str
     seconds: float
     message: str
     warnings: tuple[str, ...] = field(default=())
+    value: dict | None = None
 
     @property
     def failed(self) -> bool:
@@ -30,7 +32,8 @@ class Outcome:
 def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
     """Run one job and turn whatever happens into an Outcome (what every worker, Dask's or forked, executes).
 
-    A job returns a message, or ``(status, message)`` to report ``findings``.
+    A job returns a row (a dict; its ``status`` key, when there, reports ``findings``), a message, or
+    ``(status, message)``.
     ``debug`` lets unexpected exceptions propagate with their traceback.
     """
     start = time.perf_counter()
@@ -40,15 +43,19 @@ def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
             warnings.filterwarnings("ignore", category=noisy)
         try:
             result = job(path)
-            status, message = result if isinstance(result, tuple) else ("ok", result)
+            value = result if isinstance(result, dict) else None
+            if value is not None:
+                status, message = value.get("status", "ok"), ""
+            else:
+                status, message = result if isinstance(result, tuple) else ("ok", result)
         except NwbItError as exc:
             if debug:
                 raise
-            status, message = "failed", str(exc)
+            status, message, value = "failed", str(exc), None
         except Exception as exc:  # one session's unexpected failure must not stop the others
             if debug:
                 raise
             detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            status, message = "failed", f"{path}: {type(exc).__name__}: {detail}"
+            status, message, value = "failed", f"{path}: {type(exc).__name__}: {detail}", None
     seen = tuple(dict.fromkeys(str(w.message) for w in caught))       # once each, in order
-    return Outcome(str(path), status, time.perf_counter() - start, message or "", seen)
+    return Outcome(str(path), status, time.perf_counter() - start, message or "", seen, value)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..core.params import ActivationPlotParams
 from ..core.results import Activations
 from ..nwb.activations import read_activations
@@ -13,6 +14,8 @@ from ..nwb.io import reading
 from ..viz.activations import clip_figure, pca_figure
 from ..viz.save import save_figure_folder
 from .heatmaps import safe_name
+from .jobs import elsewhere, model_folder, session_folder
+from .targets import results_source
 
 
 def read_activation_data(nwb_path: str | Path, params: ActivationPlotParams = ActivationPlotParams()) -> Activations:
@@ -26,7 +29,7 @@ def read_activation_data(nwb_path: str | Path, params: ActivationPlotParams = Ac
 
 
 def draw_activations(acts: Activations, out_dir: str | Path, params: ActivationPlotParams = ActivationPlotParams(),
-                     *, overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
+                     *, output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """One heatmap per clip (``clips/``) and one PCA trajectory of layer ``params.layer`` of ``acts``."""
     out_dir, layer, fmt = Path(out_dir), params.layer, params.fmt
     values, last, time = acts.layers[layer], acts.last_frame, acts.time
@@ -46,19 +49,35 @@ def draw_activations(acts: Activations, out_dir: str | Path, params: ActivationP
     makers = {out_dir / f"pca_trajectory.{fmt}": lambda: pca_figure(values, acts.clip_of_window, in_clip, title,
                                                                     list(acts.clip_keys)),
               **makers}
-    return save_figure_folder(out_dir, "plot-activations", makers, fmt, overwrite, progress, force)
+    return save_figure_folder(out_dir, "plot-activations", makers, fmt, output)
 
 
 def run_plot_activations(nwb_path: str | Path, params: ActivationPlotParams = ActivationPlotParams(), *,
-                         out_dir: str | Path, overwrite: bool = False, progress: bool = False,
-                         force: bool = False) -> list[Path]:
+                         out_dir: str | Path, output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """One heatmap per clip and one PCA trajectory figure, from an activations table of ``nwb_path``.
 
     With ``overwrite`` the previous run's figures in ``out_dir`` are replaced as a set.
 
     Examples
     --------
-    >>> paths = run_plot_activations("ses.nwb", ActivationPlotParams(layer="last"), out_dir="figs")  # doctest: +SKIP
+    >>> from nwb_it import ExtractionParams, example_metadata_path, run_convert, run_extract, write_example_session
+    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> from nwb_it.examples.random_model import save_random_videomae
+    >>> _ = write_example_session("p_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+    >>> nwb = run_convert("p_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> frames = write_example_frames("frames", example_clip_names(4), n_frames=8, size=16)
+    >>> _ = run_extract(frames, ExtractionParams(model=str(save_random_videomae("tiny"))), nwb_paths=[nwb])
+    >>> paths = run_plot_activations(nwb, ActivationPlotParams(layer="last"), out_dir="figs")
+    >>> len(paths) > 1, all(p.stat().st_size > 0 for p in paths)
+    (True, True)
     """
     acts = read_activation_data(nwb_path, params)
-    return draw_activations(acts, out_dir, params, overwrite=overwrite, progress=progress, force=force)
+    return draw_activations(acts, out_dir, params, output=output)
+
+
+def plot_activations_job(nwb: Path, out_dir: Path, params, output: OutputPolicy = OutputPolicy()) -> dict:
+    """:func:`~nwb_it.steps.plot_activations.run_plot_activations` on one file: how many figures, where."""
+    folder = session_folder(out_dir, nwb, "activations", model_folder(params.activations))
+    source = results_source(nwb, output)
+    paths = run_plot_activations(source, params, out_dir=folder, output=output)
+    return {"nwb": str(nwb), "figures": len(paths), "folder": str(folder), "read_from": elsewhere(nwb, source)}

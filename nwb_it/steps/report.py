@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.errors import NwbItError
 from ..core.locations import location_stem
+from ..core.output import OutputPolicy
 from ..core.params import HeatmapParams, PresentationSpec, ReportParams
 from ..core.progress import progress_bar
 from ..io.atomic import atomic_output, refuse_existing
@@ -304,15 +305,15 @@ def draw_report(data: ReportData, params: ReportParams = ReportParams()) -> list
     return out
 
 
-def write_report(payload: dict, figures: list[dict], path: str | Path, *, overwrite: bool = False,
-                 force: bool = False) -> Path:
+def write_report(payload: dict, figures: list[dict], path: str | Path, *,
+                 output: OutputPolicy = OutputPolicy()) -> Path:
     """The session page at ``path`` (figure links made relative to it)."""
     path = Path(path)
     for fig in figures:
         for key in ("link", "file"):
             if key in fig:
                 fig[key] = Path(_relative(Path(fig[key]), path.parent)).as_posix()
-    with atomic_output(path, overwrite, force) as tmp:
+    with atomic_output(path, output.overwrite, output.force) as tmp:
         tmp.write_text(session_page(payload, figures), encoding="utf-8")
     return path
 
@@ -323,12 +324,12 @@ def _relative(target: Path, start: Path) -> str:
 
 def report_session(path: str | Path, page: str | Path, params: ReportParams = ReportParams(), *,
                    presentations: PresentationSpec = PresentationSpec(), stimuli: str | Path | None = None,
-                   overwrite: bool = False, force: bool = False) -> dict:
+                   output: OutputPolicy = OutputPolicy()) -> dict:
     """Write one session's page (figures the verbs drew beside ``page`` are shown); its row of the index."""
     page = Path(page)
     data = read_report_data(path, params, presentations=presentations, stimuli=stimuli, figures_dir=page.parent)
     payload = compute_report(data, params)
-    write_report(payload, draw_report(data, params), page, overwrite=overwrite, force=force)
+    write_report(payload, draw_report(data, params), page, output=output)
     return {"session": page.parent.name, "page": f"{page.parent.name}/{page.name}",
             "identifier": data.session["identifier"], **_index_numbers(payload["numbers"])}
 
@@ -341,12 +342,12 @@ def _png_figures(folder: str | Path | None) -> list[dict]:
 
 
 def write_index(rows: list[dict], path: str | Path, *, summary_dir: str | Path | None = None,
-                scores_dir: str | Path | None = None, overwrite: bool = False, force: bool = False) -> Path:
+                scores_dir: str | Path | None = None, output: OutputPolicy = OutputPolicy()) -> Path:
     """The dataset's index page: one row per session (:func:`report_session`'s rows), the summary's figures, and
     the benchmark scores of ``scores_dir`` (``nwb-it score``'s folder: its table and figure)."""
     path = Path(path)
     scores = read_scores(scores_dir) if scores_dir is not None else None
-    with atomic_output(path, overwrite, force) as tmp:
+    with atomic_output(path, output.overwrite, output.force) as tmp:
         tmp.write_text(index_page(rows, _png_figures(summary_dir), scores, _png_figures(scores_dir)),
                        encoding="utf-8")
     return path
@@ -354,8 +355,8 @@ def write_index(rows: list[dict], path: str | Path, *, summary_dir: str | Path |
 
 def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *, out_dir: str | Path,
                presentations: PresentationSpec = PresentationSpec(), stimuli: str | Path | None = None,
-               summary_dir: str | Path | None = None, scores_dir: str | Path | None = None, overwrite: bool = False,
-               progress: bool = False, force: bool = False, names: list[str] | None = None) -> list[Path]:
+               summary_dir: str | Path | None = None, scores_dir: str | Path | None = None,
+               output: OutputPolicy = OutputPolicy(), names: list[str] | None = None) -> list[Path]:
     """``OUT/<session>/report.html`` for every file and ``OUT/index.html`` for them all.
 
     ``<session>`` is each file's stem, or ``names`` (the inputs a user gave, when ``paths``
@@ -367,9 +368,14 @@ def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *
 
     Examples
     --------
-    >>> pages = run_report(["sub-coco_ses-1_ecephys.nwb"], out_dir="report")   # doctest: +SKIP
-    >>> [p.name for p in pages]                                                # doctest: +SKIP
-    ['report.html', 'index.html']
+    >>> from nwb_it import ReliabilityParams, example_metadata_path, run_convert, run_reliability
+    >>> from nwb_it import write_example_session
+    >>> _ = write_example_session("r_fixshortvid1_coco.mat", n_units=4, n_clips=6, n_repeats=3)
+    >>> nwb = run_convert("r_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> _ = run_reliability(nwb, ReliabilityParams(n_perm=20))
+    >>> pages = run_report([nwb], out_dir="report")
+    >>> [p.relative_to("report").as_posix() for p in pages]
+    ['sub-coco_ses-r-fixshortvid1_ecephys/report.html', 'index.html']
     """
     out_dir = Path(out_dir)
     if not paths:
@@ -377,14 +383,13 @@ def run_report(paths: list[str | Path], params: ReportParams = ReportParams(), *
     names = names or [location_stem(p) for p in paths]
     pages = [out_dir / name / REPORT_NAME for name in names]
     for page in [*pages, out_dir / INDEX_NAME]:
-        refuse_existing(page, overwrite, force)
+        refuse_existing(page, output.overwrite, output.force)
     if scores_dir is not None:
         read_scores(scores_dir)                     # a wrong folder fails before any page is written
-    rows = [report_session(path, page, params, presentations=presentations, stimuli=stimuli, overwrite=overwrite,
-                           force=force)
-            for path, page in progress_bar(list(zip(paths, pages)), desc="reports", enabled=progress)]
+    rows = [report_session(path, page, params, presentations=presentations, stimuli=stimuli, output=output)
+            for path, page in progress_bar(list(zip(paths, pages)), desc="reports")]
     return [*pages, write_index(rows, out_dir / INDEX_NAME, summary_dir=summary_dir, scores_dir=scores_dir,
-                                overwrite=overwrite, force=force)]
+                                output=output)]
 
 
 def _index_numbers(numbers: dict) -> dict:

@@ -19,6 +19,7 @@ from ..core.benchmark import BenchmarkData, ModelScore
 from ..core.benchmark_params import BrainScoreExportParams, ScoreParams
 from ..core.errors import NwbItError
 from ..core.locations import redact_location
+from ..core.output import OutputPolicy
 from ..core.params import DEFAULT_ACTIVATIONS, ExtractionParams, PresentationSpec
 from ..core.progress import progress_bar
 from ..core.results import Activations
@@ -107,10 +108,9 @@ def read_model_activations(nwb_path: str | Path, table: str = DEFAULT_ACTIVATION
 
 
 def extract_model_activations(clips: str | Path, model: str | Path, settings: ExtractionParams = ExtractionParams(),
-                              *, progress: bool = False) -> Activations:
+) -> Activations:
     """Run ``model`` on every clip under ``clips`` (frame folders or videos); clip keys name the stimuli."""
-    return extract(discover_clips(clips, settings.vfr), replace(settings, model=str(model), layers="all"),
-                   progress=progress)
+    return extract(discover_clips(clips, settings.vfr), replace(settings, model=str(model), layers="all"))
 
 
 def _stimulus_rows(bench: BenchmarkData, acts: Activations, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -130,8 +130,8 @@ def _stimulus_rows(bench: BenchmarkData, acts: Activations, label: str) -> tuple
     return b, c
 
 
-def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params: ScoreParams = ScoreParams(), *,
-                   progress: bool = False) -> list[ModelScore]:
+def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params: ScoreParams = ScoreParams()
+                   ) -> list[ModelScore]:
     """Every (model, layer)'s ``spantime_pls`` score on ``bench`` (pure)."""
     if not models:
         raise NwbItError("no model to score: give activations tables or clips and a model folder")
@@ -143,8 +143,7 @@ def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params:
         rows = _stimulus_rows(bench, acts, label)
         jobs += [(label, layer, rows, acts) for layer in layers]
     out, digest = [], bench.digest
-    for label, layer, (bench_rows, clip_rows), acts in progress_bar(jobs, desc="score", unit="layer",
-                                                                   enabled=progress):
+    for label, layer, (bench_rows, clip_rows), acts in progress_bar(jobs, desc="score", unit="layer"):
         source = activations_per_bin(acts, layer, edges_s)[clip_rows]
         score = cross_regressed_correlation(source, bench.responses[bench_rows], n_splits=params.splits,
                                             n_components=params.components)
@@ -162,20 +161,20 @@ def compute_scores(bench: BenchmarkData, models: dict[str, Activations], params:
     return out
 
 
-def write_scores(scores: list[ModelScore], out_dir: str | Path, *, overwrite: bool = False, force: bool = False
+def write_scores(scores: list[ModelScore], out_dir: str | Path, *, output: OutputPolicy = OutputPolicy()
                  ) -> list[Path]:
     """``scores.csv`` (one row per model and layer) and ``scores_by_time.csv`` (one row per bin too)."""
     out_dir = Path(out_dir)
     paths = [out_dir / name for name in OUTPUTS]
     for path in paths:
-        refuse_existing(path, overwrite, force)
+        refuse_existing(path, output.overwrite, output.force)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [s.row() for s in scores]
-    with atomic_output(paths[0], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(paths[0], output.overwrite, output.force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    with atomic_output(paths[1], overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(paths[1], output.overwrite, output.force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["model", "layer", "bin_start_ms", "bin_end_ms", "raw", "raw_error"])
         for s in scores:
@@ -184,11 +183,11 @@ def write_scores(scores: list[ModelScore], out_dir: str | Path, *, overwrite: bo
     return paths
 
 
-def draw_scores(scores: list[ModelScore], out_dir: str | Path, *, title: str = "", overwrite: bool = False,
-                force: bool = False) -> list[Path]:
+def draw_scores(scores: list[ModelScore], out_dir: str | Path, *, title: str = "",
+                output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """``score_over_time.png``: each model's best layer bin by bin, with the ceiling band."""
     return save_figure_folder(out_dir, "score", {Path(out_dir) / FIGURE: lambda: score_time_figure(scores, title)},
-                              overwrite=overwrite, force=force)
+                              output=output)
 
 
 def read_scores(scores_dir: str | Path) -> list[dict]:
@@ -210,8 +209,8 @@ def summary_lines(scores: list[ModelScore]) -> list[str]:
 def run_score(benchmark: list[str | Path], models: dict[str, Activations | tuple[str | Path, str]],
               params: ScoreParams = ScoreParams(), *, out_dir: str | Path,
               export: BrainScoreExportParams = BrainScoreExportParams(),
-              presentations: PresentationSpec = PresentationSpec(), overwrite: bool = False,
-              force: bool = False, progress: bool = False) -> list[ModelScore]:
+              presentations: PresentationSpec = PresentationSpec(), output: OutputPolicy = OutputPolicy()
+              ) -> list[ModelScore]:
     """Score each model on the benchmark; write the tables and the figure into ``out_dir``.
 
     ``models`` maps a label to its :class:`Activations` or to ``(nwb_path, table)``.
@@ -233,11 +232,11 @@ def run_score(benchmark: list[str | Path], models: dict[str, Activations | tuple
     ([('random', 'last', 13)], True)
     """
     for path in [Path(out_dir) / n for n in (*OUTPUTS, FIGURE)]:
-        refuse_existing(path, overwrite, force)
+        refuse_existing(path, output.overwrite, output.force)
     bench = read_benchmark(benchmark, export, presentations=presentations)
     acts = {label: m if isinstance(m, Activations) else read_model_activations(*m) for label, m in models.items()}
-    scores = compute_scores(bench, acts, params, progress=progress)
-    write_scores(scores, out_dir, overwrite=overwrite, force=force)
+    scores = compute_scores(bench, acts, params)
+    write_scores(scores, out_dir, output=output)
     draw_scores(scores, out_dir, title=f"{len(bench.neuroid_ids)} neuroids, {bench.n_stimuli} stimuli",
-                overwrite=overwrite, force=force)
+                output=output)
     return scores

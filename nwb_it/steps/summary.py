@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import NwbItError
+from ..core.output import OutputPolicy
 from ..io.atomic import TEMP_PATTERN, atomic_output, refuse_existing
 from ..nwb.compare_tables import layer_summaries
 from ..nwb.derivative import read_source_identity
@@ -80,27 +81,27 @@ def read_summary_rows(files: list[Path]) -> tuple[list[dict], list[str]]:
     return [row for file_rows, identifier, _ in read if identifier not in derived for row in file_rows], bad
 
 
-def write_summary(rows: list[dict], path: str | Path, *, overwrite: bool = False, force: bool = False) -> Path:
+def write_summary(rows: list[dict], path: str | Path, *, output: OutputPolicy = OutputPolicy()) -> Path:
     """``summary.csv``: :data:`COLUMNS`, one row per (session, activations, layer)."""
-    with atomic_output(Path(path), overwrite, force) as tmp, open(tmp, "w", newline="") as fh:
+    with atomic_output(Path(path), output.overwrite, output.force) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, restval="")
         writer.writeheader()
         writer.writerows(rows)
     return Path(path)
 
 
-def draw_summary(rows: list[dict], out_dir: str | Path, *, overwrite: bool = False, force: bool = False
+def draw_summary(rows: list[dict], out_dir: str | Path, *, output: OutputPolicy = OutputPolicy()
                  ) -> list[Path]:
     """``responsive_units.png`` and ``scores_by_layer.png``."""
     out_dir = Path(out_dir)
     outputs = [out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     save_figures({outputs[0]: lambda: responsive_figure(rows), outputs[1]: lambda: scores_figure(rows)},
-                 "png", overwrite, force=force)
+                 "png", output)
     return outputs
 
 
-def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, overwrite: bool = False,
-                progress: bool = False, force: bool = False) -> list[Path]:
+def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path,
+                output: OutputPolicy = OutputPolicy()) -> list[Path]:
     """Write ``summary.csv`` and two figures for every NWB file under ``folder`` (or in a list of files).
 
     A file that cannot be read is left out and named: the summary of the others is written,
@@ -120,10 +121,10 @@ def run_summary(folder: str | Path | list[str | Path], *, out_dir: str | Path, o
     files = summary_files(folder)
     outputs = [out_dir / "summary.csv", out_dir / "responsive_units.png", out_dir / "scores_by_layer.png"]
     for path in outputs:
-        refuse_existing(path, overwrite, force)
+        refuse_existing(path, output.overwrite, output.force)
     rows, bad = read_summary_rows(files)
-    write_summary(rows, outputs[0], overwrite=overwrite, force=force)
-    draw_summary(rows, out_dir, overwrite=overwrite, force=force)
+    write_summary(rows, outputs[0], output=output)
+    draw_summary(rows, out_dir, output=output)
     if bad:
         raise SummaryIncomplete(f"{len(bad)} of {len(files)} files could not be read and are not in the summary: "
                                 f"{'; '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}", outputs)

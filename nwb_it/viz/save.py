@@ -12,26 +12,26 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ..core.output import OutputPolicy
 from ..core.progress import progress_bar
 from ..io.atomic import atomic_output, refuse_existing
 
 
-def save_figure(fig: Figure, path: str | Path, fmt: str = "png", overwrite: bool = False, force: bool = False
-                ) -> Path:
-    """Write ``fig`` to ``path`` through a temporary file (the overwrite rule of every output); return the path."""
+def save_figure(fig: Figure, path: str | Path, fmt: str = "png", output: OutputPolicy = OutputPolicy()) -> Path:
+    """Write ``fig`` to ``path`` through a temporary file (``output``'s rule, as for every output); return the path."""
     path = Path(path)
-    with atomic_output(path, overwrite, force) as tmp:
+    with atomic_output(path, output.overwrite, output.force) as tmp:
         fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
     return path
 
 
-def save_figures(makers: dict[Path, Callable[[], Figure]], fmt: str = "png", overwrite: bool = False,
-                 progress: bool = False, force: bool = False) -> list[Path]:
-    """Draw and save each figure in turn, refusing before writing any if one exists and ``overwrite`` is off."""
+def save_figures(makers: dict[Path, Callable[[], Figure]], fmt: str = "png", output: OutputPolicy = OutputPolicy()
+                 ) -> list[Path]:
+    """Draw and save each figure in turn, refusing before writing any if one exists that ``output``
+    may not replace."""
     for path in makers:
-        refuse_existing(path, overwrite, force)
-    return [save_figure(make(), path, fmt, overwrite, force)
-            for path, make in progress_bar(makers.items(), desc="figures", enabled=progress)]
+        refuse_existing(path, output.overwrite, output.force)
+    return [save_figure(make(), path, fmt, output) for path, make in progress_bar(makers.items(), desc="figures")]
 
 
 def manifest_path(folder: Path, verb: str) -> Path:
@@ -40,8 +40,8 @@ def manifest_path(folder: Path, verb: str) -> Path:
 
 
 def save_figure_folder(folder: str | Path, verb: str, makers: dict[Path, Callable[[], Figure]], fmt: str = "png",
-                       overwrite: bool = False, progress: bool = False, force: bool = False) -> list[Path]:
-    """:func:`save_figures` into ``folder``, recording the set in a manifest; ``overwrite`` replaces that set.
+                       output: OutputPolicy = OutputPolicy()) -> list[Path]:
+    """:func:`save_figures` into ``folder``, recording the set in a manifest; ``output.overwrite`` replaces that set.
 
     Files the verb's previous run wrote there and this run does not (e.g. the figure of a
     unit no longer responsive) are removed with ``overwrite``; nothing else is touched:
@@ -53,9 +53,9 @@ def save_figure_folder(folder: str | Path, verb: str, makers: dict[Path, Callabl
     if record.is_file():
         with contextlib.suppress(OSError, ValueError):
             before = [str(p) for p in json.loads(record.read_text()).get("files", [])]
-    paths = save_figures(makers, fmt, overwrite, progress, force)
+    paths = save_figures(makers, fmt, output)
     now = sorted(p.relative_to(folder).as_posix() for p in paths)
-    if overwrite:
+    if output.overwrite:
         root = folder.resolve()
         for name in set(before) - set(now):
             stale = (folder / name)

@@ -59,9 +59,9 @@ class L2StrSource(SourceInterface):
         self.readers = readers            # processes reading a v7.3 file's spike cells (None: read_session's default)
         self._session: Session | None = None
 
-    def read(self, progress: bool = False) -> Session:
+    def read(self) -> Session:
         if self._session is None:
-            self._session = read_session(self.file_path, self.layout, progress, self.max_spike_time,
+            self._session = read_session(self.file_path, self.layout, self.max_spike_time,
                                          self.readers)
         return self._session
 

@@ -135,12 +135,13 @@ def readers_for(path: Path, readers: int | None) -> int:
     return max(1, min(usable_cores(), MAX_READERS, size // READER_MIN_BYTES))
 
 
-def _read_v73_parts(path: Path, layout: SourceLayout, progress: bool, readers: int | None):
+def _read_v73_parts(path: Path, layout: SourceLayout, readers: int | None):
     """:func:`_read_v73` in ``readers`` children at once (each a contiguous share of the units), merged."""
     n = readers_for(path, readers)
     parts = [(_read_v73, path, layout, (k, n)) for k in range(n)]
-    with progress_bar(desc=f"reading {path.name}", unit="unit", enabled=progress) as bar:
-        results = run_isolated_parts(_read_guarded, parts, path, "MATLAB v7.3 (HDF5)", bar=bar if progress else None)
+    with progress_bar(desc=f"reading {path.name}", unit="unit") as bar:
+        results = run_isolated_parts(_read_guarded, parts, path, "MATLAB v7.3 (HDF5)",
+                                     bar=None if bar.disable else bar)
     fields = results[0][0]
     n_repeats = results[0][1][0]
     counts = np.concatenate([r[1][1] for r in results]) if n > 1 else results[0][1][1]
@@ -187,7 +188,7 @@ def _read_guarded(reader, path: Path, *args):
                          path) from None
 
 
-def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progress: bool = False,
+def read_session(path: str | Path, layout: SourceLayout = SourceLayout(),
                  max_spike_time: float = MAX_SPIKE_TIME_S, readers: int | None = None) -> Session:
     """Read one recording session.
 
@@ -197,8 +198,6 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
         A MATLAB v7.3 (HDF5) or v5/v7 ``.mat`` file holding the ``layout.struct`` struct.
     layout : SourceLayout
         Struct and field names (defaults: ``L2_str``, ``spikes``, ``itemnames``, ``neuron_id``).
-    progress : bool
-        Show a progress bar over units while reading spikes.
     max_spike_time : float
         Largest plausible |spike time| relative to clip onset, in seconds; beyond it the file is refused.
     readers : int, optional
@@ -209,6 +208,7 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
     Returns
     -------
     Session
+        (A bar over units while reading spikes under :func:`nwb_it.core.progress.verbose`.)
 
     Raises
     ------
@@ -228,7 +228,7 @@ def read_session(path: str | Path, layout: SourceLayout = SourceLayout(), progre
     path = Path(path)
     header, version = read_mat_header(path)
     if version == 0x0200:        # the HDF5 library can loop forever on a damaged file: a child with a time limit
-        fields, (n_repeats, counts, times) = _read_v73_parts(path, layout, progress, readers)
+        fields, (n_repeats, counts, times) = _read_v73_parts(path, layout, readers)
         fmt = "MATLAB v7.3 (HDF5)"
     else:
         fields, (n_repeats, counts, times) = _read_guarded(_read_v5, path, layout)
