@@ -41,7 +41,7 @@ def main() -> None:
 
     from nwb_it.examples import write_example_session
     from nwb_it.nwb.io import reading
-    from nwb_it.nwb.results import read_reliability
+    from nwb_it.nwb.results import read_reliability_table
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -63,7 +63,7 @@ def main() -> None:
             dprimes[label] = []
             for f in files:
                 with reading(f) as nwb:
-                    dprimes[label].append(read_reliability(nwb).dprime)
+                    dprimes[label].append(read_reliability_table(nwb).dprime)
         same = all(np.array_equal(a, b, equal_nan=True) for d in dprimes.values()
                    for a, b in zip(d, dprimes["1 worker"], strict=True))
     print(f"{args.sessions} sessions x {args.units} units x {args.clips} clips x 8 repeats (v7.3), each command its "

@@ -184,6 +184,23 @@ def test_the_public_api_is_declared_and_documented(package):
     assert not undocumented, f"{package}: {undocumented}"
 
 
+def test_every_parameter_result_and_runner_is_importable_from_nwb_it():
+    """The flat API (like pynapple's): every public class of the core's parameter and result modules, every
+    runner and every one-file job, from ``nwb_it`` itself."""
+    import importlib
+    import inspect
+
+    modules = ["params", "benchmark_params", "results", "comparison", "benchmark", "recording", "output", "cluster",
+               "session"]
+    classes = {n for m in modules for n, o in vars(importlib.import_module(f"nwb_it.core.{m}")).items()
+               if inspect.isclass(o) and o.__module__ == f"nwb_it.core.{m}" and not n.startswith("_")}
+    steps = importlib.import_module("nwb_it.steps")
+    verbs = {n for n in steps.__all__ if n.startswith("run_") or n.endswith("_job")}
+    missing = sorted((classes | verbs) - set(nwb_it.__all__))
+    assert not missing, missing
+    assert all(getattr(nwb_it, n) is not None for n in sorted(classes | verbs))
+
+
 #: Modules slow to import or needed only by one path: the only ones a library function may import in its body.
 HEAVY = {"torch", "transformers", "PIL", "scipy", "nwbinspector", "distributed", "huggingface_hub",
          "ndx_binned_spikes", "himalaya", "rsatoolbox", "requests", "dandi", "av", "dask_jobqueue",

@@ -109,3 +109,25 @@ def test_records_naming_killed_workers_are_dropped_and_the_filter_goes_after():
         logger.removeHandler(keep)
     assert keep.messages == ["another client's worker 777 died", "Worker process 12345 restarted"]
     assert not logger.filters and logger.level == logging.NOTSET
+
+
+def test_a_frame_over_the_pixel_limit_is_refused_without_touching_warning_filters(tmp_path, monkeypatch):
+    """Frames are decoded by a thread pool: the pixel limit is checked from the header, not by turning PIL's
+    warning into an error (``warnings`` filters are process-wide)."""
+    import warnings
+
+    import pytest
+    from PIL import Image
+
+    from nwb_it.core.errors import NwbItError
+    from nwb_it.models.frames import load_frame
+
+    path = tmp_path / "big.png"
+    Image.new("RGB", (64, 64)).save(path)
+    filters = list(warnings.filters)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 64 * 64 - 1)     # under PIL's own error (twice the limit)
+    with pytest.raises(NwbItError, match="refused: Image size"):
+        load_frame(path, 16)
+    assert warnings.filters == filters
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 64 * 64)
+    assert load_frame(path, 16).size == (16, 16)

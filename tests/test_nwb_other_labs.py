@@ -9,7 +9,7 @@ from nwb_it.cli import main
 from nwb_it.core.params import PresentationSpec, ReliabilityParams
 from nwb_it.examples.other_lab import DRIVEN, N_STIM, write_other_lab_file
 from nwb_it.nwb.recording import read_presentations
-from nwb_it.nwb.results import read_reliability
+from nwb_it.nwb.results import read_reliability_table
 from nwb_it.steps import read_aligned
 from nwb_it.steps.reliability import run_reliability
 
@@ -29,7 +29,7 @@ def test_trials_with_start_time_as_onset_and_a_string_column(tmp_path, capsys):
     assert main(["reliability", str(path), "--stimulus-column", "image", "--n-perm", "30"]) == 0
     with NWBHDF5IO(str(path), "r") as io:
         f = io.read()
-        res = read_reliability(f)
+        res = read_reliability_table(f)
         assert f.trials.to_dataframe().equals(trials_before), "the lab's own table is untouched"
     assert res.responsive[DRIVEN].all() and not res.responsive[~DRIVEN].any()
     assert main(["heatmaps", str(path), "-o", str(tmp_path / "figs"), "--stimulus-column", "image"]) == 0

@@ -12,7 +12,7 @@ from nwb_it.cli import main
 from nwb_it.core.output import OutputPolicy
 from nwb_it.core.params import PresentationSpec, ReliabilityParams, to_dict
 from nwb_it.nwb.presentations import PresentationWarning, read_presentations
-from nwb_it.nwb.results import read_reliability
+from nwb_it.nwb.results import read_reliability_table
 from nwb_it.steps.reliability import run_reliability
 
 from .synthetic import add_image_units, reliability_by_fixation
@@ -281,5 +281,5 @@ def test_presentations_of_an_events_table_are_analysed_and_selected(tmp_path):
     assert res.responsive[:6].sum() >= 5 and not res.responsive[6:].any(), res.dprime
     with NWBHDF5IO(str(path), "r") as io:
         assert len(read_presentations(io.read(), spec)) == int(valid.sum())
-        stored = read_reliability(io.read())
+        stored = read_reliability_table(io.read())
     assert res.presentations == stored.presentations == to_dict(spec)    # the selection travels with the data

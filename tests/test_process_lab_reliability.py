@@ -14,7 +14,7 @@ from nwb_it.cli import main
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.examples import make_example_struct, write_mat73
 from nwb_it.nwb.recording import read_presentations, read_spike_trains
-from nwb_it.nwb.results import read_reliability
+from nwb_it.nwb.results import read_reliability_table
 from nwb_it.process.lab_reliability import lab_reliability
 
 from .helpers import META, copy_to
@@ -105,7 +105,7 @@ def test_lab_compat_verb_stores_the_notebook_numbers(lab_session, tmp_path):
     path = copy_to(nwb, tmp_path)
     assert main(["reliability", str(path), "--lab-compat", "--n-perm", "30", "--seed", "1"]) == 0
     with NWBHDF5IO(str(path), "r") as io:
-        res = read_reliability(io.read())
+        res = read_reliability_table(io.read())
     assert res.params.lab_compat and np.isnan(res.p_value).all()
     np.testing.assert_allclose(res.dprime, notebook_dprimes(read_session(mat).nested(), 1, 30), atol=1e-9,
                                equal_nan=True)

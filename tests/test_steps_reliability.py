@@ -11,7 +11,7 @@ from pynwb import NWBHDF5IO
 from nwb_it.cli import main
 from nwb_it.core.params import HeatmapParams, ReliabilityParams
 from nwb_it.core.provenance import read_provenance
-from nwb_it.nwb.results import read_reliability
+from nwb_it.nwb.results import read_reliability_table
 from nwb_it.nwb.validate import validate_nwb
 from nwb_it.steps.heatmaps import run_heatmaps
 from nwb_it.steps.reliability import run_reliability
@@ -28,7 +28,7 @@ def test_reliability_table_replaced_and_valid(small_nwb, tmp_path, capsys):
     with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         tables = list(nwb.processing["ecephys"].data_interfaces)
-        res = read_reliability(nwb)
+        res = read_reliability_table(nwb)
         assert tables == ["reliability"] and res.r2_true.shape == (6, 30)
         stored = nwb.processing["ecephys"]["reliability"]["spearman_brown_mean_r"].data[:]
         np.testing.assert_allclose(res.spearman_brown_mean_r, stored, equal_nan=True)
@@ -56,7 +56,7 @@ def test_figures(small_nwb, tmp_path):
     path = copy_to(small_nwb, tmp_path)
     run_reliability(path, ReliabilityParams(n_perm=20))
     with NWBHDF5IO(str(path), "r") as io:
-        n_resp = int(read_reliability(io.read()).responsive.sum())
+        n_resp = int(read_reliability_table(io.read()).responsive.sum())
     paths = run_heatmaps(path, HeatmapParams(units="all"), out_dir=tmp_path / "figs")
     assert len(paths) == 1 + 6 + 2
     paths = run_heatmaps(path, HeatmapParams(), out_dir=tmp_path / "figs2")

@@ -6,7 +6,7 @@ import numpy as np
 
 from nwb_it.core.params import ReliabilityParams
 from nwb_it.nwb.io import reading
-from nwb_it.nwb.results import read_reliability
+from nwb_it.nwb.results import read_reliability_table
 from nwb_it.steps.reliability import run_reliability
 from nwb_it.steps.report import aligned_spikes, compute_report, read_report_data
 
@@ -20,7 +20,7 @@ def test_units_whose_ids_are_not_their_rows_keep_their_own_numbers(small_nwb, tm
         f["units/id"][:] = ids[::-1] * 7 + 100
     run_reliability(path, ReliabilityParams(n_perm=20, n_null=100))
     with reading(path) as nwb:
-        stored = read_reliability(nwb)                     # rows of the units table
+        stored = read_reliability_table(nwb)                     # rows of the units table
         file_ids = np.asarray(nwb.units.id[:])
     payload = compute_report(read_report_data(path))
     by_id = {u["id"]: u for u in payload["units"]}

@@ -66,6 +66,11 @@ def compare_line(row: dict) -> str:
             + (f"\nfigures: {row['figures']}" if row["figures"] else ""))
 
 
+def written_line(row: dict) -> str:
+    """extract's line for each file written."""
+    return f"{row['nwb']} (table {row['table']})"
+
+
 def extract_line(row: dict | None) -> str:
     if row is None:
         return "no file matched the clips: nothing computed"

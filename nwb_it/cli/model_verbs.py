@@ -78,7 +78,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
     def run(args) -> int:
         from ..models.registry import family_of
         from ..steps.extract import extract_job
-        from .lines import extract_line
+        from .lines import extract_line, written_line
 
         if not args.nwb and args.npy is None:
             raise NwbItError("nothing to write: pass --nwb FILE.nwb and/or --npy hidden_states.npy")
@@ -109,7 +109,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
             with verbose():
                 row, outcomes = job()
         print(extract_line(row))
-        return report(outcomes)
+        return report(outcomes, line=written_line)
     p.set_defaults(func=run)
 
 

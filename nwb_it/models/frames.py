@@ -11,7 +11,6 @@ frame decoded with PyAV and the container's frame rate kept (:mod:`nwb_it.models
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,17 +121,22 @@ def discover_clips(root: str | Path, vfr: str = "refuse") -> list[Clip]:
 def load_frame(path: Path, size: int):
     """One frame as the lab's script loaded it: RGB, resized to size x size (PIL's default filter).
 
-    PIL refuses images over its pixel limit (a decompression bomb): that is one error line too.
+    An image over PIL's pixel limit (``Image.MAX_IMAGE_PIXELS``: a decompression bomb) is refused, one error line
+    too: its size is checked from the header before any pixel is decoded (PIL itself only warns up to twice the
+    limit; turning that warning into an error would change the process's warning filters, from the decode
+    threads at once).
     """
 
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                return img.convert("RGB").resize((size, size))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        with Image.open(path) as img:
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit and img.size[0] * img.size[1] > limit:
+                raise Image.DecompressionBombError(f"Image size ({img.size[0] * img.size[1]} pixels) exceeds limit "
+                                                   f"of {limit} pixels")
+            return img.convert("RGB").resize((size, size))
+    except Image.DecompressionBombError as exc:
         raise NwbItError(f"refused: {str(exc).split('.')[0]} (a frame should be a few hundred pixels wide)",
                          path) from None
     except Exception as exc:  # PIL raises many types on damaged images

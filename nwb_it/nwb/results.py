@@ -64,7 +64,7 @@ def reliability_table(nwb: NWBFile, result: ReliabilityResult, presentations: di
         to_dict(result.params), presentations=presentations or {}), columns=columns)
 
 
-def read_reliability(nwb: NWBFile) -> ReliabilityResult:
+def read_reliability_table(nwb: NWBFile) -> ReliabilityResult:
     """The reliability results stored in an open NWB file."""
     try:
         table = nwb.processing[MODULE][RELIABILITY]
@@ -82,8 +82,8 @@ def read_reliability(nwb: NWBFile) -> ReliabilityResult:
                              presentations=prov.get("presentations") or default_selection())
 
 
-def read_reliability_or_none(nwb: NWBFile) -> ReliabilityResult | None:
+def read_reliability_table_or_none(nwb: NWBFile) -> ReliabilityResult | None:
     try:
-        return read_reliability(nwb)
+        return read_reliability_table(nwb)
     except NwbItError:
         return None

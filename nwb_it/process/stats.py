@@ -138,12 +138,8 @@ def pca(values: np.ndarray, n_components: int, fit_rows: np.ndarray | None = Non
         # many more rows than features (windows x hidden): the top eigenvectors of the feature covariance, not a full
         # SVD of the rows (10x faster for an encoding model's folds; the same components up to sign)
         cov = centred.T @ centred
-        d = cov.shape[0]
-        k = min(n_components, d)
-        w, v = eigh(cov, subset_by_index=[d - k, d - 1])
-        order = np.argsort(w)[::-1]
-        total = max(float(np.trace(cov)), 1e-12)
-        return (values - mean) @ v[:, order], np.clip(w[order], 0, None) / total
+        w, v = leading_eigen(cov, n_components)
+        return (values - mean) @ v, np.clip(w, 0, None) / max(float(np.trace(cov)), 1e-12)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     explained = s ** 2 / max(float((s ** 2).sum()), 1e-12)
     return (values - mean) @ vt[:n_components].T, explained[:n_components]
@@ -151,6 +147,16 @@ def pca(values: np.ndarray, n_components: int, fit_rows: np.ndarray | None = Non
 
 #: Components with less variance than this share of the largest are rounding, not signal (see top_components).
 RANK_RTOL = 1e-10
+
+
+def leading_eigen(cov: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_components`` largest eigenvalues of a symmetric matrix and their eigenvectors, strongest first
+    (only those are computed)."""
+    d = cov.shape[0]
+    k = min(n_components, d)
+    w, v = eigh(cov, subset_by_index=[d - k, d - 1])
+    order = np.argsort(w)[::-1]
+    return w[order], v[:, order]
 
 
 def top_components(cov: np.ndarray, n_components: int, rtol: float = RANK_RTOL) -> np.ndarray:
@@ -166,12 +172,9 @@ def top_components(cov: np.ndarray, n_components: int, rtol: float = RANK_RTOL) 
     >>> top_components(np.cov(x.T), 6).shape            # rank 3: three components, not six
     (8, 3)
     """
-    d = cov.shape[0]
-    k = min(n_components, d)
-    w, v = eigh(cov, subset_by_index=[d - k, d - 1])
-    order = np.argsort(w)[::-1]
-    keep = w[order] > rtol * max(float(w.max()), 0.0)
-    return v[:, order[keep]] if keep.any() else v[:, order[:1]]
+    w, v = leading_eigen(cov, n_components)
+    keep = w > rtol * max(float(w.max()), 0.0)
+    return v[:, keep] if keep.any() else v[:, :1]
 
 
 class FoldPCA:

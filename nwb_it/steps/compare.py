@@ -22,7 +22,7 @@ from ..nwb.activations import read_activations
 from ..nwb.compare_tables import compare_tables, layer_summaries, time_summary
 from ..nwb.io import reading, replace_in_module
 from ..nwb.partition_table import partition_table, partition_table_name
-from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability
+from ..nwb.results import MODULE, MODULE_DESCRIPTION, read_reliability_table
 from ..process.banded import variance_partition
 from ..process.encoding import encoding_ceilings, encoding_model
 from ..process.rsa import neural_side, rsa
@@ -91,7 +91,7 @@ def read_compare_data(nwb_path: str | Path, params: CompareParams = CompareParam
     (:func:`nwb_it.process.selection.split_selection`).
     """
     with reading(nwb_path) as nwb:
-        rel = read_reliability(nwb)
+        rel = read_reliability_table(nwb)
         acts = read_activations(nwb, activations)
         layers = chosen_layers(params.layer, list(acts.layers), activations)
         check_finite(acts, layers, activations)

@@ -180,7 +180,7 @@ def convert_session(spec: DatasetSpec, session: Session, overwrite: bool) -> Pat
                        clip_map=spec.clip_map)
 
 
-def run_jobs(make: Callable[[Step], Callable[[Path], str]], steps: list[Step], spec: DatasetSpec, desc: str
+def run_jobs(make: Callable[[Step], Callable[[Path], dict]], steps: list[Step], spec: DatasetSpec, desc: str
              ) -> dict[str, str]:
     """Run one job per step (``workers`` at a time); the error line of each failed step by its id."""
     if not steps:
@@ -195,7 +195,7 @@ def run_jobs(make: Callable[[Step], Callable[[Path], str]], steps: list[Step], s
 class _Dispatch:
     jobs: dict
 
-    def __call__(self, path) -> str:
+    def __call__(self, path) -> dict:
         return self.jobs[_job_key(path)](path)
 
 

@@ -64,29 +64,30 @@ def _output(spec: DatasetSpec, overwrite: bool) -> OutputPolicy:
                         derivative_dir=None if spec.results == "in_place" else Path(spec.output) / "derivatives")
 
 
-def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: bool) -> str:
-    """Do one per-session step; a line saying what it wrote."""
+def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: bool) -> dict:
+    """Do one per-session step; a row saying what it wrote (the batch's ``Outcome.value``)."""
     out = Path(spec.output) / session.name
     if kind == "convert":
-        return str(convert_session(spec, session, overwrite))
+        return {"nwb": str(convert_session(spec, session, overwrite))}
     if kind == "reliability":
         result = run_reliability(session.nwb, spec.reliability, presentations=spec.presentations,
                                  output=_output(spec, overwrite))
-        return f"{int(result.responsive.sum())} responsive units"
+        return {"responsive": int(result.responsive.sum()), "written_to": result.written_to}
     if kind == "heatmaps":
         paths = run_heatmaps(results_for_reading(spec, session), spec.heatmaps, out_dir=out / "heatmaps",
                              presentations=spec.presentations, output=OutputPolicy(overwrite=overwrite))
-        return f"{len(paths)} figures"
+        return {"figures": len(paths)}
     if kind == "plot_activations":
         params = dataclasses.replace(spec.plot_activations, activations=model.table)
         paths = run_plot_activations(results_for_reading(spec, session), params,
                                      out_dir=out / "activations" / model.name,
                                      output=OutputPolicy(overwrite=overwrite))
-        return f"{len(paths)} figures"
+        return {"figures": len(paths)}
     if kind == "compare":
-        run_compare(session.nwb, spec.compare, out_dir=out / "compare" / model.name, presentations=spec.presentations,
-                    output=_output(spec, overwrite), activations=model.table)
-        return "compared"
+        results = run_compare(session.nwb, spec.compare, out_dir=out / "compare" / model.name,
+                              presentations=spec.presentations, output=_output(spec, overwrite),
+                              activations=model.table)
+        return {"layers": list(results), "written_to": results.written_to}
     raise NwbItError(f"unknown step kind {kind!r}")
 
 
@@ -100,7 +101,7 @@ class SessionJob:
     overwrite: bool
     model: object | None = None
 
-    def __call__(self, path: Path) -> str:
+    def __call__(self, path: Path) -> dict:
         return call_step(self.kind, self.spec, self.session, self.model, self.overwrite)
 
 

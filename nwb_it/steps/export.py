@@ -48,7 +48,7 @@ from ..core.provenance import package_version
 from ..io.atomic import atomic_output, refuse_existing
 from ..nwb.io import reading
 from ..nwb.remote import is_remote
-from ..nwb.results import read_reliability_or_none
+from ..nwb.results import read_reliability_table_or_none
 from ..nwb.stimuli import read_stimulus_templates
 from ..process.brainscore import reliability_ceiling, splithalf_reliability
 from ..process.selection import select_units
@@ -115,7 +115,7 @@ def _session_assembly(path: str | Path, params: BrainScoreExportParams, presenta
                       out_dir: Path) -> tuple[xr.DataArray, dict[str, list[str]], str]:
     with reading(path) as nwb:
         identifier = str(nwb.identifier)
-        units = select_units(read_reliability_or_none(nwb), params.units)
+        units = select_units(read_reliability_table_or_none(nwb), params.units)
         aligned = read_aligned(nwb, params.window, params.bin_size, units, presentations)
         session = nwb.session_id or nwb.identifier
         animal = nwb.subject.subject_id if nwb.subject is not None else ""

@@ -104,12 +104,12 @@ def compute_activations(clips: Sequence[Clip], params: ExtractionParams = Extrac
 
 
 def write_activations(nwb_path: str | Path, acts: Activations, names: list[str], index: dict[str, int], *,
-                      activations: str = DEFAULT_ACTIVATIONS, output: OutputPolicy = OutputPolicy()) -> str:
+                      activations: str = DEFAULT_ACTIVATIONS, output: OutputPolicy = OutputPolicy()) -> dict:
     """Store ``acts`` as the table ``activations`` of an NWB file, its clips named as the file's trials name them."""
     one = replace(acts, stimulus_names=names, stimulus_index=np.array([index[n] for n in names]))
     replace_in_module(nwb_path, MODULE, MODULE_DESCRIPTION, lambda f: [activations_table(one, activations)],
                       output.force)
-    return f"{nwb_path} (table {activations})"
+    return {"nwb": str(nwb_path), "table": activations}
 
 
 def run_extract_batch(frames: str | Path | None, params: ExtractionParams = ExtractionParams(), *,

@@ -12,7 +12,7 @@ from ..core.results import ReliabilityResult
 from ..nwb.activations import activation_tables, read_activations
 from ..nwb.io import reading
 from ..nwb.recording import file_clips, read_presentations, read_spike_trains
-from ..nwb.results import read_reliability_or_none
+from ..nwb.results import read_reliability_table_or_none
 from ..process.binning import bin_aligned
 from ..process.selection import select_units
 from ..viz.heatmaps import dprime_figure, population_figure, r2_figure, unit_figure
@@ -56,7 +56,7 @@ class HeatmapData:
 def heatmap_data(nwb, params: HeatmapParams, pres, trains) -> HeatmapData:
     """:class:`HeatmapData` of an open file whose presentations and spike trains are read already (the report
     reads them for itself too: read once)."""
-    result = read_reliability_or_none(nwb)
+    result = read_reliability_table_or_none(nwb)
     aligned = bin_aligned(trains, pres, params.window, params.bin_size, select_units(result, params.units))
     durations = _clip_durations(nwb)
     if params.clip_duration:

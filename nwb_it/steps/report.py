@@ -29,7 +29,7 @@ from ..nwb.compare_tables import layer_summaries, read_encoding_rows
 from ..nwb.io import reading
 from ..nwb.presentations import read_presentations
 from ..nwb.recording import read_spike_trains
-from ..nwb.results import read_reliability_or_none
+from ..nwb.results import read_reliability_table_or_none
 from ..nwb.stimuli import contained_file, read_stimulus_templates
 from ..viz.heatmaps import histogram_figures, population_figure
 from ..viz.layers import depth_figure, ranking_figure
@@ -105,7 +105,7 @@ def read_report_data(nwb_path: str | Path, params: ReportParams = ReportParams()
             "start": str(nwb.session_start_time), "description": nwb.session_description or ""},
             unit_ids=ids, unit_names=trains.names, onset=pres.onset, clip=clip.ravel(),
             spikes=[np.sort(trains.unit(u)) for u in range(len(ids))],          # searched: sorted
-            repeat=pres.repeat, clip_names=[str(n) for n in names], reliability=read_reliability_or_none(nwb),
+            repeat=pres.repeat, clip_names=[str(n) for n in names], reliability=read_reliability_table_or_none(nwb),
             encodings=read_encoding_rows(nwb), curves=layer_summaries(nwb))
         data.frames = _clip_frames(nwb, str(nwb_path), data.clip_names, stimuli)
         if data.reliability is not None:                 # the population heatmap, from what is read already

@@ -18,7 +18,7 @@ from ..io.atomic import TEMP_PATTERN, atomic_output, refuse_existing
 from ..nwb.compare_tables import layer_summaries
 from ..nwb.derivative import read_source_identity
 from ..nwb.io import reading
-from ..nwb.results import read_reliability_or_none
+from ..nwb.results import read_reliability_table_or_none
 from ..viz.save import save_figures
 from ..viz.summary import responsive_figure, scores_figure
 
@@ -41,7 +41,7 @@ def session_rows(path: Path) -> tuple[list[dict], str, str | None]:
     with reading(path) as nwb:
         source = read_source_identity(nwb)
         identity = str(nwb.identifier), (str(source["identifier"]) if source else None)
-        rel = read_reliability_or_none(nwb)
+        rel = read_reliability_table_or_none(nwb)
         base = {"file": str(path), "session_id": nwb.session_id,
                 "subject_id": nwb.subject.subject_id if nwb.subject else "",
                 "units": len(nwb.units) if nwb.units is not None else 0,
