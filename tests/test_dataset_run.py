@@ -19,6 +19,7 @@ def _mtimes(folder: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file() and p.name != ".nwb_it-run.json"}
 
 
+@pytest.mark.slow          # the example dataset (15 s to write) is shared by the slow tests only
 def test_first_run_writes_what_the_verbs_write_and_the_report(example_dataset, tmp_path, capsys):
     out = example_dataset / "out"
     nwb = out / "nwb" / "sub-coco" / f"{SES}.nwb"
@@ -38,6 +39,7 @@ def test_first_run_writes_what_the_verbs_write_and_the_report(example_dataset, t
     assert (out / SES / "report.html").stat().st_mode & 0o044      # readable by the group and others (umask 022)
 
 
+@pytest.mark.slow          # the example dataset (15 s to write) is shared by the slow tests only
 def test_rerun_skips_added_session_runs_alone_and_a_parameter_reruns_its_dependents(example_dataset, capsys):
     dataset = example_dataset / "dataset.yaml"
     before = _mtimes(example_dataset / "out")
@@ -67,6 +69,7 @@ def test_rerun_skips_added_session_runs_alone_and_a_parameter_reruns_its_depende
     assert "(nothing to do)" in capsys.readouterr().out
 
 
+@pytest.mark.slow          # the example dataset (15 s to write) is shared by the slow tests only
 def test_a_file_changed_outside_the_run_makes_its_session_run_again(example_dataset, capsys):
     nwb = example_dataset / "out" / "nwb" / "sub-coco" / f"{SES}.nwb"
     st = nwb.stat()
@@ -79,6 +82,7 @@ def test_a_file_changed_outside_the_run_makes_its_session_run_again(example_data
     assert "(nothing to do)" in capsys.readouterr().out
 
 
+@pytest.mark.slow          # the example dataset (15 s to write) is shared by the slow tests only
 def test_outputs_no_run_recorded_are_refused(example_dataset, tmp_path, capsys):
     dataset = tmp_path / "dataset.yaml"           # a second dataset file writing into the first one's folder
     dataset.write_text((example_dataset / "dataset.yaml").read_text().replace("raw/", f"{example_dataset}/raw/")
@@ -137,6 +141,7 @@ def test_parse_dataset_defaults_and_relative_paths():
     assert "mapping" in str(exc.value)
 
 
+@pytest.mark.slow          # the example dataset (15 s to write) is shared by the slow tests only
 def test_nwb_sessions_with_results_in_derivatives_stay_as_they_are(example_dataset, tmp_path, capsys):
     """Sessions given as NWB files (another lab's, read-only, archived) and `results: derivatives`: the files are
     never written, the derivatives hold the results, and a second run does nothing."""

@@ -1,4 +1,5 @@
-"""Every docstring Example in the package runs and prints what it shows (file-bound ones are marked +SKIP)."""
+"""Every docstring Example in the package runs and prints what it shows (the few that need a remote file, a
+batch-system cluster or a real checkpoint are marked +SKIP)."""
 from __future__ import annotations
 
 import doctest
@@ -10,9 +11,11 @@ import pytest
 import nwb_it
 
 MODULES = sorted(m.name for m in pkgutil.walk_packages(nwb_it.__path__, "nwb_it.") if not m.name.endswith("__main__"))
+#: Modules whose examples run two models or write a dataset (seconds each): with the slow tests.
+SLOW = {"nwb_it.steps.design", "nwb_it.steps.dataset_run"}
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW else m for m in MODULES])
 def test_examples_run(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                                   # an example that writes, writes here
     module = importlib.import_module(name)

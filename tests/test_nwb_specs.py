@@ -7,6 +7,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
 from nwb_it.nwb.specs import ALWAYS, cached_namespaces
 
 CONVERT_AFTER_LOADING = """
@@ -32,6 +34,7 @@ def _convert(tmp_path: Path, mat: Path, loaded: bool, binned: bool) -> Path:
     return Path(run.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_cached_namespaces_do_not_depend_on_what_the_process_loaded(small_mat, tmp_path):
     fresh, loaded = (_convert(tmp_path, small_mat, flag, binned=False) for flag in (False, True))
     assert cached_namespaces(fresh) == cached_namespaces(loaded) == set(ALWAYS)

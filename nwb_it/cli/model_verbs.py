@@ -6,7 +6,6 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 from ..core.params import DEFAULT_ACTIVATIONS, FIGURE_FORMATS, ActivationPlotParams, ExtractionParams, default
-from ..core.progress import verbose
 from ..models.registry import FAMILIES
 from . import verb
 from .cluster_options import cluster_options, cluster_params
@@ -106,8 +105,7 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
                 row, outcomes = client.submit(job, pure=False, **(placement(client, gpu=True) or (
                     {"resources": {"GPU": 1}} if cluster is not None and cluster.gpus else {}))).result()
         else:
-            with verbose():
-                row, outcomes = job()
+            row, outcomes = job()                         # bars: the command line's verbose()
         print(extract_line(row))
         return report(outcomes, line=written_line)
     p.set_defaults(func=run)

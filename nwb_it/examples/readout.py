@@ -50,8 +50,10 @@ def write_example_with_frames(mat_path: str | Path, frames_dir: str | Path, mode
 
     Examples
     --------
-    >>> truth = write_example_with_frames("demo_fixshortvid1_coco.mat", "frames", "tiny_model")  # doctest: +SKIP
-    >>> truth.readout.sum()                                                                        # doctest: +SKIP
+    >>> from nwb_it.examples.random_model import save_random_videomae
+    >>> truth = write_example_with_frames("demo_fixshortvid1_coco.mat", "frames", save_random_videomae("tiny"),
+    ...                                   n_units=6, n_clips=6, n_repeats=3, n_frames=8, frame_size=16)
+    >>> int(truth.readout.sum())                          # the first n_readout units read the model out
     4
     """
     write_example_frames(frames_dir, example_clip_names(n_clips), n_frames=n_frames, size=frame_size, seed=seed)

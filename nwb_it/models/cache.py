@@ -17,8 +17,12 @@ request and the arrays; an entry that fails any check warns and is recomputed, n
 
 Examples
 --------
->>> key = activations_key("MCG-NJU/videomae-base", discover_clips("frames"), ExtractionParams())  # doctest: +SKIP
->>> load_cached("cache", key) is None                                                            # doctest: +SKIP
+>>> from nwb_it.examples import example_clip_names, write_example_frames
+>>> from nwb_it.models.frames import discover_clips
+>>> clips = discover_clips(write_example_frames("frames", example_clip_names(2), n_frames=4, size=16))
+>>> from nwb_it.examples.random_model import save_random_videomae
+>>> key = activations_key(save_random_videomae("tiny"), clips, ExtractionParams(), "videomae", "cpu")
+>>> load_cached("cache", key, clips) is None                          # nothing stored under this key yet
 True
 """
 from __future__ import annotations

@@ -88,8 +88,9 @@ def discover_clips(root: str | Path, vfr: str = "refuse") -> list[Clip]:
 
     Examples
     --------
-    >>> clips = discover_clips("MOVIE_DATA")        # doctest: +SKIP
-    >>> clips[0].key, len(clips[0].frames)          # doctest: +SKIP
+    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> clips = discover_clips(write_example_frames("MOVIE_DATA", example_clip_names(3), n_frames=15, size=16))
+    >>> clips[0].key, len(clips[0].frames)
     ('1_clip001', 15)
     """
     root = Path(root)

@@ -81,10 +81,13 @@ def extract(clips: Sequence[Clip], settings: ExtractionParams = ExtractionParams
 
     Examples
     --------
+    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> from nwb_it.examples.random_model import save_random_videomae
     >>> from nwb_it.models.frames import discover_clips
-    >>> acts = extract(discover_clips("frames"), ExtractionParams(model="tiny_videomae"))  # doctest: +SKIP
-    >>> acts.layers["last"].shape                                                              # doctest: +SKIP
-    (64, 768)
+    >>> clips = discover_clips(write_example_frames("frames", example_clip_names(2), n_frames=8, size=16))
+    >>> acts = extract(clips, ExtractionParams(model=str(save_random_videomae("tiny_videomae"))))
+    >>> acts.layers["last"].shape == (len(acts.window), 32)            # a window per frame and clip, hidden 32
+    True
     """
     import torch
 

@@ -17,9 +17,13 @@ is used with a line saying so.
 
 Examples
 --------
->>> sources = presentation_sources(nwbfile)           # doctest: +SKIP
->>> sorted(sources)                                    # doctest: +SKIP
-['stimulus_presentation', 'trials']
+>>> from pynwb import NWBHDF5IO
+>>> from nwb_it import example_metadata_path, run_convert, write_example_session
+>>> _ = write_example_session("p_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+>>> nwb = run_convert("p_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+>>> with NWBHDF5IO(str(nwb), "r") as io:                # nwb_it's own file: its trials
+...     sorted(presentation_sources(io.read()))
+['trials']
 """
 from __future__ import annotations
 

@@ -107,9 +107,14 @@ def read_source_fields(nwbfile) -> dict[str, Any]:
 
     Examples
     --------
-    >>> from pynwb import NWBHDF5IO                                   # doctest: +SKIP
-    >>> with NWBHDF5IO("sub-coco_ses-fixshortvid1_ecephys.nwb") as io:  # doctest: +SKIP
+    >>> from pynwb import NWBHDF5IO
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("f_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+    >>> nwb = run_convert("f_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> with NWBHDF5IO(str(nwb), "r") as io:
     ...     fields = read_source_fields(io.read())
+    >>> {"itemnames", "itempos", "items"} <= set(fields)                # every field of the source struct
+    True
     """
     table = nwbfile.processing[MISC_MODULE][TABLE_NAME]
     cols = [table[c][:] for c in ("field", "matlab_class", "shape", "values", "text")]

@@ -10,9 +10,18 @@ templates back to find the clips of a file without the lab's folders
 
 Examples
 --------
->>> templates = read_stimulus_templates(nwbfile)          # doctest: +SKIP
->>> templates["1_dog"].files[:2]                          # doctest: +SKIP
-['../../stimuli/1_dog_1.png', '../../stimuli/1_dog_2.png']
+>>> import warnings
+>>> from pynwb import NWBHDF5IO
+>>> from nwb_it import example_metadata_path, run_convert, write_example_session
+>>> from nwb_it.examples import example_clip_names, write_example_frames
+>>> _ = write_example_session("s_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+>>> _ = write_example_frames("stimuli", example_clip_names(4), n_frames=3, size=16)
+>>> with warnings.catch_warnings(record=True):          # the example leaves one clip unshown: it says so
+...     nwb = run_convert("s_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb", stimuli="stimuli")
+>>> with NWBHDF5IO(str(nwb), "r") as io:
+...     templates = read_stimulus_templates(io.read())
+>>> templates["1_clip001"].files[:2]                     # relative to the NWB file: the folder travels with it
+['../../stimuli/1_clip001_1.png', '../../stimuli/1_clip001_2.png']
 """
 from __future__ import annotations
 

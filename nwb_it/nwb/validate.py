@@ -34,8 +34,10 @@ def validate_nwb(path: str | Path) -> list[Finding]:
 
     Examples
     --------
-    >>> findings = validate_nwb("sub-coco/sub-coco_ses-fixshortvid1_ecephys.nwb")  # doctest: +SKIP
-    >>> [f for f in findings if f.blocking]                                         # doctest: +SKIP
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> _ = write_example_session("v_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+    >>> nwb = run_convert("v_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> [f for f in validate_nwb(nwb) if f.blocking]                   # nothing stands in the way of DANDI
     []
     """
     from nwbinspector import Importance, inspect_nwbfile, load_config  # slow to import: only when validating

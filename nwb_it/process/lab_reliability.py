@@ -126,9 +126,16 @@ def lab_reliability(spikes: SpikeTrains, pres: Presentations, params: Reliabilit
 
     Examples
     --------
-    >>> res = lab_reliability(read_spike_trains(f), read_presentations(f))   # doctest: +SKIP
-    >>> res.dprime[:3]                                                       # doctest: +SKIP
-    array([ 8.1, 0.4, nan])
+    >>> from pynwb import NWBHDF5IO
+    >>> from nwb_it import example_metadata_path, run_convert, write_example_session
+    >>> from nwb_it.nwb import read_presentations, read_spike_trains
+    >>> truth = write_example_session("l_fixshortvid1_coco.mat", n_units=4, n_clips=8, n_repeats=4)
+    >>> nwb = run_convert("l_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> with NWBHDF5IO(str(nwb), "r") as io:
+    ...     f = io.read()
+    ...     res = lab_reliability(read_spike_trains(f), read_presentations(f), ReliabilityParams(n_perm=20))
+    >>> res.dprime.shape
+    (4,)
     """
     rs = np.random.RandomState(params.seed)
     clip_index, clip_pos = np.unique(pres.clip, return_inverse=True)

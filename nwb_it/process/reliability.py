@@ -261,10 +261,10 @@ def reliability(aligned: AlignedCounts, params: ReliabilityParams = ReliabilityP
 
     Examples
     --------
-    >>> from nwb_it.steps import read_aligned                                      # doctest: +SKIP
-    >>> res = reliability(read_aligned(nwbfile))                                  # doctest: +SKIP
-    >>> res.to_dataframe().query("responsive").shape[0]                           # doctest: +SKIP
-    75
+    >>> from nwb_it.examples.null_session import null_aligned_counts
+    >>> res = reliability(null_aligned_counts(20, 30, 6), ReliabilityParams(n_perm=50))   # Poisson noise only
+    >>> res.to_dataframe().shape[0], int(res.responsive.sum())
+    (20, 0)
     """
     n_units, n_clips = aligned.n_units, len(aligned.clip_names)
     clip_of = aligned.clip_of

@@ -2,9 +2,11 @@
 
 Examples
 --------
->>> outcome = run_dataset("dataset.yaml", dry_run=True)     # doctest: +SKIP
->>> [(s.id, s.reason) for s in outcome.steps if s.runs]     # doctest: +SKIP
-[('convert:sub-coco_ses-1_ecephys', 'new'), ...]
+>>> from nwb_it.examples.dataset import write_example_dataset
+>>> files = write_example_dataset("lab", n_sessions=1, n_units=4, n_clips=6, n_repeats=3)
+>>> plan = run_dataset(files["dataset"], dry_run=True)          # what would run, and why; nothing is written
+>>> [(s.kind, s.reason) for s in plan.steps if s.runs][:2]
+[('convert', 'new'), ('reliability', 'new')]
 """
 from __future__ import annotations
 

@@ -199,8 +199,21 @@ def run_design(nwb_path: str | Path, candidates: str | Path, models: list[Design
 
     Examples
     --------
-    >>> run_design("ses-1.nwb", "new_clips", [parse_model("videomae_activations:last=videomae"),
-    ...            parse_model("vivit_activations:last=vivit")], out_dir="design")      # doctest: +SKIP
+    >>> from nwb_it import ExtractionParams, example_metadata_path, run_convert, run_extract, write_example_session
+    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> from nwb_it.examples.random_model import save_random_videomae
+    >>> _ = write_example_session("g_fixshortvid1_coco.mat", n_units=5, n_clips=12, n_repeats=4)  # 11 shown
+    >>> nwb = run_convert("g_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
+    >>> shown = write_example_frames("shown", example_clip_names(12), n_frames=8, size=16)
+    >>> new = write_example_frames("new", [f"{k}_new{k:03d}" for k in range(20, 26)], n_frames=8, size=16, seed=1)
+    >>> for name, seed in (("a", 0), ("b", 1)):                  # two models compared on the session
+    ...     model = save_random_videomae(f"model_{name}", seed)
+    ...     _ = run_extract(shown, ExtractionParams(model=str(model)), nwb_paths=[nwb],
+    ...                     activations=f"{name}_activations")
+    >>> result = run_design(nwb, new, [parse_model("a_activations=model_a"), parse_model("b_activations=model_b")],
+    ...                     DesignParams(n_clips=2, n_pcs=3), out_dir="design")
+    >>> len(result.chosen), sorted(p.name for p in Path("design").iterdir() if not p.name.startswith("."))
+    (2, ['design.csv', 'design.png'])
     """
     for path in (Path(out_dir) / OUTPUT, Path(out_dir) / FIGURE):
         refuse_existing(path, output.overwrite, output.force)

@@ -46,9 +46,11 @@ class L2StrSource(SourceInterface):
 
     Examples
     --------
-    >>> src = L2StrSource("rec_fixshortvid1_coco.mat")            # doctest: +SKIP
-    >>> src.get_metadata()["Subject"]["subject_id"]              # doctest: +SKIP
-    'coco'
+    >>> from nwb_it.examples import write_example_session
+    >>> _ = write_example_session("rec_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+    >>> src = L2StrSource("rec_fixshortvid1_coco.mat")
+    >>> src.get_metadata()["Subject"]["subject_id"], src.read().n_units
+    ('coco', 3)
     """
 
     def __init__(self, file_path: str | Path, layout: SourceLayout = SourceLayout(),
