@@ -71,7 +71,7 @@ def read_reliability_table(nwb: NWBFile) -> ReliabilityResult:
     except KeyError:
         raise NwbItError("the file has no reliability table: run the reliability step first (nwb-it reliability); "
                          "if it wrote a derivative (a remote or read-only file), pass its folder as "
-                         "`derivative_dir`") from None
+                         "`output.derivative_dir`") from None
     prov = read_provenance(table.description)
     col = {c: np.asarray(table[c].data[:]) for c in ("dprime", "spearman_brown_mean_r", "agreement", "p_value",
                                                      "q_value", "r2_true", "r2_null", "r_true")}

@@ -60,13 +60,14 @@ def run_plot_activations(nwb_path: str | Path, params: ActivationPlotParams = Ac
 
     Examples
     --------
-    >>> from nwb_it import ExtractionParams, example_metadata_path, run_convert, run_extract, write_example_session
-    >>> from nwb_it.examples import example_clip_names, write_example_frames
+    >>> from nwb_it import ExtractionParams, example_metadata_path, run_convert, run_extract
     >>> from nwb_it.examples.random_model import save_random_videomae
-    >>> _ = write_example_session("p_fixshortvid1_coco.mat", n_units=3, n_clips=4, n_repeats=3)
+    >>> from nwb_it.examples.readout import write_example_with_frames
+    >>> model = save_random_videomae("tiny")
+    >>> _ = write_example_with_frames("p_fixshortvid1_coco.mat", "frames", model, n_units=3, n_clips=4, n_repeats=3,
+    ...                               n_readout=0, n_frames=8, frame_size=16)           # a session and its clips
     >>> nwb = run_convert("p_fixshortvid1_coco.mat", example_metadata_path(), out_dir="nwb")
-    >>> frames = write_example_frames("frames", example_clip_names(4), n_frames=8, size=16)
-    >>> _ = run_extract(frames, ExtractionParams(model=str(save_random_videomae("tiny"))), nwb_paths=[nwb])
+    >>> _ = run_extract("frames", ExtractionParams(model=str(model)), nwb_paths=[nwb])
     >>> paths = run_plot_activations(nwb, ActivationPlotParams(layer="last"), out_dir="figs")
     >>> len(paths) > 1, all(p.stat().st_size > 0 for p in paths)
     (True, True)

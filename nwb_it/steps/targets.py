@@ -55,15 +55,15 @@ def results_target(path: str | Path, output: OutputPolicy = OutputPolicy(), *,
     derivative_dir, force = output.derivative_dir, output.force
     if derivative_dir is None:
         if is_remote(path):
-            raise NwbItError("a remote file cannot be updated: pass `derivative_dir=DIR` for a derivative NWB file "
-                             "holding the results", str(path))
+            raise NwbItError("a remote file cannot be updated: pass `output.derivative_dir=DIR` for a derivative NWB "
+                             "file holding the results", str(path))
         try:
             check_updatable(path, force)
         except NwbItError as exc:
             if "read-only" not in exc.problem:
                 raise
-            raise NwbItError(f"{exc.problem}, or `derivative_dir=DIR` to keep it as it is and write a derivative NWB "
-                             "file holding the results", path) from None
+            raise NwbItError(f"{exc.problem}, or `output.derivative_dir=DIR` to keep it as it is and write a "
+                             "derivative NWB file holding the results", path) from None
         return Path(path)
     remote = is_remote(path)
     location = redact_location(path) if remote else str(Path(path).resolve())
@@ -85,8 +85,8 @@ def results_target(path: str | Path, output: OutputPolicy = OutputPolicy(), *,
             if not output.overwrite:
                 was = (stored or {}).get("location", "an unknown source")
                 raise NwbItError(f"is the derivative of {was}, not of {location} (they differ in "
-                                 f"{', '.join(differ)}): pass `overwrite=True` to make it anew from this source "
-                                 "(its results are dropped), or another `derivative_dir`", target)
+                                 f"{', '.join(differ)}): pass `output.overwrite=True` to make it anew from this source "
+                                 "(its results are dropped), or another `output.derivative_dir`", target)
         derivative = build_derivative(source, location, presentations, current)     # copies of what it needs
         read = int(stats["bytes_so_far"]() if remote else 0)
         derivative.processing[MISC_MODULE][SOURCE_TABLE]["bytes_read"].data[0] = read
@@ -114,6 +114,6 @@ def results_source(path: str | Path, output: OutputPolicy = OutputPolicy(), *,
     if not target.exists():
         if is_remote(path):
             raise NwbItError(f"no derivative in {derivative_dir} yet ({target.name}): run nwb-it reliability with "
-                             "`derivative_dir` first", redact_location(path))
+                             "`output.derivative_dir` first", redact_location(path))
         return path
     return results_target(path, OutputPolicy(derivative_dir=derivative_dir), presentations=presentations)
