@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import nwb_it
-from nwb_it.core.params import HeatmapParams, ReliabilityParams
+from nwb_it import HeatmapParams, ReliabilityParams
 
 work = Path(tempfile.mkdtemp())
 truth = nwb_it.write_example_session(work / "rec_fixshortvid1_coco.mat", n_units=16, n_clips=20, n_repeats=6)

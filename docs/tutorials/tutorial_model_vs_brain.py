@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 import nwb_it
-from nwb_it.core.params import CompareParams, ExtractionParams
+from nwb_it import CompareParams, ExtractionParams
 from nwb_it.examples.random_model import save_random_model
 from nwb_it.examples.readout import write_example_with_frames
 
