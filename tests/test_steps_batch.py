@@ -107,7 +107,8 @@ def dask_cluster(tmp_path):
     info = tmp_path / "scheduler.json"
     work = tmp_path / "worker_cwd"          # workers run elsewhere: paths must travel absolute
     work.mkdir()
-    procs = [_start([dask, "scheduler", "--scheduler-file", str(info), "--port", "0", "--no-dashboard"], work)]
+    procs = [_start([dask, "scheduler", "--scheduler-file", str(info), "--host", "127.0.0.1", "--port", "0",
+                     "--no-dashboard"], work)]                          # servers in tests: this machine only
     try:
         for _ in range(200):
             if info.is_file() and info.stat().st_size:
@@ -115,11 +116,13 @@ def dask_cluster(tmp_path):
             time.sleep(0.1)
         address = json.loads(info.read_text())["address"]
         for _ in range(2):
-            procs.append(_start([dask, "worker", address, "--nthreads", "1", "--no-dashboard"], work))
+            procs.append(_start([dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+                                work))
         from distributed import Client
 
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
+        assert address.startswith("tcp://127.0.0.1:"), address
         yield address
         import dask
 
@@ -127,14 +130,15 @@ def dask_cluster(tmp_path):
         with dask.config.set(scheduler=dask.config.get("scheduler", None)), Client(address, timeout="10s") as client:
             client.shutdown()               # scheduler and workers exit at once (terminate waits on nannies)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
+        # a few seconds to exit on their own, then killed: Dask's graceful close (a nanny waits up to 8 s for a
+        # worker that ran nwb_it's jobs) is not what these tests are about
+        deadline = time.monotonic() + 3
         for p in procs:
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait(timeout=20)
 
 
 def test_runs_on_a_dask_distributed_scheduler(sessions, tmp_path, dask_cluster, monkeypatch, capsys):
