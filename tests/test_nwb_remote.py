@@ -5,7 +5,6 @@ import contextlib
 import os
 import re
 import shutil
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,7 +30,7 @@ class _RangeHandler(BaseHTTPRequestHandler):
     unanswered."""
 
     root: Path
-    sent: list
+    log: Path                          # one line per answer: the bytes of a range (negative: the whole file)
     drop = False
     mode = ""                          # "stall": headers and part of the body, then silence; "whole": ignores Range
 
@@ -84,31 +83,59 @@ class _RangeHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(20)                              # then silence (a daemon thread: the test does not wait)
             return
-        self.sent.append(len(body) if m else -len(body))      # a whole-file answer counts negative
+        with open(self.log, "a") as fh:                       # a whole-file answer counts negative
+            fh.write(f"{len(body) if m else -len(body)}\n")
         with contextlib.suppress(OSError):          # the client closed a body it did not ask for
             self.wfile.write(body)
 
 
+class _SentLog:
+    """What the server sent, read from its log file: a list of byte counts (the server is another process)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _values(self) -> list[int]:
+        return [int(line) for line in self.path.read_text().split()] if self.path.exists() else []
+
+    def __iter__(self):
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
 @pytest.fixture()
 def serve(tmp_path):
-    """serve(file, drop=False) -> URL of ``file`` on a loopback server stopped after the test."""
-    servers = []
+    """serve(file, drop=False) -> URL of ``file`` on a loopback server stopped after the test.
 
-    def start(file: Path, drop: bool = False, mode: str = "") -> tuple[str, list]:
-        root = tmp_path / f"served{len(servers)}"
+    The server runs in a forked process, not a thread of this one: a garbage collection in a server thread can
+    run hdmf's ``__del__`` (closing an HDF5 file needs h5py's global lock) while the reading thread holds that
+    lock waiting for this very server's answer, a deadlock no real remote server can cause.
+    """
+    import multiprocessing
+
+    children = []
+
+    def start(file: Path, drop: bool = False, mode: str = "") -> tuple[str, _SentLog]:
+        root = tmp_path / f"served{len(children)}"
         root.mkdir()
         shutil.copy(file, root / file.name)
-        sent: list = []
-        handler = type("Handler", (_RangeHandler,), {"root": root, "sent": sent, "drop": drop, "mode": mode})
+        log = tmp_path / f"sent{len(children)}.txt"
+        handler = type("Handler", (_RangeHandler,), {"root": root, "log": log, "drop": drop, "mode": mode})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/{file.name}", sent
+        child = multiprocessing.get_context("fork").Process(target=server.serve_forever, daemon=True)
+        child.start()
+        server.server_close()                       # the child listens on its copy of the socket
+        children.append(child)
+        return f"http://127.0.0.1:{server.server_address[1]}/{file.name}", _SentLog(log)
 
     yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    for child in children:
+        child.terminate()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
 
 
 def test_reliability_of_a_url_goes_into_a_derivative_that_later_verbs_take(serve, small_nwb, tmp_path):

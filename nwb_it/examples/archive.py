@@ -71,7 +71,12 @@ class RangeHandler(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def serve_folder(folder: str | Path, port: int = 0) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 (``port=0``: a free one) while the block runs; yields the base URL."""
+    """Serve ``folder`` on 127.0.0.1 (``port=0``: a free one) while the block runs; yields the base URL.
+
+    The server is a thread of this process: to read NWB files from it in this process, start it in another one
+    (``python -m nwb_it.examples.archive``) instead. A garbage collection in a server thread can close an hdmf
+    file (h5py's global lock) while the reading thread holds that lock waiting for the server's answer.
+    """
     handler = type("Handler", (RangeHandler,), {"root": Path(folder)})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
