@@ -153,7 +153,7 @@ def test_runs_on_a_dask_distributed_scheduler(sessions, tmp_path, dask_cluster, 
 
 def test_an_unreachable_scheduler_is_one_error_line(sessions, tmp_path, capsys, monkeypatch):
     mats, meta = sessions
-    monkeypatch.setattr("nwb_it.steps.batch.CONNECT_TIMEOUT_S", 2.0)
+    monkeypatch.setattr("nwb_it.steps.dask_client.CONNECT_TIMEOUT_S", 2.0)
     code = main(["convert", str(mats[0]), "-o", str(tmp_path), "--metadata", str(meta),
                  "--scheduler", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err
@@ -317,9 +317,9 @@ class _Server:
 @pytest.mark.parametrize("kind", ["silent", "http"])
 def test_a_scheduler_address_that_does_not_answer_is_one_line_in_bounded_time(sessions, tmp_path, capsys,
                                                                                monkeypatch, kind):
-    import nwb_it.steps.batch as batch
+    import nwb_it.steps.dask_client as dask_client
 
-    monkeypatch.setattr(batch, "CONNECT_TIMEOUT_S", 3.0)
+    monkeypatch.setattr(dask_client, "CONNECT_TIMEOUT_S", 3.0)
     mats, _ = sessions
     server = _Server(kind)
     try:
@@ -471,7 +471,7 @@ def test_local_workers_ignore_ctrl_c_in_their_own_process_and_the_command_keeps_
     import signal
     import threading
 
-    from nwb_it.steps.batch import cluster_client
+    from nwb_it.steps.dask_client import cluster_client
 
     def worker_sigint() -> bool:
         import signal as worker_signal

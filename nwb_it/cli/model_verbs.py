@@ -98,8 +98,8 @@ def _extraction(sub, name: str, help_text: str, generic: bool) -> None:
             print(job_script(cluster))
             return 0
         if args.scheduler or cluster is not None:
-            from ..steps.batch import cluster_client
             from ..steps.clusters import placement
+            from ..steps.dask_client import cluster_client
 
             with cluster_client(1, args.scheduler, cluster) as client:     # on a GPU worker where there is one
                 row, outcomes = client.submit(job, pure=False, **(placement(client, gpu=True) or (

@@ -1,8 +1,9 @@
 """Many sessions per command: one job per file, run here, on a local Dask cluster or on a remote one.
 
-A *job* is a picklable callable ``job(path) -> str`` (a line saying what it did) that
-raises :class:`NwbItError` when the file is bad; the command line's jobs
-(:mod:`nwb_it.steps.jobs`, bound with ``functools.partial``) are examples.
+A *job* is a picklable callable ``job(path) -> dict`` (a row saying what it did) that
+raises :class:`NwbItError` when the file is bad; the verbs' jobs (``reliability_job``, ...,
+bound with ``functools.partial``; :mod:`nwb_it.steps.jobs`) are examples. The Dask clients it
+uses are made in :mod:`nwb_it.steps.dask_client`.
 :func:`run_batch` runs one job per path and returns one :class:`Outcome` per path,
 in the order given:
 
@@ -23,94 +24,22 @@ job's parameters, never from the worker.
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import os
-import signal
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..core.errors import NwbItError
-from ..core.logs import dropped_mentions, logger
+from ..core.logs import logger
 from ..core.params import ClusterParams, usable_cores
 from ..core.progress import bars_shown, progress_bar, verbose
 from ..io.atomic import remove_stale_temporaries
 from ..nwb.remote import is_remote
-from .clusters import batch_cluster_client, placement
+from .clusters import placement
+from .dask_client import cluster_client, stop_local_workers
 from .forked import fork_is_safe, run_forked
 from .outcome import Job, Outcome, run_job
 
-CONNECT_TIMEOUT_S = 20.0     # a scheduler that does not answer within this is reported, not waited on
 MIN_PARALLEL_WORK_S = 20.0   # default workers: a LocalCluster only for more sequential work than this (README)
-
-
-SCHEMES = ("tcp", "tls", "ws", "wss")
-
-
-def check_scheduler_address(address: str) -> str:
-    """``scheme://host:port`` of a dask.distributed scheduler, checked before anything connects.
-
-    Examples
-    --------
-    >>> check_scheduler_address("tcp://127.0.0.1:8786")
-    'tcp://127.0.0.1:8786'
-    >>> check_scheduler_address("garbage://x")                   # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    nwb_it.core.errors.NwbItError: `scheduler=garbage://x`: not a Dask scheduler address; ...
-    """
-    hint = "write it as tcp://HOST:PORT (or tls://, ws://, wss://)"
-    scheme, _, rest = str(address).partition("://")
-    host, _, port = rest.rpartition(":")
-    if scheme not in SCHEMES or not host or "/" in rest or not port.isdigit() or not 0 < int(port) < 65536:
-        raise NwbItError(f"`scheduler={address}`: not a Dask scheduler address; {hint}")
-    return str(address)
-
-
-def _probe_scheduler(address: str, timeout: float) -> None:
-    """Connect and complete distributed's handshake within ``timeout`` seconds, in a thread of its own loop."""
-
-    from distributed.comm import connect
-
-    async def probe() -> None:
-        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
-        await comm.close()
-
-    with ThreadPoolExecutor(1) as pool:           # its own event loop, even when the caller runs one (notebooks)
-        pool.submit(asyncio.run, probe()).result(timeout + 5)
-
-
-WORKER_SETUP = "nwb_it.steps.worker_setup"
-
-
-def cluster_client(workers: int, scheduler: str | None, cluster: ClusterParams | None = None, n_tasks: int = 1):
-    """A Client of the cluster at ``scheduler``, of a new batch-system cluster (``cluster``, dask-jobqueue,
-    adaptive up to ``n_tasks`` jobs), or of a new LocalCluster of ``workers`` processes.
-
-    A scheduler address is checked, then probed (connect + handshake) within
-    ``CONNECT_TIMEOUT_S``: an address that accepts and never answers, or a server that
-    speaks another protocol, is one error line, not a hang or a traceback.
-    """
-    from distributed import Client
-
-    if cluster is not None and cluster.kind != "local":
-        return batch_cluster_client(cluster, n_tasks)
-    if scheduler is not None:
-        check_scheduler_address(scheduler)
-        try:
-            _probe_scheduler(scheduler, CONNECT_TIMEOUT_S)
-            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
-        except Exception as exc:  # OSError, timeouts, a foreign protocol's garbage read as frame sizes, ...
-            raise NwbItError(f"no Dask scheduler answered at {scheduler} within {CONNECT_TIMEOUT_S:g} s "
-                             f"({type(exc).__name__}); start one with `dask scheduler` and workers with "
-                             "`dask worker ADDRESS`") from None
-    # the workers ignore Ctrl-C, each in its own process (nwb_it.steps.worker_setup, a Dask preload): this
-    # process cancels their tasks; its own signal handlers stay as they are
-    return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                  silence_logs=logging.ERROR, preload=[WORKER_SETUP])
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -249,22 +178,5 @@ def _in_parallel(job: Job, paths: list[Path], todo: list[int], outcomes: list, w
         except KeyboardInterrupt:
             client.cancel(futures, force=True)
             if scheduler is None and (cluster is None or cluster.kind == "local"):
-                _stop_local_workers(client)
+                stop_local_workers(client)
             raise
-
-
-def _stop_local_workers(client) -> None:
-    """Kill a LocalCluster's worker processes at once: a cancelled task must not finish its write meanwhile
-    (a running task cannot be interrupted; its temporary file is removed afterwards), and close the client.
-
-    Dask reports each killed worker as an error: expected here, so its records that name one of these workers
-    (process id or address) are dropped while they stop; its other records, and its level, are left alone."""
-    nannies = list(getattr(client.cluster, "workers", {}).values())
-    pids = [getattr(getattr(getattr(n, "process", None), "process", None), "pid", None) for n in nannies]
-    named = [str(p) for p in pids if p] + [str(getattr(n, "worker_address", "") or "") for n in nannies]
-    with dropped_mentions("distributed", named):
-        for pid in pids:
-            if pid:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-        client.close()
