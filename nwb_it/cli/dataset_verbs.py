@@ -46,6 +46,7 @@ def _report(sub) -> None:
     presentation_options(p)
 
     def run(args) -> int:
+        from ..steps.jobs import elsewhere
         from ..steps.report import run_report
         from ..steps.targets import results_source
 
@@ -62,8 +63,8 @@ def _report(sub) -> None:
         output = output_policy(args)
         sources = [results_source(absolute(p), output, presentations=spec(args)) for p in args.nwb]
         for path, source in zip(args.nwb, sources):
-            if str(source) != str(absolute(path)):
-                print(f"{path}: reading its derivative {source}")
+            if derivative := elsewhere(absolute(path), source):
+                print(f"{path}: reading its derivative {derivative}")
         pages = run_report(sources, params, out_dir=args.out_dir, presentations=spec(args), stimuli=args.stimuli,
                            summary_dir=args.summary_dir, scores_dir=args.scores_dir, output=output,
                            names=[location_stem(p) for p in args.nwb])

@@ -1,8 +1,8 @@
 """One way to show progress on long work (MNE's ``verbose``, as a context).
 
 Progress bars are off unless a caller asks for them with ``with verbose():`` — a context
-variable, so one thread's or task's
-choice never changes another's, and nothing is threaded through the layers as a flag.
+variable, so one thread's or task's choice never changes another's, and nothing is threaded
+through the layers as a flag.
 
 A bar drawn into a pipe or a log file cannot erase itself: it leaves every intermediate
 state behind (``360/361``, ``100% 3/3`` twice). So bars are shown only when standard

@@ -19,18 +19,18 @@ import numpy as np
 
 from ..core.numeric import nan_quiet
 from ..core.results import bin_score, normalized_score
-from .stats import FLAT_RTOL, is_flat, pearson_from_sums
+from .stats import FLAT_RTOL, is_flat, pearson_from_moments
 
 
 def _r_from_sums(n, sp, sm, spp, smm, spm, rtol: float = FLAT_RTOL) -> np.ndarray:
-    """A prediction's score from weighted sums: Pearson r (:func:`~nwb_it.process.stats.pearson_from_sums`, NaN
+    """A prediction's score from weighted sums: Pearson r (:func:`~nwb_it.process.stats.pearson_from_moments`, NaN
     where the measure is constant), and 0 where the prediction alone is constant: a model that predicts no
     variation explains none (a score, not a correlation: the one place a flat side is not NaN). ``rtol``: the
     sums' rounding (float32 sums need a looser one)."""
-    r = pearson_from_sums(n, sp, sm, spp, smm, spm, rtol)
     with nan_quiet():
-        flat_prediction = is_flat(spp - sp ** 2 / n, spp, rtol) & ~is_flat(smm - sm ** 2 / n, smm, rtol)
-    return np.where(flat_prediction, 0.0, r)
+        vp, vm = spp - sp ** 2 / n, smm - sm ** 2 / n                        # the variances, once
+        r = pearson_from_moments(spm - sp * sm / n, vp, vm, spp, smm, rtol)
+    return np.where(is_flat(vp, spp, rtol) & ~is_flat(vm, smm, rtol), 0.0, r)
 
 
 #: Most float32 values one block of bootstrap sums holds (64 MB).

@@ -253,7 +253,7 @@ def run_compare(nwb_path: str | Path, params: CompareParams = CompareParams(), *
 
 
 def compare_job(nwb: Path, params: CompareParams = CompareParams(), out_dir: Path | None = None,
-                activations: str = "videomae_activations", presentations: PresentationSpec = PresentationSpec(),
+                activations: str = DEFAULT_ACTIVATIONS, presentations: PresentationSpec = PresentationSpec(),
                 output: OutputPolicy = OutputPolicy()) -> dict:
     """:func:`~nwb_it.steps.compare.run_compare` on one file: one row per layer (encoding and RSA summaries) and the
     variance partition's shares."""

@@ -159,18 +159,21 @@ def build_plan(spec: DatasetSpec, state: RunState, sessions: list[Session]) -> l
     return sorted(steps.values(), key=lambda st: ORDER.index(st.kind) if st.kind in ORDER else 0)
 
 
+def dataset_output(spec: DatasetSpec, overwrite: bool = False) -> OutputPolicy:
+    """A step's output policy: results in the session's file or in ``OUT/derivatives`` (``results:``)."""
+    return OutputPolicy(overwrite=overwrite,
+                        derivative_dir=None if spec.results == "in_place" else Path(spec.output) / "derivatives")
+
+
 def results_file(spec: DatasetSpec, session: Session, overwrite: bool = False) -> Path:
     """The NWB file a session's results go into: the file itself, or its derivative."""
     if spec.results == "in_place":
         return Path(session.nwb)
-    return results_target(session.nwb, OutputPolicy(overwrite=overwrite,
-                                                    derivative_dir=Path(spec.output) / "derivatives"),
-                          presentations=spec.presentations)
+    return results_target(session.nwb, dataset_output(spec, overwrite), presentations=spec.presentations)
 
 
 def results_for_reading(spec: DatasetSpec, session: Session) -> str | Path:
-    derivative = None if spec.results == "in_place" else Path(spec.output) / "derivatives"
-    return results_source(session.nwb, OutputPolicy(derivative_dir=derivative), presentations=spec.presentations)
+    return results_source(session.nwb, dataset_output(spec), presentations=spec.presentations)
 
 
 def convert_session(spec: DatasetSpec, session: Session, overwrite: bool) -> Path:

@@ -23,6 +23,7 @@ from .compare import run_compare
 from .dataset import (
     build_plan,
     convert_session,
+    dataset_output,
     find_sessions,
     load_dataset,
     results_file,
@@ -59,13 +60,6 @@ class DatasetRun:
         return [f for f in dict.fromkeys(files) if Path(f).exists()]
 
 
-def _output(spec: DatasetSpec, overwrite: bool) -> OutputPolicy:
-    """A step's output policy: its results in place or in ``OUT/derivatives`` (``results:``), replacing what it
-    may (:meth:`_Runner.may_overwrite`)."""
-    return OutputPolicy(overwrite=overwrite,
-                        derivative_dir=None if spec.results == "in_place" else Path(spec.output) / "derivatives")
-
-
 def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: bool) -> dict:
     """Do one per-session step; a row saying what it wrote (the batch's ``Outcome.value``)."""
     out = Path(spec.output) / session.name
@@ -73,7 +67,7 @@ def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: 
         return {"nwb": str(convert_session(spec, session, overwrite))}
     if kind == "reliability":
         result = run_reliability(session.nwb, spec.reliability, presentations=spec.presentations,
-                                 output=_output(spec, overwrite))
+                                 output=dataset_output(spec, overwrite))
         return {"responsive": int(result.responsive.sum()), "written_to": result.written_to}
     if kind == "heatmaps":
         paths = run_heatmaps(results_for_reading(spec, session), spec.heatmaps, out_dir=out / "heatmaps",
@@ -87,7 +81,7 @@ def call_step(kind: str, spec: DatasetSpec, session: Session, model, overwrite: 
         return {"figures": len(paths)}
     if kind == "compare":
         results = run_compare(session.nwb, spec.compare, out_dir=out / "compare" / model.name,
-                              presentations=spec.presentations, output=_output(spec, overwrite),
+                              presentations=spec.presentations, output=dataset_output(spec, overwrite),
                               activations=model.table)
         return {"layers": list(results), "written_to": results.written_to}
     raise NwbItError(f"unknown step kind {kind!r}")
@@ -216,7 +210,7 @@ def _extract_outcomes(spec: DatasetSpec, model, nwb_paths: list, overwrite: bool
     _, outcomes = run_extract_batch(spec.stimuli, model.extraction, nwb_paths=nwb_paths, activations=model.table,
                                     presentations=spec.presentations,
                                     cache_dir=Path(spec.output) / ".cache" / "activations",
-                                    output=_output(spec, overwrite))
+                                    output=dataset_output(spec, overwrite))
     return outcomes
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..core.errors import NwbItError
 
-Job = Callable[[Path], "dict | str | tuple[str, str]"]
+Job = Callable[[Path], "dict | str"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,7 @@ class Outcome:
 def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
     """Run one job and turn whatever happens into an Outcome (what every worker, Dask's or forked, executes).
 
-    A job returns a row (a dict; its ``status`` key, when there, reports ``findings``), a message, or
-    ``(status, message)``.
+    A job returns a row (a dict; its ``status`` key, when there, reports ``findings``) or a message.
     ``debug`` lets unexpected exceptions propagate with their traceback.
     """
     start = time.perf_counter()
@@ -44,10 +43,8 @@ def run_job(job: Job, path: Path, debug: bool = False) -> Outcome:
         try:
             result = job(path)
             value = result if isinstance(result, dict) else None
-            if value is not None:
-                status, message = value.get("status", "ok"), ""
-            else:
-                status, message = result if isinstance(result, tuple) else ("ok", result)
+            status = value.get("status", "ok") if value is not None else "ok"
+            message = "" if value is not None else result
         except NwbItError as exc:
             if debug:
                 raise
